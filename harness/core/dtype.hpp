@@ -15,6 +15,8 @@ std::string_view to_string(DType t);
 std::optional<DType> parse_dtype(std::string_view s);
 // The CUDA type name used in template arguments: "__nv_bfloat16" / "__half".
 std::string_view cuda_type_name(DType t);
-constexpr std::size_t element_bytes(DType) { return 2; }
+constexpr std::size_t element_bytes(DType) {
+  return 2;
+}
 
 }  // namespace flashtune

@@ -1,6 +1,7 @@
 #pragma once
-// The one exception type of flashtune: a kind (what went wrong, as a value callers can switch on) and a message
-// that names the failing call and its context ("cuLaunchKernel(fa2_fwd<128,64,...>): CUDA_ERROR_INVALID_VALUE").
+// The one exception type of flashtune: a kind (what went wrong, as a value callers can switch on) and a
+// message that names the failing call and its context ("cuLaunchKernel(fa2_fwd<128,64,...>):
+// CUDA_ERROR_INVALID_VALUE").
 #include <stdexcept>
 #include <string>
 #include <string_view>

@@ -31,7 +31,8 @@ fs::path kernel_template_dir() {
   if (const char* d = env("FLASHTUNE_KERNEL_DIR")) {
     if (ok(d)) return d;
   }
-  if (fs::path p = executable_dir() / "../share/flashtune/kernel_templates"; ok(p)) return fs::weakly_canonical(p);
+  if (fs::path p = executable_dir() / "../share/flashtune/kernel_templates"; ok(p))
+    return fs::weakly_canonical(p);
 #ifdef FLASHTUNE_SOURCE_KERNEL_DIR
   if (fs::path p = FLASHTUNE_SOURCE_KERNEL_DIR; ok(p)) return p;
 #endif

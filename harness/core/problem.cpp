@@ -16,7 +16,9 @@ std::int64_t AttentionProblem::elements() const {
   return static_cast<std::int64_t>(batch) * heads * seqlen * head_dim;
 }
 
-std::int64_t AttentionProblem::rows() const { return static_cast<std::int64_t>(batch) * heads * seqlen; }
+std::int64_t AttentionProblem::rows() const {
+  return static_cast<std::int64_t>(batch) * heads * seqlen;
+}
 
 double AttentionProblem::flops() const {
   const double f = 4.0 * batch * heads * static_cast<double>(seqlen) * seqlen * head_dim;

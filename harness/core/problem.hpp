@@ -7,7 +7,8 @@
 
 namespace flashtune {
 
-// Layout is [batch, heads, seqlen, head_dim], contiguous, for Q, K, V and O; LSE is [batch, heads, seqlen] fp32.
+// Layout is [batch, heads, seqlen, head_dim], contiguous, for Q, K, V and O; LSE is [batch, heads, seqlen]
+// fp32.
 struct AttentionProblem {
   int batch = 1;
   int heads = 1;

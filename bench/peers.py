@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Peer numbers and ratio table: torch SDPA with the FLASH and CUDNN backends on GPU.md's shapes, measured in the
+same run as flashtune, and the ratio of flashtune's best configuration to each.
+
+Shapes (GPU.md): bf16, batch*seqlen = 16384 tokens, hidden 2048 (heads = 2048/d), TFLOP/s = 4*B*H*N^2*d / time,
+halved when causal. Timing: CUDA events around one call, L2 flushed (256 MiB write) before each sample, warm-up
+first, median of --reps samples.
+
+  python3 bench/peers.py --flashtune results.json [--flashtune more.json] [--d 64 128] [--n 512 1024 ...]
+
+Each --flashtune file is the JSON of `flashtune bench --json` (a list of trials); the best ok trial per problem
+is taken. Prints one Markdown table; --out writes the peer measurements as JSON too.
+"""
+import argparse
+import json
+import statistics
+import sys
+
+
+def problem_key(d, n, causal):
+    return (int(d), int(n), bool(causal))
+
+
+def load_flashtune(paths):
+    best = {}
+    for path in paths:
+        with open(path) as f:
+            trials = json.load(f)
+        for t in trials:
+            if t.get("status") != "ok" or "tflops" not in t:
+                continue
+            p = t["problem"]
+            if p["dtype"] != "bf16":
+                continue
+            key = problem_key(p["head_dim"], p["seqlen"], p["causal"])
+            if key not in best or t["tflops"] > best[key]["tflops"]:
+                best[key] = t
+    return best
+
+
+def measure_sdpa(torch, backend, d, n, causal, reps, warmup):
+    from torch.nn.attention import sdpa_kernel
+
+    b, h = 16384 // n, 2048 // d
+    gen = torch.Generator(device="cuda").manual_seed(1234)
+    q, k, v = (torch.randn(b, h, n, d, device="cuda", dtype=torch.bfloat16, generator=gen) for _ in range(3))
+    flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
+    f = torch.nn.functional.scaled_dot_product_attention
+    with sdpa_kernel(backend):
+        for _ in range(warmup):
+            f(q, k, v, is_causal=causal)
+        times = []
+        for _ in range(reps):
+            flush.zero_()
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            f(q, k, v, is_causal=causal)
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+    ms = statistics.median(times)
+    flops = 4.0 * b * h * n * n * d / (2 if causal else 1)
+    return {"median_ms": ms, "tflops": flops / (ms * 1e-3) / 1e12}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--flashtune", action="append", default=[], help="flashtune bench --json output (repeatable)")
+    ap.add_argument("--d", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--n", type=int, nargs="+", default=[512, 1024, 2048, 4096, 8192, 16384])
+    ap.add_argument("--causal", choices=["both", "yes", "no"], default="both")
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--out", help="write the peer measurements and ratios as JSON here")
+    args = ap.parse_args()
+
+    import torch
+    from torch.nn.attention import SDPBackend
+
+    if not torch.cuda.is_available():
+        print("peers.py: no GPU: the peers can only be measured on a GPU", file=sys.stderr)
+        return 3
+    ours = load_flashtune(args.flashtune)
+    modes = {"both": [False, True], "yes": [True], "no": [False]}[args.causal]
+    rows, records = [], []
+    for d in args.d:
+        for causal in modes:
+            for n in args.n:
+                rec = {"d": d, "n": n, "causal": causal}
+                for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+                    try:
+                        rec[name] = measure_sdpa(torch, backend, d, n, causal, args.reps, args.warmup)["tflops"]
+                    except Exception as e:  # a backend that refuses a shape is reported, not fatal
+                        rec[name] = None
+                        print(f"peers.py: {name} d={d} n={n} causal={causal}: {e}", file=sys.stderr)
+                mine = ours.get(problem_key(d, n, causal))
+                rec["flashtune"] = mine["tflops"] if mine else None
+                if mine:
+                    c = mine["config"]
+                    rec["config"] = f"bm{c['block_m']} bn{c['block_n']} w{c['warps']} s{c['stages']}"
+                records.append(rec)
+
+    def fmt(x, spec="{:.0f}"):
+        return spec.format(x) if x is not None else "-"
+
+    def ratio(a, b):
+        return fmt(a / b, "{:.2f}") if a is not None and b else "-"
+
+    print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, bf16, TFLOP/s (median of {args.reps})\n")
+    print("| d | causal | N | flashtune | config | SDPA FLASH | SDPA CUDNN | ours/FLASH | ours/CUDNN |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in records:
+        print(f"| {r['d']} | {'yes' if r['causal'] else 'no'} | {r['n']} | {fmt(r['flashtune'])} | "
+              f"{r.get('config', '-')} | {fmt(r['flash'])} | {fmt(r['cudnn'])} | "
+              f"{ratio(r['flashtune'], r['flash'])} | {ratio(r['flashtune'], r['cudnn'])} |")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(records, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

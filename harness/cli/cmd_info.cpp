@@ -1,0 +1,44 @@
+// flashtune info: the GPU (or that there is none), the compiler and where things are kept.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "core/paths.hpp"
+#include "gpu/device_info.hpp"
+#include "gpu/driver_api.hpp"
+#include "jit/nvrtc_program.hpp"
+
+namespace flashtune::cli {
+
+void add_info_command(CLI::App& app, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand("info", "show the GPU, the NVRTC version and flashtune's paths");
+  cmd->callback([&exit_code] {
+    std::cout << fmt::format("NVRTC          {}\n", jit::nvrtc_version_string());
+    std::cout << fmt::format("templates      {}\n", kernel_template_dir().string());
+    std::cout << fmt::format("cache          {}\n", cache_dir().string());
+    std::string why;
+    if (!gpu::gpu_available(&why)) {
+      std::cout << "GPU            none: " << why << "\n";
+      std::cout << "               compiling works (flashtune compile --arch sm_90a); timing needs a GPU\n";
+      exit_code = kNoGpu;
+      return;
+    }
+    for (int i = 0; i < gpu::device_count(); ++i) {
+      const gpu::DeviceInfo d = gpu::query_device(i);
+      std::cout << fmt::format("GPU {}          {} (compute capability {}.{}, {})\n", i, d.name, d.cc_major,
+                               d.cc_minor, d.arch());
+      std::cout << fmt::format("  SMs          {}\n", d.sm_count);
+      std::cout << fmt::format("  L2           {:.1f} MiB\n", d.l2_bytes / 1048576.0);
+      std::cout << fmt::format("  shared mem   {} B per block opt-in, {} B per SM\n", d.smem_optin_per_block,
+                               d.smem_per_sm);
+      std::cout << fmt::format("  memory       {:.1f} GiB\n", d.total_mem_bytes / 1073741824.0);
+      std::cout << fmt::format("  driver       {}.{}\n", d.driver_version / 1000,
+                               (d.driver_version % 1000) / 10);
+      std::cout << fmt::format("  uuid         {}\n", d.uuid);
+    }
+  });
+}
+
+}  // namespace flashtune::cli

@@ -1,0 +1,12 @@
+#pragma once
+// The subcommands. Each adds itself to the app and runs through the callback it registers; the callback
+// stores its exit code in `exit_code`.
+#include <CLI/CLI.hpp>
+
+namespace flashtune::cli {
+
+void add_info_command(CLI::App& app, int& exit_code);
+void add_compile_command(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
+
+}  // namespace flashtune::cli

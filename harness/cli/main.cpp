@@ -1,0 +1,59 @@
+// flashtune: autotuning and benchmarking of FlashAttention-style kernels. See docs/cli.md.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "core/error.hpp"
+
+namespace {
+bool has_subcommand(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->check_name(name)) return true;
+  return false;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace flashtune;
+  CLI::App app{"flashtune: compile, verify and time FlashAttention kernel configurations", "flashtune"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "flashtune 0.1.0");
+  int exit_code = cli::kOk;
+  cli::add_info_command(app, exit_code);
+  cli::add_compile_command(app, exit_code);
+  cli::add_bench_command(app, exit_code);
+  if (argc > 1 && argv[1][0] != '-' && !has_subcommand(app, argv[1])) {
+    std::cerr << "flashtune: unknown command '" << argv[1]
+              << "' (commands: info, compile, bench; see --help)\n";
+    return cli::kUsage;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return cli::kUsage;
+  } catch (const Error& e) {
+    std::cerr << "flashtune: error: " << e.what() << '\n';
+    switch (e.kind()) {
+      case ErrorKind::invalid_argument:
+        return cli::kUsage;
+      case ErrorKind::no_gpu:
+        return cli::kNoGpu;
+      default:
+        return cli::kFailure;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "flashtune: internal error: " << e.what() << '\n';
+    return cli::kFailure;
+  }
+  return exit_code;
+}

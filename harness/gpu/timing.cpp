@@ -1,0 +1,45 @@
+#include "gpu/timing.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "gpu/device_buffer.hpp"
+#include "gpu/event_timer.hpp"
+#include "gpu/stream.hpp"
+
+namespace flashtune::gpu {
+
+TimingStats time_kernel(Stream& stream, const std::function<void(Stream&)>& run, const TimingOptions& options,
+                        long long l2_bytes) {
+  validate(options);
+  using clock = std::chrono::steady_clock;
+  const auto begin = clock::now();
+  auto wall_s = [&] { return std::chrono::duration<double>(clock::now() - begin).count(); };
+
+  std::optional<DeviceBuffer> scratch;
+  if (options.flush_l2 && l2_bytes > 0) scratch.emplace(static_cast<std::size_t>(2 * l2_bytes + 3) / 4 * 4);
+
+  for (int i = 0; i < options.warmup; ++i) run(stream);
+  stream.synchronize();
+
+  EventTimer timer;
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(options.min_samples));
+  for (std::uint32_t i = 0;; ++i) {
+    if (scratch) scratch->fill_u32_async(i, stream);  // a new value each time: every line is rewritten
+    timer.start(stream);
+    run(stream);
+    timer.stop(stream);
+    samples.push_back(timer.elapsed_ms());
+    if (std::optional<StopReason> stop = should_stop(samples, wall_s(), options)) {
+      TimingStats stats = summarize(std::move(samples));
+      stats.stop = *stop;
+      return stats;
+    }
+  }
+}
+
+}  // namespace flashtune::gpu

@@ -1,0 +1,22 @@
+#pragma once
+// Timing a kernel the way nvbench does: warm up, then take samples until the stopping rule of TimingOptions
+// says the median is trustworthy. Each sample is
+//   [L2 flush: memset of a 2 x L2 scratch buffer] -> start event -> run(stream) -> stop event
+// so the flush stays outside the timed interval, and the flush still running on the GPU while the host queues
+// run() keeps the host's launch overhead out of it too.
+#include <functional>
+
+#include "gpu/timing_stats.hpp"
+
+namespace flashtune::gpu {
+
+class Stream;
+
+// Times `run`, which queues the work to time on the stream it is given (one or more launches) and must not
+// synchronize. Needs a current Context. `l2_bytes` is the device's L2 size (DeviceInfo::l2_bytes); with
+// flush_l2 a scratch buffer of twice that is allocated for the call. Errors from run() and driver errors (a
+// kernel fault shows up as cuEventSynchronize) propagate. Throws Error(invalid_argument) for bad options.
+TimingStats time_kernel(Stream& stream, const std::function<void(Stream&)>& run, const TimingOptions& options,
+                        long long l2_bytes);
+
+}  // namespace flashtune::gpu

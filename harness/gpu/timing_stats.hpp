@@ -1,0 +1,59 @@
+#pragma once
+// The statistics of kernel timing, kept apart from the GPU so that they are tested without one: the options
+// of a measurement, its summary, and the rule that decides when enough samples have been taken.
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace flashtune::gpu {
+
+// How to time one kernel (nvbench's "stdrel" criterion, with its defaults scaled for an autotuner's many
+// trials).
+struct TimingOptions {
+  int warmup = 3;                // untimed runs first (lazy loading, clocks, caches)
+  int min_samples = 10;          // at least this many timed runs
+  int max_samples = 200;         // at most this many
+  double min_gpu_time_s = 0.05;  // at least this much summed GPU time
+  double max_noise = 0.01;       // stop once stdev/mean is at most this (1%)
+  double timeout_s = 10;         // wall-clock limit, warm-up included; at least one sample is always taken
+  bool flush_l2 = true;          // overwrite L2 before every sample (cold-cache timing)
+};
+
+// Throws Error(invalid_argument) naming the field: warmup < 0, min_samples < 1, max_samples < min_samples,
+// min_gpu_time_s < 0, max_noise < 0, timeout_s <= 0.
+void validate(const TimingOptions& options);
+
+enum class StopReason {
+  converged,    // min_samples and min_gpu_time reached with noise <= max_noise
+  max_samples,  // max_samples taken without converging
+  timeout,      // timeout_s passed without converging
+};
+std::string_view to_string(StopReason reason);
+
+struct TimingStats {
+  std::vector<double> samples_ms;  // in the order taken
+  double median_ms = 0;
+  double mean_ms = 0;
+  double min_ms = 0;
+  double max_ms = 0;
+  double stdev_ms = 0;  // sample standard deviation (n-1); 0 for a single sample
+  double noise = 0;     // stdev / mean (relative standard deviation); 0 for a single sample
+  double total_ms = 0;  // summed GPU time of the samples
+  StopReason stop = StopReason::converged;
+};
+
+// Summarizes samples (median of an even count: the mean of the middle two). stop is left as converged.
+// Throws Error(invalid_argument) for no samples.
+TimingStats summarize(std::vector<double> samples_ms);
+
+// The relative standard deviation of the samples, stdev/mean: 0 for fewer than two samples or a zero mean.
+double relative_noise(std::span<const double> samples_ms);
+
+// The stopping rule, checked after every sample: converged when samples >= min_samples, their sum >=
+// min_gpu_time_s and noise <= max_noise; else max_samples when that many are taken; else timeout when
+// elapsed_wall_s >= timeout_s; else nullopt (take another sample).
+std::optional<StopReason> should_stop(std::span<const double> samples_ms, double elapsed_wall_s,
+                                      const TimingOptions& options);
+
+}  // namespace flashtune::gpu

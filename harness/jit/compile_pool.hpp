@@ -1,0 +1,55 @@
+#pragma once
+// Parallel compilation. NVRTC does not compile in parallel across the threads of one process, so the pool
+// runs compile worker PROCESSES (flashtune-jit-worker: CPU only, they never touch the GPU) and talks to them
+// over pipes, one JSON line per request and per reply. Compiled cubins travel through the CubinCache, not the
+// pipes.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "jit/compile_request.hpp"
+#include "jit/cubin_cache.hpp"
+
+namespace flashtune::jit {
+
+namespace detail {
+class WorkerProcess;
+}
+
+// The argv of the compile worker: {$FLASHTUNE_JIT_WORKER} when set (a path, no arguments), else
+// executable_dir()/flashtune-jit-worker when it exists, else the worker in the build tree. Throws
+// Error(not_found) listing the places tried when none exists.
+std::vector<std::string> default_worker_command();
+
+// Not thread-safe: one thread drives a pool (its workers already run in parallel).
+class CompilePool {
+ public:
+  using Progress = std::function<void(std::size_t done, std::size_t total)>;
+
+  // Up to `workers` worker processes, started on demand by compile() and kept for later calls. The cache
+  // directory is appended to `worker_command` as the last argument. workers == 0 compiles in this process.
+  explicit CompilePool(int workers, std::vector<std::string> worker_command = default_worker_command());
+  ~CompilePool();  // noexcept: closes the workers' pipes and reaps them (killing one that does not exit)
+  CompilePool(const CompilePool&) = delete;
+  CompilePool& operator=(const CompilePool&) = delete;
+
+  // Results in request order, cubins loaded from `cache`. Requests already in the cache are answered here
+  // without a worker; identical requests are compiled once. A request whose worker dies or answers garbage
+  // gets ok == false with a log starting "compile worker crashed (" and the exit status or signal; the worker
+  // is replaced and the batch goes on. A worker that reports an exception gives ok == false with the message.
+  // Neither is cached. `progress`, if set, is called once per finished request, on this thread.
+  // Throws what cache_key() throws (a missing source file), and Error(not_found) if the worker cannot be
+  // started.
+  std::vector<CompileResult> compile(const std::vector<CompileRequest>& requests, const CubinCache& cache,
+                                     const Progress& progress = {});
+
+ private:
+  int workers_;
+  std::vector<std::string> command_;
+  std::filesystem::path workers_cache_dir_;  // the cache directory the running workers were started with
+  std::vector<std::unique_ptr<detail::WorkerProcess>> procs_;
+};
+
+}  // namespace flashtune::jit

@@ -1,0 +1,48 @@
+#pragma once
+// One child process that speaks a line protocol: requests on its stdin, replies on its stdout, its stderr
+// shared with ours. Only the pipes' parent ends are kept here; they are close-on-exec, so a later child never
+// holds another child's pipe open (which would hide that child's EOF).
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flashtune::jit::detail {
+
+class WorkerProcess {
+ public:
+  // Starts argv[0] (looked up in PATH when it has no slash) with argv. Throws Error(not_found) when it cannot
+  // be started, Error(internal) when the pipes cannot be made.
+  explicit WorkerProcess(const std::vector<std::string>& argv);
+  // noexcept: closes the child's stdin (a well-behaved worker exits on EOF), waits for it a moment, then
+  // kills and reaps it.
+  ~WorkerProcess();
+  WorkerProcess(const WorkerProcess&) = delete;
+  WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+  int stdout_fd() const { return out_; }
+
+  // Writes `line` and a newline. False when the child no longer reads (it died): never raises SIGPIPE.
+  bool send_line(const std::string& line);
+
+  // Reads what the child has written (call when poll() reports stdout_fd() readable or hung up). False at end
+  // of file or on a read error, i.e. the child closed its stdout or died.
+  bool read_available();
+
+  // The next complete line read so far, without its newline.
+  std::optional<std::string> take_line();
+
+  // Ends the child (SIGKILL first when `kill` is true, or when it does not exit within a moment), reaps it
+  // and describes how it ended: "exit status 3", "signal 11: Segmentation fault". Idempotent.
+  std::string finish(bool kill);
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1;   // the child's stdin, our write end
+  int out_ = -1;  // the child's stdout, our read end
+  std::string buffer_;
+  std::string ended_;  // finish()'s description, once reaped
+};
+
+}  // namespace flashtune::jit::detail

@@ -1,0 +1,48 @@
+#include "kernels/fa2_config.hpp"
+
+#include <fmt/format.h>
+
+namespace flashtune {
+
+std::string Fa2Config::to_string() const {
+  return fmt::format("bm{} bn{} w{} s{}", block_m, block_n, warps, stages);
+}
+
+std::string Fa2Instance::name_expression() const {
+  return fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}>", config.block_m, config.block_n,
+                     head_dim, config.warps, config.stages, causal ? "true" : "false", cuda_type_name(dtype));
+}
+
+std::string Fa2Instance::to_string() const {
+  return fmt::format("{} {} d{} {}{}", fa2::kTemplateId, config.to_string(), head_dim,
+                     flashtune::to_string(dtype), causal ? " causal" : "");
+}
+
+namespace fa2 {
+
+int threads(const Fa2Config& c) {
+  return c.warps * 32;
+}
+
+int smem_bytes(const Fa2Config& c, int head_dim) {
+  return 2 * (c.block_m * head_dim + 2 * c.stages * c.block_n * head_dim);
+}
+
+std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
+  const Fa2Config& c = inst.config;
+  if (inst.head_dim != 64 && inst.head_dim != 128)
+    return fmt::format("head_dim {} is not 64 or 128", inst.head_dim);
+  if (c.warps < 1 || c.warps > 32) return fmt::format("warps {} is not in 1..32", c.warps);
+  if (c.block_m < 16 || c.block_m % (16 * c.warps) != 0)
+    return fmt::format("block_m {} is not a multiple of 16*warps = {}", c.block_m, 16 * c.warps);
+  if (c.block_m / c.warps > 64) return fmt::format("{} query rows per warp exceed 64", c.block_m / c.warps);
+  if (c.block_n < 16 || c.block_n % 16 != 0)
+    return fmt::format("block_n {} is not a multiple of 16", c.block_n);
+  if (c.stages < 1 || c.stages > 4) return fmt::format("stages {} is not in 1..4", c.stages);
+  if (const int smem = smem_bytes(c, inst.head_dim); smem > kMaxSmemPerBlock)
+    return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", smem, kMaxSmemPerBlock);
+  return std::nullopt;
+}
+
+}  // namespace fa2
+}  // namespace flashtune

@@ -1,0 +1,53 @@
+#pragma once
+// The FlashAttention-2 forward template as the host sees it: its tunable parameters, the instantiation they
+// name, and the facts (threads, shared memory, grid) that the kernel's traits struct computes on the device
+// side. Values are validated integers: they reach the kernel only as template arguments of a name expression.
+#include <optional>
+#include <string>
+
+#include "core/dtype.hpp"
+#include "core/problem.hpp"
+
+namespace flashtune {
+
+// Tunable parameters of kernel_templates/fa2_fwd.cuh.
+struct Fa2Config {
+  int block_m = 128;  // query rows per CTA
+  int block_n = 64;   // key/value rows per pipeline stage
+  int warps = 8;      // warps per CTA; each owns block_m / warps query rows
+  int stages = 2;     // K/V tiles in flight (shared-memory ring depth)
+
+  std::string to_string() const;  // "bm128 bn64 w8 s2"
+  friend bool operator==(const Fa2Config&, const Fa2Config&) = default;
+};
+
+// One instantiation: parameters plus the problem facts that are template arguments.
+struct Fa2Instance {
+  Fa2Config config;
+  int head_dim = 128;
+  DType dtype = DType::bf16;
+  bool causal = false;
+
+  static Fa2Instance for_problem(const Fa2Config& c, const AttentionProblem& p) {
+    return {c, p.head_dim, p.dtype, p.causal};
+  }
+  // "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16>"
+  std::string name_expression() const;
+  std::string to_string() const;  // "fa2_fwd bm128 bn64 w8 s2 d128 bf16 causal"
+};
+
+namespace fa2 {
+
+constexpr const char* kTemplateFile = "fa2_fwd.cuh";
+constexpr const char* kTemplateId = "fa2_fwd";
+// kMaxSmemPerBlock of the template: the sm_90 opt-in limit its static_assert enforces.
+constexpr int kMaxSmemPerBlock = 232448;
+
+int threads(const Fa2Config& c);
+// Dynamic shared memory of an instantiation, as Fa2Traits::kSmemBytes computes it.
+int smem_bytes(const Fa2Config& c, int head_dim);
+// Why an instantiation would fail the template's static_asserts, or nullopt when it is valid.
+std::optional<std::string> invalid_reason(const Fa2Instance& inst);
+
+}  // namespace fa2
+}  // namespace flashtune

@@ -1,0 +1,11 @@
+#pragma once
+// JSON form of benchmark results (flashtune bench --json), read by bench/peers.py.
+#include <nlohmann/json.hpp>
+
+#include "run/fa2_bench.hpp"
+
+namespace flashtune::report {
+
+nlohmann::json to_json(const run::BenchResult& r);
+
+}  // namespace flashtune::report

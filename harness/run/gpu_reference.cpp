@@ -1,0 +1,45 @@
+#include "run/gpu_reference.hpp"
+
+#include <fmt/format.h>
+
+#include "gpu/context.hpp"
+#include "gpu/launch.hpp"
+#include "run/kernel_loader.hpp"
+
+namespace flashtune::run {
+
+GpuReferenceOutput gpu_reference(const AttentionBuffers& buffers, std::span<const int> heads,
+                                 const std::string& arch) {
+  const AttentionProblem& p = buffers.problem();
+  const std::string expr = fmt::format("flashtune::attention_reference<{}, {}, {}>", p.head_dim,
+                                       p.causal ? "true" : "false", cuda_type_name(p.dtype));
+  LoadedKernel ref = load_kernel(make_request("reference/attention_reference.cuh", expr, arch));
+
+  const std::size_t n = static_cast<std::size_t>(p.seqlen);
+  const std::size_t nh = heads.size();
+  gpu::DeviceBuffer d_heads(nh * sizeof(int));
+  d_heads.upload(heads.data(), nh * sizeof(int));
+  gpu::DeviceBuffer scores(nh * n * n * sizeof(float));
+  gpu::DeviceBuffer o(nh * n * p.head_dim * sizeof(float));
+  gpu::DeviceBuffer lse(nh * n * sizeof(float));
+
+  AttentionParams params = buffers.params();
+  auto heads_ptr = d_heads.ptr();
+  auto scores_ptr = scores.ptr();
+  auto o_ptr = o.ptr();
+  auto lse_ptr = lse.ptr();
+  void* args[] = {&params, &heads_ptr, &scores_ptr, &o_ptr, &lse_ptr};
+  gpu::LaunchShape shape{
+      {static_cast<unsigned>((n + 15) / 16), static_cast<unsigned>(nh), 1}, {128, 1, 1}, 0};
+  gpu::launch(ref.kernel, shape, args, nullptr, expr);
+  gpu::Context::synchronize();
+
+  GpuReferenceOutput out;
+  out.o.resize(nh * n * p.head_dim);
+  out.lse.resize(nh * n);
+  o.download(out.o.data(), out.o.size() * sizeof(float));
+  lse.download(out.lse.data(), out.lse.size() * sizeof(float));
+  return out;
+}
+
+}  // namespace flashtune::run

@@ -1,0 +1,50 @@
+#include "run/reference.hpp"
+
+#include <algorithm>
+
+#include "run/gpu_reference.hpp"
+#include "verify/cpu_reference.hpp"
+#include "verify/half_convert.hpp"
+
+namespace flashtune::run {
+namespace {
+constexpr std::size_t kMaxScoreScratch = std::size_t{1} << 30;  // bytes of materialized scores on the GPU
+}
+
+Reference compute_reference(const AttentionBuffers& buffers, const verify::HostInputs& inputs,
+                            std::uint64_t seed, const std::string& arch) {
+  const AttentionProblem& p = buffers.problem();
+  Reference ref;
+  if (p.seqlen <= kCpuReferenceMaxSeqlen) {
+    ref.heads = verify::heads_to_check(p, seed, 4);
+    verify::ReferenceOutput out = verify::cpu_attention(p, inputs, ref.heads);
+    ref.o = std::move(out.o);
+    ref.lse = std::move(out.lse);
+    ref.source = "cpu-float64";
+    return ref;
+  }
+  const std::size_t per_head = static_cast<std::size_t>(p.seqlen) * p.seqlen * sizeof(float);
+  const int max_heads = static_cast<int>(std::clamp<std::size_t>(kMaxScoreScratch / per_head, 1, 3));
+  ref.heads = verify::heads_to_check(p, seed, max_heads);
+  GpuReferenceOutput out = gpu_reference(buffers, ref.heads, arch);
+  ref.o.assign(out.o.begin(), out.o.end());
+  ref.lse.assign(out.lse.begin(), out.lse.end());
+  ref.source = "gpu-fp32";
+  return ref;
+}
+
+verify::VerifyResult check_against(const Reference& ref, const AttentionBuffers& buffers) {
+  const AttentionProblem& p = buffers.problem();
+  std::vector<std::uint16_t> o_all(static_cast<std::size_t>(p.elements()));
+  std::vector<float> lse_all(static_cast<std::size_t>(p.rows()));
+  buffers.o().download(o_all.data(), o_all.size() * 2);
+  buffers.lse().download(lse_all.data(), lse_all.size() * sizeof(float));
+  const std::int64_t head_elems = static_cast<std::int64_t>(p.seqlen) * p.head_dim;
+  const auto o = verify::gather_heads<std::uint16_t>(o_all, ref.heads, head_elems);
+  const auto lse = verify::gather_heads<float>(lse_all, ref.heads, p.seqlen);
+  const verify::ErrorStats o_stats = verify::compare(o, p.dtype, ref.o);
+  const verify::ErrorStats lse_stats = verify::compare(lse, ref.lse);
+  return verify::judge(o_stats, lse_stats, p, ref.heads);
+}
+
+}  // namespace flashtune::run

@@ -1,0 +1,147 @@
+#include "verify/error_metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/error.hpp"
+#include "verify/half_convert.hpp"
+
+namespace flashtune::verify {
+namespace {
+
+// Shared loop: `value(i)` gives the output as a double.
+template <typename Value>
+ErrorStats compare_impl(std::size_t n, Value value, std::span<const double> ref) {
+  if (n != ref.size()) {
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("verify::compare: output has {} elements, reference {}", n, ref.size()));
+  }
+  ErrorStats s;
+  s.count = static_cast<std::int64_t>(n);
+  std::int64_t first_bad = -1, worst = -1;
+  double diff2 = 0, ref2 = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(ref[i])) {
+      throw Error(ErrorKind::internal, fmt::format("verify::compare: reference element {} is {}", i, ref[i]));
+    }
+    ref2 += ref[i] * ref[i];
+    const double x = value(i);
+    if (!std::isfinite(x)) {
+      if (s.non_finite++ == 0) first_bad = static_cast<std::int64_t>(i);
+      continue;
+    }
+    const double d = std::abs(x - ref[i]);
+    diff2 += d * d;
+    if (worst < 0 || d > s.max_abs) {
+      worst = static_cast<std::int64_t>(i);
+      s.max_abs = d;
+    }
+  }
+  s.worst_index = first_bad >= 0 ? first_bad : worst;
+  if (ref2 > 0) {
+    s.rel_l2 = std::sqrt(diff2 / ref2);
+  } else {
+    s.rel_l2 = diff2 > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+  }
+  return s;
+}
+
+// "3.2e-2" rather than printf's "3.2e-02".
+std::string sci(double x) {
+  std::string s = fmt::format("{:.1e}", x);
+  const auto e = s.find('e');
+  if (e == std::string::npos) return s;  // inf, nan
+  std::size_t digits = e + 2;            // after the exponent's sign
+  while (digits + 1 < s.size() && s[digits] == '0') s.erase(digits, 1);
+  if (s[e + 1] == '+') s.erase(e + 1, 1);
+  return s;
+}
+
+using Locate = std::function<std::string(std::int64_t)>;  // "(worst at ...)" for a flat index
+
+VerifyResult judge_impl(const ErrorStats& o, const ErrorStats& lse, const Tolerance& tol, const Locate& at_o,
+                        const Locate& at_lse) {
+  VerifyResult r{.ok = true, .o = o, .lse = lse, .detail = {}};
+  std::vector<std::string> fails;
+  if (o.count == 0) fails.push_back("O: nothing compared");
+  if (!o.finite()) {
+    fails.push_back(fmt::format("O has {} non-finite of {} values (first {})", o.non_finite, o.count,
+                                at_o(o.worst_index)));
+  } else if (o.count > 0) {
+    if (o.rel_l2 > tol.rel_l2) {
+      fails.push_back(
+          fmt::format("O rel_l2 {} > {} (worst {})", sci(o.rel_l2), sci(tol.rel_l2), at_o(o.worst_index)));
+    }
+    if (o.max_abs > tol.max_abs) {
+      fails.push_back(
+          fmt::format("O max_abs {} > {} ({})", sci(o.max_abs), sci(tol.max_abs), at_o(o.worst_index)));
+    }
+  }
+  if (!lse.finite()) {
+    fails.push_back(fmt::format("LSE has {} non-finite of {} values (first {})", lse.non_finite, lse.count,
+                                at_lse(lse.worst_index)));
+  } else if (lse.count > 0 && lse.max_abs > tol.lse_abs) {
+    fails.push_back(
+        fmt::format("LSE max_abs {} > {} ({})", sci(lse.max_abs), sci(tol.lse_abs), at_lse(lse.worst_index)));
+  }
+  if (!fails.empty()) {
+    r.ok = false;
+    r.detail = fmt::format("{}", fmt::join(fails, "; "));
+    return r;
+  }
+  r.detail = fmt::format("ok: O rel_l2 {}, max_abs {}; {}", sci(o.rel_l2), sci(o.max_abs),
+                         lse.count > 0 ? "LSE max_abs " + sci(lse.max_abs) : std::string("LSE not checked"));
+  return r;
+}
+
+std::string at_flat(std::int64_t i) {
+  return fmt::format("at index {}", i);
+}
+
+}  // namespace
+
+ErrorStats compare(std::span<const float> out, std::span<const double> ref) {
+  return compare_impl(
+      out.size(), [&](std::size_t i) { return static_cast<double>(out[i]); }, ref);
+}
+
+ErrorStats compare(std::span<const std::uint16_t> out, DType t, std::span<const double> ref) {
+  return compare_impl(
+      out.size(), [&](std::size_t i) { return static_cast<double>(to_float(out[i], t)); }, ref);
+}
+
+Tolerance tolerance_for(DType t) {
+  if (t == DType::bf16) return Tolerance{.rel_l2 = 1.0e-2, .max_abs = 4e-2, .lse_abs = 2e-3};
+  return Tolerance{.rel_l2 = 2.0e-3, .max_abs = 5e-3, .lse_abs = 2e-3};
+}
+
+VerifyResult judge(const ErrorStats& o, const ErrorStats& lse, const Tolerance& tol) {
+  return judge_impl(o, lse, tol, at_flat, at_flat);
+}
+
+VerifyResult judge(const ErrorStats& o, const ErrorStats& lse, DType t) {
+  return judge(o, lse, tolerance_for(t));
+}
+
+VerifyResult judge(const ErrorStats& o, const ErrorStats& lse, const AttentionProblem& p,
+                   std::span<const int> bh_indices) {
+  const std::int64_t n = p.seqlen, d = p.head_dim;
+  auto head = [&](std::int64_t slot) {
+    const std::int64_t bh =
+        bh_indices.empty() || slot >= static_cast<std::int64_t>(bh_indices.size()) ? slot : bh_indices[slot];
+    return fmt::format("bh {} (b {}, h {})", bh, bh / p.heads, bh % p.heads);
+  };
+  const Locate at_o = [&](std::int64_t i) {
+    return fmt::format("at {}, row {}, col {}", head(i / (n * d)), (i / d) % n, i % d);
+  };
+  const Locate at_lse = [&](std::int64_t i) { return fmt::format("at {}, row {}", head(i / n), i % n); };
+  return judge_impl(o, lse, tolerance_for(p.dtype), at_o, at_lse);
+}
+
+}  // namespace flashtune::verify

@@ -1,0 +1,40 @@
+#pragma once
+// Online softmax for rows held in mma accumulator fragments.
+//
+// Each thread owns, per 16-row MMA tile, two rows (g and g+8); a row's scores are spread over the 4 lanes of
+// a quad (lanes 4g..4g+3). Scores are kept in the log2 domain: s2 = score * scale * log2(e), so that one FFMA
+// and one ex2 give p = 2^(s2 - m). Merging a new block into the running state (m, l, O):
+//   m' = max(m, rowmax(s2));  alpha = 2^(m - m');  l' = alpha * l + rowsum(2^(s2 - m'));  O' = alpha * O + P
+//   V.
+// A row with no unmasked key yet has m = -inf; its exponent base is taken as 0 so no -inf - -inf NaN appears.
+
+namespace flashtune {
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Max and sum over the 4 lanes of a quad.
+__device__ __forceinline__ float quad_max(float v) {
+  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+__device__ __forceinline__ float quad_sum(float v) {
+  v += __shfl_xor_sync(0xffffffffu, v, 1);
+  return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
+// Running state of one row.
+struct RowState {
+  float max;  // log2 domain, -inf until a key is seen
+  float sum;  // sum of 2^(s2 - max) over the keys seen, this lane's share only until finalize
+};
+
+// The exponent base for a row whose running max is m (0 while the row has seen only masked keys).
+__device__ __forceinline__ float safe_base(float m) {
+  return m == neg_infinity() ? 0.0f : m;
+}
+
+}  // namespace flashtune

@@ -1,0 +1,62 @@
+// NVRTC compiles every instantiation of the default FA2 grid for sm_90a and sm_80, and ptxas' facts are sane.
+// All 27 configurations of one (arch, head_dim, dtype, causal) go into one NVRTC program, so the front end
+// runs 16 times instead of 432; the programs compile in parallel worker processes.
+#include <gtest/gtest.h>
+
+#include "core/paths.hpp"
+#include "jit/compile_pool.hpp"
+#include "jit/cubin_cache.hpp"
+#include "kernels/default_grid.hpp"
+#include "kernels/resource_check.hpp"
+#include "run/kernel_loader.hpp"
+
+namespace flashtune {
+namespace {
+
+TEST(Fa2Compile, DefaultGridCompilesForHopperAndAmpere) {
+  std::vector<jit::CompileRequest> requests;
+  std::vector<std::vector<Fa2Instance>> groups;
+  for (const std::string arch : {"sm_90a", "sm_80"})
+    for (int d : {64, 128})
+      for (DType t : {DType::bf16, DType::f16})
+        for (bool causal : {false, true}) {
+          auto instances = default_fa2_instances(d, t, causal);
+          jit::CompileRequest r = run::make_request("fa2_fwd.cuh", instances[0].name_expression(), arch);
+          for (std::size_t i = 1; i < instances.size(); ++i)
+            r.name_expressions.push_back(instances[i].name_expression());
+          requests.push_back(r);
+          groups.push_back(std::move(instances));
+        }
+  jit::CubinCache cache(cache_dir() / "cubin");
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile(requests, cache);
+  ASSERT_EQ(results.size(), requests.size());
+  int kernels = 0;
+  for (std::size_t g = 0; g < results.size(); ++g) {
+    const auto& res = results[g];
+    ASSERT_TRUE(res.ok) << requests[g].arch << " " << groups[g][0].to_string() << ":\n" << res.log;
+    EXPECT_FALSE(res.cubin.empty());
+    for (const Fa2Instance& inst : groups[g]) {
+      const std::string expr = inst.name_expression();
+      SCOPED_TRACE(requests[g].arch + " " + inst.to_string());
+      auto it = res.lowered_names.find(expr);
+      ASSERT_NE(it, res.lowered_names.end());
+      const jit::PtxasInfo* f = res.ptxas_for(it->second);
+      ASSERT_NE(f, nullptr);
+      EXPECT_GT(f->registers,
+                32);  // tensor-core fragments need many; fewer means the kernel compiled to nothing
+      EXPECT_LE(f->registers, 255);
+      EXPECT_EQ(f->static_smem_bytes, 0);  // all shared memory is dynamic
+      EXPECT_GE(f->barriers, 1);
+      EXPECT_LT(f->spill_store_bytes, 4096) << "heavy spilling";
+      EXPECT_TRUE(check_resources(f->registers, fa2::threads(inst.config),
+                                  fa2::smem_bytes(inst.config, inst.head_dim))
+                      .fits);
+      ++kernels;
+    }
+  }
+  EXPECT_EQ(kernels, 2 * 2 * 2 * 2 * 27);
+}
+
+}  // namespace
+}  // namespace flashtune

@@ -1,0 +1,46 @@
+#include <gtest/gtest.h>
+
+#include "kernels/default_grid.hpp"
+#include "kernels/fa2_config.hpp"
+
+namespace flashtune {
+namespace {
+
+TEST(Fa2Config, NameExpressionSpellsEveryTemplateArgument) {
+  const Fa2Instance i{{128, 64, 8, 2}, 128, DType::bf16, false};
+  EXPECT_EQ(i.name_expression(), "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16>");
+  const Fa2Instance h{{64, 32, 4, 3}, 64, DType::f16, true};
+  EXPECT_EQ(h.name_expression(), "flashtune::fa2_fwd<64, 32, 64, 4, 3, true, __half>");
+}
+
+TEST(Fa2Config, SharedMemoryMatchesTraits) {
+  // Q tile + stages * (K tile + V tile), 2 bytes each.
+  EXPECT_EQ(fa2::smem_bytes({128, 64, 8, 2}, 128), 2 * (128 * 128 + 2 * 2 * 64 * 128));
+  EXPECT_EQ(fa2::smem_bytes({64, 32, 4, 1}, 64), 2 * (64 * 64 + 2 * 32 * 64));
+}
+
+TEST(Fa2Config, InvalidConfigurationsSayWhy) {
+  auto why = [](Fa2Config c, int d = 128) { return fa2::invalid_reason({c, d, DType::bf16, false}); };
+  EXPECT_FALSE(why({128, 64, 8, 2}));
+  ASSERT_TRUE(why({64, 64, 8, 2}));  // 8 rows per warp
+  EXPECT_NE(why({64, 64, 8, 2})->find("16*warps"), std::string::npos);
+  ASSERT_TRUE(why({128, 40, 4, 2}));
+  EXPECT_NE(why({128, 40, 4, 2})->find("block_n"), std::string::npos);
+  ASSERT_TRUE(why({128, 128, 4, 4}));  // 2*(16384 + 8*16384) bytes > 227 KiB
+  EXPECT_NE(why({128, 128, 4, 4})->find("shared memory"), std::string::npos);
+  EXPECT_TRUE(why({128, 64, 8, 2}, 96));
+  EXPECT_TRUE(why({128, 64, 8, 0}));
+}
+
+TEST(DefaultGrid, EveryConfigurationIsValidAndDistinct) {
+  const auto grid = default_fa2_grid();
+  EXPECT_EQ(grid.size(), 27u);  // (bm, w) in {(64,4), (128,4), (128,8)} x bn {32,64,128} x stages {1,2,3}
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    for (int d : {64, 128})
+      EXPECT_FALSE(fa2::invalid_reason({grid[i], d, DType::bf16, true})) << grid[i].to_string();
+    for (std::size_t j = i + 1; j < grid.size(); ++j) EXPECT_FALSE(grid[i] == grid[j]);
+  }
+}
+
+}  // namespace
+}  // namespace flashtune

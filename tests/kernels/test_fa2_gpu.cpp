@@ -1,0 +1,80 @@
+// Every configuration of the default grid is correct on the GPU: d in {64, 128}, causal and not, bf16 and
+// fp16, N in {1, 17, 1000, 4096} (ragged ends included). Outputs are NaN-poisoned before every launch; small
+// problems are checked against the float64 CPU reference, N = 4096 against the fp32 GPU reference.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "gpu/device_info.hpp"
+#include "gpu/driver_api.hpp"
+#include "kernels/default_grid.hpp"
+#include "run/fa2_bench.hpp"
+#include "run/precompile.hpp"
+
+namespace flashtune {
+namespace {
+
+struct Case {
+  int head_dim;
+  bool causal;
+  DType dtype;
+  int seqlen;
+};
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  return fmt::format("d{}_{}_{}_N{}", c.head_dim, c.causal ? "causal" : "full", to_string(c.dtype), c.seqlen);
+}
+
+class Fa2Gpu : public testing::TestWithParam<Case> {
+ protected:
+  static void SetUpTestSuite() {
+    if (!gpu::gpu_available()) return;
+    // Compile the whole grid once, in parallel, before the first context exists.
+    std::vector<Fa2Instance> all;
+    for (int d : {64, 128})
+      for (DType t : {DType::bf16, DType::f16})
+        for (bool causal : {false, true})
+          for (const auto& i : default_fa2_instances(d, t, causal)) all.push_back(i);
+    for (const auto& c : run::precompile(all, gpu::query_device(0).arch(), 0))
+      ASSERT_TRUE(c.result.ok) << c.instance.to_string() << "\n" << c.result.log;
+  }
+};
+
+TEST_P(Fa2Gpu, EveryGridConfigurationMatchesTheReference) {
+  std::string why;
+  if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
+  const Case& c = GetParam();
+  AttentionProblem p{.batch = 2,
+                     .heads = 3,
+                     .seqlen = c.seqlen,
+                     .head_dim = c.head_dim,
+                     .dtype = c.dtype,
+                     .causal = c.causal};
+  run::BenchOptions opts;
+  opts.time = false;
+  opts.seed = 1000 + c.seqlen;
+  run::Fa2Bench bench(p, opts);
+  for (const Fa2Config& cfg : default_fa2_grid()) {
+    const run::BenchResult r = bench.run(cfg);
+    EXPECT_EQ(r.status, TrialStatus::ok)
+        << r.instance.to_string() << " on " << p.to_string() << ": " << r.detail;
+    ASSERT_TRUE(r.check.has_value());
+    EXPECT_TRUE(r.check->ok);
+    EXPECT_EQ(r.check->o.non_finite, 0);
+  }
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> v;
+  for (int d : {64, 128})
+    for (bool causal : {false, true})
+      for (DType t : {DType::bf16, DType::f16})
+        for (int n : {1, 17, 1000, 4096}) v.push_back({d, causal, t, n});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Grid, Fa2Gpu, testing::ValuesIn(all_cases()), case_name);
+
+}  // namespace
+}  // namespace flashtune
