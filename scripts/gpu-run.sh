@@ -8,9 +8,9 @@ for f in .gpu-deps/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
 export PATH=/usr/local/cuda/bin:$PATH
 { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build -j16; } > "$out/build.log" 2>&1 \
   || { tail -40 "$out/build.log"; exit 1; }
-build/harness/cli/flashtune info | tee "$out/info.txt"
+build/flashtune info | tee "$out/info.txt"
 ctest --test-dir build -L gpu --output-on-failure -j1 > "$out/ctest-gpu.log" 2>&1; echo "ctest -L gpu rc=$?"
 tail -8 "$out/ctest-gpu.log"
-build/harness/cli/flashtune bench -q --json "$out/bench-d128-n4096.json" | tee "$out/bench.txt"
+build/flashtune bench -q --json "$out/bench-d128-n4096.json" | tee "$out/bench.txt"
 /opt/torch/.venv/bin/python3 bench/peers.py --flashtune "$out/bench-d128-n4096.json" --d 128 --n 4096 --causal no \
   | tee "$out/peers.txt"

@@ -10,7 +10,7 @@ export PATH=/usr/local/cuda/bin:$PATH
 args=()
 for d in 64 128; do for c in "" "--causal"; do for n in 512 1024 2048 4096 8192 16384; do
   j="$out/tmp-d$d-n$n${c:+-causal}.json"
-  build/harness/cli/flashtune bench -q -d $d -n $n --batch $((16384 / n)) --heads $((2048 / d)) $c --json "$j" \
+  build/flashtune bench -q -d $d -n $n --batch $((16384 / n)) --heads $((2048 / d)) $c --json "$j" \
     > /dev/null 2>>"$out/bench-errors.log"; echo "d=$d n=$n $c rc=$?"
   args+=(--flashtune "$j")
 done; done; done
