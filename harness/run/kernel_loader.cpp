@@ -20,7 +20,7 @@ jit::CompileRequest make_request(const std::string& template_file, const std::st
 }
 
 LoadedKernel load_kernel(const jit::CompileRequest& request) {
-  jit::CubinCache cache(cache_dir() / "cubin");
+  jit::CubinCache cache;  // default_dir(): cache_dir() / "cubin"
   jit::CompileResult result = jit::compile_cached(request, cache);
   const std::string& expr = request.name_expressions.at(0);
   if (!result.ok) throw Error(ErrorKind::compile, fmt::format("compiling {} failed:\n{}", expr, result.log));

@@ -16,7 +16,7 @@ std::vector<CompiledInstance> precompile(const std::vector<Fa2Instance>& instanc
   for (const Fa2Instance& inst : instances)
     requests.push_back(make_request(fa2::kTemplateFile, inst.name_expression(), arch));
   if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  jit::CubinCache cache(cache_dir() / "cubin");
+  jit::CubinCache cache;  // default_dir(): cache_dir() / "cubin"
   jit::CompilePool pool(jobs, jit::default_worker_command());
   std::vector<jit::CompileResult> results = pool.compile(requests, cache, progress);
 

@@ -27,7 +27,7 @@ TEST(Fa2Compile, DefaultGridCompilesForHopperAndAmpere) {
           requests.push_back(r);
           groups.push_back(std::move(instances));
         }
-  jit::CubinCache cache(cache_dir() / "cubin");
+  jit::CubinCache cache;  // default_dir(): cache_dir() / "cubin"
   jit::CompilePool pool(2, jit::default_worker_command());
   const auto results = pool.compile(requests, cache);
   ASSERT_EQ(results.size(), requests.size());
