@@ -7,8 +7,8 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/hash128.hpp"
 #include "jit/compiler.hpp"
-#include "jit/detail/hash128.hpp"
 #include "jit/nvrtc_program.hpp"
 
 namespace flashtune::jit {
@@ -95,7 +95,7 @@ std::vector<fs::path> source_dependencies(const CompileRequest& request) {
 }
 
 std::string cache_key(const CompileRequest& request) {
-  detail::Hash128 h;
+  Hash128 h;
   h.field("format", std::to_string(kCacheFormatVersion));
   h.field("nvrtc", std::to_string(nvrtc_version()));
   h.field("tu", translation_unit(request));
@@ -103,6 +103,18 @@ std::string cache_key(const CompileRequest& request) {
   for (const std::string& expr : request.name_expressions) h.field("name_expression", expr);
   walk_sources(
       request, [&](const fs::path&, const std::string& text) { h.field("file", text); },
+      [&](const std::string& name) { h.field("missing_include", name); });
+  return h.hex();
+}
+
+std::string source_hash(const CompileRequest& request) {
+  Hash128 h;
+  walk_sources(
+      request,
+      [&](const fs::path& file, const std::string& text) {
+        h.field("name", file.filename().string());
+        h.field("file", text);
+      },
       [&](const std::string& name) { h.field("missing_include", name); });
   return h.hex();
 }

@@ -26,4 +26,10 @@ std::vector<std::filesystem::path> source_dependencies(const CompileRequest& req
 // source_dependencies().
 std::string cache_key(const CompileRequest& request);
 
+// A 128-bit digest (32 hex digits) of the kernel source alone: the bytes and file names of the source and of
+// every quoted header it reaches (source_dependencies), not their directories, options or the NVRTC version.
+// It names a template's code in the results cache: editing the template or a header it includes changes it,
+// moving the tree does not. Throws like source_dependencies().
+std::string source_hash(const CompileRequest& request);
+
 }  // namespace flashtune::jit

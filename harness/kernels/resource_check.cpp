@@ -41,3 +41,25 @@ ResourceFit check_resources(int regs, int threads, int smem, const SmLimits& l) 
 }
 
 }  // namespace flashtune
+
+namespace flashtune {
+
+SmLimits sm_limits_for(int cc_major, int cc_minor) {
+  SmLimits l;  // sm_90 (and the default)
+  const int cc = cc_major * 10 + cc_minor;
+  if (cc == 80 || cc == 87) {
+    l.smem_bytes = 167936;
+    l.smem_optin_per_block = 166912;
+    l.threads = 2048;
+    l.carveout_levels_kib = {0, 8, 16, 32, 64, 100, 132, 164};
+  } else if (cc == 86 || cc == 89 || cc >= 120) {
+    l.smem_bytes = 102400;
+    l.smem_optin_per_block = 101376;
+    l.threads = 1536;
+    l.blocks = cc == 86 ? 16 : 24;
+    l.carveout_levels_kib = {0, 8, 16, 32, 64, 100};
+  }
+  return l;
+}
+
+}  // namespace flashtune

@@ -2,6 +2,7 @@
 // Whether a compiled kernel fits a streaming multiprocessor, and how many of its blocks do: the occupancy
 // arithmetic of the CUDA occupancy calculator, from ptxas facts alone, so it works without a GPU.
 #include <string>
+#include <vector>
 
 namespace flashtune {
 
@@ -15,7 +16,13 @@ struct SmLimits {
   int smem_reserved_per_block = 1024;
   int threads = 2048;
   int blocks = 32;
+  // The shared-memory capacities (KiB) the SM can be carved out to, ascending; the last is smem_bytes.
+  std::vector<int> carveout_levels_kib = {0, 8, 16, 32, 64, 100, 132, 164, 196, 228};
 };
+
+// The limits of compute capability major.minor (8.0, 8.6, 8.7, 8.9, 9.0, 10.x, 12.x), from the CUDA
+// programming guide's table of compute capabilities; the sm_90 defaults for anything else.
+SmLimits sm_limits_for(int cc_major, int cc_minor);
 
 struct ResourceFit {
   bool fits = false;

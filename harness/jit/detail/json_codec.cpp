@@ -1,6 +1,6 @@
 #include "jit/detail/json_codec.hpp"
 
-#include "jit/detail/hash128.hpp"
+#include "core/hash128.hpp"
 
 namespace flashtune::jit::detail {
 using nlohmann::json;
@@ -30,7 +30,7 @@ std::string dump_line(const json& j) {
 }
 
 std::string cubin_hash(const std::vector<char>& cubin) {
-  Hash128 h;
+  flashtune::Hash128 h;
   h.bytes(cubin.data(), cubin.size());
   return h.hex();
 }

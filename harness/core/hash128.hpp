@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace flashtune::jit::detail {
+namespace flashtune {
 
 class Hash128 {
  public:
@@ -50,4 +50,4 @@ class Hash128 {
   std::uint64_t b_ = 0x6c62272e07bb0142ULL;  // the high half of the FNV-1a 128 offset basis
 };
 
-}  // namespace flashtune::jit::detail
+}  // namespace flashtune

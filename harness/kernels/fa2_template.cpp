@@ -1,0 +1,69 @@
+// fa2_fwd as a KernelTemplate: the catalog's view of kernel_templates/fa2_fwd.cuh, over fa2_config.hpp.
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "kernels/fa2_config.hpp"
+#include "kernels/kernel_template.hpp"
+
+namespace flashtune {
+namespace {
+
+Fa2Config to_config(const ParamValues& v) {
+  return Fa2Config{static_cast<int>(v.at("block_m")), static_cast<int>(v.at("block_n")),
+                   static_cast<int>(v.at("warps")), static_cast<int>(v.at("stages"))};
+}
+
+class Fa2Template final : public KernelTemplate {
+ public:
+  std::string_view id() const override { return fa2::kTemplateId; }
+  std::string_view source_file() const override { return fa2::kTemplateFile; }
+  std::string_view summary() const override {
+    return "FlashAttention-2 forward: outer loop over query tiles, O in registers, mma.sync + ldmatrix + "
+           "cp.async";
+  }
+  const std::vector<ParamSpec>& params() const override {
+    static const std::vector<ParamSpec> specs = {
+        {"block_m", 16, 512, 128, "query rows per CTA (a multiple of 16 * warps)"},
+        {"block_n", 16, 512, 64, "key/value rows per pipeline stage (a multiple of 16)"},
+        {"stages", 1, 4, 2, "K/V tiles in flight (shared-memory ring depth)"},
+        {"warps", 1, 32, 8, "warps per CTA; each owns block_m / warps query rows"},
+    };
+    return specs;
+  }
+  std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
+    if (auto bad = check_params(*this, v)) return bad;
+    return fa2::invalid_reason({to_config(v), pv.head_dim, pv.dtype, pv.causal});
+  }
+  std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
+    return checked(v, pv).name_expression();
+  }
+  int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
+    return fa2::smem_bytes(checked(v, pv).config, pv.head_dim);
+  }
+  KernelLaunch launch(const ParamValues& v, const AttentionProblem& p) const override {
+    const Fa2Instance inst = checked(v, variant_of(p));
+    KernelLaunch l;
+    l.grid[0] = static_cast<unsigned>((p.seqlen + inst.config.block_m - 1) / inst.config.block_m);
+    l.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+    l.threads = static_cast<unsigned>(fa2::threads(inst.config));
+    l.dynamic_smem = fa2::smem_bytes(inst.config, p.head_dim);
+    return l;
+  }
+
+ private:
+  Fa2Instance checked(const ParamValues& v, const ProblemVariant& pv) const {
+    if (auto why = invalid_reason(v, pv))
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("fa2_fwd {} ({}): {}", to_string(v), to_string(pv), *why));
+    return Fa2Instance{to_config(v), pv.head_dim, pv.dtype, pv.causal};
+  }
+};
+
+}  // namespace
+
+const KernelTemplate& fa2_template() {
+  static const Fa2Template t;
+  return t;
+}
+
+}  // namespace flashtune

@@ -1,0 +1,62 @@
+#include "kernels/kernel_template.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace flashtune {
+
+const KernelTemplate& fa2_template();  // fa2_template.cpp
+
+ProblemVariant variant_of(const AttentionProblem& p) {
+  return {p.head_dim, p.dtype, p.causal};
+}
+
+std::string to_string(const ProblemVariant& v) {
+  return fmt::format("d{} {}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "");
+}
+
+namespace {
+const std::vector<const KernelTemplate*>& catalog() {
+  static const std::vector<const KernelTemplate*> all = {&fa2_template()};
+  return all;
+}
+}  // namespace
+
+const KernelTemplate& find_template(std::string_view id) {
+  for (const KernelTemplate* t : catalog())
+    if (t->id() == id) return *t;
+  throw Error(ErrorKind::not_found,
+              fmt::format("unknown kernel template '{}' (known: {})", id, fmt::join(template_ids(), ", ")));
+}
+
+std::vector<std::string> template_ids() {
+  std::vector<std::string> ids;
+  for (const KernelTemplate* t : catalog()) ids.emplace_back(t->id());
+  return ids;
+}
+
+std::optional<std::string> check_params(const KernelTemplate& t, const ParamValues& values) {
+  std::vector<std::string> names;
+  for (const ParamSpec& p : t.params()) names.push_back(p.name);
+  for (const auto& [name, value] : values) {
+    const ParamSpec* spec = nullptr;
+    for (const ParamSpec& p : t.params())
+      if (p.name == name) spec = &p;
+    if (spec == nullptr)
+      return fmt::format("unknown parameter '{}' ({} has {})", name, t.id(), fmt::join(names, ", "));
+    if (value < spec->min || value > spec->max)
+      return fmt::format("{} = {} is outside {}..{}", name, value, spec->min, spec->max);
+  }
+  for (const ParamSpec& p : t.params())
+    if (!values.contains(p.name)) return fmt::format("parameter '{}' of {} is missing", p.name, t.id());
+  return std::nullopt;
+}
+
+std::string to_string(const ParamValues& values) {
+  std::string s;
+  for (const auto& [name, value] : values) s += fmt::format("{}{}={}", s.empty() ? "" : " ", name, value);
+  return s;
+}
+
+}  // namespace flashtune

@@ -1,0 +1,87 @@
+#pragma once
+// A kernel template as the tuner sees it: an id, a source file, its tunable parameters (names, bounds,
+// defaults), and for one parameter set and one problem the instantiation (a name expression) and its launch
+// facts. Parameter values are validated integers (check_params): they reach a kernel only as template
+// arguments, never as pasted text. One implementation per template (fa2_template.cpp); find_template() is the
+// catalog.
+//
+//   const KernelTemplate& t = find_template("fa2_fwd");
+//   ParamValues v = {{"block_m", 128}, {"block_n", 64}, {"warps", 8}, {"stages", 2}};
+//   if (auto why = t.invalid_reason(v, variant_of(problem))) ...;   // the template's static_asserts, on the
+//   host std::string expr = t.name_expression(v, variant_of(problem));    // "flashtune::fa2_fwd<128, 64,
+//   ...>"
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/dtype.hpp"
+#include "core/problem.hpp"
+
+namespace flashtune {
+
+// Parameter name -> value. Ordered by name, so that its text and JSON forms are canonical.
+using ParamValues = std::map<std::string, std::int64_t>;
+
+struct ParamSpec {
+  std::string name;
+  std::int64_t min = 0;  // inclusive bounds: a value outside them is rejected before any compile
+  std::int64_t max = 0;
+  std::int64_t default_value = 0;
+  std::string doc;
+};
+
+// The facts of a problem that are template arguments: one compiled kernel serves every problem that shares
+// them.
+struct ProblemVariant {
+  int head_dim = 128;
+  DType dtype = DType::bf16;
+  bool causal = false;
+  friend auto operator<=>(const ProblemVariant&, const ProblemVariant&) = default;
+};
+ProblemVariant variant_of(const AttentionProblem& p);
+std::string to_string(const ProblemVariant& v);  // "d128 bf16 causal"
+
+struct KernelLaunch {
+  unsigned grid[3] = {1, 1, 1};
+  unsigned threads = 0;
+  int dynamic_smem = 0;  // bytes
+};
+
+class KernelTemplate {
+ public:
+  virtual ~KernelTemplate() = default;
+
+  virtual std::string_view id() const = 0;           // "fa2_fwd"
+  virtual std::string_view source_file() const = 0;  // relative to kernel_template_dir(): "fa2_fwd.cuh"
+  virtual std::string_view summary() const = 0;      // one line for people
+  virtual const std::vector<ParamSpec>& params() const = 0;
+
+  // Why (values, variant) would fail the template's static_asserts, or nullopt when it compiles. Expects
+  // values that pass check_params().
+  virtual std::optional<std::string> invalid_reason(const ParamValues& values,
+                                                    const ProblemVariant& variant) const = 0;
+  // The name expression NVRTC instantiates. Throws Error(invalid_argument) for values that fail
+  // check_params() or invalid_reason().
+  virtual std::string name_expression(const ParamValues& values, const ProblemVariant& variant) const = 0;
+  // Dynamic shared memory of the instantiation, as the template's traits compute it.
+  virtual int smem_bytes(const ParamValues& values, const ProblemVariant& variant) const = 0;
+  // Grid, block and dynamic shared memory of a launch on `problem`.
+  virtual KernelLaunch launch(const ParamValues& values, const AttentionProblem& problem) const = 0;
+};
+
+// The catalog. Throws Error(not_found) naming the known ids.
+const KernelTemplate& find_template(std::string_view id);
+std::vector<std::string> template_ids();
+
+// Unknown names, missing names and values outside a parameter's bounds, as one message ("unknown parameter
+// 'blok_m' (fa2_fwd has block_m, block_n, stages, warps)"); nullopt when every parameter is present and in
+// bounds.
+std::optional<std::string> check_params(const KernelTemplate& t, const ParamValues& values);
+
+// "block_m=128 block_n=64 stages=2 warps=8"
+std::string to_string(const ParamValues& values);
+
+}  // namespace flashtune
