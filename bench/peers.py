@@ -8,8 +8,8 @@ first, median of --reps samples.
 
   python3 bench/peers.py --flashtune results.json [--flashtune more.json] [--d 64 128] [--n 512 1024 ...]
 
-Each --flashtune file is the JSON of `flashtune bench --json` (a list of trials); the best ok trial per problem
-is taken. Prints one Markdown table; --out writes the peer measurements as JSON too.
+Each --flashtune file is the JSON of `flashtune bench --json` (a list of trials; the best ok trial per problem is
+taken) or of `flashtune tune --json` (a summary; its winners under the "max" SRAM budget are taken). Prints one Markdown table; --out writes the peer measurements as JSON too.
 """
 import argparse
 import json
@@ -25,7 +25,12 @@ def load_flashtune(paths):
     best = {}
     for path in paths:
         with open(path) as f:
-            trials = json.load(f)
+            data = json.load(f)
+        if isinstance(data, dict):  # flashtune tune --json: the winners under the largest budget
+            winners = [w for w in data.get("winners", []) if w.get("budget") == "max"]
+            trials = [dict(w, status="ok") for w in winners]
+        else:
+            trials = data
         for t in trials:
             if t.get("status") != "ok" or "tflops" not in t:
                 continue
@@ -96,8 +101,7 @@ def main():
                 mine = ours.get(problem_key(d, n, causal))
                 rec["flashtune"] = mine["tflops"] if mine else None
                 if mine:
-                    c = mine["config"]
-                    rec["config"] = f"bm{c['block_m']} bn{c['block_n']} w{c['warps']} s{c['stages']}"
+                    rec["config"] = " ".join(f"{k}={v}" for k, v in sorted(mine["config"].items()))
                 records.append(rec)
 
     def fmt(x, spec="{:.0f}"):

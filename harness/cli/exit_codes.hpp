@@ -8,7 +8,8 @@ enum ExitCode : int {
   kFailure = 1,      // an unexpected error (a bug, a file system error)
   kUsage = 2,        // bad command line or bad input values
   kNoGpu = 3,        // the command needs a GPU and there is none; compile-time work was still done
-  kTrialFailed = 4,  // at least one configuration failed to compile, launch or verify
+  kTrialFailed = 4,  // bench: a configuration failed; tune: a (problem, budget) has no passing configuration
+  kBadSpace = 5,     // the search space file is invalid (the message names file:line:column)
 };
 
 }  // namespace flashtune::cli

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/error.hpp"
+#include "space/space_error.hpp"
 
 namespace {
 bool has_subcommand(const CLI::App& app, const std::string& name) {
@@ -25,9 +26,12 @@ int main(int argc, char** argv) {
   cli::add_info_command(app, exit_code);
   cli::add_compile_command(app, exit_code);
   cli::add_bench_command(app, exit_code);
+  cli::add_tune_command(app, exit_code);
+  cli::add_show_command(app, exit_code);
+  cli::add_export_command(app, exit_code);
   if (argc > 1 && argv[1][0] != '-' && !has_subcommand(app, argv[1])) {
     std::cerr << "flashtune: unknown command '" << argv[1]
-              << "' (commands: info, compile, bench; see --help)\n";
+              << "' (commands: info, compile, bench, tune, show, export; see --help)\n";
     return cli::kUsage;
   }
   try {
@@ -41,6 +45,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return cli::kUsage;
+  } catch (const space::SpaceError& e) {
+    std::cerr << "flashtune: invalid search space: " << e.what() << '\n';
+    return cli::kBadSpace;
   } catch (const Error& e) {
     std::cerr << "flashtune: error: " << e.what() << '\n';
     switch (e.kind()) {

@@ -60,11 +60,17 @@ void DeviceBuffer::upload(const void* host, std::size_t bytes) {
 }
 
 void DeviceBuffer::download(void* host, std::size_t bytes) const {
-  check_range(bytes, bytes_, "download");
+  download(host, bytes, 0);
+}
+
+void DeviceBuffer::download(void* host, std::size_t bytes, std::size_t offset) const {
+  check_range(offset, bytes_, "download");
+  check_range(bytes, bytes_ - offset, "download");
   if (bytes == 0) return;
   const detail::DriverTable& d = detail::driver();
   detail::check(d.cuCtxSynchronize(), "cuCtxSynchronize", "before download");
-  detail::check(d.cuMemcpyDtoH(host, ptr_, bytes), "cuMemcpyDtoH", fmt::format("{} bytes", bytes));
+  detail::check(d.cuMemcpyDtoH(host, ptr_ + offset, bytes), "cuMemcpyDtoH",
+                fmt::format("{} bytes at offset {}", bytes, offset));
 }
 
 std::size_t DeviceBuffer::words(std::size_t word_bytes, const char* call) const {

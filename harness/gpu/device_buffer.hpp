@@ -30,6 +30,8 @@ class DeviceBuffer {
   void upload(const void* host, std::size_t bytes);
   // Copies the first `bytes` of the buffer to host memory. Throws Error(invalid_argument) past size().
   void download(void* host, std::size_t bytes) const;
+  // Copies `bytes` starting `offset` bytes into the buffer. Throws Error(invalid_argument) past size().
+  void download(void* host, std::size_t bytes, std::size_t offset) const;
 
   // Sets every 16-bit (32-bit) word to `pattern`: fill_u16(0x7fff) poisons a bf16 output with NaN, 0x7e00 an
   // fp16 one, fill_u32(0x7fffffff) an fp32 one, so that an element a kernel forgets to write is caught.

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.hpp"
 #include "gpu/device_buffer.hpp"
 #include "gpu/event_timer.hpp"
 #include "gpu/stream.hpp"
@@ -15,12 +16,22 @@ namespace flashtune::gpu {
 TimingStats time_kernel(Stream& stream, const std::function<void(Stream&)>& run, const TimingOptions& options,
                         long long l2_bytes) {
   validate(options);
+  std::optional<DeviceBuffer> scratch;
+  if (options.flush_l2 && l2_bytes > 0) scratch.emplace(static_cast<std::size_t>(2 * l2_bytes + 3) / 4 * 4);
+  TimingOptions o = options;
+  o.flush_l2 = scratch.has_value();
+  return time_kernel(stream, run, o, scratch ? &*scratch : nullptr);
+}
+
+TimingStats time_kernel(Stream& stream, const std::function<void(Stream&)>& run, const TimingOptions& options,
+                        DeviceBuffer* flush_buffer) {
+  validate(options);
+  if (options.flush_l2 && flush_buffer == nullptr)
+    throw Error(ErrorKind::invalid_argument, "time_kernel: flush_l2 without a flush buffer");
   using clock = std::chrono::steady_clock;
   const auto begin = clock::now();
   auto wall_s = [&] { return std::chrono::duration<double>(clock::now() - begin).count(); };
-
-  std::optional<DeviceBuffer> scratch;
-  if (options.flush_l2 && l2_bytes > 0) scratch.emplace(static_cast<std::size_t>(2 * l2_bytes + 3) / 4 * 4);
+  DeviceBuffer* scratch = options.flush_l2 ? flush_buffer : nullptr;
 
   for (int i = 0; i < options.warmup; ++i) run(stream);
   stream.synchronize();

@@ -11,6 +11,7 @@
 namespace flashtune::gpu {
 
 class Stream;
+class DeviceBuffer;
 
 // Times `run`, which queues the work to time on the stream it is given (one or more launches) and must not
 // synchronize. Needs a current Context. `l2_bytes` is the device's L2 size (DeviceInfo::l2_bytes); with
@@ -18,5 +19,10 @@ class Stream;
 // kernel fault shows up as cuEventSynchronize) propagate. Throws Error(invalid_argument) for bad options.
 TimingStats time_kernel(Stream& stream, const std::function<void(Stream&)>& run, const TimingOptions& options,
                         long long l2_bytes);
+
+// The same with a caller-owned flush buffer (at least twice the L2, a multiple of 4 bytes), so that many
+// timings in a row do not allocate one each; nullptr with flush_l2 is an Error(invalid_argument).
+TimingStats time_kernel(Stream& stream, const std::function<void(Stream&)>& run, const TimingOptions& options,
+                        DeviceBuffer* flush_buffer);
 
 }  // namespace flashtune::gpu

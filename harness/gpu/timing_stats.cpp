@@ -36,6 +36,9 @@ void validate(const TimingOptions& o) {
   require(o.min_gpu_time_s >= 0, "min_gpu_time_s", fmt::format("{} is negative", o.min_gpu_time_s));
   require(o.max_noise >= 0, "max_noise", fmt::format("{} is negative", o.max_noise));
   require(o.timeout_s > 0, "timeout_s", fmt::format("{} is not positive", o.timeout_s));
+  require(o.race_best_ms >= 0, "race_best_ms", fmt::format("{} is negative", o.race_best_ms));
+  require(o.race_margin >= 0, "race_margin", fmt::format("{} is negative", o.race_margin));
+  require(o.race_min_samples >= 1, "race_min_samples", fmt::format("{} is below 1", o.race_min_samples));
 }
 
 std::string_view to_string(StopReason reason) {
@@ -46,6 +49,8 @@ std::string_view to_string(StopReason reason) {
       return "max_samples";
     case StopReason::timeout:
       return "timeout";
+    case StopReason::raced_out:
+      return "raced_out";
   }
   return "unknown";
 }
@@ -81,6 +86,9 @@ std::optional<StopReason> should_stop(std::span<const double> samples_ms, double
       relative_noise(samples_ms) <= o.max_noise) {
     return StopReason::converged;
   }
+  if (o.race_best_ms > 0 && n >= o.race_min_samples &&
+      *std::min_element(samples_ms.begin(), samples_ms.end()) > o.race_best_ms * (1 + o.race_margin))
+    return StopReason::raced_out;
   if (n >= o.max_samples) return StopReason::max_samples;
   if (n >= 1 && elapsed_wall_s >= o.timeout_s) return StopReason::timeout;
   return std::nullopt;

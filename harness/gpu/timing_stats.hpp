@@ -18,6 +18,12 @@ struct TimingOptions {
   double max_noise = 0.01;       // stop once stdev/mean is at most this (1%)
   double timeout_s = 10;         // wall-clock limit, warm-up included; at least one sample is always taken
   bool flush_l2 = true;          // overwrite L2 before every sample (cold-cache timing)
+  // Racing: stop measuring once this kernel cannot beat the best so far. Off when race_best_ms is 0; else,
+  // after race_min_samples, the kernel is raced out when even its fastest sample is slower than
+  // race_best_ms * (1 + race_margin).
+  double race_best_ms = 0;
+  double race_margin = 0.02;
+  int race_min_samples = 3;
 };
 
 // Throws Error(invalid_argument) naming the field: warmup < 0, min_samples < 1, max_samples < min_samples,
@@ -28,6 +34,7 @@ enum class StopReason {
   converged,    // min_samples and min_gpu_time reached with noise <= max_noise
   max_samples,  // max_samples taken without converging
   timeout,      // timeout_s passed without converging
+  raced_out,    // slower than the best so far beyond the racing margin (TimingOptions::race_best_ms)
 };
 std::string_view to_string(StopReason reason);
 
@@ -51,8 +58,9 @@ TimingStats summarize(std::vector<double> samples_ms);
 double relative_noise(std::span<const double> samples_ms);
 
 // The stopping rule, checked after every sample: converged when samples >= min_samples, their sum >=
-// min_gpu_time_s and noise <= max_noise; else max_samples when that many are taken; else timeout when
-// elapsed_wall_s >= timeout_s; else nullopt (take another sample).
+// min_gpu_time_s and noise <= max_noise; else raced_out when racing says it cannot win; else max_samples
+// when that many are taken; else timeout when elapsed_wall_s >= timeout_s; else nullopt (take another
+// sample).
 std::optional<StopReason> should_stop(std::span<const double> samples_ms, double elapsed_wall_s,
                                       const TimingOptions& options);
 

@@ -11,9 +11,9 @@
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "core/worker_process.hpp"
 #include "jit/cache_key.hpp"
 #include "jit/detail/json_codec.hpp"
-#include "jit/detail/worker_process.hpp"
 
 namespace flashtune::jit {
 namespace fs = std::filesystem;
@@ -69,7 +69,7 @@ Reply parse_reply(const std::string& line, std::size_t id) {
 class Dispatch {
  public:
   using Finish = std::function<void(std::size_t, CompileResult)>;
-  Dispatch(std::vector<std::unique_ptr<detail::WorkerProcess>>& procs, const std::vector<std::string>& argv,
+  Dispatch(std::vector<std::unique_ptr<WorkerProcess>>& procs, const std::vector<std::string>& argv,
            const std::vector<CompileRequest>& requests, const std::vector<std::string>& keys,
            const CubinCache& cache, Finish finish)
       : procs_(procs),
@@ -119,7 +119,7 @@ class Dispatch {
     busy_[w] = i;
     // A worker may have died while idle: a fresh one gets the request before we call it a crash.
     if (procs_[w] && procs_[w]->send_line(line)) return;
-    procs_[w] = std::make_unique<detail::WorkerProcess>(argv_);
+    procs_[w] = std::make_unique<WorkerProcess>(argv_);
     if (!procs_[w]->send_line(line)) crashed(w, "");
   }
 
@@ -172,7 +172,7 @@ class Dispatch {
     finish_(i, failed(keys_[i], "compile worker crashed (" + (why.empty() ? "" : why + "; ") + ended + ")"));
   }
 
-  std::vector<std::unique_ptr<detail::WorkerProcess>>& procs_;
+  std::vector<std::unique_ptr<WorkerProcess>>& procs_;
   const std::vector<std::string>& argv_;
   const std::vector<CompileRequest>& requests_;
   const std::vector<std::string>& keys_;
@@ -189,7 +189,8 @@ CompilePool::CompilePool(int workers, std::vector<std::string> worker_command)
 CompilePool::~CompilePool() = default;  // each WorkerProcess closes its pipes and reaps its child, noexcept
 
 std::vector<CompileResult> CompilePool::compile(const std::vector<CompileRequest>& requests,
-                                                const CubinCache& cache, const Progress& progress) {
+                                                const CubinCache& cache, const Progress& progress,
+                                                const OnResult& on_result) {
   const std::size_t total = requests.size();
   std::vector<CompileResult> results(total);
   std::vector<std::string> keys(total);
@@ -200,6 +201,10 @@ std::vector<CompileResult> CompilePool::compile(const std::vector<CompileRequest
   auto finish = [&](std::size_t leader, CompileResult result) {
     for (std::size_t i : copies[leader]) results[i] = result;
     results[leader] = std::move(result);
+    if (on_result) {
+      on_result(leader, results[leader]);
+      for (std::size_t i : copies[leader]) on_result(i, results[i]);
+    }
     for (std::size_t n = 0; n <= copies[leader].size(); ++n)
       if (progress) progress(++done, total);
   };

@@ -12,11 +12,11 @@
 #include "jit/compile_request.hpp"
 #include "jit/cubin_cache.hpp"
 
-namespace flashtune::jit {
-
-namespace detail {
+namespace flashtune {
 class WorkerProcess;
 }
+
+namespace flashtune::jit {
 
 // The argv of the compile worker: {$FLASHTUNE_JIT_WORKER} when set (a path, no arguments), else
 // executable_dir()/flashtune-jit-worker when it exists, else the worker in the build tree. Throws
@@ -27,6 +27,9 @@ std::vector<std::string> default_worker_command();
 class CompilePool {
  public:
   using Progress = std::function<void(std::size_t done, std::size_t total)>;
+  // Called once per request as soon as its result is known (cache hits first), on the calling thread, with
+  // the request's index; duplicates of a request get their own call.
+  using OnResult = std::function<void(std::size_t index, const CompileResult& result)>;
 
   // Up to `workers` worker processes, started on demand by compile() and kept for later calls. The cache
   // directory is appended to `worker_command` as the last argument. workers == 0 compiles in this process.
@@ -43,13 +46,13 @@ class CompilePool {
   // Throws what cache_key() throws (a missing source file), and Error(not_found) if the worker cannot be
   // started.
   std::vector<CompileResult> compile(const std::vector<CompileRequest>& requests, const CubinCache& cache,
-                                     const Progress& progress = {});
+                                     const Progress& progress = {}, const OnResult& on_result = {});
 
  private:
   int workers_;
   std::vector<std::string> command_;
   std::filesystem::path workers_cache_dir_;  // the cache directory the running workers were started with
-  std::vector<std::unique_ptr<detail::WorkerProcess>> procs_;
+  std::vector<std::unique_ptr<WorkerProcess>> procs_;
 };
 
 }  // namespace flashtune::jit

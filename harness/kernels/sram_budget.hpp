@@ -20,7 +20,7 @@ struct SramPlan {
   int sm_capacity_bytes = 0;   // the carveout level chosen: the smallest >= per_block_limit + reserved
   int carveout_percent = 100;  // the hint selecting it: floor(100 * capacity / max capacity), which the
                                // driver rounds up to the next supported level, i.e. exactly this one
-  SmLimits limits;  // the device's limits with the SM's shared memory set to sm_capacity_bytes
+  SmLimits limits;             // the device's limits with the SM's shared memory set to sm_capacity_bytes
 };
 
 // budget_bytes <= 0 means "max": the device's opt-in limit. A budget above the opt-in limit is clamped to it.

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "gpu/driver_api.hpp"
@@ -86,6 +88,56 @@ TEST(Cli, InfoAndBenchSayWhenThereIsNoGpu) {
     EXPECT_EQ(bench.code, 3) << bench.output;
     EXPECT_TRUE(contains(bench.output, "Timing and verification need a GPU")) << bench.output;
   }
+}
+
+// Every malformed search space in tests/space/bad/ (first line "# expect: LINE:COL: message") is refused by
+// `flashtune tune` with exit code 5 and a message that names file:line:column.
+TEST(Cli, TuneRefusesMalformedSpacesWithFileLineColumn) {
+  namespace fs = std::filesystem;
+  int checked = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(FLASHTUNE_BAD_SPACES)) {
+    std::ifstream in(e.path());
+    std::string first;
+    std::getline(in, first);
+    const std::string prefix = "# expect: ";
+    ASSERT_EQ(first.rfind(prefix, 0), 0u) << e.path();
+    const std::string rest = first.substr(prefix.size());
+    const std::size_t c1 = rest.find(':'), c2 = rest.find(':', c1 + 1);
+    const std::string where = e.path().string() + ":" + rest.substr(0, c2);
+    const std::string message = rest.substr(c2 + 2);
+    const CliRun r = flashtune("tune --compile-only -q " + e.path().string());
+    EXPECT_EQ(r.code, 5) << e.path() << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, where)) << where << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, message)) << message << "\n" << r.output;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
+TEST(Cli, TuneOfAMissingSpaceFileNamesIt) {
+  const CliRun r = flashtune("tune --compile-only /nonexistent/space.yaml");
+  EXPECT_EQ(r.code, 5) << r.output;
+  EXPECT_TRUE(contains(r.output, "/nonexistent/space.yaml")) << r.output;
+}
+
+TEST(Cli, TuneCompileOnlyCompilesAndResourceChecksTheSweep) {
+  const CliRun r = flashtune("tune --compile-only -q " FLASHTUNE_SMALL_SPACE);
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_TRUE(contains(r.output, "Timing and verification need a GPU")) << r.output;
+  EXPECT_TRUE(contains(r.output, "0 failed to compile")) << r.output;
+}
+
+TEST(Cli, ExportAndShowOnAnEmptyDatabase) {
+  const std::string db =
+      std::filesystem::temp_directory_path() / ("flashtune-cli-" + std::to_string(::getpid()) + ".db");
+  const CliRun show = flashtune("show --all --db " + db);
+  EXPECT_EQ(show.code, 0) << show.output;
+  EXPECT_TRUE(contains(show.output, "no cached configurations")) << show.output;
+  const CliRun exp = flashtune("export --all --format json --db " + db);
+  EXPECT_EQ(exp.code, 1) << exp.output;
+  EXPECT_TRUE(contains(exp.output, "no cached configurations")) << exp.output;
+  EXPECT_EQ(flashtune("export --format csv --db " + db).code, 2);
+  std::filesystem::remove(db);
 }
 
 }  // namespace

@@ -106,6 +106,21 @@ TEST(StoppingRule, ConvergedWinsOverTimeout) {
   EXPECT_EQ(should_stop(xs, 100.0, quick()), StopReason::converged);
 }
 
+TEST(StoppingRule, RacesOutAKernelThatCannotWin) {
+  TimingOptions o = quick();
+  o.race_best_ms = 1.0;
+  o.race_margin = 0.02;
+  o.race_min_samples = 3;
+  // Fastest sample 1.05 ms > 1.0 * 1.02: cannot beat the best even at its best, once 3 samples are in.
+  EXPECT_EQ(should_stop(std::vector<double>{1.2, 1.05}, 0.1, o), std::nullopt);
+  EXPECT_EQ(should_stop(std::vector<double>{1.2, 1.05, 1.1}, 0.1, o), StopReason::raced_out);
+  // A sample within the margin keeps it in the race.
+  EXPECT_EQ(should_stop(std::vector<double>{1.2, 1.01, 1.3}, 0.1, o), std::nullopt);
+  // Racing off (race_best_ms 0): the same samples go on.
+  o.race_best_ms = 0;
+  EXPECT_EQ(should_stop(std::vector<double>{1.2, 1.05, 1.1}, 0.1, o), std::nullopt);
+}
+
 TEST(TimingOptions, DefaultsAreValid) {
   EXPECT_NO_THROW(validate(TimingOptions{}));
 }
@@ -141,6 +156,7 @@ TEST(StopReason, Names) {
   EXPECT_EQ(to_string(StopReason::converged), "converged");
   EXPECT_EQ(to_string(StopReason::max_samples), "max_samples");
   EXPECT_EQ(to_string(StopReason::timeout), "timeout");
+  EXPECT_EQ(to_string(StopReason::raced_out), "raced_out");
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace flashtune::jit::detail {
+namespace flashtune {
 
 class WorkerProcess {
  public:
@@ -32,6 +32,8 @@ class WorkerProcess {
 
   // The next complete line read so far, without its newline.
   std::optional<std::string> take_line();
+  // Whether a complete line is waiting to be taken.
+  bool has_line() const { return buffer_.find('\n') != std::string::npos; }
 
   // Ends the child (SIGKILL first when `kill` is true, or when it does not exit within a moment), reaps it
   // and describes how it ended: "exit status 3", "signal 11: Segmentation fault". Idempotent.
@@ -45,4 +47,4 @@ class WorkerProcess {
   std::string ended_;  // finish()'s description, once reaped
 };
 
-}  // namespace flashtune::jit::detail
+}  // namespace flashtune

@@ -1,4 +1,4 @@
-#include "jit/detail/worker_process.hpp"
+#include "core/worker_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace flashtune::jit::detail {
+namespace flashtune {
 namespace {
 
 void close_fd(int& fd) {
@@ -45,7 +45,7 @@ bool wait_for_exit(pid_t pid, std::chrono::milliseconds grace, int& status) {
 }  // namespace
 
 WorkerProcess::WorkerProcess(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw Error(ErrorKind::internal, "compile worker: empty command");
+  if (argv.empty()) throw Error(ErrorKind::internal, "worker process: empty command");
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0)
     throw Error(ErrorKind::internal, std::string("pipe2: ") + strerror(errno));
@@ -71,7 +71,7 @@ WorkerProcess::WorkerProcess(const std::vector<std::string>& argv) {
     close_fd(in_);
     close_fd(out_);
     pid_ = -1;
-    throw Error(ErrorKind::not_found, "cannot start compile worker '" + argv[0] + "': " + strerror(rc));
+    throw Error(ErrorKind::not_found, "cannot start worker '" + argv[0] + "': " + strerror(rc));
   }
   ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
 }
@@ -149,4 +149,4 @@ std::string WorkerProcess::finish(bool kill) {
   return ended_;
 }
 
-}  // namespace flashtune::jit::detail
+}  // namespace flashtune

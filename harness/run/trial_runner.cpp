@@ -1,0 +1,159 @@
+#include "run/trial_runner.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "core/error.hpp"
+#include "gpu/driver_api.hpp"
+#include "gpu/event_timer.hpp"
+#include "gpu/launch.hpp"
+#include "jit/cubin_cache.hpp"
+
+namespace flashtune::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+gpu::LaunchShape shape_of(const KernelLaunch& l) {
+  return gpu::LaunchShape{
+      {l.grid[0], l.grid[1], l.grid[2]}, {l.threads, 1, 1}, static_cast<unsigned>(l.dynamic_smem)};
+}
+
+}  // namespace
+
+TrialRunner::TrialRunner(std::filesystem::path cubin_cache_dir, int ordinal)
+    : cache_dir_(std::move(cubin_cache_dir)),
+      context_(ordinal),
+      device_(gpu::query_device(ordinal)),
+      flush_(static_cast<std::size_t>(2 * device_.l2_bytes + 3) / 4 * 4) {}
+
+TrialRunner::~TrialRunner() {
+  session_.reset();
+  kernels_.clear();  // modules before the context
+}
+
+void TrialRunner::set_problem(const AttentionProblem& problem, std::uint64_t seed, bool verify) {
+  session_.reset();
+  session_ = std::make_unique<ProblemSession>(problem, seed, verify, device_.arch());
+}
+
+gpu::Kernel& TrialRunner::kernel(const KernelRef& ref) {
+  const std::string key = ref.cache_key + "/" + ref.lowered_name;
+  if (auto it = kernels_.find(key); it != kernels_.end()) return it->second.second;
+  const std::optional<jit::CompileResult> compiled = jit::CubinCache(cache_dir_).load(ref.cache_key);
+  if (!compiled || !compiled->ok)
+    throw Error(ErrorKind::not_found, fmt::format("{}: no compiled kernel {} in {}", ref.label, ref.cache_key,
+                                                  cache_dir_.string()));
+  gpu::Module module = gpu::Module::load(compiled->cubin, ref.label);
+  gpu::Kernel k = module.kernel(ref.lowered_name);
+  auto [it, inserted] = kernels_.emplace(key, std::make_pair(std::move(module), k));
+  return it->second.second;
+}
+
+int TrialRunner::apply_budget(gpu::Kernel& k, const TrialSpec& spec) {
+  const int static_smem = k.attributes().static_smem_bytes;
+  const int limit =
+      spec.smem_limit > 0 ? spec.smem_limit - static_smem : device_.smem_optin_per_block - static_smem;
+  if (spec.launch.dynamic_smem > limit)
+    throw Error(ErrorKind::resource_exceeded,
+                fmt::format("{} B dynamic + {} B static shared memory > the {} B budget",
+                            spec.launch.dynamic_smem, static_smem, spec.smem_limit));
+  k.set_max_dynamic_smem(limit);
+  k.set_carveout_percent(spec.carveout_percent);
+  return k.max_active_blocks_per_sm(static_cast<int>(spec.launch.threads), spec.launch.dynamic_smem);
+}
+
+void TrialRunner::launch(const gpu::Kernel& k, const TrialSpec& spec) {
+  AttentionParams params = session_->params();
+  void* args[] = {&params};
+  gpu::launch(k, shape_of(spec.launch), args, &stream_, spec.kernel.label);
+}
+
+TrialOutcome TrialRunner::run(const TrialSpec& spec) {
+  if (!session_) throw Error(ErrorKind::internal, "TrialRunner::run: no problem set");
+  TrialOutcome out;
+  auto fail = [&](TrialStatus s, std::string why) {
+    out.status = s;
+    out.detail = std::move(why);
+    return out;
+  };
+  // Kernel faults show up at the next synchronizing call; a sticky one ends this process's use of the GPU.
+  auto driver_failure = [&](const gpu::DriverError& e) {
+    out.context_poisoned = e.poisons_context();
+    return fail(out.context_poisoned                       ? TrialStatus::crashed
+                : e.kind() == ErrorKind::resource_exceeded ? TrialStatus::resource_exceeded
+                                                           : TrialStatus::launch_error,
+                e.what());
+  };
+
+  gpu::Kernel* k = nullptr;
+  try {
+    k = &kernel(spec.kernel);
+    out.blocks_per_sm = apply_budget(*k, spec);
+    if (out.blocks_per_sm == 0)
+      return fail(TrialStatus::resource_exceeded,
+                  "occupancy calculator: 0 blocks per SM fit under the budget");
+  } catch (const gpu::DriverError& e) {
+    return driver_failure(e);
+  } catch (const Error& e) {
+    return fail(
+        e.kind() == ErrorKind::resource_exceeded ? TrialStatus::resource_exceeded : TrialStatus::launch_error,
+        e.what());
+  }
+
+  try {
+    const auto t0 = Clock::now();
+    session_->poison();
+    launch(*k, spec);
+    stream_.synchronize();
+    if (spec.verify) {
+      out.check = session_->check();
+      if (out.check && !out.check->ok) {
+        out.verify_ms = ms_since(t0);
+        return fail(TrialStatus::incorrect, out.check->detail);
+      }
+    }
+    out.verify_ms = ms_since(t0);
+    if (spec.time) {
+      const auto t1 = Clock::now();
+      out.timing = gpu::time_kernel(
+          stream_, [&](gpu::Stream&) { launch(*k, spec); }, spec.timing, &flush_);
+      out.time_ms = ms_since(t1);
+    }
+  } catch (const gpu::DriverError& e) {
+    return driver_failure(e);
+  } catch (const Error& e) {
+    return fail(TrialStatus::launch_error, e.what());
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> TrialRunner::remeasure(const std::vector<TrialSpec>& specs, int rounds,
+                                                        bool flush_l2) {
+  if (!session_) throw Error(ErrorKind::internal, "TrialRunner::remeasure: no problem set");
+  std::vector<gpu::Kernel*> ks;
+  for (const TrialSpec& s : specs) ks.push_back(&kernel(s.kernel));
+  std::vector<std::vector<double>> samples(specs.size());
+  gpu::EventTimer timer;
+  for (std::size_t i = 0; i < specs.size(); ++i) {  // one untimed launch each: attributes set, clocks up
+    apply_budget(*ks[i], specs[i]);
+    launch(*ks[i], specs[i]);
+  }
+  std::uint32_t fill = 0;
+  for (int r = 0; r < rounds; ++r)
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      apply_budget(*ks[i], specs[i]);  // the kernels may share a function with another budget's carveout
+      if (flush_l2) flush_.fill_u32_async(++fill, stream_);
+      timer.start(stream_);
+      launch(*ks[i], specs[i]);
+      timer.stop(stream_);
+      samples[i].push_back(timer.elapsed_ms());
+    }
+  return samples;
+}
+
+}  // namespace flashtune::run

@@ -1,0 +1,97 @@
+#pragma once
+// One trial on the GPU: a compiled kernel (from the cubin cache) launched on the current problem under an
+// SRAM budget, verified on NaN-poisoned outputs, then timed (nvbench's method, racing optional). It runs in
+// the process that owns the GPU (flashtune-trial-worker); the tuner only sees TrialOutcome values.
+//
+//   TrialRunner r(cubin_cache_dir);                    // device 0's context, a stream, an L2 flush buffer
+//   r.set_problem(problem, seed, /*verify=*/true);
+//   TrialOutcome o = r.run(spec);                      // o.status: ok, incorrect, launch_error, ...
+//   if (o.context_poisoned) exit(...);                 // every later CUDA call would fail: start afresh
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/trial_status.hpp"
+#include "gpu/context.hpp"
+#include "gpu/device_buffer.hpp"
+#include "gpu/device_info.hpp"
+#include "gpu/module.hpp"
+#include "gpu/stream.hpp"
+#include "gpu/timing.hpp"
+#include "kernels/kernel_template.hpp"
+#include "run/problem_session.hpp"
+#include "verify/error_metrics.hpp"
+
+namespace flashtune::run {
+
+// Which kernel: its cubin cache entry and lowered name; `label` names it in errors.
+struct KernelRef {
+  std::string cache_key;
+  std::string lowered_name;
+  std::string label;
+};
+
+struct TrialSpec {
+  KernelRef kernel;
+  KernelLaunch launch;
+  int smem_limit = 0;  // the budget: the block's dynamic shared-memory limit is this minus static smem
+  int carveout_percent =
+      -1;  // the SM's shared-memory carveout hint (sram_budget.hpp), -1: the driver's choice
+  gpu::TimingOptions timing;
+  bool verify = true;
+  bool time = true;
+};
+
+struct TrialOutcome {
+  TrialStatus status = TrialStatus::ok;
+  std::string detail;
+  int blocks_per_sm = 0;  // the driver's occupancy under the budget's carveout
+  std::optional<verify::VerifyResult> check;
+  std::optional<gpu::TimingStats> timing;
+  double verify_ms = 0;           // wall time of poison + launch + check
+  double time_ms = 0;             // wall time of the timing loop
+  bool context_poisoned = false;  // a sticky CUDA error: this process can no longer use the GPU
+};
+
+class TrialRunner {
+ public:
+  // Retains device `ordinal`'s primary context. Throws Error(no_gpu) without one.
+  explicit TrialRunner(std::filesystem::path cubin_cache_dir, int ordinal = 0);
+  ~TrialRunner();
+  TrialRunner(const TrialRunner&) = delete;
+  TrialRunner& operator=(const TrialRunner&) = delete;
+
+  const gpu::DeviceInfo& device() const { return device_; }
+
+  // Replaces the current problem (inputs and reference). Throws Error on bad problems or driver failures.
+  void set_problem(const AttentionProblem& problem, std::uint64_t seed, bool verify);
+  const ProblemSession* problem() const { return session_.get(); }
+
+  // Never throws for a bad kernel: a missing cubin, a launch failure, a wrong result or a fault becomes the
+  // status. Throws Error(internal) when no problem is set.
+  TrialOutcome run(const TrialSpec& spec);
+
+  // Interleaved re-measurement (A B C A B C ...): `rounds` samples of each spec, each after an L2 flush when
+  // flush_l2. Samples in ms, per spec. Throws gpu::DriverError on a fault.
+  std::vector<std::vector<double>> remeasure(const std::vector<TrialSpec>& specs, int rounds, bool flush_l2);
+
+ private:
+  gpu::Kernel& kernel(const KernelRef& ref);
+  // Sets the budget's limits on the kernel and returns the driver's blocks per SM.
+  int apply_budget(gpu::Kernel& k, const TrialSpec& spec);
+  void launch(const gpu::Kernel& k, const TrialSpec& spec);
+
+  std::filesystem::path cache_dir_;
+  gpu::Context context_;
+  gpu::DeviceInfo device_;
+  gpu::Stream stream_;
+  gpu::DeviceBuffer flush_;
+  std::unique_ptr<ProblemSession> session_;
+  std::map<std::string, std::pair<gpu::Module, gpu::Kernel>> kernels_;  // by cache key + lowered name
+};
+
+}  // namespace flashtune::run

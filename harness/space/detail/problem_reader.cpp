@@ -1,0 +1,161 @@
+// The `problems:` section. Each entry is a map whose fields may be lists; the entry expands to the product of
+// its fields, dtype varying slowest, then head_dim, causal, seqlen, and the rest (tokens, batch, hidden,
+// heads, scale):
+//
+//   - {tokens: 16384, hidden: 2048, dtype: bf16, head_dim: [64, 128], seqlen: [1024, 4096]}
+//     # B16 H32 N1024 d64, B4 H32 N4096 d64, B16 H16 N1024 d128, B4 H16 N4096 d128
+//
+// batch comes from `batch` or from `tokens` (= batch * seqlen), heads from `heads` or from `hidden`
+// (= heads * head_dim). Every expanded problem must pass flashtune::validate and appear once.
+#include <climits>
+#include <cmath>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "space/detail/section_readers.hpp"
+
+namespace flashtune::space::detail {
+namespace {
+
+constexpr std::size_t kMaxProblems = 10000;
+
+// The fields in expansion order: the first varies slowest.
+constexpr std::string_view kFields[] = {"dtype", "head_dim", "causal", "seqlen", "tokens",
+                                        "batch", "hidden",   "heads",  "scale"};
+enum Slot { dtype, head_dim, causal, seqlen, tokens, batch, hidden, heads, scale, kSlots };
+
+struct Choice {
+  Value at;
+  std::int64_t i = 0;  // integer fields, dtype (as DType), causal (0/1)
+  double x = 0;        // scale
+};
+
+struct Expanded {
+  AttentionProblem problem;
+  SourceLocation where;  // of the entry
+};
+
+std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
+  const std::string what = fmt::format("problem {}", kFields[slot]);
+  std::vector<Choice> out;
+  for (const Value& e : r.one_or_list(v, what)) {
+    Choice c{e};
+    switch (slot) {
+      case dtype: {
+        const std::string s = r.string(e, what);
+        const std::optional<DType> t = parse_dtype(s);
+        if (!t) r.fail(e.where, fmt::format("{}: expected bf16 or fp16, got '{}'", what, s));
+        c.i = static_cast<std::int64_t>(*t);
+        break;
+      }
+      case causal:
+        c.i = r.boolean(e, what) ? 1 : 0;
+        break;
+      case scale:
+        c.x = r.number(e, what);
+        if (c.x < 0 || c.x > 1e6)
+          r.fail(e.where, fmt::format("{} must be in [0, 1e6] (0 = 1/sqrt(d))", what));
+        break;
+      default:
+        c.i = r.integer(e, what, 1, INT_MAX);
+        break;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void expand_entry(const YamlReader& r, const Value& entry, std::vector<Expanded>& out) {
+  const Fields fields = r.map(entry, "problem");
+  r.allow_only(fields, "problem",
+               {"tokens", "hidden", "batch", "heads", "seqlen", "head_dim", "dtype", "causal", "scale"});
+  auto needs_one = [&](std::string_view a, std::string_view b) {
+    const bool has_a = fields.find(a) != nullptr, has_b = fields.find(b) != nullptr;
+    if (has_a && has_b) r.fail(entry.where, fmt::format("problem: give {} or {}, not both", a, b));
+    if (!has_a && !has_b) r.fail(entry.where, fmt::format("problem: {} or {} is required", a, b));
+  };
+  needs_one("tokens", "batch");
+  needs_one("hidden", "heads");
+  for (std::string_view key : {"seqlen", "head_dim"})
+    if (fields.find(key) == nullptr) r.fail(entry.where, fmt::format("problem: {} is required", key));
+
+  std::vector<Choice> choices[kSlots];
+  std::size_t count = 1;
+  for (int s = 0; s < kSlots; ++s) {
+    if (const Field* f = fields.find(kFields[s])) choices[s] = read_field(r, static_cast<Slot>(s), f->value);
+    count *= std::max<std::size_t>(choices[s].size(), 1);
+    if (count > kMaxProblems)
+      r.fail(entry.where, fmt::format("problem: expands to more than {} problems", kMaxProblems));
+  }
+
+  std::size_t index[kSlots] = {};
+  for (std::size_t n = 0; n < count; ++n) {
+    auto has = [&](Slot s) { return !choices[s].empty(); };
+    auto pick = [&](Slot s) -> const Choice& { return choices[s][index[s]]; };
+    AttentionProblem p;
+    p.seqlen = static_cast<int>(pick(seqlen).i);
+    p.head_dim = static_cast<int>(pick(head_dim).i);
+    if (has(dtype)) p.dtype = static_cast<DType>(pick(dtype).i);
+    if (has(causal)) p.causal = pick(causal).i != 0;
+    if (has(scale)) p.softmax_scale = static_cast<float>(pick(scale).x);
+    if (has(tokens)) {
+      const Choice& t = pick(tokens);
+      if (t.i % p.seqlen != 0)
+        r.fail(t.at.where, fmt::format("problem: tokens {} is not a multiple of seqlen {}", t.i, p.seqlen));
+      p.batch = static_cast<int>(t.i / p.seqlen);
+    } else {
+      p.batch = static_cast<int>(pick(batch).i);
+    }
+    if (has(hidden)) {
+      const Choice& h = pick(hidden);
+      if (h.i % p.head_dim != 0)
+        r.fail(h.at.where,
+               fmt::format("problem: hidden {} is not a multiple of head_dim {}", h.i, p.head_dim));
+      p.heads = static_cast<int>(h.i / p.head_dim);
+    } else {
+      p.heads = static_cast<int>(pick(heads).i);
+    }
+    try {
+      validate(p);
+    } catch (const Error& e) {
+      r.fail(entry.where, fmt::format("problem {}: {}", p.to_string(), e.what()));
+    }
+    out.push_back({p, entry.where});
+
+    for (int s = kSlots; s-- > 0;) {  // odometer: the last slot varies fastest
+      if (choices[s].empty()) continue;
+      if (++index[s] < choices[s].size()) break;
+      index[s] = 0;
+    }
+  }
+}
+
+bool same(const AttentionProblem& a, const AttentionProblem& b) {
+  return a.batch == b.batch && a.heads == b.heads && a.seqlen == b.seqlen && a.head_dim == b.head_dim &&
+         a.dtype == b.dtype && a.causal == b.causal && a.softmax_scale == b.softmax_scale;
+}
+
+}  // namespace
+
+std::vector<AttentionProblem> read_problems(const YamlReader& r, const Field& section) {
+  std::vector<Expanded> all;
+  for (const Value& entry : r.list(section.value, "problems")) {
+    const std::size_t first = all.size();
+    expand_entry(r, entry, all);
+    if (all.size() > kMaxProblems)
+      r.fail(entry.where, fmt::format("problems: more than {} problems", kMaxProblems));
+    for (std::size_t i = first; i < all.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (same(all[i].problem, all[j].problem))
+          r.fail(entry.where,
+                 fmt::format("duplicate problem {} (also from {}:{})", all[i].problem.to_string(),
+                             all[j].where.line, all[j].where.column));
+  }
+  std::vector<AttentionProblem> out;
+  for (const Expanded& e : all) out.push_back(e.problem);
+  return out;
+}
+
+}  // namespace flashtune::space::detail

@@ -1,0 +1,143 @@
+// The sections with settings: `sram_budgets:`, `measure:`, `prune:` and `strategy:`. Every key is optional
+// and range-checked; a missing key keeps the default of search_space.hpp.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <climits>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "space/detail/section_readers.hpp"
+
+namespace flashtune::space::detail {
+namespace {
+
+// "48 KiB" -> 49152, "50000 B" and "50000" -> 50000, "max" -> 0; nullopt for anything else, with `unit`
+// set when the text is an integer and a unit we do not know ("99 KB").
+std::optional<std::int64_t> parse_budget(std::string_view s, std::string* unit) {
+  if (s == "max") return 0;
+  std::int64_t n = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || ptr == s.data()) return std::nullopt;
+  std::string_view rest = s.substr(static_cast<std::size_t>(ptr - s.data()));
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (rest.empty() || rest == "B") return n;
+  const bool word = std::all_of(rest.begin(), rest.end(),
+                                [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+  if (word) *unit = std::string(rest);  // else not "<integer> <unit>" at all: no unit to blame
+  if (rest == "KiB" && n <= INT64_MAX / 1024 && n >= INT64_MIN / 1024) return n * 1024;
+  return std::nullopt;
+}
+
+// The entries of `section`, a map of the given keys.
+Fields settings(const YamlReader& r, const Field& section, std::initializer_list<std::string_view> keys) {
+  Fields fields = r.map(section.value, section.key);
+  r.allow_only(fields, section.key, keys);
+  return fields;
+}
+
+// x within the interval; open ends exclude their bound: "measure.max_noise must be in (0, 1), got '150%'".
+enum class End { open, closed };
+double checked(const YamlReader& r, const Value& v, const std::string& what, double x, End lo_end, double lo,
+               double hi, End hi_end) {
+  const bool above_lo = lo_end == End::open ? x > lo : x >= lo;
+  const bool below_hi = hi_end == End::open ? x < hi : x <= hi;
+  if (!above_lo || !below_hi)
+    r.fail(v.where, fmt::format("{} must be in {}{}, {}{}, got '{}'", what, lo_end == End::open ? "(" : "[",
+                                lo, hi, hi_end == End::open ? ")" : "]", v.node.Scalar()));
+  return x;
+}
+
+}  // namespace
+
+std::vector<SramBudget> read_sram_budgets(const YamlReader& r, const Field& section) {
+  std::vector<SramBudget> out;
+  for (const Value& v : r.list(section.value, "sram_budgets")) {
+    const std::string& s = r.scalar(v, "sram budget", "a size");
+    std::string unit;
+    const std::optional<std::int64_t> bytes = parse_budget(s, &unit);
+    if (!bytes && !unit.empty())
+      r.fail(v.where, fmt::format("sram budget '{}': unknown unit '{}' (expected KiB or B)", s, unit));
+    if (!bytes)
+      r.fail(v.where, fmt::format("sram budget: expected bytes, '<n> KiB', '<n> B' or max, got '{}'", s));
+    if (s != "max" && *bytes <= 0) r.fail(v.where, fmt::format("sram budget must be > 0, got '{}'", s));
+    const SramBudget b{*bytes, v.where};
+    for (const SramBudget& seen : out)
+      if (seen.bytes == b.bytes)
+        r.fail(v.where, fmt::format("duplicate sram budget {} (also at {}:{})", b.label(), seen.where.line,
+                                    seen.where.column));
+    out.push_back(b);
+  }
+  return out;
+}
+
+MeasureSettings read_measure(const YamlReader& r, const Field& section) {
+  MeasureSettings m;
+  const Fields fields =
+      settings(r, section,
+               {"warmup", "min_samples", "max_samples", "min_time", "max_noise", "timeout", "flush_l2",
+                "verify", "top_k", "remeasure_rounds", "trial_timeout", "share_equal_occupancy"});
+  for (const auto& [key, key_where, v] : fields.all()) {
+    const std::string what = "measure." + key;
+    auto count = [&](std::int64_t lo, std::int64_t hi) {
+      return static_cast<int>(r.integer(v, what, lo, hi));
+    };
+    auto seconds = [&](End lo_end, double hi) {
+      return checked(r, v, what, r.duration(v, what), lo_end, 0, hi, End::closed);
+    };
+    if (key == "warmup") m.warmup = count(0, 10000);
+    if (key == "min_samples") m.min_samples = count(1, 1000000);
+    if (key == "max_samples") m.max_samples = count(1, 1000000);
+    if (key == "min_time") m.min_time_s = seconds(End::closed, 3600);
+    if (key == "max_noise")
+      m.max_noise = checked(r, v, what, r.fraction(v, what), End::open, 0, 1, End::open);
+    if (key == "timeout") m.timeout_s = seconds(End::open, 86400);
+    if (key == "flush_l2") m.flush_l2 = r.boolean(v, what);
+    if (key == "verify") m.verify = r.boolean(v, what);
+    if (key == "top_k") m.top_k = count(1, 100000);
+    if (key == "remeasure_rounds") m.remeasure_rounds = count(0, 10000);
+    if (key == "trial_timeout") m.trial_timeout_s = seconds(End::open, 86400);
+    if (key == "share_equal_occupancy") m.share_equal_occupancy = r.boolean(v, what);
+  }
+  if (m.max_samples < m.min_samples) {
+    const Field* at = fields.find("max_samples") ? fields.find("max_samples") : fields.find("min_samples");
+    r.fail(at->value.where, fmt::format("measure: max_samples ({}) must be >= min_samples ({})",
+                                        m.max_samples, m.min_samples));
+  }
+  return m;
+}
+
+PruneSettings read_prune(const YamlReader& r, const Field& section) {
+  PruneSettings p;
+  const Fields fields = settings(r, section, {"max_spill_bytes", "max_registers", "min_blocks_per_sm"});
+  for (const auto& [key, key_where, v] : fields.all()) {
+    const std::string what = "prune." + key;
+    if (key == "max_spill_bytes") p.max_spill_bytes = static_cast<int>(r.integer(v, what, -1, INT_MAX));
+    if (key == "max_registers") p.max_registers = static_cast<int>(r.integer(v, what, 1, 255));
+    if (key == "min_blocks_per_sm") p.min_blocks_per_sm = static_cast<int>(r.integer(v, what, 1, 64));
+  }
+  return p;
+}
+
+StrategySettings read_strategy(const YamlReader& r, const Field& section) {
+  StrategySettings s;
+  const Fields fields = settings(r, section, {"kind", "budget", "seed", "race_margin"});
+  for (const auto& [key, key_where, v] : fields.all()) {
+    const std::string what = "strategy." + key;
+    if (key == "kind") {
+      const std::string k = r.string(v, what);
+      const std::optional<StrategyKind> kind = parse_strategy(k);
+      if (!kind)
+        r.fail(v.where, fmt::format("unknown strategy kind '{}' (expected exhaustive, random, racing)", k));
+      s.kind = *kind;
+    }
+    if (key == "budget") s.budget = static_cast<int>(r.integer(v, what, 0, INT_MAX));
+    if (key == "seed") s.seed = static_cast<std::uint64_t>(r.integer(v, what, 0));
+    if (key == "race_margin")
+      s.race_margin = checked(r, v, what, r.fraction(v, what), End::closed, 0, 1, End::open);
+  }
+  return s;
+}
+
+}  // namespace flashtune::space::detail

@@ -1,0 +1,183 @@
+// The schema of the results store (flashtune.db), version 1:
+//
+//   gpus    one row per GpuIdentity, keyed by GpuIdentity::key() (name, cc, SMs, shared memory, L2, driver).
+//   sweeps  one row per tuning run: when, the search space (file, hash), the template and its source hash,
+//   the
+//           strategy, arch, seed (the uint64's bits as a signed 64-bit integer), the GPU (NULL: no GPU), the
+//           NVRTC version, the status (running | finished | interrupted | failed) and the tuner's summary
+//           JSON.
+//   trials  one row per configuration tried, in insertion order (id), linked to its sweep (deleted with it):
+//   the
+//           problem (batch, heads, seqlen, head_dim, dtype, causal, softmax_scale), the resolved budget, the
+//           template and its parameters as canonical JSON (keys sorted), the TrialStatus name and detail,
+//           ptxas and occupancy facts, compile time and cubin cache key, verification errors, timing
+//           statistics, the re-measured median and TFLOP/s. Indexed by (sweep_id, id) for trials(sweep).
+//   best    one row per BestKey: gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, causal,
+//           seqlen_bucket, bh_bucket, smem_budget (the primary key, whose first seven columns are what
+//           best_config() looks up), the example problem (batch, heads, seqlen, softmax_scale), the
+//           parameters (canonical JSON), median_ms, tflops, the trial and sweep it came from (0: unknown; not
+//           foreign keys, so that an entry outlives pruned trials) and updated_at.
+//
+// Time stamps are TEXT, UTC ISO 8601 ("2026-11-24T03:13:21Z"). REAL columns are nullable because sqlite
+// stores NaN as NULL; the store reads NULL back as NaN. Booleans are INTEGER 0/1.
+//
+// To change the schema, append a migration with the next version (never edit a released one), bump
+// kLatestSchemaVersion and ResultStore::kSchemaVersion, and extend this comment.
+#include "store/detail/migrations.hpp"
+
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace flashtune::store::detail {
+namespace {
+
+struct Migration {
+  int version;
+  std::string_view sql;
+};
+
+constexpr std::array kMigrations{
+    Migration{1, R"sql(
+CREATE TABLE gpus (
+  key TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  cc_major INTEGER NOT NULL,
+  cc_minor INTEGER NOT NULL,
+  sm_count INTEGER NOT NULL,
+  smem_optin_per_block INTEGER NOT NULL,
+  l2_bytes INTEGER NOT NULL,
+  driver_version INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sweeps (
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '',
+  space_file TEXT NOT NULL,
+  space_hash TEXT NOT NULL,
+  template_id TEXT NOT NULL,
+  source_hash TEXT NOT NULL,
+  strategy TEXT NOT NULL,
+  arch TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  gpu_key TEXT REFERENCES gpus (key),
+  nvrtc_version INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted', 'failed')),
+  summary_json TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE trials (
+  id INTEGER PRIMARY KEY,
+  sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+  batch INTEGER NOT NULL,
+  heads INTEGER NOT NULL,
+  seqlen INTEGER NOT NULL,
+  head_dim INTEGER NOT NULL,
+  dtype TEXT NOT NULL,
+  causal INTEGER NOT NULL,
+  softmax_scale REAL,
+  smem_budget INTEGER NOT NULL,
+  template_id TEXT NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  registers INTEGER NOT NULL,
+  spill_bytes INTEGER NOT NULL,
+  smem_bytes INTEGER NOT NULL,
+  blocks_per_sm INTEGER NOT NULL,
+  carveout_percent INTEGER NOT NULL,
+  compile_ms REAL,
+  cache_key TEXT NOT NULL,
+  verified INTEGER NOT NULL,
+  o_rel_l2 REAL,
+  o_max_abs REAL,
+  lse_max_abs REAL,
+  reference TEXT NOT NULL,
+  samples INTEGER NOT NULL,
+  median_ms REAL,
+  mean_ms REAL,
+  min_ms REAL,
+  noise REAL,
+  stop TEXT NOT NULL,
+  timed_budget INTEGER NOT NULL,
+  remeasured_ms REAL,
+  tflops REAL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX trials_by_sweep ON trials (sweep_id, id);
+
+CREATE TABLE best (
+  gpu_key TEXT NOT NULL REFERENCES gpus (key),
+  template_id TEXT NOT NULL,
+  source_hash TEXT NOT NULL,
+  nvrtc_version INTEGER NOT NULL,
+  dtype TEXT NOT NULL,
+  head_dim INTEGER NOT NULL,
+  causal INTEGER NOT NULL,
+  seqlen_bucket INTEGER NOT NULL,
+  bh_bucket INTEGER NOT NULL,
+  smem_budget INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  heads INTEGER NOT NULL,
+  seqlen INTEGER NOT NULL,
+  softmax_scale REAL,
+  params TEXT NOT NULL,
+  median_ms REAL,
+  tflops REAL,
+  trial_id INTEGER NOT NULL,
+  sweep_id INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, causal, seqlen_bucket,
+               bh_bucket, smem_budget)
+) WITHOUT ROWID;
+)sql"},
+};
+static_assert(kMigrations.back().version == kLatestSchemaVersion,
+              "kLatestSchemaVersion is the last migration");
+
+struct Header {
+  int user_version = 0;
+  int application_id = 0;
+  int objects = 0;  // tables, indexes, views, triggers
+};
+
+int pragma_int(Database& db, std::string_view sql) {
+  Statement st(db, sql);
+  return st.step() ? st.int32(0) : 0;
+}
+
+// Throws for a database this build must not touch; returns its schema version.
+int checked_version(Database& db) {
+  const Header h{pragma_int(db, "PRAGMA user_version"), pragma_int(db, "PRAGMA application_id"),
+                 pragma_int(db, "SELECT count(*) FROM sqlite_master")};
+  const std::string path = db.path().string();
+  if (h.application_id != 0 && h.application_id != kApplicationId)
+    throw Error(ErrorKind::io, fmt::format("{} is not a flashtune database (application_id {:#x})", path,
+                                           static_cast<unsigned>(h.application_id)));
+  if (h.application_id == 0 && h.objects > 0)
+    throw Error(ErrorKind::io, fmt::format("{} is not a flashtune database (it holds {} tables or indexes of "
+                                           "another program)",
+                                           path, h.objects));
+  if (h.user_version > kLatestSchemaVersion)
+    throw Error(ErrorKind::io, fmt::format("{} was written by a newer flashtune (schema {} > {})", path,
+                                           h.user_version, kLatestSchemaVersion));
+  return h.user_version;
+}
+
+}  // namespace
+
+void migrate(Database& db) {
+  if (checked_version(db) == kLatestSchemaVersion) return;
+  Transaction tx(db);
+  const int version = checked_version(db);  // again, under the write lock: another process may have migrated
+  for (const Migration& m : kMigrations)
+    if (m.version > version) db.exec(m.sql);
+  // PRAGMA takes no bound parameters; both values are this file's constants.
+  db.exec(fmt::format("PRAGMA user_version = {}; PRAGMA application_id = {}", kLatestSchemaVersion,
+                      kApplicationId));
+  tx.commit();
+}
+
+}  // namespace flashtune::store::detail

@@ -1,0 +1,38 @@
+#pragma once
+// The results cache's key for a problem: the facts that are template arguments (dtype, head_dim, causal), the
+// sizes rounded up to their power-of-two bucket, and the shared-memory budget. Problems in one bucket share a
+// best configuration: seqlen 3000 and 4096 both look up n4096.
+//
+//   ProblemKey k = ProblemKey::of({.batch = 4, .heads = 16, .seqlen = 3000, .head_dim = 128}, 232448);
+//   k.to_string();  // "bf16 d128 n4096 bh64 smem232448"
+#include <compare>
+#include <cstdint>
+#include <string>
+
+#include "core/dtype.hpp"
+#include "core/problem.hpp"
+
+namespace flashtune::store {
+
+// The next power of two >= seqlen: 1 -> 1, 1000 -> 1024, 4096 -> 4096, 4097 -> 8192. Throws
+// Error(invalid_argument) for seqlen < 1 or a bucket above 2^30.
+int seqlen_bucket(int seqlen);
+// Likewise for batch * heads.
+int batch_heads_bucket(std::int64_t bh);
+
+struct ProblemKey {
+  DType dtype = DType::bf16;
+  int head_dim = 0;
+  bool causal = false;
+  int seqlen_bucket = 0;
+  int bh_bucket = 0;
+  std::int64_t smem_budget =
+      0;  // bytes per block, resolved (a "max" budget is stored as the device's opt-in limit)
+
+  static ProblemKey of(const AttentionProblem& p, std::int64_t smem_budget);
+  std::string to_string()
+      const;  // "bf16 d128 causal n4096 bh64 smem232448"; without " causal" when not causal
+  friend auto operator<=>(const ProblemKey&, const ProblemKey&) = default;
+};
+
+}  // namespace flashtune::store

@@ -1,0 +1,432 @@
+#include "store/result_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <mutex>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/paths.hpp"
+#include "store/best_config_rule.hpp"
+#include "store/detail/migrations.hpp"
+#include "store/detail/sqlite.hpp"
+#include "store/time_stamp.hpp"
+
+namespace flashtune::store {
+namespace fs = std::filesystem;
+using detail::Columns;
+using detail::Database;
+using detail::Statement;
+using detail::Transaction;
+
+static_assert(ResultStore::kSchemaVersion == detail::kLatestSchemaVersion);
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 10'000;
+constexpr std::array<std::string_view, 4> kSweepStatuses = {"running", "finished", "interrupted", "failed"};
+
+void check_sweep_status(const std::string& status) {
+  if (std::find(kSweepStatuses.begin(), kSweepStatuses.end(), status) == kSweepStatuses.end())
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("unknown sweep status '{}' (running, finished, interrupted or failed)", status));
+}
+
+std::string or_now(const std::string& stamp) {
+  return stamp.empty() ? utc_now() : stamp;
+}
+
+std::string params_json(const ParamValues& params) {
+  return nlohmann::json(params).dump();  // std::map: keys sorted, so the text is canonical
+}
+
+ParamValues parse_params(const std::string& text, const Database& db, std::string_view row) {
+  try {
+    return nlohmann::json::parse(text).get<ParamValues>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::io,
+                fmt::format("{}: bad parameters in {}: {}", db.path().string(), row, e.what()));
+  }
+}
+
+DType parse_dtype_column(const std::string& text, const Database& db) {
+  if (auto d = parse_dtype(text)) return *d;
+  throw Error(ErrorKind::io, fmt::format("{}: unknown dtype '{}'", db.path().string(), text));
+}
+
+void put_gpu(Database& db, const GpuIdentity& g) {
+  Statement st(db,
+               "INSERT OR IGNORE INTO gpus (key, name, cc_major, cc_minor, sm_count, smem_optin_per_block, "
+               "l2_bytes, driver_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  st.bind_all(g.key(), g.name, g.cc_major, g.cc_minor, g.sm_count, g.smem_optin_per_block, g.l2_bytes,
+              g.driver_version);
+  st.run();
+}
+
+// name, cc_major, cc_minor, sm_count, smem_optin_per_block, l2_bytes, driver_version
+GpuIdentity read_gpu(Columns& c) {
+  GpuIdentity g;
+  g.name = c.text();
+  g.cc_major = c.int32();
+  g.cc_minor = c.int32();
+  g.sm_count = c.int32();
+  g.smem_optin_per_block = c.int32();
+  g.l2_bytes = c.int64();
+  g.driver_version = c.int32();
+  return g;
+}
+
+constexpr std::string_view kSweepSelect =
+    "SELECT s.id, s.started_at, s.finished_at, s.space_file, s.space_hash, s.template_id, s.source_hash, "
+    "s.strategy, s.arch, s.seed, s.gpu_key IS NOT NULL, g.name, g.cc_major, g.cc_minor, g.sm_count, "
+    "g.smem_optin_per_block, g.l2_bytes, g.driver_version, s.nvrtc_version, s.status, s.summary_json "
+    "FROM sweeps s LEFT JOIN gpus g ON g.key = s.gpu_key ";
+
+SweepRecord read_sweep(const Statement& st) {
+  Columns c(st);
+  SweepRecord s;
+  s.id = c.int64();
+  s.started_at = c.text();
+  s.finished_at = c.text();
+  s.space_file = c.text();
+  s.space_hash = c.text();
+  s.template_id = c.text();
+  s.source_hash = c.text();
+  s.strategy = c.text();
+  s.arch = c.text();
+  s.seed = std::bit_cast<std::uint64_t>(c.int64());
+  s.has_gpu = c.boolean();
+  GpuIdentity g = read_gpu(c);
+  if (s.has_gpu) s.gpu = std::move(g);
+  s.nvrtc_version = c.int32();
+  s.status = c.text();
+  s.summary_json = c.text();
+  return s;
+}
+
+constexpr std::string_view kTrialColumns =
+    "sweep_id, batch, heads, seqlen, head_dim, dtype, causal, softmax_scale, smem_budget, template_id, "
+    "params, "
+    "status, detail, registers, spill_bytes, smem_bytes, blocks_per_sm, carveout_percent, compile_ms, "
+    "cache_key, verified, o_rel_l2, o_max_abs, lse_max_abs, reference, samples, median_ms, mean_ms, min_ms, "
+    "noise, stop, timed_budget, remeasured_ms, tflops, created_at";
+
+TrialRecord read_trial(const Statement& st, const Database& db) {
+  Columns c(st);
+  TrialRecord t;
+  t.id = c.int64();
+  t.sweep_id = c.int64();
+  t.problem.batch = c.int32();
+  t.problem.heads = c.int32();
+  t.problem.seqlen = c.int32();
+  t.problem.head_dim = c.int32();
+  t.problem.dtype = parse_dtype_column(c.text(), db);
+  t.problem.causal = c.boolean();
+  t.problem.softmax_scale = static_cast<float>(c.real());
+  t.smem_budget = c.int64();
+  t.template_id = c.text();
+  t.params = parse_params(c.text(), db, fmt::format("trial {}", t.id));
+  const std::string status = c.text();
+  if (auto s = parse_trial_status(status)) {
+    t.status = *s;
+  } else {
+    throw Error(ErrorKind::io,
+                fmt::format("{}: trial {} has an unknown status '{}'", db.path().string(), t.id, status));
+  }
+  t.detail = c.text();
+  t.registers = c.int32();
+  t.spill_bytes = c.int32();
+  t.smem_bytes = c.int32();
+  t.blocks_per_sm = c.int32();
+  t.carveout_percent = c.int32();
+  t.compile_ms = c.real();
+  t.cache_key = c.text();
+  t.verified = c.boolean();
+  t.o_rel_l2 = c.real();
+  t.o_max_abs = c.real();
+  t.lse_max_abs = c.real();
+  t.reference = c.text();
+  t.samples = c.int32();
+  t.median_ms = c.real();
+  t.mean_ms = c.real();
+  t.min_ms = c.real();
+  t.noise = c.real();
+  t.stop = c.text();
+  t.timed_budget = c.int64();
+  t.remeasured_ms = c.real();
+  t.tflops = c.real();
+  t.created_at = c.text();
+  return t;
+}
+
+constexpr std::string_view kBestSelect =
+    "SELECT g.name, g.cc_major, g.cc_minor, g.sm_count, g.smem_optin_per_block, g.l2_bytes, "
+    "g.driver_version, "
+    "b.template_id, b.source_hash, b.nvrtc_version, b.dtype, b.head_dim, b.causal, b.seqlen_bucket, "
+    "b.bh_bucket, b.smem_budget, b.batch, b.heads, b.seqlen, b.softmax_scale, b.params, b.median_ms, "
+    "b.tflops, b.trial_id, b.sweep_id, b.updated_at FROM best b JOIN gpus g ON g.key = b.gpu_key ";
+// The columns best_config() narrows on: the primary key's first seven.
+constexpr std::string_view kBestFamily =
+    "WHERE b.gpu_key = ? AND b.template_id = ? AND b.source_hash = ? AND b.nvrtc_version = ? AND b.dtype = ? "
+    "AND b.head_dim = ? AND b.causal = ? ";
+
+void bind_family(Statement& st, const BestKey& k) {
+  st.bind(1, k.gpu.key())
+      .bind(2, k.template_id)
+      .bind(3, k.source_hash)
+      .bind(4, k.nvrtc_version)
+      .bind(5, to_string(k.problem.dtype))
+      .bind(6, k.problem.head_dim)
+      .bind(7, k.problem.causal);
+}
+
+BestEntry read_best(const Statement& st, const Database& db) {
+  Columns c(st);
+  BestEntry e;
+  e.key.gpu = read_gpu(c);
+  e.key.template_id = c.text();
+  e.key.source_hash = c.text();
+  e.key.nvrtc_version = c.int32();
+  ProblemKey& k = e.key.problem;
+  k.dtype = parse_dtype_column(c.text(), db);
+  k.head_dim = c.int32();
+  k.causal = c.boolean();
+  k.seqlen_bucket = c.int32();
+  k.bh_bucket = c.int32();
+  k.smem_budget = c.int64();
+  e.problem = {.batch = c.int32(), .heads = c.int32(), .seqlen = c.int32()};
+  e.problem.head_dim = k.head_dim;
+  e.problem.dtype = k.dtype;
+  e.problem.causal = k.causal;
+  e.problem.softmax_scale = static_cast<float>(c.real());
+  e.params = parse_params(c.text(), db, "best entry " + e.key.to_string());
+  e.median_ms = c.real();
+  e.tflops = c.real();
+  e.trial_id = c.int64();
+  e.sweep_id = c.int64();
+  e.updated_at = c.text();
+  return e;
+}
+
+std::vector<BestEntry> read_bests(Statement& st, const Database& db) {
+  std::vector<BestEntry> out;
+  while (st.step()) out.push_back(read_best(st, db));
+  return out;
+}
+
+// Opens and prepares the connection; see the constructor's contract.
+std::unique_ptr<Database> open_database(const fs::path& path) {
+  if (const fs::path dir = path.parent_path(); !dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw Error(ErrorKind::io, fmt::format("cannot create the directory {} for the results database: {}",
+                                             dir.string(), ec.message()));
+  }
+  auto db = std::make_unique<Database>(path);
+  try {
+    db->busy_timeout(kBusyTimeoutMs);
+    Statement probe(*db, "SELECT count(*) FROM sqlite_master");  // reads the header: fails on a non-database
+    probe.run();
+    {
+      Statement wal(*db, "PRAGMA journal_mode = WAL");
+      const std::string mode = wal.step() ? wal.text(0) : "";
+      if (mode != "wal")
+        throw Error(ErrorKind::io,
+                    fmt::format("{}: the WAL journal could not be enabled (journal_mode is '{}')",
+                                path.string(), mode));
+    }
+    db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+    detail::migrate(*db);
+  } catch (const detail::SqliteError& e) {
+    if (detail::is_not_a_database(e))
+      throw Error(ErrorKind::io,
+                  fmt::format("{} is not a flashtune database ({})", path.string(), e.message()));
+    throw;
+  }
+  return db;
+}
+
+}  // namespace
+
+struct ResultStore::Impl {
+  fs::path path;
+  std::unique_ptr<Database> db;
+  std::mutex mutex;  // one connection, used by one thread at a time
+};
+
+ResultStore::ResultStore(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  impl_->db = open_database(path);
+}
+
+ResultStore::~ResultStore() = default;
+
+fs::path ResultStore::default_path() {
+  return cache_dir() / "flashtune.db";
+}
+
+const fs::path& ResultStore::path() const {
+  return impl_->path;
+}
+
+std::int64_t ResultStore::begin_sweep(const SweepRecord& s) {
+  check_sweep_status(s.status);
+  std::lock_guard lock(impl_->mutex);
+  Database& db = *impl_->db;
+  Transaction tx(db);
+  if (s.has_gpu) put_gpu(db, s.gpu);
+  Statement st(
+      db,
+      "INSERT INTO sweeps (started_at, finished_at, space_file, space_hash, template_id, source_hash, "
+      "strategy, arch, seed, gpu_key, nvrtc_version, status, summary_json) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  st.bind_all(or_now(s.started_at), s.finished_at, s.space_file, s.space_hash, s.template_id, s.source_hash,
+              s.strategy, s.arch, std::bit_cast<std::int64_t>(s.seed), s.gpu.key(), s.nvrtc_version, s.status,
+              s.summary_json);
+  if (!s.has_gpu) st.bind_null(10);
+  st.run();
+  const std::int64_t id = db.last_insert_rowid();
+  tx.commit();
+  return id;
+}
+
+void ResultStore::finish_sweep(std::int64_t id, const std::string& status, const std::string& summary_json) {
+  check_sweep_status(status);
+  std::lock_guard lock(impl_->mutex);
+  Database& db = *impl_->db;
+  Statement st(db, "UPDATE sweeps SET status = ?, summary_json = ?, finished_at = ? WHERE id = ?");
+  st.bind_all(status, summary_json, utc_now(), id);
+  st.run();
+  if (db.changes() == 0)
+    throw Error(ErrorKind::not_found,
+                fmt::format("finish_sweep: no sweep {} in {}", id, impl_->path.string()));
+}
+
+std::optional<SweepRecord> ResultStore::sweep(std::int64_t id) const {
+  std::lock_guard lock(impl_->mutex);
+  Statement st(*impl_->db, std::string(kSweepSelect) + "WHERE s.id = ?");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_sweep(st);
+}
+
+std::vector<SweepRecord> ResultStore::sweeps() const {
+  std::lock_guard lock(impl_->mutex);
+  Statement st(*impl_->db, std::string(kSweepSelect) + "ORDER BY s.id DESC");
+  std::vector<SweepRecord> out;
+  while (st.step()) out.push_back(read_sweep(st));
+  return out;
+}
+
+std::int64_t ResultStore::add_trial(const TrialRecord& t) {
+  std::lock_guard lock(impl_->mutex);
+  Database& db = *impl_->db;
+  Transaction tx(db);
+  Statement st(db,
+               fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           kTrialColumns));
+  const AttentionProblem& p = t.problem;
+  st.bind_all(t.sweep_id, p.batch, p.heads, p.seqlen, p.head_dim, to_string(p.dtype), p.causal,
+              static_cast<double>(p.softmax_scale), t.smem_budget, t.template_id, params_json(t.params),
+              to_string(t.status), t.detail, t.registers, t.spill_bytes, t.smem_bytes, t.blocks_per_sm,
+              t.carveout_percent, t.compile_ms, t.cache_key, t.verified, t.o_rel_l2, t.o_max_abs,
+              t.lse_max_abs, t.reference, t.samples, t.median_ms, t.mean_ms, t.min_ms, t.noise, t.stop,
+              t.timed_budget, t.remeasured_ms, t.tflops, or_now(t.created_at));
+  st.run();
+  const std::int64_t id = db.last_insert_rowid();
+  tx.commit();
+  return id;
+}
+
+void ResultStore::set_remeasured(std::int64_t trial_id, double median_ms) {
+  std::lock_guard lock(impl_->mutex);
+  Database& db = *impl_->db;
+  Statement st(db, "UPDATE trials SET remeasured_ms = ? WHERE id = ?");
+  st.bind_all(median_ms, trial_id);
+  st.run();
+  if (db.changes() == 0)
+    throw Error(ErrorKind::not_found,
+                fmt::format("set_remeasured: no trial {} in {}", trial_id, impl_->path.string()));
+}
+
+std::vector<TrialRecord> ResultStore::trials(std::int64_t sweep_id) const {
+  std::lock_guard lock(impl_->mutex);
+  const Database& db = *impl_->db;
+  Statement st(*impl_->db,
+               fmt::format("SELECT id, {} FROM trials WHERE sweep_id = ? ORDER BY id", kTrialColumns));
+  st.bind(1, sweep_id);
+  std::vector<TrialRecord> out;
+  while (st.step()) out.push_back(read_trial(st, db));
+  return out;
+}
+
+void ResultStore::put_best(const BestEntry& e) {
+  const ProblemKey& k = e.key.problem;
+  if (ProblemKey::of(e.problem, k.smem_budget) != k)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("put_best: the example problem {} is not in the key's buckets ({})",
+                            e.problem.to_string(), k.to_string()));
+  std::lock_guard lock(impl_->mutex);
+  Database& db = *impl_->db;
+  Transaction tx(db);
+  put_gpu(db, e.key.gpu);
+  Statement st(
+      db,
+      "INSERT OR REPLACE INTO best (gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, "
+      "causal, seqlen_bucket, bh_bucket, smem_budget, batch, heads, seqlen, softmax_scale, params, "
+      "median_ms, tflops, trial_id, sweep_id, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  st.bind_all(e.key.gpu.key(), e.key.template_id, e.key.source_hash, e.key.nvrtc_version, to_string(k.dtype),
+              k.head_dim, k.causal, k.seqlen_bucket, k.bh_bucket, k.smem_budget, e.problem.batch,
+              e.problem.heads, e.problem.seqlen, static_cast<double>(e.problem.softmax_scale),
+              params_json(e.params), e.median_ms, e.tflops, e.trial_id, e.sweep_id, or_now(e.updated_at));
+  st.run();
+  tx.commit();
+}
+
+std::optional<BestEntry> ResultStore::find_best(const BestKey& k) const {
+  std::lock_guard lock(impl_->mutex);
+  Statement st(*impl_->db,
+               fmt::format("{}{}AND b.seqlen_bucket = ? AND b.bh_bucket = ? AND b.smem_budget = ?",
+                           kBestSelect, kBestFamily));
+  bind_family(st, k);
+  st.bind(8, k.problem.seqlen_bucket).bind(9, k.problem.bh_bucket).bind(10, k.problem.smem_budget);
+  if (!st.step()) return std::nullopt;
+  return read_best(st, *impl_->db);
+}
+
+std::optional<BestEntry> ResultStore::best_config(const BestKey& wanted) const {
+  std::vector<BestEntry> candidates;
+  {
+    std::lock_guard lock(impl_->mutex);
+    Statement st(*impl_->db, fmt::format("{}{}", kBestSelect, kBestFamily));
+    bind_family(st, wanted);
+    candidates = read_bests(st, *impl_->db);
+  }
+  if (const BestEntry* e = choose_best(candidates, wanted)) return *e;
+  return std::nullopt;
+}
+
+std::vector<BestEntry> ResultStore::best_entries() const {
+  std::vector<BestEntry> out;
+  {
+    std::lock_guard lock(impl_->mutex);
+    Statement st(*impl_->db, kBestSelect);
+    out = read_bests(st, *impl_->db);
+  }
+  auto order = [](const BestEntry& e) {
+    return std::tuple(e.key.gpu.key(), e.key.template_id, e.key.source_hash, e.key.nvrtc_version,
+                      e.key.problem);
+  };
+  std::sort(out.begin(), out.end(),
+            [&](const BestEntry& a, const BestEntry& b) { return order(a) < order(b); });
+  return out;
+}
+
+}  // namespace flashtune::store

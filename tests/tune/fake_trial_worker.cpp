@@ -1,0 +1,88 @@
+// A stand-in for flashtune-trial-worker that needs no GPU, for testing how the tuner survives its worker.
+// It speaks the real protocol (tune/trial_protocol.hpp) and reports an H100-like device, then behaves by the
+// kernel label of each trial:
+//   contains "block_n=32"   exits with status 9 after reading the trial (a worker that dies mid-trial)
+//   contains "block_n=64 stages=1"  never answers (a hung kernel: the tuner's watchdog must kill it)
+//   anything else           answers ok with synthetic samples: 1 ms + block_n / 1000 (no claim about speed)
+// Every started process appends a line to $FAKE_WORKER_LOG (if set), so a test can count restarts.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "tune/trial_protocol.hpp"
+
+using nlohmann::json;
+using namespace flashtune;
+
+namespace {
+
+gpu::DeviceInfo fake_device() {
+  gpu::DeviceInfo d;
+  d.name = "Fake H100 (test worker)";
+  d.cc_major = 9;
+  d.cc_minor = 0;
+  d.sm_count = 132;
+  d.l2_bytes = 52428800;
+  d.smem_optin_per_block = 232448;
+  d.smem_per_sm = 233472;
+  d.smem_per_block_default = 49152;
+  d.smem_reserved_per_block = 1024;
+  d.regs_per_sm = 65536;
+  d.regs_per_block = 65536;
+  d.max_threads_per_sm = 2048;
+  d.max_threads_per_block = 1024;
+  d.max_blocks_per_sm = 32;
+  d.warp_size = 32;
+  d.total_mem_bytes = 80LL << 30;
+  d.driver_version = 13000;
+  return d;
+}
+
+double fake_ms(const std::string& label) {
+  const auto at = label.find("block_n=");
+  const int bn = at == std::string::npos ? 0 : std::atoi(label.c_str() + at + 8);
+  return 1.0 + bn / 1000.0;
+}
+
+}  // namespace
+
+int main() {
+  if (const char* log = std::getenv("FAKE_WORKER_LOG")) std::ofstream(log, std::ios::app) << "start\n";
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    const json req = json::parse(line);
+    const std::string op = req.at("op").get<std::string>();
+    json reply{{"ok", true}};
+    if (op == "hello") {
+      reply["device"] = tune::to_json(fake_device());
+    } else if (op == "problem") {
+      reply["reference"] = "fake";
+      reply["setup_ms"] = 0.0;
+    } else if (op == "trial") {
+      const run::TrialSpec spec = tune::spec_from_json(req.at("spec"));
+      if (spec.kernel.label.find("block_n=32") != std::string::npos) std::_Exit(9);
+      if (spec.kernel.label.find("block_n=64 stages=1") != std::string::npos)
+        while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+      run::TrialOutcome o;
+      o.blocks_per_sm = 1;
+      o.check = verify::VerifyResult{true, {}, {}, "ok: fake"};
+      o.timing = gpu::summarize(std::vector<double>(5, fake_ms(spec.kernel.label)));
+      reply["outcome"] = tune::to_json(o);
+    } else if (op == "remeasure") {
+      json samples = json::array();
+      for (const json& s : req.at("specs"))
+        samples.push_back(std::vector<double>(req.at("rounds").get<int>(),
+                                              fake_ms(s.at("kernel").at("label").get<std::string>())));
+      reply["samples"] = samples;
+    } else {
+      reply = json{{"ok", false}, {"error", "unknown op"}};
+    }
+    std::cout << reply.dump() << '\n' << std::flush;
+  }
+  return 0;
+}

@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include "tune/trial_protocol.hpp"
+
+namespace flashtune::tune {
+namespace {
+
+TEST(TrialProtocol, ProblemRoundTrip) {
+  AttentionProblem p{
+      .batch = 3, .heads = 5, .seqlen = 777, .head_dim = 64, .dtype = DType::f16, .causal = true};
+  p.softmax_scale = 0.25f;
+  const AttentionProblem q = problem_from_json(nlohmann::json::parse(to_json(p).dump()));
+  EXPECT_EQ(q.batch, 3);
+  EXPECT_EQ(q.heads, 5);
+  EXPECT_EQ(q.seqlen, 777);
+  EXPECT_EQ(q.head_dim, 64);
+  EXPECT_EQ(q.dtype, DType::f16);
+  EXPECT_TRUE(q.causal);
+  EXPECT_FLOAT_EQ(q.softmax_scale, 0.25f);
+}
+
+TEST(TrialProtocol, SpecRoundTrip) {
+  run::TrialSpec s;
+  s.kernel = {"abc", "_Z3fooILi1EEvv", "fa2_fwd block_m=64"};
+  s.launch.grid[0] = 16;
+  s.launch.grid[1] = 64;
+  s.launch.threads = 256;
+  s.launch.dynamic_smem = 98304;
+  s.smem_limit = 101376;
+  s.carveout_percent = 43;
+  s.timing.min_samples = 7;
+  s.timing.race_best_ms = 1.25;
+  s.verify = false;
+  const run::TrialSpec t = spec_from_json(nlohmann::json::parse(to_json(s).dump()));
+  EXPECT_EQ(t.kernel.cache_key, "abc");
+  EXPECT_EQ(t.kernel.lowered_name, "_Z3fooILi1EEvv");
+  EXPECT_EQ(t.launch.grid[1], 64u);
+  EXPECT_EQ(t.launch.threads, 256u);
+  EXPECT_EQ(t.launch.dynamic_smem, 98304);
+  EXPECT_EQ(t.smem_limit, 101376);
+  EXPECT_EQ(t.carveout_percent, 43);
+  EXPECT_EQ(t.timing.min_samples, 7);
+  EXPECT_DOUBLE_EQ(t.timing.race_best_ms, 1.25);
+  EXPECT_FALSE(t.verify);
+}
+
+TEST(TrialProtocol, OutcomeRoundTripKeepsSamplesAndStatus) {
+  run::TrialOutcome o;
+  o.status = TrialStatus::incorrect;
+  o.detail = "O rel_l2 0.5 > 1e-2";
+  o.blocks_per_sm = 2;
+  o.check = verify::VerifyResult{false, {}, {}, "bad"};
+  o.check->o.rel_l2 = 0.5;
+  gpu::TimingStats t = gpu::summarize({1.0, 3.0, 2.0});
+  t.stop = gpu::StopReason::raced_out;
+  o.timing = t;
+  const run::TrialOutcome r = outcome_from_json(nlohmann::json::parse(to_json(o).dump()));
+  EXPECT_EQ(r.status, TrialStatus::incorrect);
+  EXPECT_EQ(r.detail, o.detail);
+  EXPECT_EQ(r.blocks_per_sm, 2);
+  ASSERT_TRUE(r.check);
+  EXPECT_DOUBLE_EQ(r.check->o.rel_l2, 0.5);
+  ASSERT_TRUE(r.timing);
+  EXPECT_DOUBLE_EQ(r.timing->median_ms, 2.0);
+  EXPECT_EQ(r.timing->stop, gpu::StopReason::raced_out);
+  EXPECT_EQ(r.timing->samples_ms.size(), 3u);
+}
+
+TEST(TrialProtocol, IdentityOfADeviceKeysEveryField) {
+  gpu::DeviceInfo d;
+  d.name = "GPU";
+  d.cc_major = 9;
+  d.sm_count = 132;
+  d.driver_version = 13000;
+  const GpuIdentity a = identity_of(d);
+  d.driver_version = 13010;
+  EXPECT_NE(a.key(), identity_of(d).key());
+  EXPECT_EQ(a.key(), identity_of(device_from_json(to_json([] {
+                       gpu::DeviceInfo e;
+                       e.name = "GPU";
+                       e.cc_major = 9;
+                       e.sm_count = 132;
+                       e.driver_version = 13000;
+                       return e;
+                     }())))
+                         .key());
+}
+
+}  // namespace
+}  // namespace flashtune::tune

@@ -1,0 +1,150 @@
+// The tuner's pipeline without a GPU: a stand-in trial worker (fake_trial_worker.cpp) that dies or hangs on
+// chosen configurations, real NVRTC compiles, a real SQLite store.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "space/space_loader.hpp"
+#include "store/result_store.hpp"
+#include "tune/tuner.hpp"
+
+namespace flashtune::tune {
+namespace {
+namespace fs = std::filesystem;
+
+class QuietObserver : public TuneObserver {
+ public:
+  std::vector<std::string> notes;
+  std::size_t calls = 0;
+  void progress(const TuneProgress&) override { ++calls; }
+  void note(std::string_view m) override { notes.emplace_back(m); }
+};
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("flashtune-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+int lines_in(const fs::path& f) {
+  std::ifstream in(f);
+  int n = 0;
+  for (std::string l; std::getline(in, l);) ++n;
+  return n;
+}
+
+constexpr const char* kSpace = R"(template: fa2_fwd
+parameters:
+  block_m: 64
+  block_n: [32, 64]
+  warps: 4
+  stages: [1, 3]
+sram_budgets: [max]
+problems:
+  - {batch: 1, heads: 2, seqlen: 256, head_dim: 64, dtype: bf16}
+measure: {trial_timeout: 3 s, top_k: 2, remeasure_rounds: 3}
+strategy: {kind: exhaustive, seed: 5}
+)";
+
+TEST(Tuner, AWorkerThatDiesOrHangsCostsOnlyThatTrial) {
+  const fs::path dir = temp_dir("tuner");
+  const fs::path log = dir / "workers.log";
+  ::setenv("FAKE_WORKER_LOG", log.c_str(), 1);
+  const space::SearchSpace space = space::parse_search_space(kSpace, "fake.yaml");
+  TuneOptions o;
+  o.db = dir / "results.db";
+  o.trial_worker = {FAKE_TRIAL_WORKER};
+  o.jobs = 2;
+  QuietObserver obs;
+  const TuneSummary s = tune(space, o, obs);
+
+  // Configurations, first parameter slowest: bn32 s1 (dies), bn32 s3 (dies), bn64 s1 (hangs), bn64 s3 (ok).
+  EXPECT_EQ(s.trials, 4u);
+  EXPECT_EQ(s.trials_by_status.at("crashed"), 2u);
+  EXPECT_EQ(s.trials_by_status.at("timeout"), 1u);
+  EXPECT_EQ(s.trials_by_status.at("ok"), 1u);
+  EXPECT_EQ(s.restarts, 3u);    // after each death and after the watchdog's kill
+  EXPECT_EQ(lines_in(log), 4);  // the first worker and three replacements
+  ASSERT_EQ(s.winners.size(), 1u);
+  EXPECT_EQ(s.winners[0].params.at("block_n"), 64);
+  EXPECT_EQ(s.winners[0].params.at("stages"), 3);
+  EXPECT_GT(obs.calls, 0u);
+
+  // Nothing lost: every trial is in the store, with its status and why.
+  const store::ResultStore db(o.db);
+  const std::vector<store::TrialRecord> trials = db.trials(s.sweep_id);
+  ASSERT_EQ(trials.size(), 4u);
+  EXPECT_EQ(trials[0].status, TrialStatus::crashed);
+  EXPECT_NE(trials[0].detail.find("trial worker died"), std::string::npos) << trials[0].detail;
+  EXPECT_NE(trials[0].detail.find("exit status 9"), std::string::npos) << trials[0].detail;
+  EXPECT_EQ(trials[1].status, TrialStatus::crashed);
+  EXPECT_EQ(trials[2].status, TrialStatus::timeout);
+  EXPECT_NE(trials[2].detail.find("no reply in 3 s"), std::string::npos) << trials[2].detail;
+  EXPECT_EQ(trials[3].status, TrialStatus::ok);  // after the kill: a fresh worker, the problem set up again
+  EXPECT_GT(trials[3].median_ms, 0);
+  const auto sweep = db.sweep(s.sweep_id);
+  ASSERT_TRUE(sweep);
+  EXPECT_EQ(sweep->status, "finished");
+  EXPECT_EQ(sweep->seed, 5u);
+  ::unsetenv("FAKE_WORKER_LOG");
+  fs::remove_all(dir);
+}
+
+TEST(Tuner, CompileOnlyChecksResourcesAndStoresNothing) {
+  const fs::path dir = temp_dir("tuner-compile-only");
+  const space::SearchSpace space = space::parse_search_space(kSpace, "fake.yaml");
+  TuneOptions o;
+  o.db = dir / "results.db";
+  o.compile_only = true;
+  o.jobs = 2;
+  QuietObserver obs;
+  const TuneSummary s = tune(space, o, obs);
+  EXPECT_EQ(s.no_gpu, "--compile-only");
+  EXPECT_EQ(s.kernels, 4u);
+  EXPECT_EQ(s.compile_errors, 0u);
+  EXPECT_EQ(s.trials, 4u);
+  EXPECT_EQ(s.trials_by_status.at("needs_gpu"), 4u);
+  EXPECT_TRUE(s.winners.empty());
+  EXPECT_FALSE(fs::exists(o.db));
+  fs::remove_all(dir);
+}
+
+TEST(Tuner, ConstraintsTemplateRulesAndBudgetsPruneBeforeCompiling) {
+  const std::string yaml = R"(template: fa2_fwd
+parameters:
+  block_m: [64, 128, 256]
+  block_n: 128
+  warps: [4, 8]
+  stages: [1, 4]
+constraints: ["block_m != 256 or warps == 8"]
+sram_budgets: [48 KiB, 99 KiB]
+problems:
+  - {batch: 1, heads: 1, seqlen: 128, head_dim: 128, dtype: bf16}
+)";
+  const space::SearchSpace space = space::parse_search_space(yaml, "prune.yaml");
+  TuneOptions o;
+  o.compile_only = true;
+  o.jobs = 2;
+  QuietObserver obs;
+  const TuneSummary s = tune(space, o, obs);
+  // 12 combinations. The constraint drops bm256 w4 (s1, s4): 2. The template's rules drop bm64 w8 (8 rows a
+  // warp; s1, s4) and every other s4 (2*(bm*128 + 8*128*128) B > 227 KiB: bm64 w4, bm128 w4, bm128 w8, bm256
+  // w8): 6. Left: bm64 w4 (80 KiB), bm128 w4 and w8 (96 KiB), bm256 w8 (128 KiB), which is over both budgets:
+  // 1. Three kernels compile; each meets two budgets: under 48 KiB all three are over (resource_exceeded),
+  // under 99 KiB all three may run.
+  EXPECT_EQ(s.combinations, 12u);
+  EXPECT_EQ(s.pruned_constraint, 2u);
+  EXPECT_EQ(s.pruned_template, 6u);
+  EXPECT_EQ(s.pruned_over_budget, 1u);
+  EXPECT_EQ(s.kernels, 3u);
+  EXPECT_EQ(s.trials, 6u);
+  EXPECT_EQ(s.trials_by_status.at("resource_exceeded"), 3u);
+  EXPECT_EQ(s.trials_by_status.at("needs_gpu"), 3u);
+}
+
+}  // namespace
+}  // namespace flashtune::tune
