@@ -33,8 +33,8 @@ void print_tune_summary(const tune::TuneSummary& s, std::ostream& out) {
   for (const auto& [name, n] : s.trials_by_status)
     statuses += fmt::format("{}{} {}", statuses.empty() ? "" : ", ", n, name);
   out << fmt::format(
-      "trials: {} ({}); {} ran on the GPU, {} shared a measurement of equal occupancy, {} raced out",
-      s.trials, statuses, s.gpu_trials, s.shared_trials, s.raced_out);
+      "trials: {} ({}); {} ran on the GPU ({} raced out), {} shared a measurement of equal occupancy",
+      s.trials, statuses, s.gpu_trials, s.raced_out, s.shared_trials);
   if (s.restarts > 0) out << fmt::format(", trial worker restarted {} times", s.restarts);
   out << '\n';
   out << fmt::format(

@@ -92,3 +92,29 @@ TEST(CacheKey, MissingSourceThrowsNotFound) {
 
 }  // namespace
 }  // namespace flashtune::jit
+
+namespace flashtune::jit {
+namespace {
+using namespace testing;
+
+// source_hash() names a template's code in the results cache: it follows edits of the source and of every
+// header it includes, and ignores where the tree is, the options, the arch and the name expressions.
+TEST(SourceHash, ChangesWithTheTemplateOrAHeaderOnlyWhenTheirBytesChange) {
+  ScratchDir a, b;
+  const CompileRequest ra = tiny_request("sm_90a", a.copy_tiny_kernel());
+  CompileRequest rb = tiny_request("sm_80", b.copy_tiny_kernel());
+  rb.name_expressions = {"something_else<1>"};
+  const std::string original = source_hash(ra);
+  EXPECT_EQ(original.size(), 32u);
+  EXPECT_EQ(source_hash(rb), original);  // another directory, arch and name expression: the same code
+
+  write_text(b / "tiny_helper.cuh", read_text(b / "tiny_helper.cuh") + "// edited\n");
+  const std::string header_edited = source_hash(rb);
+  EXPECT_NE(header_edited, original);
+  write_text(b / "tiny_kernel.cuh", read_text(b / "tiny_kernel.cuh") + "// edited\n");
+  EXPECT_NE(source_hash(rb), header_edited);
+  EXPECT_EQ(source_hash(ra), original);
+}
+
+}  // namespace
+}  // namespace flashtune::jit

@@ -12,6 +12,7 @@
 #include "run/trial_runner.hpp"
 #include "space/space_loader.hpp"
 #include "store/result_store.hpp"
+#include "tune/best_config.hpp"
 #include "tune/tuner.hpp"
 
 namespace flashtune::tune {
@@ -80,6 +81,13 @@ TEST(TuneGpu, SmallSweepEndToEndAndEveryWinnerVerifiesAgain) {
     ASSERT_TRUE(out.check);
     EXPECT_TRUE(out.check->ok) << out.check->detail;
   }
+
+  // The library call answers with the winner of the largest budget.
+  BestConfigQuery q;
+  q.db = o.db;
+  const auto lib = best_config(s.winners[0].problem, q);
+  ASSERT_TRUE(lib);
+  EXPECT_EQ(lib->params, s.winners[0].params);  // winners[0]: the first problem under the largest budget
 
   // The same space again: answered from the results cache, nothing measured.
   const TuneSummary again = tune(space, o, quiet);

@@ -1,0 +1,32 @@
+#include "tune/best_config.hpp"
+
+#include "gpu/device_info.hpp"
+#include "jit/cache_key.hpp"
+#include "jit/nvrtc_program.hpp"
+#include "kernels/kernel_template.hpp"
+#include "run/kernel_loader.hpp"
+#include "store/result_store.hpp"
+#include "tune/trial_protocol.hpp"
+
+namespace flashtune::tune {
+
+store::BestKey best_key_for(const AttentionProblem& problem, const GpuIdentity& gpu,
+                            const std::string& template_id, std::int64_t smem_budget) {
+  const KernelTemplate& t = find_template(template_id);
+  // The source hash depends on the files only, not on the architecture or the name expression.
+  const std::string hash = jit::source_hash(run::make_request(std::string(t.source_file()), "", "sm_90a"));
+  return store::BestKey{gpu, template_id, hash, jit::nvrtc_version(),
+                        store::ProblemKey::of(problem, smem_budget)};
+}
+
+std::optional<store::BestEntry> best_config(const AttentionProblem& problem, const GpuIdentity& gpu,
+                                            const BestConfigQuery& query) {
+  const store::ResultStore db(query.db.empty() ? store::ResultStore::default_path() : query.db);
+  return db.best_config(best_key_for(problem, gpu, query.template_id, query.smem_budget));
+}
+
+std::optional<store::BestEntry> best_config(const AttentionProblem& problem, const BestConfigQuery& query) {
+  return best_config(problem, identity_of(gpu::query_device(0)), query);
+}
+
+}  // namespace flashtune::tune

@@ -1,0 +1,272 @@
+#include <fmt/format.h>
+#include "tune/detail/sweep.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.hpp"
+#include "jit/cache_key.hpp"
+#include "jit/nvrtc_program.hpp"
+#include "run/kernel_loader.hpp"
+#include "space/enumerate.hpp"
+#include "tune/strategy.hpp"
+#include "tune/trial_protocol.hpp"
+
+namespace flashtune::tune::detail {
+
+void Sweep::report(const std::string& phase, double best_tflops, const std::string& best) {
+  TuneProgress p;
+  p.phase = phase;
+  p.compiled = compiler_ ? compiler_->done() : 0;
+  p.to_compile = requests_.size();
+  p.verified = verified_;
+  p.timed = timed_;
+  p.trials_done = trials_done_;
+  p.trials_total = trials_total_;
+  p.best_tflops = best_tflops;
+  p.best_label = best;
+  if (trials_done_ > 0 && gpu_start_ != Clock::time_point{}) {
+    const double per_trial = seconds_since(gpu_start_) / static_cast<double>(trials_done_);
+    p.eta_s = per_trial * static_cast<double>(trials_total_ - trials_done_);
+  }
+  observer_.progress(p);
+}
+
+KernelFacts Sweep::facts_of(const Candidate& c, const jit::CompileResult& r) const {
+  KernelFacts f;
+  f.compiled = r.ok;
+  f.log = r.log;
+  f.dynamic_smem = c.launch.dynamic_smem;
+  f.threads = static_cast<int>(c.launch.threads);
+  if (r.ok) {
+    auto it = r.lowered_names.find(request_exprs_[c.request]);
+    if (it != r.lowered_names.end())
+      if (const jit::PtxasInfo* p = r.ptxas_for(it->second)) {
+        f.registers = p->registers;
+        f.spill_bytes = p->spill_store_bytes + p->spill_load_bytes;
+        f.static_smem = p->static_smem_bytes;
+      }
+  }
+  return f;
+}
+
+void Sweep::count(const store::TrialRecord& t) {
+  ++summary_.trials_by_status[std::string(to_string(t.status))];
+  ++summary_.trials;
+  ++trials_done_;
+}
+
+store::TrialRecord Sweep::base_record(const ProblemPlan& plan, const Candidate& c, const Budget& b,
+                                      const jit::CompileResult& r, const KernelFacts& f) const {
+  store::TrialRecord t;
+  t.sweep_id = summary_.sweep_id;
+  t.problem = plan.problem;
+  t.smem_budget = b.bytes;
+  t.template_id = std::string(template_.id());
+  t.params = c.params;
+  t.registers = f.registers;
+  t.spill_bytes = f.spill_bytes;
+  t.smem_bytes = f.smem_total();
+  t.carveout_percent = b.plan.carveout_percent;
+  t.compile_ms = r.compile_ms;
+  t.cache_key = r.cache_key;
+  return t;
+}
+
+void Sweep::measure_problem(std::size_t pi) {
+  const ProblemPlan& plan = plans_[pi];
+  const std::string phase = fmt::format("problem {}/{}: {}", pi + 1, plans_.size(), plan.problem.to_string());
+  report(phase);
+  const auto t_setup = Clock::now();
+  reference_ = client_->set_problem(plan.problem, strategy_.seed, space_.measure.verify, 600).reference;
+  summary_.setup_s += seconds_since(t_setup);
+
+  const gpu::TimingOptions timing = timing_of(space_.measure);
+  std::vector<std::vector<Contender>> contenders(budgets_.size());
+  std::vector<double> best_ms(budgets_.size(), 0);
+  std::string best_label;
+  for (const Candidate& c : plan.candidates) {
+    const auto t_wait = Clock::now();
+    const jit::CompileResult& r = compiler_->wait(c.request);
+    summary_.compile_wait_s += seconds_since(t_wait);
+    const KernelFacts f = facts_of(c, r);
+    std::map<int, store::TrialRecord> measured;  // by modeled blocks/SM: the GPU trials of this configuration
+    for (std::size_t bi = 0; bi < budgets_.size(); ++bi) {
+      const Budget& b = budgets_[bi];
+      store::TrialRecord t = base_record(plan, c, b, r, f);
+      const Gate g = gate_trial(f, b.plan, space_.prune);
+      if (g.failed) {
+        t.status = *g.failed;
+        t.detail = g.detail;
+      } else if (auto it = measured.find(g.fit.blocks_per_sm);
+                 space_.measure.share_equal_occupancy && it != measured.end()) {
+        const store::TrialRecord& m = it->second;
+        t.status = m.status;
+        t.detail = fmt::format("timed under the {} B budget (same {} blocks/SM){}{}", m.timed_budget,
+                               g.fit.blocks_per_sm, m.detail.empty() ? "" : ": ", m.detail);
+        t.blocks_per_sm = m.blocks_per_sm;
+        t.carveout_percent = m.carveout_percent;
+        t.verified = m.verified;
+        t.o_rel_l2 = m.o_rel_l2;
+        t.o_max_abs = m.o_max_abs;
+        t.lse_max_abs = m.lse_max_abs;
+        t.reference = m.reference;
+        t.samples = m.samples;
+        t.median_ms = m.median_ms;
+        t.mean_ms = m.mean_ms;
+        t.min_ms = m.min_ms;
+        t.noise = m.noise;
+        t.stop = m.stop;
+        t.timed_budget = m.timed_budget;
+        t.tflops = m.tflops;
+        ++summary_.shared_trials;
+      } else {
+        run::TrialSpec spec;
+        spec.kernel = {r.cache_key, r.lowered_names.at(request_exprs_[c.request]), c.label};
+        spec.launch = c.launch;
+        spec.smem_limit = b.plan.per_block_limit;
+        spec.carveout_percent = b.plan.carveout_percent;
+        spec.timing = timing;
+        if (plan.race && best_ms[bi] > 0) {
+          spec.timing.race_best_ms = best_ms[bi];
+          spec.timing.race_margin = strategy_.race_margin;
+        }
+        spec.verify = space_.measure.verify;
+        const run::TrialOutcome o = client_->run(spec, space_.measure.trial_timeout_s);
+        ++summary_.gpu_trials;
+        summary_.verify_s += o.verify_ms * 1e-3;
+        summary_.time_s += o.time_ms * 1e-3;
+        t.status = o.status;
+        t.detail = o.detail;
+        t.blocks_per_sm = o.blocks_per_sm;
+        if (o.check) {
+          ++verified_;
+          t.verified = true;
+          t.o_rel_l2 = o.check->o.rel_l2;
+          t.o_max_abs = o.check->o.max_abs;
+          t.lse_max_abs = o.check->lse.max_abs;
+          t.reference = reference_;
+        }
+        if (o.timing) {
+          ++timed_;
+          t.samples = static_cast<int>(o.timing->samples_ms.size());
+          t.median_ms = o.timing->median_ms;
+          t.mean_ms = o.timing->mean_ms;
+          t.min_ms = o.timing->min_ms;
+          t.noise = o.timing->noise;
+          t.stop = std::string(to_string(o.timing->stop));
+          summary_.raced_out += o.timing->stop == gpu::StopReason::raced_out;
+          t.tflops = plan.problem.flops() / (o.timing->median_ms * 1e-3) / 1e12;
+        }
+        t.timed_budget = b.bytes;
+        measured.emplace(g.fit.blocks_per_sm, t);
+      }
+      t.id = store_->add_trial(t);
+      count(t);
+      if (t.status == TrialStatus::ok && t.samples > 0) {
+        contenders[bi].push_back({t.id, t.median_ms, &c, t.blocks_per_sm});
+        if (best_ms[bi] == 0 || t.median_ms < best_ms[bi]) {
+          best_ms[bi] = t.median_ms;
+          if (bi == 0) best_label = to_string(c.params);
+        }
+      }
+      report(phase, best_ms[0] > 0 ? plan.problem.flops() / (best_ms[0] * 1e-3) / 1e12 : 0, best_label);
+    }
+  }
+  for (std::size_t bi = 0; bi < budgets_.size(); ++bi) finish_group(plan, budgets_[bi], contenders[bi]);
+}
+
+// The top k of one (problem, budget) group, re-measured interleaved at the budget's own carveout; the fastest
+// by that median is the winner and goes to the best-configuration cache.
+void Sweep::finish_group(const ProblemPlan& plan, const Budget& b, std::vector<Contender>& contenders) {
+  if (contenders.empty()) {
+    observer_.note(fmt::format("{} within {}: no configuration passed", plan.problem.to_string(), b.label));
+    return;
+  }
+  std::sort(contenders.begin(), contenders.end(),
+            [](const Contender& x, const Contender& y) { return x.median_ms < y.median_ms; });
+  const std::size_t k =
+      std::min<std::size_t>(contenders.size(), static_cast<std::size_t>(space_.measure.top_k));
+  std::vector<double> final_ms(k);
+  for (std::size_t i = 0; i < k; ++i) final_ms[i] = contenders[i].median_ms;
+  bool remeasured = false;
+  if (space_.measure.remeasure_rounds > 0 && k > 1) {
+    std::vector<run::TrialSpec> specs;
+    for (std::size_t i = 0; i < k; ++i) {
+      const Candidate& c = *contenders[i].candidate;
+      const jit::CompileResult& r = compiler_->wait(c.request);
+      run::TrialSpec s;
+      s.kernel = {r.cache_key, r.lowered_names.at(request_exprs_[c.request]), c.label};
+      s.launch = c.launch;
+      s.smem_limit = b.plan.per_block_limit;
+      s.carveout_percent = b.plan.carveout_percent;
+      specs.push_back(s);
+    }
+    const auto t0 = Clock::now();
+    try {
+      report("re-measuring the top " + std::to_string(k));
+      const auto samples = client_->remeasure(specs, space_.measure.remeasure_rounds, space_.measure.flush_l2,
+                                              space_.measure.trial_timeout_s * static_cast<double>(k));
+      for (std::size_t i = 0; i < k; ++i) {
+        final_ms[i] = median(samples.at(i));
+        store_->set_remeasured(contenders[i].trial_id, final_ms[i]);
+      }
+      remeasured = true;
+    } catch (const Error& e) {
+      observer_.note(fmt::format("re-measuring {} within {} failed ({}); ranking by the screening medians",
+                                 plan.problem.to_string(), b.label, e.what()));
+    }
+    summary_.remeasure_s += seconds_since(t0);
+  }
+  const std::size_t w =
+      static_cast<std::size_t>(std::min_element(final_ms.begin(), final_ms.end()) - final_ms.begin());
+  Winner win;
+  win.problem = plan.problem;
+  win.smem_budget = b.bytes;
+  win.budget_label = b.label;
+  win.params = contenders[w].candidate->params;
+  win.median_ms = final_ms[w];
+  win.screening_ms = contenders[w].median_ms;
+  win.tflops = plan.problem.flops() / (win.median_ms * 1e-3) / 1e12;
+  win.blocks_per_sm = contenders[w].blocks_per_sm;
+  win.trial_id = contenders[w].trial_id;
+  (void)remeasured;
+  store::BestEntry e;
+  e.key = best_key(plan.problem, b);
+  e.problem = plan.problem;
+  e.params = win.params;
+  e.median_ms = win.median_ms;
+  e.tflops = win.tflops;
+  e.trial_id = win.trial_id;
+  e.sweep_id = summary_.sweep_id;
+  store_->put_best(e);
+  summary_.winners.push_back(std::move(win));
+}
+
+void Sweep::measure() {
+  store::SweepRecord s;
+  s.space_file = space_.file.string();
+  s.space_hash = space_.content_hash;
+  s.template_id = std::string(template_.id());
+  s.source_hash = source_hash_;
+  s.strategy = std::string(space::to_string(strategy_.kind));
+  s.arch = arch_;
+  s.seed = strategy_.seed;
+  s.has_gpu = true;
+  s.gpu = *summary_.gpu;
+  s.nvrtc_version = nvrtc_;
+  summary_.sweep_id = store_->begin_sweep(s);
+  gpu_start_ = Clock::now();
+  try {
+    for (std::size_t pi = 0; pi < plans_.size(); ++pi) measure_problem(pi);
+  } catch (const std::exception& e) {
+    summary_.wall_s = seconds_since(start_);
+    nlohmann::json j = summary_.to_json();
+    j["error"] = e.what();
+    store_->finish_sweep(summary_.sweep_id, "failed", j.dump());
+    throw;
+  }
+  summary_.restarts = static_cast<std::size_t>(client_->restarts());
+}
+
+}  // namespace flashtune::tune::detail

@@ -1,0 +1,177 @@
+#include <fmt/format.h>
+#include "tune/detail/sweep.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.hpp"
+#include "jit/cache_key.hpp"
+#include "jit/nvrtc_program.hpp"
+#include "run/kernel_loader.hpp"
+#include "space/enumerate.hpp"
+#include "tune/strategy.hpp"
+#include "tune/trial_protocol.hpp"
+
+namespace flashtune::tune::detail {
+
+SmLimits limits_of(const gpu::DeviceInfo& d) {
+  SmLimits l = sm_limits_for(d.cc_major, d.cc_minor);
+  l.registers = d.regs_per_sm;
+  l.smem_bytes = d.smem_per_sm;
+  l.smem_optin_per_block = d.smem_optin_per_block;
+  l.smem_reserved_per_block = d.smem_reserved_per_block;
+  l.threads = d.max_threads_per_sm;
+  l.blocks = d.max_blocks_per_sm;
+  return l;
+}
+
+gpu::TimingOptions timing_of(const space::MeasureSettings& m) {
+  gpu::TimingOptions t;
+  t.warmup = m.warmup;
+  t.min_samples = m.min_samples;
+  t.max_samples = m.max_samples;
+  t.min_gpu_time_s = m.min_time_s;
+  t.max_noise = m.max_noise;
+  t.timeout_s = m.timeout_s;
+  t.flush_l2 = m.flush_l2;
+  return t;
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  const std::size_t n = xs.size();
+  return n == 0 ? 0 : (n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]));
+}
+
+void Sweep::start_worker() {
+  if (options_.compile_only) {
+    summary_.no_gpu = "--compile-only";
+    return;
+  }
+  client_ = std::make_unique<TrialClient>(
+      options_.trial_worker.empty() ? default_trial_worker_command() : options_.trial_worker, cubin_.dir());
+  TrialClient::Hello h = client_->hello();
+  if (h.device) {
+    device_ = *h.device;
+    summary_.gpu = identity_of(*device_);
+  } else {
+    summary_.no_gpu = h.no_gpu;
+    client_.reset();
+  }
+}
+
+void Sweep::resolve_budgets() {
+  for (const space::SramBudget& b : space_.sram_budgets) {
+    Budget r;
+    r.label = b.label();
+    r.bytes = b.is_max() ? limits_.smem_optin_per_block
+                         : std::min<std::int64_t>(b.bytes, limits_.smem_optin_per_block);
+    if (!b.is_max() && b.bytes > limits_.smem_optin_per_block)
+      observer_.note(fmt::format("SRAM budget {} ({}) is over this GPU's {} B opt-in limit: clamped", r.label,
+                                 b.where.to_string(), limits_.smem_optin_per_block));
+    const bool duplicate =
+        std::any_of(budgets_.begin(), budgets_.end(), [&](const Budget& o) { return o.bytes == r.bytes; });
+    if (duplicate) {
+      observer_.note(
+          fmt::format("SRAM budget {} is the same {} B as another: measured once", r.label, r.bytes));
+      continue;
+    }
+    r.plan = plan_sram_budget(r.bytes, limits_);
+    budgets_.push_back(r);
+  }
+  std::sort(budgets_.begin(), budgets_.end(),
+            [](const Budget& a, const Budget& b) { return a.bytes > b.bytes; });
+  summary_.budgets = budgets_.size();
+}
+
+void Sweep::plan_problems() {
+  std::map<std::string, std::size_t> request_of;  // name expression -> request index
+  for (std::size_t pi = 0; pi < space_.problems.size(); ++pi) {
+    ProblemPlan plan;
+    plan.problem = space_.problems[pi];
+    const ProblemVariant variant = variant_of(plan.problem);
+    const space::Enumeration e = space::enumerate(space_, plan.problem);
+    summary_.combinations = e.total;
+    summary_.pruned_constraint += e.pruned.size();
+    std::vector<const ParamValues*> valid;
+    for (const ParamValues& v : e.kept) {
+      if (template_.invalid_reason(v, variant)) {
+        ++summary_.pruned_template;
+      } else if (template_.smem_bytes(v, variant) > budgets_.front().plan.per_block_limit) {
+        ++summary_.pruned_over_budget;
+      } else {
+        valid.push_back(&v);
+      }
+    }
+    const Selection sel = select_configs(strategy_, valid.size(), pi);
+    summary_.pruned_strategy += valid.size() - sel.order.size();
+    plan.race = sel.race;
+    for (std::size_t k : sel.order) {
+      Candidate c;
+      c.params = *valid[k];
+      const std::string expr = template_.name_expression(c.params, variant);
+      auto [it, inserted] = request_of.emplace(expr, requests_.size());
+      if (inserted) {
+        requests_.push_back(run::make_request(std::string(template_.source_file()), expr, arch_));
+        request_exprs_.push_back(expr);
+      }
+      c.request = it->second;
+      c.launch = template_.launch(c.params, plan.problem);
+      c.label = fmt::format("{} {} ({})", template_.id(), to_string(c.params), to_string(variant));
+      plan.candidates.push_back(std::move(c));
+    }
+    trials_total_ += plan.candidates.size() * budgets_.size();
+    plans_.push_back(std::move(plan));
+  }
+  summary_.problems = plans_.size();
+  summary_.kernels = requests_.size();
+}
+
+store::BestKey Sweep::best_key(const AttentionProblem& p, const Budget& b) const {
+  return store::BestKey{*summary_.gpu, std::string(template_.id()), source_hash_, nvrtc_,
+                        store::ProblemKey::of(p, b.bytes)};
+}
+
+bool Sweep::answer_from_cache() {
+  std::vector<Winner> winners;
+  for (const ProblemPlan& plan : plans_)
+    for (const Budget& b : budgets_) {
+      const std::optional<store::BestEntry> e = store_->find_best(best_key(plan.problem, b));
+      if (!e) return false;
+      Winner w;
+      w.problem = plan.problem;
+      w.smem_budget = b.bytes;
+      w.budget_label = b.label;
+      w.params = e->params;
+      w.median_ms = e->median_ms;
+      w.tflops = plan.problem.flops() / (e->median_ms * 1e-3) / 1e12;
+      w.trial_id = e->trial_id;
+      w.from_cache = true;
+      winners.push_back(std::move(w));
+    }
+  summary_.winners = std::move(winners);
+  summary_.from_cache = true;
+  observer_.note(
+      fmt::format("results cache: all {} (problem, budget) pairs answered for {} ({}); nothing to measure "
+                  "(--force measures anyway)",
+                  summary_.winners.size(), summary_.gpu->name, store_->path().string()));
+  return true;
+}
+
+void Sweep::compile_only() {
+  for (std::size_t pi = 0; pi < plans_.size(); ++pi) {
+    const ProblemPlan& plan = plans_[pi];
+    for (const Candidate& c : plan.candidates) {
+      const jit::CompileResult& r = compiler_->wait(c.request);
+      report(fmt::format("compiling ({} of {} problems)", pi + 1, plans_.size()));
+      const KernelFacts f = facts_of(c, r);
+      for (const Budget& b : budgets_) {
+        const Gate g = gate_trial(f, b.plan, space_.prune);
+        ++summary_.trials_by_status[g.failed ? std::string(to_string(*g.failed)) : "needs_gpu"];
+        ++summary_.trials;
+      }
+    }
+  }
+}
+
+}  // namespace flashtune::tune::detail
