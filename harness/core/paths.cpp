@@ -1,5 +1,7 @@
 #include "core/paths.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -21,23 +23,44 @@ fs::path executable_dir() {
   return ec ? fs::current_path() : exe.parent_path();
 }
 
-fs::path kernel_template_dir() {
+fs::path find_data_dir(const char* env_var, const char* share_name, const fs::path& source_dir,
+                       const char* marker, const char* what) {
   std::string tried;
   auto ok = [&](const fs::path& p) {
     tried += "\n  " + p.string();
     std::error_code ec;
-    return fs::is_regular_file(p / "fa2_fwd.cuh", ec);
+    return fs::is_regular_file(p / marker, ec);
   };
-  if (const char* d = env("FLASHTUNE_KERNEL_DIR")) {
+  if (const char* d = env(env_var)) {
     if (ok(d)) return d;
   }
-  if (fs::path p = executable_dir() / "../share/flashtune/kernel_templates"; ok(p))
+  if (fs::path p = executable_dir() / "../share/flashtune" / share_name; ok(p))
     return fs::weakly_canonical(p);
-#ifdef FLASHTUNE_SOURCE_KERNEL_DIR
-  if (fs::path p = FLASHTUNE_SOURCE_KERNEL_DIR; ok(p)) return p;
-#endif
+  if (!source_dir.empty() && ok(source_dir)) return source_dir;
   throw Error(ErrorKind::not_found,
-              "kernel templates not found (set FLASHTUNE_KERNEL_DIR); looked for fa2_fwd.cuh in:" + tried);
+              std::string(what) + " not found (set " + env_var + "); looked for " + marker + " in:" + tried);
+}
+
+std::vector<std::string> find_helper_command(const char* env_var, const char* name,
+                                             const fs::path& build_path) {
+  if (const char* e = env(env_var)) return {e};
+  std::string tried;
+  auto usable = [&](const fs::path& p) {
+    tried += "\n  " + p.string();
+    return ::access(p.c_str(), X_OK) == 0;
+  };
+  if (fs::path p = executable_dir() / name; usable(p)) return {p.string()};
+  if (!build_path.empty() && usable(build_path)) return {build_path.string()};
+  throw Error(ErrorKind::not_found, std::string(name) + " not found (set " + env_var + "); tried:" + tried);
+}
+
+fs::path kernel_template_dir() {
+#ifdef FLASHTUNE_SOURCE_KERNEL_DIR
+  const fs::path source = FLASHTUNE_SOURCE_KERNEL_DIR;
+#else
+  const fs::path source;
+#endif
+  return find_data_dir("FLASHTUNE_KERNEL_DIR", "kernel_templates", source, "fa2_fwd.cuh", "kernel templates");
 }
 
 fs::path cache_dir() {

@@ -1,6 +1,8 @@
 #pragma once
 // Where flashtune finds its kernel templates and keeps its caches.
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace flashtune {
 
@@ -14,5 +16,17 @@ std::filesystem::path cache_dir();
 
 // The directory of the running executable (/proc/self/exe), used to find helper executables.
 std::filesystem::path executable_dir();
+
+// A folder of shipped data that holds `marker`: $<env_var> when set, else ../share/flashtune/<share_name>
+// next to the executable, else `source_dir` (the source tree's, compiled in). Throws Error(not_found) naming
+// `what`, the variable and every place tried.
+std::filesystem::path find_data_dir(const char* env_var, const char* share_name,
+                                    const std::filesystem::path& source_dir, const char* marker,
+                                    const char* what);
+
+// A helper executable's command: {$<env_var>} when set, else executable_dir()/<name> when it is executable,
+// else `build_path` (the build tree's, compiled in). Throws Error(not_found) listing the places tried.
+std::vector<std::string> find_helper_command(const char* env_var, const char* name,
+                                             const std::filesystem::path& build_path);
 
 }  // namespace flashtune

@@ -20,18 +20,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::vector<std::string> default_trial_worker_command() {
-  if (const char* env = std::getenv("FLASHTUNE_TRIAL_WORKER"); env != nullptr && *env != '\0') return {env};
-  std::string tried;
-  auto usable = [&](const fs::path& p) {
-    tried += "\n  " + p.string();
-    return ::access(p.c_str(), X_OK) == 0;
-  };
-  if (fs::path p = executable_dir() / "flashtune-trial-worker"; usable(p)) return {p.string()};
 #ifdef FLASHTUNE_BUILD_TRIAL_WORKER
-  if (fs::path p = FLASHTUNE_BUILD_TRIAL_WORKER; usable(p)) return {p.string()};
+  const fs::path build = FLASHTUNE_BUILD_TRIAL_WORKER;
+#else
+  const fs::path build;
 #endif
-  throw Error(ErrorKind::not_found,
-              "flashtune-trial-worker not found (set FLASHTUNE_TRIAL_WORKER); tried:" + tried);
+  return find_helper_command("FLASHTUNE_TRIAL_WORKER", "flashtune-trial-worker", build);
 }
 
 TrialClient::TrialClient(std::vector<std::string> argv, fs::path cubin_cache_dir) : argv_(std::move(argv)) {
