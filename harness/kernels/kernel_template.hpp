@@ -10,6 +10,7 @@
 //   if (auto why = t.invalid_reason(v, variant_of(problem))) ...;   // the template's static_asserts, on the
 //   host std::string expr = t.name_expression(v, variant_of(problem));    // "flashtune::fa2_fwd<128, 64,
 //   ...>"
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,6 +71,25 @@ class KernelTemplate {
   virtual int smem_bytes(const ParamValues& values, const ProblemVariant& variant) const = 0;
   // Grid, block and dynamic shared memory of a launch on `problem`.
   virtual KernelLaunch launch(const ParamValues& values, const AttentionProblem& problem) const = 0;
+
+  // A template may be several kernels run in sequence on one stream (the standard algorithm: scores,
+  // softmax, P·V). These give them in order: the name expressions (all compiled in one NVRTC program), their
+  // launches, and the largest dynamic shared memory of any of them (the number a budget caps). The
+  // defaults are the single kernel above.
+  virtual std::vector<std::string> name_expressions(const ParamValues& values,
+                                                    const ProblemVariant& variant) const {
+    return {name_expression(values, variant)};
+  }
+  virtual std::vector<KernelLaunch> launches(const ParamValues& values,
+                                             const AttentionProblem& problem) const {
+    return {launch(values, problem)};
+  }
+  // Scratch device memory the kernels need (AttentionParams::workspace), in bytes; 0 for none.
+  virtual std::size_t workspace_bytes(const ParamValues& values, const AttentionProblem& problem) const {
+    (void)values;
+    (void)problem;
+    return 0;
+  }
 };
 
 // The catalog. Throws Error(not_found) naming the known ids.

@@ -54,23 +54,44 @@ gpu::Kernel& TrialRunner::kernel(const KernelRef& ref) {
   return it->second.second;
 }
 
-int TrialRunner::apply_budget(gpu::Kernel& k, const TrialSpec& spec) {
-  const int static_smem = k.attributes().static_smem_bytes;
-  const int limit =
-      spec.smem_limit > 0 ? spec.smem_limit - static_smem : device_.smem_optin_per_block - static_smem;
-  if (spec.launch.dynamic_smem > limit)
-    throw Error(ErrorKind::resource_exceeded,
-                fmt::format("{} B dynamic + {} B static shared memory > the {} B budget",
-                            spec.launch.dynamic_smem, static_smem, spec.smem_limit));
-  k.set_max_dynamic_smem(limit);
-  k.set_carveout_percent(spec.carveout_percent);
-  return k.max_active_blocks_per_sm(static_cast<int>(spec.launch.threads), spec.launch.dynamic_smem);
+std::vector<gpu::Kernel*> TrialRunner::prepare(const TrialSpec& spec, int* blocks_per_sm) {
+  if (spec.kernels.empty() || spec.kernels.size() != spec.launches.size())
+    throw Error(ErrorKind::internal, fmt::format("trial spec with {} kernels and {} launches",
+                                                 spec.kernels.size(), spec.launches.size()));
+  std::vector<gpu::Kernel*> ks;
+  int fewest = -1;
+  for (std::size_t i = 0; i < spec.kernels.size(); ++i) {
+    gpu::Kernel& k = kernel(spec.kernels[i]);
+    const KernelLaunch& l = spec.launches[i];
+    const int static_smem = k.attributes().static_smem_bytes;
+    const int cap = spec.smem_limit > 0 ? spec.smem_limit : device_.smem_optin_per_block;
+    if (l.dynamic_smem + static_smem > cap)
+      throw Error(ErrorKind::resource_exceeded,
+                  fmt::format("{}: {} B dynamic + {} B static shared memory > the {} B budget",
+                              spec.kernels[i].label, l.dynamic_smem, static_smem, cap));
+    k.set_max_dynamic_smem(cap - static_smem);
+    k.set_carveout_percent(spec.carveout_percent);
+    const int blocks = k.max_active_blocks_per_sm(static_cast<int>(l.threads), l.dynamic_smem);
+    fewest = fewest < 0 ? blocks : std::min(fewest, blocks);
+    ks.push_back(&k);
+  }
+  ensure_workspace(spec.workspace_bytes);
+  if (blocks_per_sm != nullptr) *blocks_per_sm = fewest;
+  return ks;
 }
 
-void TrialRunner::launch(const gpu::Kernel& k, const TrialSpec& spec) {
+void TrialRunner::ensure_workspace(std::size_t bytes) {
+  if (bytes <= workspace_.size()) return;
+  workspace_ = gpu::DeviceBuffer();  // free the old one first
+  workspace_ = gpu::DeviceBuffer(bytes);
+}
+
+void TrialRunner::launch(const std::vector<gpu::Kernel*>& ks, const TrialSpec& spec) {
   AttentionParams params = session_->params();
+  params.workspace = spec.workspace_bytes > 0 ? reinterpret_cast<void*>(workspace_.ptr()) : nullptr;
   void* args[] = {&params};
-  gpu::launch(k, shape_of(spec.launch), args, &stream_, spec.kernel.label);
+  for (std::size_t i = 0; i < ks.size(); ++i)
+    gpu::launch(*ks[i], shape_of(spec.launches[i]), args, &stream_, spec.kernels[i].label);
 }
 
 TrialOutcome TrialRunner::run(const TrialSpec& spec) {
@@ -90,10 +111,9 @@ TrialOutcome TrialRunner::run(const TrialSpec& spec) {
                 e.what());
   };
 
-  gpu::Kernel* k = nullptr;
+  std::vector<gpu::Kernel*> ks;
   try {
-    k = &kernel(spec.kernel);
-    out.blocks_per_sm = apply_budget(*k, spec);
+    ks = prepare(spec, &out.blocks_per_sm);
     if (out.blocks_per_sm == 0)
       return fail(TrialStatus::resource_exceeded,
                   "occupancy calculator: 0 blocks per SM fit under the budget");
@@ -108,7 +128,7 @@ TrialOutcome TrialRunner::run(const TrialSpec& spec) {
   try {
     const auto t0 = Clock::now();
     session_->poison();
-    launch(*k, spec);
+    launch(ks, spec);
     stream_.synchronize();
     if (spec.verify) {
       out.check = session_->check();
@@ -121,7 +141,7 @@ TrialOutcome TrialRunner::run(const TrialSpec& spec) {
     if (spec.time) {
       const auto t1 = Clock::now();
       out.timing = gpu::time_kernel(
-          stream_, [&](gpu::Stream&) { launch(*k, spec); }, spec.timing, &flush_);
+          stream_, [&](gpu::Stream&) { launch(ks, spec); }, spec.timing, &flush_);
       out.time_ms = ms_since(t1);
     }
   } catch (const gpu::DriverError& e) {
@@ -135,21 +155,20 @@ TrialOutcome TrialRunner::run(const TrialSpec& spec) {
 std::vector<std::vector<double>> TrialRunner::remeasure(const std::vector<TrialSpec>& specs, int rounds,
                                                         bool flush_l2) {
   if (!session_) throw Error(ErrorKind::internal, "TrialRunner::remeasure: no problem set");
-  std::vector<gpu::Kernel*> ks;
-  for (const TrialSpec& s : specs) ks.push_back(&kernel(s.kernel));
+  std::vector<std::vector<gpu::Kernel*>> ks;
+  for (const TrialSpec& s : specs) {
+    ks.push_back(prepare(s, nullptr));
+    launch(ks.back(), s);  // one untimed run each: clocks up, caches and lazy loading settled
+  }
   std::vector<std::vector<double>> samples(specs.size());
   gpu::EventTimer timer;
-  for (std::size_t i = 0; i < specs.size(); ++i) {  // one untimed launch each: attributes set, clocks up
-    apply_budget(*ks[i], specs[i]);
-    launch(*ks[i], specs[i]);
-  }
   std::uint32_t fill = 0;
   for (int r = 0; r < rounds; ++r)
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      apply_budget(*ks[i], specs[i]);  // the kernels may share a function with another budget's carveout
+      prepare(specs[i], nullptr);  // the kernels may share a function with another budget's carveout
       if (flush_l2) flush_.fill_u32_async(++fill, stream_);
       timer.start(stream_);
-      launch(*ks[i], specs[i]);
+      launch(ks[i], specs[i]);
       timer.stop(stream_);
       samples[i].push_back(timer.elapsed_ms());
     }

@@ -35,12 +35,15 @@ struct KernelRef {
   std::string label;
 };
 
+// One trial: the template's kernels, launched in order on one stream (one kernel for most templates).
 struct TrialSpec {
-  KernelRef kernel;
-  KernelLaunch launch;
-  int smem_limit = 0;  // the budget: the block's dynamic shared-memory limit is this minus static smem
+  std::string label;  // the configuration, for errors: "fa2_fwd block_m=128 ... (d128 bf16)"
+  std::vector<KernelRef> kernels;
+  std::vector<KernelLaunch> launches;  // one per kernel
+  std::size_t workspace_bytes = 0;     // AttentionParams::workspace
+  int smem_limit = 0;  // the budget: each block's dynamic shared-memory limit is this minus its static smem
   int carveout_percent =
-      -1;  // the SM's shared-memory carveout hint (sram_budget.hpp), -1: the driver's choice
+      -1;  // the SM's shared-memory carveout hint (sram_budget.hpp); -1: the driver's choice
   gpu::TimingOptions timing;
   bool verify = true;
   bool time = true;
@@ -81,15 +84,19 @@ class TrialRunner {
 
  private:
   gpu::Kernel& kernel(const KernelRef& ref);
-  // Sets the budget's limits on the kernel and returns the driver's blocks per SM.
-  int apply_budget(gpu::Kernel& k, const TrialSpec& spec);
-  void launch(const gpu::Kernel& k, const TrialSpec& spec);
+  // The spec's kernels, loaded; the budget's limits set on each; returns the driver's blocks per SM (the
+  // fewest over the kernels).
+  std::vector<gpu::Kernel*> prepare(const TrialSpec& spec, int* blocks_per_sm);
+  // Queues every kernel of the spec on the stream.
+  void launch(const std::vector<gpu::Kernel*>& ks, const TrialSpec& spec);
+  void ensure_workspace(std::size_t bytes);
 
   std::filesystem::path cache_dir_;
   gpu::Context context_;
   gpu::DeviceInfo device_;
   gpu::Stream stream_;
   gpu::DeviceBuffer flush_;
+  gpu::DeviceBuffer workspace_;
   std::unique_ptr<ProblemSession> session_;
   std::map<std::string, std::pair<gpu::Module, gpu::Kernel>> kernels_;  // by cache key + lowered name
 };

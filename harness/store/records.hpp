@@ -47,6 +47,12 @@ struct TrialRecord {
   double remeasured_ms = 0;  // median of the interleaved top-k re-measurement; 0 when not re-measured
   double tflops = 0;
   std::string created_at;
+  // Hardware counters of one profiled launch (all the template's kernels, L2 flushed before it), when
+  // profiled: DRAM bytes read and written, L2 (lts) bytes, the profiled GPU time; activity_ns is the
+  // kernels' duration from CUPTI's Activity API on an unprofiled launch (0: not recorded).
+  bool profiled = false;
+  double dram_read_bytes = 0, dram_write_bytes = 0, l2_bytes = 0, profiled_ns = 0, activity_ns = 0;
+  std::string counters_json;  // further metrics, {"name": value}; "" when none
 };
 
 // The best configuration for one key. `problem` is the example it was measured on: it must fall in

@@ -113,7 +113,8 @@ constexpr std::string_view kTrialColumns =
     "params, "
     "status, detail, registers, spill_bytes, smem_bytes, blocks_per_sm, carveout_percent, compile_ms, "
     "cache_key, verified, o_rel_l2, o_max_abs, lse_max_abs, reference, samples, median_ms, mean_ms, min_ms, "
-    "noise, stop, timed_budget, remeasured_ms, tflops, created_at";
+    "noise, stop, timed_budget, remeasured_ms, tflops, created_at, profiled, dram_read_bytes, "
+    "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json";
 
 TrialRecord read_trial(const Statement& st, const Database& db) {
   Columns c(st);
@@ -160,6 +161,13 @@ TrialRecord read_trial(const Statement& st, const Database& db) {
   t.remeasured_ms = c.real();
   t.tflops = c.real();
   t.created_at = c.text();
+  t.profiled = c.boolean();
+  t.dram_read_bytes = c.real();
+  t.dram_write_bytes = c.real();
+  t.l2_bytes = c.real();
+  t.profiled_ns = c.real();
+  t.activity_ns = c.real();
+  t.counters_json = c.text();
   return t;
 }
 
@@ -329,7 +337,7 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
   Transaction tx(db);
   Statement st(db,
                fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            kTrialColumns));
   const AttentionProblem& p = t.problem;
   st.bind_all(t.sweep_id, p.batch, p.heads, p.seqlen, p.head_dim, to_string(p.dtype), p.causal,
@@ -337,7 +345,8 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
               to_string(t.status), t.detail, t.registers, t.spill_bytes, t.smem_bytes, t.blocks_per_sm,
               t.carveout_percent, t.compile_ms, t.cache_key, t.verified, t.o_rel_l2, t.o_max_abs,
               t.lse_max_abs, t.reference, t.samples, t.median_ms, t.mean_ms, t.min_ms, t.noise, t.stop,
-              t.timed_budget, t.remeasured_ms, t.tflops, or_now(t.created_at));
+              t.timed_budget, t.remeasured_ms, t.tflops, or_now(t.created_at), t.profiled, t.dram_read_bytes,
+              t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json);
   st.run();
   const std::int64_t id = db.last_insert_rowid();
   tx.commit();

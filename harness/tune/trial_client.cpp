@@ -139,12 +139,12 @@ run::TrialOutcome TrialClient::run(const run::TrialSpec& spec, double timeout_s)
   run::TrialOutcome o;
   if (r.end == End::died) {
     o.status = TrialStatus::crashed;
-    o.detail = fmt::format("trial worker died during {} ({}); restarted", spec.kernel.label, r.why);
+    o.detail = fmt::format("trial worker died during {} ({}); restarted", spec.label, r.why);
     return o;
   }
   if (r.end == End::timeout) {
     o.status = TrialStatus::timeout;
-    o.detail = fmt::format("{}: {}", spec.kernel.label, r.why);
+    o.detail = fmt::format("{}: {}", spec.label, r.why);
     return o;
   }
   try {

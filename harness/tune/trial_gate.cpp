@@ -35,6 +35,20 @@ Gate gate_trial(const KernelFacts& f, const SramPlan& budget, const space::Prune
   return g;
 }
 
+Gate gate_trial(const std::vector<KernelFacts>& kernels, const SramPlan& budget,
+                const space::PruneSettings& prune) {
+  Gate worst;
+  for (std::size_t i = 0; i < kernels.size(); ++i) {
+    Gate g = gate_trial(kernels[i], budget, prune);
+    if (g.failed) {
+      if (kernels.size() > 1) g.detail = fmt::format("kernel {}: {}", i + 1, g.detail);
+      return g;
+    }
+    if (i == 0 || g.fit.blocks_per_sm < worst.fit.blocks_per_sm) worst = g;
+  }
+  return worst;
+}
+
 std::string compile_error_summary(const std::string& log, std::size_t max_chars) {
   std::istringstream in(log);
   std::string line, errors, rest;

@@ -5,6 +5,7 @@
 // carveout gives it at least min_blocks_per_sm. Pure: tested without a GPU.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/trial_status.hpp"
 #include "kernels/resource_check.hpp"
@@ -31,6 +32,10 @@ struct Gate {
 };
 
 Gate gate_trial(const KernelFacts& facts, const SramPlan& budget, const space::PruneSettings& prune);
+// A template of several kernels: each must pass; the fit is the kernel with the fewest blocks per SM (the
+// one that decides how the run shares an SM).
+Gate gate_trial(const std::vector<KernelFacts>& kernels, const SramPlan& budget,
+                const space::PruneSettings& prune);
 
 // The first lines of a compile log that say what went wrong (errors first), at most `max_chars`.
 std::string compile_error_summary(const std::string& log, std::size_t max_chars = 600);

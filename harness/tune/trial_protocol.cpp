@@ -132,15 +132,18 @@ gpu::StopReason stop_from_string(const std::string& s) {
 }  // namespace
 
 json to_json(const run::TrialSpec& s) {
-  const KernelLaunch& l = s.launch;
-  return json{{"kernel",
-               {{"cache_key", s.kernel.cache_key},
-                {"lowered_name", s.kernel.lowered_name},
-                {"label", s.kernel.label}}},
-              {"launch",
-               {{"grid", {l.grid[0], l.grid[1], l.grid[2]}},
-                {"threads", l.threads},
-                {"dynamic_smem", l.dynamic_smem}}},
+  json kernels = json::array();
+  for (const run::KernelRef& k : s.kernels)
+    kernels.push_back({{"cache_key", k.cache_key}, {"lowered_name", k.lowered_name}, {"label", k.label}});
+  json launches = json::array();
+  for (const KernelLaunch& l : s.launches)
+    launches.push_back({{"grid", {l.grid[0], l.grid[1], l.grid[2]}},
+                        {"threads", l.threads},
+                        {"dynamic_smem", l.dynamic_smem}});
+  return json{{"label", s.label},
+              {"kernels", kernels},
+              {"launches", launches},
+              {"workspace_bytes", s.workspace_bytes},
               {"smem_limit", s.smem_limit},
               {"carveout_percent", s.carveout_percent},
               {"timing", timing_to_json(s.timing)},
@@ -150,13 +153,18 @@ json to_json(const run::TrialSpec& s) {
 
 run::TrialSpec spec_from_json(const json& j) {
   run::TrialSpec s;
-  const json& k = j.at("kernel");
-  s.kernel = {k.at("cache_key").get<std::string>(), k.at("lowered_name").get<std::string>(),
-              k.at("label").get<std::string>()};
-  const json& l = j.at("launch");
-  for (int i = 0; i < 3; ++i) s.launch.grid[i] = l.at("grid").at(i).get<unsigned>();
-  s.launch.threads = l.at("threads").get<unsigned>();
-  s.launch.dynamic_smem = l.at("dynamic_smem").get<int>();
+  s.label = j.at("label").get<std::string>();
+  for (const json& k : j.at("kernels"))
+    s.kernels.push_back({k.at("cache_key").get<std::string>(), k.at("lowered_name").get<std::string>(),
+                         k.at("label").get<std::string>()});
+  for (const json& l : j.at("launches")) {
+    KernelLaunch launch;
+    for (int i = 0; i < 3; ++i) launch.grid[i] = l.at("grid").at(i).get<unsigned>();
+    launch.threads = l.at("threads").get<unsigned>();
+    launch.dynamic_smem = l.at("dynamic_smem").get<int>();
+    s.launches.push_back(launch);
+  }
+  s.workspace_bytes = j.at("workspace_bytes").get<std::size_t>();
   s.smem_limit = j.at("smem_limit").get<int>();
   s.carveout_percent = j.at("carveout_percent").get<int>();
   s.timing = timing_from_json(j.at("timing"));

@@ -420,7 +420,8 @@ TEST(ResultStore, ANewerSchemaIsRefused) {
     FAIL() << "schema 99 accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::io);
-    EXPECT_EQ(std::string(e.what()), path.string() + " was written by a newer flashtune (schema 99 > 1)");
+    EXPECT_EQ(std::string(e.what()), path.string() + " was written by a newer flashtune (schema 99 > " +
+                                         std::to_string(ResultStore::kSchemaVersion) + ")");
   }
 }
 

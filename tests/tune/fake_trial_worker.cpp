@@ -65,19 +65,19 @@ int main() {
       reply["setup_ms"] = 0.0;
     } else if (op == "trial") {
       const run::TrialSpec spec = tune::spec_from_json(req.at("spec"));
-      if (spec.kernel.label.find("block_n=32") != std::string::npos) std::_Exit(9);
-      if (spec.kernel.label.find("block_n=64 stages=1") != std::string::npos)
+      if (spec.label.find("block_n=32") != std::string::npos) std::_Exit(9);
+      if (spec.label.find("block_n=64 stages=1") != std::string::npos)
         while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
       run::TrialOutcome o;
       o.blocks_per_sm = 1;
       o.check = verify::VerifyResult{true, {}, {}, "ok: fake"};
-      o.timing = gpu::summarize(std::vector<double>(5, fake_ms(spec.kernel.label)));
+      o.timing = gpu::summarize(std::vector<double>(5, fake_ms(spec.label)));
       reply["outcome"] = tune::to_json(o);
     } else if (op == "remeasure") {
       json samples = json::array();
       for (const json& s : req.at("specs"))
-        samples.push_back(std::vector<double>(req.at("rounds").get<int>(),
-                                              fake_ms(s.at("kernel").at("label").get<std::string>())));
+        samples.push_back(
+            std::vector<double>(req.at("rounds").get<int>(), fake_ms(s.at("label").get<std::string>())));
       reply["samples"] = samples;
     } else {
       reply = json{{"ok", false}, {"error", "unknown op"}};

@@ -63,15 +63,18 @@ TEST(TuneGpu, SmallSweepEndToEndAndEveryWinnerVerifiesAgain) {
   for (const store::BestEntry& e : best) {
     SCOPED_TRACE(e.key.to_string() + " " + to_string(e.params));
     EXPECT_LE(t.smem_bytes(e.params, variant_of(e.problem)), e.key.problem.smem_budget);
-    const jit::CompileRequest req =
-        run::make_request(std::string(t.source_file()), t.name_expression(e.params, variant_of(e.problem)),
-                          runner.device().arch());
+    const std::vector<std::string> exprs = t.name_expressions(e.params, variant_of(e.problem));
+    jit::CompileRequest req =
+        run::make_request(std::string(t.source_file()), exprs[0], runner.device().arch());
+    req.name_expressions = exprs;
     const jit::CompileResult r = jit::compile_cached(req, jit::CubinCache());
     ASSERT_TRUE(r.ok);
     runner.set_problem(e.problem, /*seed=*/999, /*verify=*/true);
     run::TrialSpec spec;
-    spec.kernel = {r.cache_key, r.lowered_names.at(req.name_expressions[0]), "winner"};
-    spec.launch = t.launch(e.params, e.problem);
+    spec.label = "winner";
+    for (const std::string& x : exprs) spec.kernels.push_back({r.cache_key, r.lowered_names.at(x), x});
+    spec.launches = t.launches(e.params, e.problem);
+    spec.workspace_bytes = t.workspace_bytes(e.params, e.problem);
     const SramPlan plan = plan_sram_budget(e.key.problem.smem_budget, sm_limits_for(9, 0));
     spec.smem_limit = plan.per_block_limit;
     spec.carveout_percent = plan.carveout_percent;

@@ -18,6 +18,11 @@
 //           parameters (canonical JSON), median_ms, tflops, the trial and sweep it came from (0: unknown; not
 //           foreign keys, so that an entry outlives pruned trials) and updated_at.
 //
+// Version 2 adds to trials the hardware counters of a profiled launch (CUPTI, harness/profile/): profiled
+// (0/1), dram_read_bytes, dram_write_bytes, l2_bytes (lts__t_bytes), profiled_ns (gpu__time_duration of the
+// profiled launch, all kernels), activity_ns (the kernels' durations from the Activity API, an unprofiled
+// launch) and counters_json (any further metrics, name -> value). Trials of version 1 read back unprofiled.
+//
 // Time stamps are TEXT, UTC ISO 8601 ("2026-11-24T03:13:21Z"). REAL columns are nullable because sqlite
 // stores NaN as NULL; the store reads NULL back as NaN. Booleans are INTEGER 0/1.
 //
@@ -132,6 +137,15 @@ CREATE TABLE best (
   PRIMARY KEY (gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, causal, seqlen_bucket,
                bh_bucket, smem_budget)
 ) WITHOUT ROWID;
+)sql"},
+    Migration{2, R"sql(
+ALTER TABLE trials ADD COLUMN profiled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN dram_read_bytes REAL;
+ALTER TABLE trials ADD COLUMN dram_write_bytes REAL;
+ALTER TABLE trials ADD COLUMN l2_bytes REAL;
+ALTER TABLE trials ADD COLUMN profiled_ns REAL;
+ALTER TABLE trials ADD COLUMN activity_ns REAL;
+ALTER TABLE trials ADD COLUMN counters_json TEXT NOT NULL DEFAULT '';
 )sql"},
 };
 static_assert(kMigrations.back().version == kLatestSchemaVersion,

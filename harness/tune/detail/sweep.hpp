@@ -38,8 +38,9 @@ struct Budget {
 
 struct Candidate {
   ParamValues params;
-  std::size_t request = 0;  // index of its compile request
-  KernelLaunch launch;
+  std::size_t request = 0;             // index of its compile request (all the template's kernels)
+  std::vector<KernelLaunch> launches;  // one per kernel, in order
+  std::size_t workspace_bytes = 0;
   std::string label;  // "fa2_fwd block_m=128 ... (d128 bf16)"
 };
 
@@ -78,8 +79,9 @@ class Sweep {
   void measure_problem(std::size_t pi);
   void finish_group(const ProblemPlan& plan, const Budget& budget, std::vector<Contender>& contenders);
   store::TrialRecord base_record(const ProblemPlan& plan, const Candidate& c, const Budget& b,
-                                 const jit::CompileResult& r, const KernelFacts& f) const;
-  KernelFacts facts_of(const Candidate& c, const jit::CompileResult& r) const;
+                                 const jit::CompileResult& r, const std::vector<KernelFacts>& f) const;
+  std::vector<KernelFacts> facts_of(const Candidate& c, const jit::CompileResult& r) const;
+  run::TrialSpec spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const;
   store::BestKey best_key(const AttentionProblem& p, const Budget& b) const;
   void count(const store::TrialRecord& t);
   void report(const std::string& phase, double best_tflops = 0, const std::string& best = {});
@@ -102,7 +104,7 @@ class Sweep {
   std::vector<Budget> budgets_;  // largest first
   std::vector<ProblemPlan> plans_;
   std::vector<jit::CompileRequest> requests_;
-  std::vector<std::string> request_exprs_;
+  std::vector<std::vector<std::string>> request_exprs_;  // each request's name expressions, in kernel order
   std::unique_ptr<AsyncCompiler> compiler_;
   std::unique_ptr<store::ResultStore> store_;
 

@@ -32,22 +32,39 @@ void Sweep::report(const std::string& phase, double best_tflops, const std::stri
   observer_.progress(p);
 }
 
-KernelFacts Sweep::facts_of(const Candidate& c, const jit::CompileResult& r) const {
-  KernelFacts f;
-  f.compiled = r.ok;
-  f.log = r.log;
-  f.dynamic_smem = c.launch.dynamic_smem;
-  f.threads = static_cast<int>(c.launch.threads);
-  if (r.ok) {
-    auto it = r.lowered_names.find(request_exprs_[c.request]);
-    if (it != r.lowered_names.end())
-      if (const jit::PtxasInfo* p = r.ptxas_for(it->second)) {
-        f.registers = p->registers;
-        f.spill_bytes = p->spill_store_bytes + p->spill_load_bytes;
-        f.static_smem = p->static_smem_bytes;
-      }
+std::vector<KernelFacts> Sweep::facts_of(const Candidate& c, const jit::CompileResult& r) const {
+  const std::vector<std::string>& exprs = request_exprs_[c.request];
+  std::vector<KernelFacts> facts(exprs.size());
+  for (std::size_t k = 0; k < exprs.size(); ++k) {
+    KernelFacts& f = facts[k];
+    f.compiled = r.ok;
+    f.log = r.log;
+    f.dynamic_smem = c.launches[k].dynamic_smem;
+    f.threads = static_cast<int>(c.launches[k].threads);
+    if (!r.ok) continue;
+    auto it = r.lowered_names.find(exprs[k]);
+    if (it == r.lowered_names.end()) continue;
+    if (const jit::PtxasInfo* p = r.ptxas_for(it->second)) {
+      f.registers = p->registers;
+      f.spill_bytes = p->spill_store_bytes + p->spill_load_bytes;
+      f.static_smem = p->static_smem_bytes;
+    }
   }
-  return f;
+  return facts;
+}
+
+run::TrialSpec Sweep::spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const {
+  run::TrialSpec spec;
+  spec.label = c.label;
+  const std::vector<std::string>& exprs = request_exprs_[c.request];
+  for (std::size_t k = 0; k < exprs.size(); ++k)
+    spec.kernels.push_back({r.cache_key, r.lowered_names.at(exprs[k]),
+                            exprs.size() == 1 ? c.label : fmt::format("{} [kernel {}]", c.label, k + 1)});
+  spec.launches = c.launches;
+  spec.workspace_bytes = c.workspace_bytes;
+  spec.smem_limit = b.plan.per_block_limit;
+  spec.carveout_percent = b.plan.carveout_percent;
+  return spec;
 }
 
 void Sweep::count(const store::TrialRecord& t) {
@@ -57,16 +74,19 @@ void Sweep::count(const store::TrialRecord& t) {
 }
 
 store::TrialRecord Sweep::base_record(const ProblemPlan& plan, const Candidate& c, const Budget& b,
-                                      const jit::CompileResult& r, const KernelFacts& f) const {
+                                      const jit::CompileResult& r,
+                                      const std::vector<KernelFacts>& facts) const {
   store::TrialRecord t;
   t.sweep_id = summary_.sweep_id;
   t.problem = plan.problem;
   t.smem_budget = b.bytes;
   t.template_id = std::string(template_.id());
   t.params = c.params;
-  t.registers = f.registers;
-  t.spill_bytes = f.spill_bytes;
-  t.smem_bytes = f.smem_total();
+  for (const KernelFacts& f : facts) {  // the heaviest kernel's registers and shared memory, all spills
+    t.registers = std::max(t.registers, f.registers);
+    t.spill_bytes += f.spill_bytes;
+    t.smem_bytes = std::max(t.smem_bytes, f.smem_total());
+  }
   t.carveout_percent = b.plan.carveout_percent;
   t.compile_ms = r.compile_ms;
   t.cache_key = r.cache_key;
@@ -89,7 +109,7 @@ void Sweep::measure_problem(std::size_t pi) {
     const auto t_wait = Clock::now();
     const jit::CompileResult& r = compiler_->wait(c.request);
     summary_.compile_wait_s += seconds_since(t_wait);
-    const KernelFacts f = facts_of(c, r);
+    const std::vector<KernelFacts> f = facts_of(c, r);
     std::map<int, store::TrialRecord> measured;  // by modeled blocks/SM: the GPU trials of this configuration
     for (std::size_t bi = 0; bi < budgets_.size(); ++bi) {
       const Budget& b = budgets_[bi];
@@ -121,11 +141,7 @@ void Sweep::measure_problem(std::size_t pi) {
         t.tflops = m.tflops;
         ++summary_.shared_trials;
       } else {
-        run::TrialSpec spec;
-        spec.kernel = {r.cache_key, r.lowered_names.at(request_exprs_[c.request]), c.label};
-        spec.launch = c.launch;
-        spec.smem_limit = b.plan.per_block_limit;
-        spec.carveout_percent = b.plan.carveout_percent;
+        run::TrialSpec spec = spec_of(c, r, b);
         spec.timing = timing;
         if (plan.race && best_ms[bi] > 0) {
           spec.timing.race_best_ms = best_ms[bi];
@@ -195,12 +211,7 @@ void Sweep::finish_group(const ProblemPlan& plan, const Budget& b, std::vector<C
     for (std::size_t i = 0; i < k; ++i) {
       const Candidate& c = *contenders[i].candidate;
       const jit::CompileResult& r = compiler_->wait(c.request);
-      run::TrialSpec s;
-      s.kernel = {r.cache_key, r.lowered_names.at(request_exprs_[c.request]), c.label};
-      s.launch = c.launch;
-      s.smem_limit = b.plan.per_block_limit;
-      s.carveout_percent = b.plan.carveout_percent;
-      specs.push_back(s);
+      specs.push_back(spec_of(c, r, b));
     }
     const auto t0 = Clock::now();
     try {

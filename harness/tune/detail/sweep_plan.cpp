@@ -85,7 +85,7 @@ void Sweep::resolve_budgets() {
 }
 
 void Sweep::plan_problems() {
-  std::map<std::string, std::size_t> request_of;  // name expression -> request index
+  std::map<std::vector<std::string>, std::size_t> request_of;  // name expressions -> request index
   for (std::size_t pi = 0; pi < space_.problems.size(); ++pi) {
     ProblemPlan plan;
     plan.problem = space_.problems[pi];
@@ -109,14 +109,18 @@ void Sweep::plan_problems() {
     for (std::size_t k : sel.order) {
       Candidate c;
       c.params = *valid[k];
-      const std::string expr = template_.name_expression(c.params, variant);
-      auto [it, inserted] = request_of.emplace(expr, requests_.size());
+      const std::vector<std::string> exprs = template_.name_expressions(c.params, variant);
+      auto [it, inserted] = request_of.emplace(exprs, requests_.size());
       if (inserted) {
-        requests_.push_back(run::make_request(std::string(template_.source_file()), expr, arch_));
-        request_exprs_.push_back(expr);
+        jit::CompileRequest req =
+            run::make_request(std::string(template_.source_file()), exprs.front(), arch_);
+        req.name_expressions = exprs;
+        requests_.push_back(std::move(req));
+        request_exprs_.push_back(exprs);
       }
       c.request = it->second;
-      c.launch = template_.launch(c.params, plan.problem);
+      c.launches = template_.launches(c.params, plan.problem);
+      c.workspace_bytes = template_.workspace_bytes(c.params, plan.problem);
       c.label = fmt::format("{} {} ({})", template_.id(), to_string(c.params), to_string(variant));
       plan.candidates.push_back(std::move(c));
     }
@@ -164,7 +168,7 @@ void Sweep::compile_only() {
     for (const Candidate& c : plan.candidates) {
       const jit::CompileResult& r = compiler_->wait(c.request);
       report(fmt::format("compiling ({} of {} problems)", pi + 1, plans_.size()));
-      const KernelFacts f = facts_of(c, r);
+      const std::vector<KernelFacts> f = facts_of(c, r);
       for (const Budget& b : budgets_) {
         const Gate g = gate_trial(f, b.plan, space_.prune);
         ++summary_.trials_by_status[g.failed ? std::string(to_string(*g.failed)) : "needs_gpu"];

@@ -1,0 +1,59 @@
+// Schema migrations: a version-1 database written by a real H100 sweep (results/h100/tune-default.db) opens
+// in this build, is migrated to the latest version, and keeps every trial; profile counters round-trip.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "store/result_store.hpp"
+
+namespace flashtune::store {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(Migration, AVersionOneDatabaseFromAnH100RunMigratesAndKeepsItsTrials) {
+  const fs::path dir = fs::temp_directory_path() / ("flashtune-migration-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path db_path = dir / "v1.db";
+  fs::copy_file(FLASHTUNE_V1_DB, db_path);
+  {
+    ResultStore db(db_path);
+    const std::vector<SweepRecord> sweeps = db.sweeps();
+    ASSERT_EQ(sweeps.size(), 1u);
+    const std::vector<TrialRecord> trials = db.trials(sweeps[0].id);
+    EXPECT_EQ(trials.size(), 2256u);  // the default space: 72 configurations x 8 problems x 4 budgets
+    for (const TrialRecord& t : trials) EXPECT_FALSE(t.profiled);
+    EXPECT_EQ(db.best_entries().size(), 32u);
+
+    // A new trial with counters round-trips next to the old ones.
+    TrialRecord t = trials.front();
+    t.id = 0;
+    t.profiled = true;
+    t.dram_read_bytes = 210e6;
+    t.dram_write_bytes = 78e6;
+    t.l2_bytes = 5.67e9;
+    t.profiled_ns = 1.54e6;
+    t.activity_ns = 1.52e6;
+    t.counters_json = R"({"sm__throughput.avg.pct_of_peak_sustained_elapsed": 61.5})";
+    const std::int64_t id = db.add_trial(t);
+    const std::vector<TrialRecord> again = db.trials(sweeps[0].id);
+    ASSERT_EQ(again.size(), 2257u);
+    const TrialRecord& back = again.back();
+    EXPECT_EQ(back.id, id);
+    EXPECT_TRUE(back.profiled);
+    EXPECT_DOUBLE_EQ(back.dram_read_bytes, 210e6);
+    EXPECT_DOUBLE_EQ(back.dram_write_bytes, 78e6);
+    EXPECT_DOUBLE_EQ(back.l2_bytes, 5.67e9);
+    EXPECT_DOUBLE_EQ(back.profiled_ns, 1.54e6);
+    EXPECT_DOUBLE_EQ(back.activity_ns, 1.52e6);
+    EXPECT_EQ(back.counters_json, t.counters_json);
+  }
+  // Reopening a migrated database is a no-op.
+  EXPECT_NO_THROW(ResultStore{db_path});
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace flashtune::store
