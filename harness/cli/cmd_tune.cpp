@@ -18,7 +18,8 @@ namespace flashtune::cli {
 namespace {
 
 struct TuneArgs {
-  std::string space;
+  std::vector<std::string> spaces;
+  std::string profile;
   std::string db;
   std::string json_path;
   std::string strategy;
@@ -31,10 +32,9 @@ struct TuneArgs {
   CLI::Option* seed_opt = nullptr;
 };
 
-int run_tune(const TuneArgs& a) {
-  const std::filesystem::path file =
-      a.space.empty() ? space::default_search_space() : std::filesystem::path(a.space);
-  const space::SearchSpace space = space::load_search_space(file);
+int run_one(const TuneArgs& a, const std::filesystem::path& file) {
+  space::SearchSpace space = space::load_search_space(file);
+  if (!a.profile.empty()) space.measure.profile = *space::parse_profile_mode(a.profile);
   tune::TuneOptions o;
   o.db = a.db;
   o.jobs = a.jobs;
@@ -73,13 +73,33 @@ int run_tune(const TuneArgs& a) {
   return kOk;
 }
 
+// Every space in turn (all are loaded first, so a bad file stops the run before anything is measured); the
+// exit code is the worst of them.
+int run_tune(const TuneArgs& a) {
+  std::vector<std::filesystem::path> files;
+  for (const std::string& s : a.spaces) files.emplace_back(s);
+  if (files.empty()) files.push_back(space::default_search_space());
+  for (const auto& f : files) (void)space::load_search_space(f);
+  int worst = kOk;
+  bool no_gpu = false;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (files.size() > 1) std::cout << fmt::format("{}== {} ==\n", i == 0 ? "" : "\n", files[i].string());
+    const int rc = run_one(a, files[i]);
+    no_gpu = no_gpu || rc == kNoGpu;  // without a GPU every space is still compiled and resource-checked
+    if (rc != kNoGpu) worst = std::max(worst, rc);
+  }
+  return no_gpu ? kNoGpu : worst;
+}
+
 }  // namespace
 
 void add_tune_command(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<TuneArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "tune", "sweep a search space (search_spaces/fa2_fwd.yaml when none is given); cache the best per GPU");
-  cmd->add_option("space", a->space, "search space file (YAML; docs/search-spaces.md)");
+      "tune", "sweep search spaces (search_spaces/fa2_fwd.yaml when none is given); cache the best per GPU");
+  cmd->add_option("spaces", a->spaces, "search space files (YAML; docs/search-spaces.md), tuned in turn");
+  cmd->add_option("--profile", a->profile, "hardware counters: none, all or top_k (overrides the space's)")
+      ->check(CLI::IsMember({"none", "all", "top_k"}));
   cmd->add_option("--db", a->db, "results database (default $XDG_CACHE_HOME/flashtune/flashtune.db)");
   cmd->add_flag("--force", a->force, "measure even when the results cache has every answer");
   cmd->add_flag("--compile-only", a->compile_only, "compile and resource-check only; never use the GPU");

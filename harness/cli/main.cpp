@@ -29,9 +29,10 @@ int main(int argc, char** argv) {
   cli::add_tune_command(app, exit_code);
   cli::add_show_command(app, exit_code);
   cli::add_export_command(app, exit_code);
+  cli::add_report_command(app, exit_code);
   if (argc > 1 && argv[1][0] != '-' && !has_subcommand(app, argv[1])) {
     std::cerr << "flashtune: unknown command '" << argv[1]
-              << "' (commands: info, compile, bench, tune, show, export; see --help)\n";
+              << "' (commands: info, compile, bench, tune, show, export, report; see --help)\n";
     return cli::kUsage;
   }
   try {

@@ -6,7 +6,9 @@
 
 namespace flashtune {
 
-const KernelTemplate& fa2_template();  // fa2_template.cpp
+const KernelTemplate& fa2_template();       // fa2_template.cpp
+const KernelTemplate& standard_template();  // standard_template.cpp
+const KernelTemplate& fa1_template();       // fa1_template.cpp
 
 ProblemVariant variant_of(const AttentionProblem& p) {
   return {p.head_dim, p.dtype, p.causal};
@@ -18,7 +20,11 @@ std::string to_string(const ProblemVariant& v) {
 
 namespace {
 const std::vector<const KernelTemplate*>& catalog() {
-  static const std::vector<const KernelTemplate*> all = {&fa2_template()};
+  static const std::vector<const KernelTemplate*> all = {
+      &fa2_template(),
+      &standard_template(),
+      &fa1_template(),
+  };
   return all;
 }
 }  // namespace

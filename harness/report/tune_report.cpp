@@ -36,6 +36,7 @@ void print_tune_summary(const tune::TuneSummary& s, std::ostream& out) {
       "trials: {} ({}); {} ran on the GPU ({} raced out), {} shared a measurement of equal occupancy",
       s.trials, statuses, s.gpu_trials, s.raced_out, s.shared_trials);
   if (s.restarts > 0) out << fmt::format(", trial worker restarted {} times", s.restarts);
+  if (s.profiled > 0) out << fmt::format(", {} profiled (hardware counters)", s.profiled);
   out << '\n';
   out << fmt::format(
       "time: {:.1f} s wall | compile {:.1f} s wall ({:.1f} s NVRTC CPU, GPU waited {:.1f} s) | setup {:.1f} "

@@ -1,5 +1,7 @@
 #include "run/trial_runner.hpp"
 
+#include "run/detail/profiling_state.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -30,11 +32,6 @@ TrialRunner::TrialRunner(std::filesystem::path cubin_cache_dir, int ordinal)
       context_(ordinal),
       device_(gpu::query_device(ordinal)),
       flush_(static_cast<std::size_t>(2 * device_.l2_bytes + 3) / 4 * 4) {}
-
-TrialRunner::~TrialRunner() {
-  session_.reset();
-  kernels_.clear();  // modules before the context
-}
 
 void TrialRunner::set_problem(const AttentionProblem& problem, std::uint64_t seed, bool verify) {
   session_.reset();

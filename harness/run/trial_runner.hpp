@@ -60,6 +60,19 @@ struct TrialOutcome {
   bool context_poisoned = false;  // a sticky CUDA error: this process can no longer use the GPU
 };
 
+// The hardware counters of one profiled launch of a trial's kernels (harness/profile/, CUPTI): never a timed
+// launch; the L2 is flushed (read-only) before it. `available` is false when this process cannot read
+// counters, with `why` saying how to enable them.
+struct ProfileResult {
+  bool available = false;
+  std::string why;
+  double dram_read_bytes = 0, dram_write_bytes = 0, l2_bytes = 0, gpu_time_ns = 0;
+  std::map<std::string, double> extra;  // e.g. sm__throughput.avg.pct_of_peak_sustained_elapsed
+  int kernels = 0;
+  int passes = 0;
+  double activity_ns = 0;  // the kernels' durations (Activity API) on a separate unprofiled launch
+};
+
 class TrialRunner {
  public:
   // Retains device `ordinal`'s primary context. Throws Error(no_gpu) without one.
@@ -82,6 +95,13 @@ class TrialRunner {
   // flush_l2. Samples in ms, per spec. Throws gpu::DriverError on a fault.
   std::vector<std::vector<double>> remeasure(const std::vector<TrialSpec>& specs, int rounds, bool flush_l2);
 
+  // Counters of one launch of the spec's kernels: the traffic metrics (DRAM and L2 bytes, GPU time; one
+  // replay pass), or with `utilization` only SM and tensor-pipe utilization (in `extra`; several passes, so
+  // batch them: switching between the two sets recreates CUPTI's profiler, ~0.4 s). Throws
+  // gpu::DriverError on a fault; a process that cannot read counters gets available == false (and keeps
+  // getting it, cheaply).
+  ProfileResult profile(const TrialSpec& spec, bool utilization);
+
  private:
   gpu::Kernel& kernel(const KernelRef& ref);
   // The spec's kernels, loaded; the budget's limits set on each; returns the driver's blocks per SM (the
@@ -99,6 +119,8 @@ class TrialRunner {
   gpu::DeviceBuffer workspace_;
   std::unique_ptr<ProblemSession> session_;
   std::map<std::string, std::pair<gpu::Module, gpu::Kernel>> kernels_;  // by cache key + lowered name
+  struct Profiling;  // CUPTI's profiler and activity tracer, created on the first profile()
+  std::unique_ptr<Profiling> profiling_;
 };
 
 }  // namespace flashtune::run

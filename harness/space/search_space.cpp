@@ -28,6 +28,24 @@ std::optional<StrategyKind> parse_strategy(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view to_string(ProfileMode m) {
+  switch (m) {
+    case ProfileMode::none:
+      return "none";
+    case ProfileMode::all:
+      return "all";
+    case ProfileMode::top_k:
+      return "top_k";
+  }
+  return "?";
+}
+
+std::optional<ProfileMode> parse_profile_mode(std::string_view s) {
+  for (ProfileMode m : {ProfileMode::none, ProfileMode::all, ProfileMode::top_k})
+    if (to_string(m) == s) return m;
+  return std::nullopt;
+}
+
 std::size_t SearchSpace::size() const {
   std::size_t n = 1;
   for (const Parameter& p : parameters) n *= p.values.size();

@@ -45,6 +45,12 @@ struct SramBudget {
 };
 
 // How each configuration is timed (durations in seconds, fractions as 0.02 for 2%).
+// Which trials get a profiled launch (hardware counters through CUPTI, never a timed launch): none; every
+// configuration that passed verification; or the top k of each (problem, budget) after re-measurement.
+enum class ProfileMode { none, all, top_k };
+std::string_view to_string(ProfileMode m);                          // "none", "all", "top_k"
+std::optional<ProfileMode> parse_profile_mode(std::string_view s);  // nullopt for anything else
+
 struct MeasureSettings {
   int warmup = 1;               // untimed launches before sampling
   int min_samples = 5;          // timed launches at least ...
@@ -58,6 +64,8 @@ struct MeasureSettings {
   int remeasure_rounds = 10;    // ... in this many rounds
   double trial_timeout_s = 60;  // one whole trial
   bool share_equal_occupancy = true;
+  ProfileMode profile = ProfileMode::none;  // hardware counters: DRAM and L2 bytes (one replay pass on GH100)
+  bool profile_utilization = false;         // also SM and tensor-pipe utilization for the top k (8 passes)
 };
 
 // Configurations pruned from ptxas facts before any launch.

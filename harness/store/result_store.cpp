@@ -364,6 +364,20 @@ void ResultStore::set_remeasured(std::int64_t trial_id, double median_ms) {
                 fmt::format("set_remeasured: no trial {} in {}", trial_id, impl_->path.string()));
 }
 
+void ResultStore::set_counters(std::int64_t trial_id, const TrialRecord& c) {
+  std::lock_guard lock(impl_->mutex);
+  Database& db = *impl_->db;
+  Statement st(db,
+               "UPDATE trials SET profiled = ?, dram_read_bytes = ?, dram_write_bytes = ?, l2_bytes = ?, "
+               "profiled_ns = ?, activity_ns = ?, counters_json = ? WHERE id = ?");
+  st.bind_all(c.profiled, c.dram_read_bytes, c.dram_write_bytes, c.l2_bytes, c.profiled_ns, c.activity_ns,
+              c.counters_json, trial_id);
+  st.run();
+  if (db.changes() == 0)
+    throw Error(ErrorKind::not_found,
+                fmt::format("set_counters: no trial {} in {}", trial_id, impl_->path.string()));
+}
+
 std::vector<TrialRecord> ResultStore::trials(std::int64_t sweep_id) const {
   std::lock_guard lock(impl_->mutex);
   const Database& db = *impl_->db;

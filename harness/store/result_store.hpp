@@ -55,6 +55,9 @@ class ResultStore {
   std::int64_t add_trial(const TrialRecord& t);
   // Throws Error(not_found) for an unknown id.
   void set_remeasured(std::int64_t trial_id, double median_ms);
+  // Stores the hardware-counter fields of `counters` (profiled ... counters_json) on trial `trial_id`, for a
+  // trial profiled after it was added (the top k). Throws Error(not_found) for an unknown id.
+  void set_counters(std::int64_t trial_id, const TrialRecord& counters);
   std::vector<TrialRecord> trials(std::int64_t sweep_id) const;  // in insertion order
 
   // Insert, or replace the entry with the same key. An empty updated_at is the current time. Throws

@@ -181,4 +181,20 @@ std::vector<std::vector<double>> TrialClient::remeasure(const std::vector<run::T
   return r.body.at("samples").get<std::vector<std::vector<double>>>();
 }
 
+run::ProfileResult TrialClient::profile(const run::TrialSpec& spec, bool utilization, double timeout_s) {
+  const Reply r =
+      call(json{{"op", "profile"}, {"spec", to_json(spec)}, {"utilization", utilization}}, timeout_s);
+  if (r.end != End::reply) throw Error(ErrorKind::internal, "trial worker ended while profiling: " + r.why);
+  if (!r.body.value("ok", false)) {
+    if (r.body.value("poisoned", false)) stop(false);
+    throw Error(ErrorKind::driver,
+                "profiling " + spec.label + " failed: " + r.body.value("error", std::string("?")));
+  }
+  try {
+    return profile_from_json(r.body.at("profile"));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::internal, std::string("trial worker: bad profile reply: ") + e.what());
+  }
+}
+
 }  // namespace flashtune::tune

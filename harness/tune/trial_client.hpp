@@ -66,6 +66,10 @@ class TrialClient {
   std::vector<std::vector<double>> remeasure(const std::vector<run::TrialSpec>& specs, int rounds,
                                              bool flush_l2, double timeout_s);
 
+  // One profiled launch (TrialRunner::profile) with a watchdog. Throws Error when the worker fails, dies or
+  // times out (it is replaced for the next call); counters that cannot be read are available == false.
+  run::ProfileResult profile(const run::TrialSpec& spec, bool utilization, double timeout_s);
+
   int restarts() const { return restarts_; }  // workers started after the first
 
  private:

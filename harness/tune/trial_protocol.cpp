@@ -208,6 +208,34 @@ run::TrialOutcome outcome_from_json(const json& j) {
   return o;
 }
 
+json to_json(const run::ProfileResult& p) {
+  return json{{"available", p.available},
+              {"why", p.why},
+              {"dram_read_bytes", p.dram_read_bytes},
+              {"dram_write_bytes", p.dram_write_bytes},
+              {"l2_bytes", p.l2_bytes},
+              {"gpu_time_ns", p.gpu_time_ns},
+              {"extra", p.extra},
+              {"kernels", p.kernels},
+              {"passes", p.passes},
+              {"activity_ns", p.activity_ns}};
+}
+
+run::ProfileResult profile_from_json(const json& j) {
+  run::ProfileResult p;
+  p.available = j.at("available").get<bool>();
+  p.why = j.at("why").get<std::string>();
+  p.dram_read_bytes = j.at("dram_read_bytes").get<double>();
+  p.dram_write_bytes = j.at("dram_write_bytes").get<double>();
+  p.l2_bytes = j.at("l2_bytes").get<double>();
+  p.gpu_time_ns = j.at("gpu_time_ns").get<double>();
+  p.extra = j.at("extra").get<std::map<std::string, double>>();
+  p.kernels = j.at("kernels").get<int>();
+  p.passes = j.at("passes").get<int>();
+  p.activity_ns = j.at("activity_ns").get<double>();
+  return p;
+}
+
 GpuIdentity identity_of(const gpu::DeviceInfo& d) {
   return GpuIdentity{d.name,     d.cc_major,      d.cc_minor, d.sm_count, d.smem_optin_per_block,
                      d.l2_bytes, d.driver_version};

@@ -9,7 +9,8 @@
 //   {"op":"trial","spec":{...}}                      -> {"ok":true,"outcome":{...}}
 //   {"op":"remeasure","specs":[...],"rounds":10,"flush_l2":true}
 //                                                    -> {"ok":true,"samples":[[...],...]}
-//   any request that fails                           -> {"ok":false,"error":"...","poisoned":bool}
+//   {"op":"profile","spec":{...},"utilization":false} -> {"ok":true,"profile":{...}}  (available false: no
+//   counters) any request that fails                           -> {"ok":false,"error":"...","poisoned":bool}
 // After a reply whose outcome (or error) says the CUDA context is poisoned the worker exits: the tuner starts
 // a new one. The tuner side is TrialClient; the worker side is trial_worker_main.cpp.
 #include <nlohmann/json.hpp>
@@ -32,6 +33,9 @@ run::TrialSpec spec_from_json(const nlohmann::json& j);
 
 nlohmann::json to_json(const run::TrialOutcome& o);
 run::TrialOutcome outcome_from_json(const nlohmann::json& j);
+
+nlohmann::json to_json(const run::ProfileResult& p);
+run::ProfileResult profile_from_json(const nlohmann::json& j);
 
 // The identity a results cache is keyed by, from the worker's device facts.
 GpuIdentity identity_of(const gpu::DeviceInfo& d);

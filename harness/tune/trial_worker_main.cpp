@@ -62,6 +62,10 @@ struct Worker {
                   {"samples", gpu().remeasure(specs, request.at("rounds").get<int>(),
                                               request.at("flush_l2").get<bool>())}};
     }
+    if (op == "profile")
+      return json{{"ok", true},
+                  {"profile", tune::to_json(gpu().profile(tune::spec_from_json(request.at("spec")),
+                                                          request.value("utilization", false)))}};
     throw Error(ErrorKind::invalid_argument, "unknown op '" + op + "'");
   }
 };

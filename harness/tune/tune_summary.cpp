@@ -40,6 +40,7 @@ json TuneSummary::to_json() const {
            {"gpu", gpu_trials},
            {"shared", shared_trials},
            {"raced_out", raced_out},
+           {"profiled", profiled},
            {"by_status", trials_by_status}}},
          {"worker_restarts", restarts},
          {"seconds",
@@ -50,10 +51,12 @@ json TuneSummary::to_json() const {
            {"setup", setup_s},
            {"verify", verify_s},
            {"time", time_s},
-           {"remeasure", remeasure_s}}},
+           {"remeasure", remeasure_s},
+           {"profile", profile_s}}},
          {"winners", winners_json}};
   if (gpu) j["gpu"] = {{"name", gpu->name}, {"key", gpu->key()}};
   if (!no_gpu.empty()) j["no_gpu"] = no_gpu;
+  if (!profile_note.empty()) j["profile_note"] = profile_note;
   return j;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/error.hpp"
 #include "store/result_store.hpp"
 
 namespace flashtune::store {
@@ -49,6 +50,17 @@ TEST(Migration, AVersionOneDatabaseFromAnH100RunMigratesAndKeepsItsTrials) {
     EXPECT_DOUBLE_EQ(back.profiled_ns, 1.54e6);
     EXPECT_DOUBLE_EQ(back.activity_ns, 1.52e6);
     EXPECT_EQ(back.counters_json, t.counters_json);
+
+    // Counters added to a stored trial later (the top k are profiled after they were stored).
+    TrialRecord c;
+    c.profiled = true;
+    c.l2_bytes = 123;
+    db.set_counters(trials[5].id, c);
+    const TrialRecord updated = db.trials(sweeps[0].id)[5];
+    EXPECT_TRUE(updated.profiled);
+    EXPECT_DOUBLE_EQ(updated.l2_bytes, 123);
+    EXPECT_EQ(updated.median_ms, trials[5].median_ms);
+    EXPECT_THROW(db.set_counters(999999, c), Error);
   }
   // Reopening a migrated database is a no-op.
   EXPECT_NO_THROW(ResultStore{db_path});

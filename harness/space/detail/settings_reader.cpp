@@ -74,10 +74,10 @@ std::vector<SramBudget> read_sram_budgets(const YamlReader& r, const Field& sect
 
 MeasureSettings read_measure(const YamlReader& r, const Field& section) {
   MeasureSettings m;
-  const Fields fields =
-      settings(r, section,
-               {"warmup", "min_samples", "max_samples", "min_time", "max_noise", "timeout", "flush_l2",
-                "verify", "top_k", "remeasure_rounds", "trial_timeout", "share_equal_occupancy"});
+  const Fields fields = settings(r, section,
+                                 {"warmup", "min_samples", "max_samples", "min_time", "max_noise", "timeout",
+                                  "flush_l2", "verify", "top_k", "remeasure_rounds", "trial_timeout",
+                                  "share_equal_occupancy", "profile", "profile_utilization"});
   for (const auto& [key, key_where, v] : fields.all()) {
     const std::string what = "measure." + key;
     auto count = [&](std::int64_t lo, std::int64_t hi) {
@@ -99,6 +99,13 @@ MeasureSettings read_measure(const YamlReader& r, const Field& section) {
     if (key == "remeasure_rounds") m.remeasure_rounds = count(0, 10000);
     if (key == "trial_timeout") m.trial_timeout_s = seconds(End::open, 86400);
     if (key == "share_equal_occupancy") m.share_equal_occupancy = r.boolean(v, what);
+    if (key == "profile") {
+      const std::string& k = r.scalar(v, what, "none, all or top_k");
+      const std::optional<ProfileMode> mode = parse_profile_mode(k);
+      if (!mode) r.fail(v.where, fmt::format("unknown measure.profile '{}' (expected none, all, top_k)", k));
+      m.profile = *mode;
+    }
+    if (key == "profile_utilization") m.profile_utilization = r.boolean(v, what);
   }
   if (m.max_samples < m.min_samples) {
     const Field* at = fields.find("max_samples") ? fields.find("max_samples") : fields.find("min_samples");

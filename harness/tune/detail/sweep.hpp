@@ -56,6 +56,15 @@ struct Contender {
   double median_ms = 0;
   const Candidate* candidate = nullptr;
   int blocks_per_sm = 0;
+  store::TrialRecord counters;  // its hardware-counter fields (profiled ... counters_json), as stored
+};
+
+// A top-k trial waiting for its utilization profile (batched per problem: switching CUPTI's metric set is
+// slow).
+struct PendingUtilization {
+  std::int64_t trial_id = 0;
+  run::TrialSpec spec;
+  store::TrialRecord counters;
 };
 
 SmLimits limits_of(const gpu::DeviceInfo& d);
@@ -84,6 +93,9 @@ class Sweep {
   run::TrialSpec spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const;
   store::BestKey best_key(const AttentionProblem& p, const Budget& b) const;
   void count(const store::TrialRecord& t);
+  // One profiled launch into t's counter fields (traffic), or with `utilization` its SM and tensor-pipe
+  // utilization merged into t.counters_json; false when counters are unavailable.
+  bool profile_into(store::TrialRecord& t, const run::TrialSpec& spec, bool utilization);
   void report(const std::string& phase, double best_tflops = 0, const std::string& best = {});
 
   const space::SearchSpace& space_;
@@ -108,7 +120,9 @@ class Sweep {
   std::unique_ptr<AsyncCompiler> compiler_;
   std::unique_ptr<store::ResultStore> store_;
 
-  std::string reference_;  // the current problem's reference, as the worker reports it
+  std::string reference_;          // the current problem's reference, as the worker reports it
+  bool counters_readable_ = true;  // until the worker says it cannot read hardware counters
+  std::vector<PendingUtilization> pending_utilization_;
   std::size_t trials_total_ = 0, trials_done_ = 0, verified_ = 0, timed_ = 0;
   Clock::time_point gpu_start_;
 };

@@ -67,6 +67,38 @@ run::TrialSpec Sweep::spec_of(const Candidate& c, const jit::CompileResult& r, c
   return spec;
 }
 
+bool Sweep::profile_into(store::TrialRecord& t, const run::TrialSpec& spec, bool utilization) {
+  if (!counters_readable_) return false;
+  const auto t0 = Clock::now();
+  run::ProfileResult p;
+  try {
+    p = client_->profile(spec, utilization, space_.measure.trial_timeout_s);
+  } catch (const Error& e) {
+    observer_.note(fmt::format("profiling {} failed ({}); its counters are left out", spec.label, e.what()));
+    summary_.profile_s += seconds_since(t0);
+    return false;
+  }
+  summary_.profile_s += seconds_since(t0);
+  if (!p.available) {
+    counters_readable_ = false;
+    summary_.profile_note = p.why;
+    observer_.note("hardware counters cannot be read: " + p.why + "\nThe sweep goes on without them.");
+    return false;
+  }
+  nlohmann::json extra =
+      t.counters_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(t.counters_json);
+  for (const auto& [name, value] : p.extra) extra[name] = value;
+  t.counters_json = extra.empty() ? "" : extra.dump();
+  if (utilization) return true;
+  t.profiled = true;
+  t.dram_read_bytes = p.dram_read_bytes;
+  t.dram_write_bytes = p.dram_write_bytes;
+  t.l2_bytes = p.l2_bytes;
+  t.profiled_ns = p.gpu_time_ns;
+  t.activity_ns = p.activity_ns;
+  return true;
+}
+
 void Sweep::count(const store::TrialRecord& t) {
   ++summary_.trials_by_status[std::string(to_string(t.status))];
   ++summary_.trials;
@@ -139,6 +171,13 @@ void Sweep::measure_problem(std::size_t pi) {
         t.stop = m.stop;
         t.timed_budget = m.timed_budget;
         t.tflops = m.tflops;
+        t.profiled = m.profiled;
+        t.dram_read_bytes = m.dram_read_bytes;
+        t.dram_write_bytes = m.dram_write_bytes;
+        t.l2_bytes = m.l2_bytes;
+        t.profiled_ns = m.profiled_ns;
+        t.activity_ns = m.activity_ns;
+        t.counters_json = m.counters_json;
         ++summary_.shared_trials;
       } else {
         run::TrialSpec spec = spec_of(c, r, b);
@@ -175,12 +214,15 @@ void Sweep::measure_problem(std::size_t pi) {
           t.tflops = plan.problem.flops() / (o.timing->median_ms * 1e-3) / 1e12;
         }
         t.timed_budget = b.bytes;
+        if (t.status == TrialStatus::ok && space_.measure.profile == space::ProfileMode::all &&
+            profile_into(t, spec, false))
+          ++summary_.profiled;
         measured.emplace(g.fit.blocks_per_sm, t);
       }
       t.id = store_->add_trial(t);
       count(t);
       if (t.status == TrialStatus::ok && t.samples > 0) {
-        contenders[bi].push_back({t.id, t.median_ms, &c, t.blocks_per_sm});
+        contenders[bi].push_back({t.id, t.median_ms, &c, t.blocks_per_sm, t});
         if (best_ms[bi] == 0 || t.median_ms < best_ms[bi]) {
           best_ms[bi] = t.median_ms;
           if (bi == 0) best_label = to_string(c.params);
@@ -190,6 +232,13 @@ void Sweep::measure_problem(std::size_t pi) {
     }
   }
   for (std::size_t bi = 0; bi < budgets_.size(); ++bi) finish_group(plan, budgets_[bi], contenders[bi]);
+
+  // The top k's SM and tensor-pipe utilization, all of this problem's groups in one batch.
+  if (!pending_utilization_.empty())
+    report("profiling utilization of the top " + std::to_string(space_.measure.top_k));
+  for (PendingUtilization& u : pending_utilization_)
+    if (profile_into(u.counters, u.spec, true)) store_->set_counters(u.trial_id, u.counters);
+  pending_utilization_.clear();
 }
 
 // The top k of one (problem, budget) group, re-measured interleaved at the budget's own carveout; the fastest
@@ -205,7 +254,6 @@ void Sweep::finish_group(const ProblemPlan& plan, const Budget& b, std::vector<C
       std::min<std::size_t>(contenders.size(), static_cast<std::size_t>(space_.measure.top_k));
   std::vector<double> final_ms(k);
   for (std::size_t i = 0; i < k; ++i) final_ms[i] = contenders[i].median_ms;
-  bool remeasured = false;
   if (space_.measure.remeasure_rounds > 0 && k > 1) {
     std::vector<run::TrialSpec> specs;
     for (std::size_t i = 0; i < k; ++i) {
@@ -222,12 +270,27 @@ void Sweep::finish_group(const ProblemPlan& plan, const Budget& b, std::vector<C
         final_ms[i] = median(samples.at(i));
         store_->set_remeasured(contenders[i].trial_id, final_ms[i]);
       }
-      remeasured = true;
     } catch (const Error& e) {
       observer_.note(fmt::format("re-measuring {} within {} failed ({}); ranking by the screening medians",
                                  plan.problem.to_string(), b.label, e.what()));
     }
     summary_.remeasure_s += seconds_since(t0);
+  }
+  // The top k get their hardware counters now when the space asks for them (profile: top_k, or
+  // profile_utilization's SM and tensor-pipe metrics on top of `all`'s traffic counters).
+  const bool top_k_profile =
+      space_.measure.profile == space::ProfileMode::top_k ||
+      (space_.measure.profile == space::ProfileMode::all && space_.measure.profile_utilization);
+  if (top_k_profile) {
+    for (std::size_t i = 0; i < k; ++i) {
+      const Candidate& c = *contenders[i].candidate;
+      store::TrialRecord counters;
+      if (!profile_into(counters, spec_of(c, compiler_->wait(c.request), b),
+                        space_.measure.profile_utilization))
+        continue;
+      store_->set_counters(contenders[i].trial_id, counters);
+      if (space_.measure.profile == space::ProfileMode::top_k) ++summary_.profiled;
+    }
   }
   const std::size_t w =
       static_cast<std::size_t>(std::min_element(final_ms.begin(), final_ms.end()) - final_ms.begin());
@@ -241,7 +304,6 @@ void Sweep::finish_group(const ProblemPlan& plan, const Budget& b, std::vector<C
   win.tflops = plan.problem.flops() / (win.median_ms * 1e-3) / 1e12;
   win.blocks_per_sm = contenders[w].blocks_per_sm;
   win.trial_id = contenders[w].trial_id;
-  (void)remeasured;
   store::BestEntry e;
   e.key = best_key(plan.problem, b);
   e.problem = plan.problem;

@@ -1,0 +1,34 @@
+#pragma once
+// What requested_bytes.cpp and io_estimate.cpp share: a problem's tiling and the per-(batch, head) requested
+// bytes of each template, split by kernel or phase, in exact integers.
+#include <cstdint>
+
+#include "iomodel/io_model.hpp"
+
+namespace flashtune::iomodel::detail {
+
+struct Tiling {
+  std::int64_t n = 0, d = 0, e = 2, bm = 0, bn = 0, tr = 0, tc = 0;
+  double heads = 1;  // batch·heads
+};
+// Throws Error(invalid_argument) for an unknown template or a missing / non-positive block_m or block_n.
+Tiling tiling_of(const ModelInputs& in);
+
+struct HeadBytes {
+  std::int64_t read = 0, write = 0;
+};
+inline Traffic times_heads(const HeadBytes& b, double heads) {
+  return {static_cast<double>(b.read) * heads, static_cast<double>(b.write) * heads};
+}
+
+HeadBytes fa2_requested(const Tiling& t, bool causal);
+struct StandardParts {
+  HeadBytes scores, softmax, pv;
+};
+StandardParts standard_requested(const Tiling& t);
+struct Fa1Parts {
+  HeadBytes main_loop, final_pass;
+};
+Fa1Parts fa1_requested(const Tiling& t, bool causal);
+
+}  // namespace flashtune::iomodel::detail

@@ -1,0 +1,102 @@
+// The templates' data-movement contract (io_model.hpp), per (batch, head) in exact integers.
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "iomodel/detail/tiling.hpp"
+#include "iomodel/io_model.hpp"
+
+namespace flashtune::iomodel {
+namespace {
+
+constexpr std::array<std::string_view, 3> kTemplates = {"standard_attn", "fa1_fwd", "fa2_fwd"};
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
+
+std::int64_t block_param(const ModelInputs& in, const char* name) {
+  const auto it = in.params.find(name);
+  if (it == in.params.end() || it->second <= 0)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("io model of {}: {} is {} (needs a positive value)", in.template_id, name,
+                            it == in.params.end() ? "missing" : std::to_string(it->second)));
+  return it->second;
+}
+
+}  // namespace
+
+bool models_template(std::string_view template_id) {
+  return std::find(kTemplates.begin(), kTemplates.end(), template_id) != kTemplates.end();
+}
+
+namespace detail {
+
+Tiling tiling_of(const ModelInputs& in) {
+  if (!models_template(in.template_id))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("io model: unknown template '{}' (known: standard_attn, fa1_fwd, fa2_fwd)",
+                            in.template_id));
+  const AttentionProblem& p = in.problem;
+  if (p.seqlen < 1 || p.head_dim < 1 || p.batch < 1 || p.heads < 1)
+    throw Error(ErrorKind::invalid_argument, fmt::format("io model: invalid problem {}", p.to_string()));
+  Tiling t;
+  t.n = p.seqlen;
+  t.d = p.head_dim;
+  t.e = static_cast<std::int64_t>(element_bytes(p.dtype));
+  t.bm = block_param(in, "block_m");
+  t.bn = block_param(in, "block_n");
+  t.tr = ceil_div(t.n, t.bm);
+  t.tc = ceil_div(t.n, t.bn);
+  t.heads = static_cast<double>(p.batch) * p.heads;
+  return t;
+}
+
+HeadBytes fa2_requested(const Tiling& t, bool causal) {
+  std::int64_t key_rows = 0;  // summed over query tiles: the K (and V) rows each tile loads
+  for (std::int64_t i = 0; i < t.tr; ++i)
+    key_rows += causal ? std::min(t.n, ceil_div((i + 1) * t.bm, t.bn) * t.bn) : t.n;
+  return {.read = t.n * t.d * t.e + 2 * key_rows * t.d * t.e, .write = t.n * t.d * t.e + t.n * 4};
+}
+
+StandardParts standard_requested(const Tiling& t) {
+  const std::int64_t nn = t.n * t.n;
+  return {.scores = {.read = t.tc * t.n * t.d * t.e + t.tr * t.n * t.d * t.e, .write = nn * 4},
+          .softmax = {.read = nn * 4, .write = nn * t.e + t.n * 4},
+          .pv = {.read = nn * t.e + t.tr * t.n * t.d * t.e, .write = t.n * t.d * t.e}};
+}
+
+Fa1Parts fa1_requested(const Tiling& t, bool causal) {
+  Fa1Parts parts;
+  parts.main_loop.read = 2 * t.n * t.d * t.e;  // K and V, once
+  for (std::int64_t i = 0; i < t.tr; ++i) {
+    const std::int64_t first = i * t.bm;
+    const std::int64_t rows = std::min(t.bm, t.n - first);
+    const std::int64_t last = first + rows - 1;
+    const std::int64_t visits = causal ? last / t.bn + 1 : t.tc;  // key blocks j with j·bn <= last
+    const std::int64_t oml = rows * t.d * 4 + 2 * rows * 4;       // O (fp32), m, l of this block
+    parts.main_loop.read += visits * rows * t.d * t.e + (visits - 1) * oml;
+    parts.main_loop.write += visits * oml;
+  }
+  parts.final_pass = {.read = t.n * t.d * 4 + 2 * t.n * 4, .write = t.n * t.d * t.e + t.n * 4};
+  return parts;
+}
+
+}  // namespace detail
+
+Traffic requested_bytes(const ModelInputs& in) {
+  const detail::Tiling t = detail::tiling_of(in);
+  const bool causal = in.problem.causal;
+  if (in.template_id == "fa2_fwd") return detail::times_heads(detail::fa2_requested(t, causal), t.heads);
+  if (in.template_id == "standard_attn") {
+    const detail::StandardParts s = detail::standard_requested(t);
+    return detail::times_heads(s.scores, t.heads) + detail::times_heads(s.softmax, t.heads) +
+           detail::times_heads(s.pv, t.heads);
+  }
+  const detail::Fa1Parts f = detail::fa1_requested(t, causal);
+  return detail::times_heads(f.main_loop, t.heads) + detail::times_heads(f.final_pass, t.heads);
+}
+
+}  // namespace flashtune::iomodel

@@ -1,0 +1,103 @@
+// fa1_fwd as a KernelTemplate: the catalog's view of kernel_templates/fa1_fwd.cuh (FlashAttention-1,
+// Algorithm 1: outer loop over K/V blocks, O and the row statistics in HBM). One kernel, one CTA per
+// (batch, head). The rules below mirror Fa1Traits' static_asserts.
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "kernels/kernel_template.hpp"
+
+namespace flashtune {
+namespace {
+
+constexpr int kSmemOptinBytes = 232448;  // kSmemOptinBytes of common/tile_io.cuh (sm_90 opt-in limit)
+
+struct Fa1Config {
+  int block_m = 64;
+  int block_n = 64;
+  int warps = 4;
+
+  static Fa1Config of(const ParamValues& v) {
+    return {static_cast<int>(v.at("block_m")), static_cast<int>(v.at("block_n")),
+            static_cast<int>(v.at("warps"))};
+  }
+  // Fa1Traits::kSmemBytes: K_j + V_j + two Q tiles of 2-byte elements.
+  int smem(int d) const { return 2 * (2 * block_n * d + 2 * block_m * d); }
+};
+
+class Fa1Template final : public KernelTemplate {
+ public:
+  std::string_view id() const override { return "fa1_fwd"; }
+  std::string_view source_file() const override { return "fa1_fwd.cuh"; }
+  std::string_view summary() const override {
+    return "FlashAttention-1 forward (Algorithm 1): outer loop over K/V blocks, one CTA per (batch, head), "
+           "O, m, l in HBM; mma.sync + ldmatrix + cp.async";
+  }
+  const std::vector<ParamSpec>& params() const override {
+    static const std::vector<ParamSpec> specs = {
+        {"block_m", 16, 512, 64, "query rows per inner step (a multiple of 16 * warps)"},
+        {"block_n", 16, 512, 64, "key/value rows per outer step (a multiple of 16)"},
+        {"warps", 1, 32, 4, "warps per CTA; each owns block_m / warps query rows of every block"},
+    };
+    return specs;
+  }
+
+  std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
+    if (auto bad = check_params(*this, v)) return bad;
+    const Fa1Config c = Fa1Config::of(v);
+    const int d = pv.head_dim;
+    if (d != 64 && d != 128) return fmt::format("head_dim {} is not 64 or 128", d);
+    if (c.warps < 1 || c.warps > 32) return fmt::format("warps {} is not in 1..32", c.warps);
+    if (c.block_m < 16 || c.block_m % (16 * c.warps) != 0)
+      return fmt::format("block_m {} is not a multiple of 16*warps = {}", c.block_m, 16 * c.warps);
+    if (c.block_m / c.warps > 64) return fmt::format("{} query rows per warp exceed 64", c.block_m / c.warps);
+    if (c.block_n < 16 || c.block_n % 16 != 0)
+      return fmt::format("block_n {} is not a multiple of 16", c.block_n);
+    if (const int s = c.smem(d); s > kSmemOptinBytes)
+      return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", s, kSmemOptinBytes);
+    return std::nullopt;
+  }
+
+  std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
+    const Fa1Config c = checked(v, pv);
+    return fmt::format("flashtune::fa1_fwd<{}, {}, {}, {}, {}, {}>", c.block_m, c.block_n, pv.head_dim,
+                       c.warps, pv.causal ? "true" : "false", cuda_type_name(pv.dtype));
+  }
+
+  int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
+    return checked(v, pv).smem(pv.head_dim);
+  }
+
+  KernelLaunch launch(const ParamValues& v, const AttentionProblem& p) const override {
+    const Fa1Config c = checked(v, variant_of(p));
+    KernelLaunch l;
+    l.grid[0] = static_cast<unsigned>(p.batch * p.heads);
+    l.threads = static_cast<unsigned>(c.warps * 32);
+    l.dynamic_smem = c.smem(p.head_dim);
+    return l;
+  }
+
+  // O [B·H·N·d] fp32, then m and l [B·H·N] fp32 each.
+  std::size_t workspace_bytes(const ParamValues& v, const AttentionProblem& p) const override {
+    (void)v;
+    const std::size_t rows = static_cast<std::size_t>(p.batch) * static_cast<std::size_t>(p.heads) *
+                             static_cast<std::size_t>(p.seqlen);
+    return rows * (static_cast<std::size_t>(p.head_dim) + 2) * sizeof(float);
+  }
+
+ private:
+  Fa1Config checked(const ParamValues& v, const ProblemVariant& pv) const {
+    if (auto why = invalid_reason(v, pv))
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("fa1_fwd {} ({}): {}", to_string(v), to_string(pv), *why));
+    return Fa1Config::of(v);
+  }
+};
+
+}  // namespace
+
+const KernelTemplate& fa1_template() {
+  static const Fa1Template t;
+  return t;
+}
+
+}  // namespace flashtune
