@@ -34,7 +34,7 @@ std::string render_io_csv(const IoReport& r) {
       "block_n,smem_bytes,blocks_per_sm,median_ms,tflops,model_requested_read_bytes,model_requested_write_"
       "bytes,"
       "model_dram_read_bytes,model_dram_write_bytes,model_l2_bytes,profiled,measured_dram_read_bytes,"
-      "measured_dram_write_bytes,measured_l2_bytes,model_dram_assumption\n";
+      "measured_dram_write_bytes,measured_l2_bytes,measured_l2_sm_bytes,model_dram_assumption\n";
   for (const IoTrialRow& t : r.trials) {
     const AttentionProblem& p = t.problem;
     const std::vector<std::string> cells = {
@@ -65,6 +65,7 @@ std::string render_io_csv(const IoReport& r) {
         t.profiled ? bytes(t.dram_read_bytes) : "",
         t.profiled ? bytes(t.dram_write_bytes) : "",
         t.profiled ? bytes(t.l2_bytes) : "",
+        t.profiled && t.l2_sm_bytes >= 0 ? bytes(t.l2_sm_bytes) : "",
         t.model.dram_assumption,
     };
     std::string line;

@@ -40,7 +40,7 @@ std::string esc(const std::string& s) {
 std::string color_of(const std::string& key) {
   static const std::map<std::string, std::string> kColors = {
       {"standard_attn", "#d62728"}, {"fa1_fwd", "#ff7f0e"}, {"fa2_fwd", "#1f77b4"},
-      {"requested", "#9467bd"},     {"l2", "#9467bd"},      {"dram", "#2ca02c"},
+      {"requested", "#9467bd"},     {"l2", "#17becf"},      {"dram", "#2ca02c"},
       {"paper", "#7f7f7f"},         {"roof", "#555555"}};
   static const char* kPalette[] = {"#8c564b", "#e377c2", "#17becf", "#bcbd22"};
   const auto it = kColors.find(key);

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "report/detail/io_report_data.hpp"
@@ -146,6 +147,14 @@ IoTrialRow row_of(const store::TrialRecord& t, const store::SweepRecord* sweep, 
     r.dram_read_bytes = t.dram_read_bytes;
     r.dram_write_bytes = t.dram_write_bytes;
     r.l2_bytes = t.l2_bytes;
+    if (!t.counters_json.empty()) {
+      const nlohmann::json extra =
+          nlohmann::json::parse(t.counters_json, nullptr, /*allow_exceptions=*/false);
+      if (extra.is_object() && extra.contains("l1tex__m_xbar2l1tex_read_bytes.sum") &&
+          extra.contains("lts__t_sectors_srcunit_tex_op_write.sum"))
+        r.l2_sm_bytes = extra["l1tex__m_xbar2l1tex_read_bytes.sum"].get<double>() +
+                        32.0 * extra["lts__t_sectors_srcunit_tex_op_write.sum"].get<double>();
+    }
   }
   return r;
 }
@@ -165,7 +174,12 @@ std::vector<std::string> header_lines(const std::vector<store::SweepRecord>& swe
       fmt::format("trials: {} timed (ok), {} of them with hardware counters", rows.size(), profiled));
   out.push_back(
       "measured: the trial's median time over its timed samples, and the counters of one profiled launch (L2 "
-      "flushed before it): DRAM = dram__bytes_read.sum + dram__bytes_write.sum, L2 = lts__t_bytes.sum");
+      "flushed before it): DRAM = dram__bytes_read.sum + dram__bytes_write.sum; L2↔SM = the bytes L2 "
+      "delivers to the "
+      "SMs + the sectors they write (l1tex__m_xbar2l1tex_read_bytes.sum + "
+      "32·lts__t_sectors_srcunit_tex_op_write.sum), "
+      "what the model's requested bytes predict; L2 slices = lts__t_bytes.sum (after Hopper's L2 request "
+      "coalescer, with the DRAM fills)");
   out.push_back(fmt::format(
       "model: harness/iomodel (docs/io-model.md): requested = the templates' data-movement contract (exact); "
       "DRAM = an estimate (working sets may use {:g} of the L2); L2 = {}·requested.read + {}·requested.write "

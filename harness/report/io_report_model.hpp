@@ -44,6 +44,11 @@ struct IoTrialRow {
   iomodel::IoEstimate model;         // model (calibrated with IoReportOptions::calibration)
   bool profiled = false;
   double dram_read_bytes = 0, dram_write_bytes = 0, l2_bytes = 0;  // measured, when profiled
+  // Measured L2 traffic as the SMs see it: bytes L2 delivered to them (l1tex__m_xbar2l1tex_read_bytes)
+  // plus the sectors they wrote (32 x lts__t_sectors_srcunit_tex_op_write); -1 when not recorded. The model's
+  // requested bytes predict this one; lts__t_bytes (l2_bytes) counts at the L2 slices, after Hopper's L2
+  // request coalescer merges identical requests of different SMs, and includes the DRAM fills.
+  double l2_sm_bytes = -1;
   double dram_bytes() const { return dram_read_bytes + dram_write_bytes; }
 };
 

@@ -35,7 +35,10 @@ Plot bytes_plot(const IoData& d, const AttentionProblem& problem, std::string_vi
   PlotSeries requested{
       .name = "model: requested (loads + stores)", .key = "requested", .source = SeriesSource::model};
   PlotSeries dram_model{.name = "model: DRAM estimate", .key = "dram", .source = SeriesSource::model};
-  PlotSeries l2{.name = "measured: L2 (lts__t_bytes)", .key = "l2", .source = SeriesSource::measured};
+  PlotSeries l2{.name = "measured: L2 slices (lts__t_bytes)", .key = "l2", .source = SeriesSource::measured};
+  PlotSeries l2_sm{.name = "measured: L2↔SM (what the SMs load and store)",
+                   .key = "requested",
+                   .source = SeriesSource::measured};
   PlotSeries dram{.name = "measured: DRAM read + write", .key = "dram", .source = SeriesSource::measured};
   PlotSeries paper{.name = "paper: Θ(N²d²/M) shape, M = smem", .key = "paper", .source = SeriesSource::paper};
   std::set<std::int64_t> block_ns;
@@ -50,13 +53,14 @@ Plot bytes_plot(const IoData& d, const AttentionProblem& problem, std::string_vi
     dram_model.points.push_back({x, r.model.dram.total() / kGB, note});
     if (r.profiled) {
       l2.points.push_back({x, r.l2_bytes / kGB, note});
+      if (r.l2_sm_bytes >= 0) l2_sm.points.push_back({x, r.l2_sm_bytes / kGB, note});
       dram.points.push_back({x, r.dram_bytes() / kGB, note});
     }
     if (r.smem_bytes > 0)
       paper.points.push_back({x, iomodel::paper_bound_bytes(r.problem, r.smem_bytes) / kGB, note});
   }
   plot.x_ticks = ticks_of(block_ns);
-  plot.series = {requested, dram_model, l2, dram, paper};
+  plot.series = {requested, dram_model, l2_sm, l2, dram, paper};
   plot.caption = fmt::format(
       "Each x: {} at that block_n over every block_m, warps, stages and SRAM budget — {}. Dashed: model "
       "(harness/iomodel); solid: measured (CUPTI counters of that configuration's profiled launch); dotted: "

@@ -86,9 +86,15 @@ ReportSection model_vs_measured(const IoData& d) {
   ReportSection s{
       .number = 7,
       .title = "Model vs measured",
-      .intro = fmt::format("Per template and block_n, the fastest configuration with counters. L2 model: "
-                           "{} (a·requested.read + b·requested.write + c·DRAM.read + d·DRAM.write).",
-                           cal.to_string())};
+      .intro = fmt::format(
+          "Per template and block_n, the fastest configuration with counters. The model's requested bytes "
+          "predict the L2↔SM traffic (what the SMs load from and store to L2). The L2 slices' own count "
+          "(lts__t_bytes) is lower where Hopper's L2 request coalescer merges the same tile requested by "
+          "several SMs at once (FlashAttention-2's CTAs of one head read the same K/V tiles together) and "
+          "adds "
+          "the DRAM fills; its model: {} (a·requested.read + b·requested.write + c·DRAM.read + "
+          "d·DRAM.write).",
+          cal.to_string())};
   std::vector<iomodel::CalibrationPoint> points;
   for (const ProblemRows& p : d.problems)
     for (const IoTrialRow* r : p.rows)
@@ -109,15 +115,19 @@ ReportSection model_vs_measured(const IoData& d) {
   for (const ProblemRows& p : d.problems) {
     ReportTable t{.title = problem_text(p.problem),
                   .header = {"template", "block_n", "configuration", "requested GB (model)",
-                             "L2 GB (measured)", "L2 GB (model, calibrated)", "L2 measured / model",
+                             "L2↔SM GB (measured)", "L2↔SM measured / requested", "L2 slices GB (measured)",
+                             "L2 slices GB (model, calibrated)", "L2 slices measured / model",
                              "DRAM GB (model)", "DRAM GB (measured)", "DRAM measured / model"}};
     std::vector<const IoTrialRow*> used;
     for (std::string_view tid : kIoTemplates)
       for (const auto& [bn, group] : by_param(with_counters_else_all(rows_of(p, tid)), "block_n")) {
         const IoTrialRow& r = *fastest(group);
         used.push_back(&r);
+        const bool sm_side = r.profiled && r.l2_sm_bytes >= 0;
         t.rows.push_back({std::string(tid), std::to_string(bn), config_text(r.params),
-                          gb(r.model.requested.total()), measured_gb(r, r.l2_bytes), gb(r.model.l2_bytes),
+                          gb(r.model.requested.total()), sm_side ? gb(r.l2_sm_bytes) : kNone,
+                          sm_side ? ratio(r.l2_sm_bytes, r.model.requested.total()) : kNone,
+                          measured_gb(r, r.l2_bytes), gb(r.model.l2_bytes),
                           r.profiled ? ratio(r.l2_bytes, r.model.l2_bytes) : kNone, gb(r.model.dram.total()),
                           measured_gb(r, r.dram_bytes()),
                           r.profiled ? ratio(r.dram_bytes(), r.model.dram.total()) : kNone});
