@@ -41,9 +41,10 @@ void print_tune_summary(const tune::TuneSummary& s, std::ostream& out) {
   out << fmt::format(
       "time: {:.1f} s wall | compile {:.1f} s wall ({:.1f} s NVRTC CPU, GPU waited {:.1f} s) | setup {:.1f} "
       "s | "
-      "verify {:.1f} s | time {:.1f} s | re-measure {:.1f} s\n",
+      "verify {:.1f} s | time {:.1f} s | re-measure {:.1f} s | profile {:.1f} s\n",
       s.wall_s, s.compile_wall_s, s.nvrtc_cpu_s, s.compile_wait_s, s.setup_s, s.verify_s, s.time_s,
-      s.remeasure_s);
+      s.remeasure_s, s.profile_s);
+  if (!s.profile_note.empty()) out << "hardware counters: not read: " << s.profile_note << '\n';
   if (s.sweep_id > 0) out << fmt::format("stored as sweep {} in {}\n", s.sweep_id, s.db_path);
 }
 

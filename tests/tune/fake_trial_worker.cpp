@@ -4,6 +4,7 @@
 //   contains "block_n=32"   exits with status 9 after reading the trial (a worker that dies mid-trial)
 //   contains "block_n=64 stages=1"  never answers (a hung kernel: the tuner's watchdog must kill it)
 //   anything else           answers ok with synthetic samples: 1 ms + block_n / 1000 (no claim about speed)
+// and answers "profile" with synthetic counters (none with FAKE_WORKER_NO_COUNTERS=1).
 // Every started process appends a line to $FAKE_WORKER_LOG (if set), so a test can count restarts.
 #include <unistd.h>
 
@@ -79,6 +80,25 @@ int main() {
         samples.push_back(
             std::vector<double>(req.at("rounds").get<int>(), fake_ms(s.at("label").get<std::string>())));
       reply["samples"] = samples;
+    } else if (op == "profile") {
+      // Counters derived from the label; FAKE_WORKER_NO_COUNTERS=1 plays a machine without counter access.
+      run::ProfileResult p;
+      if (std::getenv("FAKE_WORKER_NO_COUNTERS") != nullptr) {
+        p.why = "counters restricted (fake)";
+      } else {
+        const std::string label = req.at("spec").at("label").get<std::string>();
+        p.available = true;
+        if (req.value("utilization", false)) {
+          p.extra["sm__throughput.avg.pct_of_peak_sustained_elapsed"] = 50;
+        } else {
+          p.dram_read_bytes = 1e6 * fake_ms(label);
+          p.dram_write_bytes = 1e5;
+          p.l2_bytes = 3e6;
+          p.gpu_time_ns = 1e6 * fake_ms(label);
+          p.extra["l1tex__m_xbar2l1tex_read_bytes.sum"] = 2e6;
+        }
+      }
+      reply["profile"] = tune::to_json(p);
     } else {
       reply = json{{"ok", false}, {"error", "unknown op"}};
     }

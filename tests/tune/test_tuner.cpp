@@ -2,6 +2,7 @@
 // chosen configurations, real NVRTC compiles, a real SQLite store.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -91,6 +92,69 @@ TEST(Tuner, AWorkerThatDiesOrHangsCostsOnlyThatTrial) {
   EXPECT_EQ(sweep->status, "finished");
   EXPECT_EQ(sweep->seed, 5u);
   ::unsetenv("FAKE_WORKER_LOG");
+  fs::remove_all(dir);
+}
+
+constexpr const char* kProfiledSpace = R"(template: fa2_fwd
+parameters:
+  block_m: 64
+  block_n: [64, 128]
+  warps: 4
+  stages: [2, 3]
+sram_budgets: [99 KiB, max]
+problems:
+  - {batch: 1, heads: 2, seqlen: 256, head_dim: 64, dtype: bf16}
+measure: {top_k: 2, remeasure_rounds: 2, profile: all, profile_utilization: true}
+strategy: {kind: exhaustive}
+)";
+
+// Every ok trial gets traffic counters (profile: all), the top k of each budget also utilization, and nothing
+// of the one overwrites the other.
+TEST(Tuner, ProfileAllKeepsTrafficCountersAndAddsUtilizationToTheTopK) {
+  const fs::path dir = temp_dir("tuner-profile");
+  const space::SearchSpace space = space::parse_search_space(kProfiledSpace, "profiled.yaml");
+  TuneOptions o;
+  o.db = dir / "results.db";
+  o.trial_worker = {FAKE_TRIAL_WORKER};
+  o.jobs = 2;
+  QuietObserver obs;
+  const TuneSummary s = tune(space, o, obs);
+  const store::ResultStore db(o.db);
+  int ok = 0, with_util = 0;
+  for (const store::TrialRecord& t : db.trials(s.sweep_id)) {
+    if (t.status != TrialStatus::ok) continue;
+    ++ok;
+    EXPECT_TRUE(t.profiled) << t.id;
+    EXPECT_GT(t.dram_read_bytes, 0) << t.id;
+    EXPECT_NE(t.counters_json.find("l1tex__m_xbar2l1tex_read_bytes.sum"), std::string::npos)
+        << t.counters_json;
+    if (t.counters_json.find("sm__throughput") != std::string::npos) ++with_util;
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_EQ(with_util, 4);  // top 2 of each of the 2 budgets
+  EXPECT_GT(s.profiled, 0u);
+  fs::remove_all(dir);
+}
+
+// Without counter access the sweep goes on, says why once, and stores unprofiled trials.
+TEST(Tuner, NoCounterAccessIsSaidOnceAndTheSweepGoesOn) {
+  const fs::path dir = temp_dir("tuner-no-counters");
+  ::setenv("FAKE_WORKER_NO_COUNTERS", "1", 1);
+  const space::SearchSpace space = space::parse_search_space(kProfiledSpace, "profiled.yaml");
+  TuneOptions o;
+  o.db = dir / "results.db";
+  o.trial_worker = {FAKE_TRIAL_WORKER};
+  o.jobs = 2;
+  QuietObserver obs;
+  const TuneSummary s = tune(space, o, obs);
+  ::unsetenv("FAKE_WORKER_NO_COUNTERS");
+  EXPECT_EQ(s.profile_note, "counters restricted (fake)");
+  EXPECT_EQ(s.profiled, 0u);
+  EXPECT_EQ(s.winners.size(), 2u);
+  const auto said = std::count_if(obs.notes.begin(), obs.notes.end(), [](const std::string& n) {
+    return n.find("counters restricted (fake)") != std::string::npos;
+  });
+  EXPECT_EQ(said, 1);
   fs::remove_all(dir);
 }
 

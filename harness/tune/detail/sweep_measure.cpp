@@ -276,21 +276,18 @@ void Sweep::finish_group(const ProblemPlan& plan, const Budget& b, std::vector<C
     }
     summary_.remeasure_s += seconds_since(t0);
   }
-  // The top k get their hardware counters now when the space asks for them (profile: top_k, or
-  // profile_utilization's SM and tensor-pipe metrics on top of `all`'s traffic counters).
-  const bool top_k_profile =
-      space_.measure.profile == space::ProfileMode::top_k ||
-      (space_.measure.profile == space::ProfileMode::all && space_.measure.profile_utilization);
-  if (top_k_profile) {
-    for (std::size_t i = 0; i < k; ++i) {
-      const Candidate& c = *contenders[i].candidate;
-      store::TrialRecord counters;
-      if (!profile_into(counters, spec_of(c, compiler_->wait(c.request), b),
-                        space_.measure.profile_utilization))
-        continue;
-      store_->set_counters(contenders[i].trial_id, counters);
-      if (space_.measure.profile == space::ProfileMode::top_k) ++summary_.profiled;
+  // The top k get their traffic counters now (profile: top_k), and wait for their utilization profile
+  // (profile_utilization) until the problem's last group is done: switching CUPTI's metric set is slow.
+  for (std::size_t i = 0; i < k; ++i) {
+    Contender& con = contenders[i];
+    const run::TrialSpec spec = spec_of(*con.candidate, compiler_->wait(con.candidate->request), b);
+    if (space_.measure.profile == space::ProfileMode::top_k && !con.counters.profiled &&
+        profile_into(con.counters, spec, false)) {
+      store_->set_counters(con.trial_id, con.counters);
+      ++summary_.profiled;
     }
+    if (space_.measure.profile_utilization)
+      pending_utilization_.push_back({con.trial_id, spec, con.counters});
   }
   const std::size_t w =
       static_cast<std::size_t>(std::min_element(final_ms.begin(), final_ms.end()) - final_ms.begin());
