@@ -84,7 +84,7 @@ TEST(IoReportHtml, RendersInHeadlessChromium) {
 
   const std::string flags = fmt::format(
       "--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run "
-      "--user-data-dir={} --window-size=1400,4000",
+      "--user-data-dir={} --window-size=1400,16000",
       quoted(dir / "chromium-profile"));
   const std::string url = "file://" + html.string();
   const fs::path log = dir / "chromium.log";
