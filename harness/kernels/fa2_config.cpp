@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "kernels/tiling_rules.hpp"
+
 namespace flashtune {
 
 std::string Fa2Config::to_string() const {
@@ -30,12 +32,7 @@ int smem_bytes(const Fa2Config& c, int head_dim) {
 
 std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   const Fa2Config& c = inst.config;
-  if (inst.head_dim != 64 && inst.head_dim != 128)
-    return fmt::format("head_dim {} is not 64 or 128", inst.head_dim);
-  if (c.warps < 1 || c.warps > 32) return fmt::format("warps {} is not in 1..32", c.warps);
-  if (c.block_m < 16 || c.block_m % (16 * c.warps) != 0)
-    return fmt::format("block_m {} is not a multiple of 16*warps = {}", c.block_m, 16 * c.warps);
-  if (c.block_m / c.warps > 64) return fmt::format("{} query rows per warp exceed 64", c.block_m / c.warps);
+  if (auto bad = warp_tiling_reason(inst.head_dim, c.block_m, c.warps)) return bad;
   if (c.block_n < 16 || c.block_n % 16 != 0)
     return fmt::format("block_n {} is not a multiple of 16", c.block_n);
   if (c.stages < 1 || c.stages > 4) return fmt::format("stages {} is not in 1..4", c.stages);

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "kernels/kernel_template.hpp"
+#include "kernels/tiling_rules.hpp"
 
 namespace flashtune {
 namespace {
@@ -55,11 +56,7 @@ class StandardTemplate final : public KernelTemplate {
     if (auto bad = check_params(*this, v)) return bad;
     const StandardConfig c = StandardConfig::of(v);
     const int d = pv.head_dim;
-    if (d != 64 && d != 128) return fmt::format("head_dim {} is not 64 or 128", d);
-    if (c.warps < 1 || c.warps > 32) return fmt::format("warps {} is not in 1..32", c.warps);
-    if (c.block_m < 16 || c.block_m % (16 * c.warps) != 0)
-      return fmt::format("block_m {} is not a multiple of 16*warps = {}", c.block_m, 16 * c.warps);
-    if (c.block_m / c.warps > 64) return fmt::format("{} query rows per warp exceed 64", c.block_m / c.warps);
+    if (auto bad = warp_tiling_reason(d, c.block_m, c.warps)) return bad;
     if (c.block_n < 64 || c.block_n % 64 != 0)
       return fmt::format("block_n {} is not a multiple of 64", c.block_n);
     if (c.stages < 1 || c.stages > 4) return fmt::format("stages {} is not in 1..4", c.stages);
