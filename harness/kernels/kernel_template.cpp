@@ -9,6 +9,7 @@ namespace flashtune {
 const KernelTemplate& fa2_template();       // fa2_template.cpp
 const KernelTemplate& standard_template();  // standard_template.cpp
 const KernelTemplate& fa1_template();       // fa1_template.cpp
+const KernelTemplate& fault_template();     // fault_template.cpp (testing only)
 
 ProblemVariant variant_of(const AttentionProblem& p) {
   return {p.head_dim, p.dtype, p.causal};
@@ -24,6 +25,7 @@ const std::vector<const KernelTemplate*>& catalog() {
       &fa2_template(),
       &standard_template(),
       &fa1_template(),
+      &fault_template(),
   };
   return all;
 }

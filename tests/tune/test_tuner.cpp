@@ -198,16 +198,38 @@ problems:
   // 12 combinations. The constraint drops bm256 w4 (s1, s4): 2. The template's rules drop bm64 w8 (8 rows a
   // warp; s1, s4) and every other s4 (2*(bm*128 + 8*128*128) B > 227 KiB: bm64 w4, bm128 w4, bm128 w8, bm256
   // w8): 6. Left: bm64 w4 (80 KiB), bm128 w4 and w8 (96 KiB), bm256 w8 (128 KiB), which is over both budgets:
-  // 1. Three kernels compile; each meets two budgets: under 48 KiB all three are over (resource_exceeded),
-  // under 99 KiB all three may run.
+  // 1 (stored as resource_exceeded under each budget, never compiled). Three kernels compile; each meets two
+  // budgets: under 48 KiB all three are over (resource_exceeded), under 99 KiB all three may run.
   EXPECT_EQ(s.combinations, 12u);
   EXPECT_EQ(s.pruned_constraint, 2u);
   EXPECT_EQ(s.pruned_template, 6u);
   EXPECT_EQ(s.pruned_over_budget, 1u);
   EXPECT_EQ(s.kernels, 3u);
-  EXPECT_EQ(s.trials, 6u);
-  EXPECT_EQ(s.trials_by_status.at("resource_exceeded"), 3u);
+  EXPECT_EQ(s.trials, 8u);  // bm256 w8 too, as resource_exceeded under both budgets, never compiled
+  EXPECT_EQ(s.trials_by_status.at("resource_exceeded"), 5u);
   EXPECT_EQ(s.trials_by_status.at("needs_gpu"), 3u);
+}
+
+}  // namespace
+}  // namespace flashtune::tune
+
+namespace flashtune::tune {
+namespace {
+
+// Without a GPU the fault-injection space still shows what the host can tell: the compile error, and the two
+// configurations over the SM's limits; the rest wait for a GPU.
+TEST(Tuner, FaultInjectionSpaceCompileOnly) {
+  const space::SearchSpace space = space::load_search_space(FLASHTUNE_FAULT_SPACE);
+  TuneOptions o;
+  o.compile_only = true;
+  o.jobs = 2;
+  TuneObserver quiet;
+  const TuneSummary s = tune(space, o, quiet);
+  EXPECT_EQ(s.trials, 8u);
+  EXPECT_EQ(s.trials_by_status.at("compile_error"), 1u);      // fault 4
+  EXPECT_EQ(s.trials_by_status.at("resource_exceeded"), 2u);  // faults 5 (shared memory) and 6 (registers)
+  EXPECT_EQ(s.trials_by_status.at("needs_gpu"), 5u);          // 0, 7 and the faults only a GPU shows: 1, 2, 3
+  EXPECT_EQ(s.pruned_over_budget, 1u);
 }
 
 }  // namespace

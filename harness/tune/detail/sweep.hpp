@@ -44,9 +44,16 @@ struct Candidate {
   std::string label;  // "fa2_fwd block_m=128 ... (d128 bf16)"
 };
 
+// A configuration whose shared memory is over every budget: never compiled, stored as resource_exceeded.
+struct OverBudget {
+  ParamValues params;
+  std::string detail;
+};
+
 struct ProblemPlan {
   AttentionProblem problem;
   std::vector<Candidate> candidates;
+  std::vector<OverBudget> over_budget;
   bool race = false;
 };
 
@@ -93,6 +100,7 @@ class Sweep {
   run::TrialSpec spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const;
   store::BestKey best_key(const AttentionProblem& p, const Budget& b) const;
   void count(const store::TrialRecord& t);
+  void store_over_budget(const ProblemPlan& plan);
   // One profiled launch into t's counter fields (traffic), or with `utilization` its SM and tensor-pipe
   // utilization merged into t.counters_json; false when counters are unavailable.
   bool profile_into(store::TrialRecord& t, const run::TrialSpec& spec, bool utilization);

@@ -99,6 +99,23 @@ bool Sweep::profile_into(store::TrialRecord& t, const run::TrialSpec& spec, bool
   return true;
 }
 
+void Sweep::store_over_budget(const ProblemPlan& plan) {
+  for (const OverBudget& o : plan.over_budget)
+    for (const Budget& b : budgets_) {
+      store::TrialRecord t;
+      t.sweep_id = summary_.sweep_id;
+      t.problem = plan.problem;
+      t.smem_budget = b.bytes;
+      t.template_id = std::string(template_.id());
+      t.params = o.params;
+      t.status = TrialStatus::resource_exceeded;
+      t.detail = o.detail;
+      t.carveout_percent = b.plan.carveout_percent;
+      t.id = store_->add_trial(t);
+      count(t);
+    }
+}
+
 void Sweep::count(const store::TrialRecord& t) {
   ++summary_.trials_by_status[std::string(to_string(t.status))];
   ++summary_.trials;
@@ -133,6 +150,7 @@ void Sweep::measure_problem(std::size_t pi) {
   reference_ = client_->set_problem(plan.problem, strategy_.seed, space_.measure.verify, 600).reference;
   summary_.setup_s += seconds_since(t_setup);
 
+  store_over_budget(plan);
   const gpu::TimingOptions timing = timing_of(space_.measure);
   std::vector<std::vector<Contender>> contenders(budgets_.size());
   std::vector<double> best_ms(budgets_.size(), 0);

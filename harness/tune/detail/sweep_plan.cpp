@@ -97,8 +97,13 @@ void Sweep::plan_problems() {
     for (const ParamValues& v : e.kept) {
       if (template_.invalid_reason(v, variant)) {
         ++summary_.pruned_template;
-      } else if (template_.smem_bytes(v, variant) > budgets_.front().plan.per_block_limit) {
+      } else if (const int smem = template_.smem_bytes(v, variant);
+                 smem > budgets_.front().plan.per_block_limit) {
         ++summary_.pruned_over_budget;
+        plan.over_budget.push_back(
+            {v, fmt::format(
+                    "{} B of shared memory: over every SRAM budget (the largest allows {} B); not compiled",
+                    smem, budgets_.front().plan.per_block_limit)});
       } else {
         valid.push_back(&v);
       }
@@ -124,7 +129,7 @@ void Sweep::plan_problems() {
       c.label = fmt::format("{} {} ({})", template_.id(), to_string(c.params), to_string(variant));
       plan.candidates.push_back(std::move(c));
     }
-    trials_total_ += plan.candidates.size() * budgets_.size();
+    trials_total_ += (plan.candidates.size() + plan.over_budget.size()) * budgets_.size();
     plans_.push_back(std::move(plan));
   }
   summary_.problems = plans_.size();
@@ -165,6 +170,8 @@ bool Sweep::answer_from_cache() {
 void Sweep::compile_only() {
   for (std::size_t pi = 0; pi < plans_.size(); ++pi) {
     const ProblemPlan& plan = plans_[pi];
+    summary_.trials_by_status["resource_exceeded"] += plan.over_budget.size() * budgets_.size();
+    summary_.trials += plan.over_budget.size() * budgets_.size();
     for (const Candidate& c : plan.candidates) {
       const jit::CompileResult& r = compiler_->wait(c.request);
       report(fmt::format("compiling ({} of {} problems)", pi + 1, plans_.size()));
