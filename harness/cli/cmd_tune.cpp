@@ -27,6 +27,7 @@ struct TuneArgs {
   int random_budget = -1;
   int jobs = 0;
   bool force = false;
+  bool resume = false;
   bool compile_only = false;
   bool quiet = false;
   CLI::Option* seed_opt = nullptr;
@@ -39,6 +40,7 @@ int run_one(const TuneArgs& a, const std::filesystem::path& file) {
   o.db = a.db;
   o.jobs = a.jobs;
   o.force = a.force;
+  o.resume = a.resume;
   o.compile_only = a.compile_only;
   if (!a.strategy.empty()) o.strategy = space::parse_strategy(a.strategy);
   if (a.seed_opt->count() > 0) o.seed = a.seed;
@@ -102,6 +104,10 @@ void add_tune_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"none", "all", "top_k"}));
   cmd->add_option("--db", a->db, "results database (default $XDG_CACHE_HOME/flashtune/flashtune.db)");
   cmd->add_flag("--force", a->force, "measure even when the results cache has every answer");
+  cmd->add_flag(
+      "--resume", a->resume,
+      "continue the newest unfinished sweep of this space (after a crash or kill) without repeating "
+      "the trials it stored");
   cmd->add_flag("--compile-only", a->compile_only, "compile and resource-check only; never use the GPU");
   cmd->add_option("--strategy", a->strategy, "override the space's strategy")
       ->check(CLI::IsMember({"exhaustive", "random", "racing"}));

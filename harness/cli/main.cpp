@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -18,6 +19,9 @@ bool has_subcommand(const CLI::App& app, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write past a file-size limit (ulimit -f) fails with EFBIG, which the store reports, instead of killing
+  // the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   using namespace flashtune;
   CLI::App app{"flashtune: compile, verify and time FlashAttention kernel configurations", "flashtune"};
   app.require_subcommand(1);

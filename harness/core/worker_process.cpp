@@ -44,20 +44,31 @@ bool wait_for_exit(pid_t pid, std::chrono::milliseconds grace, int& status) {
 
 }  // namespace
 
-WorkerProcess::WorkerProcess(const std::vector<std::string>& argv) {
+WorkerProcess::WorkerProcess(const std::vector<std::string>& argv, const Options& options)
+    : exit_grace_(options.exit_grace) {
   if (argv.empty()) throw Error(ErrorKind::internal, "worker process: empty command");
+  int err_fd = -1;
+  if (!options.stderr_file.empty()) {
+    err_fd = ::open(options.stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (err_fd < 0)
+      throw Error(ErrorKind::io, "cannot open " + options.stderr_file.string() + ": " + strerror(errno));
+  }
   int in_pipe[2], out_pipe[2];
-  if (::pipe2(in_pipe, O_CLOEXEC) != 0)
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0) {
+    close_fd(err_fd);
     throw Error(ErrorKind::internal, std::string("pipe2: ") + strerror(errno));
+  }
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
     ::close(in_pipe[0]);
     ::close(in_pipe[1]);
+    close_fd(err_fd);
     throw Error(ErrorKind::internal, std::string("pipe2: ") + strerror(errno));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  if (err_fd >= 0) posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -65,6 +76,7 @@ WorkerProcess::WorkerProcess(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_destroy(&actions);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
+  close_fd(err_fd);
   in_ = in_pipe[1];
   out_ = out_pipe[0];
   if (rc != 0) {
@@ -139,7 +151,7 @@ std::string WorkerProcess::finish(bool kill) {
   close_fd(out_);
   if (pid_ < 0) return ended_;
   int status = 0;
-  if (kill || !wait_for_exit(pid_, std::chrono::milliseconds(1000), status)) {
+  if (kill || !wait_for_exit(pid_, exit_grace_, status)) {
     ::kill(pid_, SIGKILL);
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }

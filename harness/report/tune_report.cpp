@@ -37,6 +37,9 @@ void print_tune_summary(const tune::TuneSummary& s, std::ostream& out) {
       s.trials, statuses, s.gpu_trials, s.raced_out, s.shared_trials);
   if (s.restarts > 0) out << fmt::format(", trial worker restarted {} times", s.restarts);
   if (s.profiled > 0) out << fmt::format(", {} profiled (hardware counters)", s.profiled);
+  if (s.resumed_trials > 0)
+    out << fmt::format(", {} stored before the sweep was interrupted (resumed, not run again)",
+                       s.resumed_trials);
   out << '\n';
   out << fmt::format(
       "time: {:.1f} s wall | compile {:.1f} s wall ({:.1f} s NVRTC CPU, GPU waited {:.1f} s) | setup {:.1f} "

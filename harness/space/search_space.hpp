@@ -86,6 +86,14 @@ struct StrategySettings {
   double race_margin = 0.02;  // racing: the relative margin of its comparisons
 };
 
+// What `flashtune check` expects to fail (docs/search-spaces.md, `check:`): expressions over the same variables
+// as the constraints. A configuration for which one holds must fail that way (a pass is reported as an
+// unexpected pass); every other configuration must pass.
+struct CheckSettings {
+  std::optional<Constraint> expect_compile_error;  // evaluated with the problem the configuration is checked for
+  std::optional<Constraint> expect_incorrect;      // evaluated with each check problem: verification must fail
+};
+
 struct SearchSpace {
   std::filesystem::path file;
   std::string content_hash;  // flashtune::Hash128 hex of the file's bytes
@@ -100,6 +108,7 @@ struct SearchSpace {
   MeasureSettings measure;
   PruneSettings prune;
   StrategySettings strategy;
+  CheckSettings check;
 
   std::size_t size() const;  // product of the parameters' value counts (1 without parameters)
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -31,27 +32,51 @@ bool valid_arch(std::string_view s) {  // sm_[0-9]+[af]?
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::vector<Constraint> read_constraints(const YamlReader& r, const Field& section,
-                                         const std::vector<Parameter>& parameters) {
+// One expression of `constraints` or `check`: parsed, and every identifier a parameter or a problem variable.
+// `what` names it in errors: "constraint 'block_m %': expected an expression ...".
+Constraint read_expression(const YamlReader& r, const Value& v, const std::string& what,
+                           const std::vector<std::string>& known) {
+  const std::string& text = r.scalar(v, what, "an expression");
+  try {
+    Expr e = Expr::parse(text);
+    for (const auto& [name, offset] : e.variables())
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        throw ExprError(offset, fmt::format("unknown variable '{}' (known: {})", name, fmt::join(known, ", ")));
+    return {std::move(e), r.inside(v, 0)};
+  } catch (const ExprError& e) {
+    r.fail(r.inside(v, e.offset()), fmt::format("{} '{}': {}", what, text, e.what()));
+  }
+}
+
+// The names an expression may use: the parameters, then the problem variables.
+std::vector<std::string> expression_variables(const std::vector<Parameter>& parameters) {
   std::vector<std::string> known;
   for (const Parameter& p : parameters) known.push_back(p.name);
   for (std::string_view v : kProblemVariables) known.emplace_back(v);
+  return known;
+}
 
+std::vector<Constraint> read_constraints(const YamlReader& r, const Field& section,
+                                         const std::vector<Parameter>& parameters) {
+  const std::vector<std::string> known = expression_variables(parameters);
   std::vector<Constraint> out;
-  for (const Value& v : r.list(section.value, "constraints")) {
-    const std::string& text = r.scalar(v, "constraint", "an expression");
-    try {
-      Expr e = Expr::parse(text);
-      for (const auto& [name, offset] : e.variables())
-        if (std::find(known.begin(), known.end(), name) == known.end())
-          throw ExprError(offset,
-                          fmt::format("unknown variable '{}' (known: {})", name, fmt::join(known, ", ")));
-      out.push_back({std::move(e), r.inside(v, 0)});
-    } catch (const ExprError& e) {
-      r.fail(r.inside(v, e.offset()), fmt::format("constraint '{}': {}", text, e.what()));
-    }
-  }
+  for (const Value& v : r.list(section.value, "constraints"))
+    out.push_back(read_expression(r, v, "constraint", known));
   return out;
+}
+
+// `check:`, the failures `flashtune check` expects: each key an expression over the same variables as the
+// constraints.
+CheckSettings read_check(const YamlReader& r, const Field& section, const std::vector<Parameter>& parameters) {
+  const std::vector<std::string> known = expression_variables(parameters);
+  const Fields fields = r.map(section.value, "check");
+  r.allow_only(fields, "check", {"expect_compile_error", "expect_incorrect"});
+  CheckSettings c;
+  if (const Field* f = fields.find("expect_compile_error"))
+    c.expect_compile_error = read_expression(r, f->value, "check.expect_compile_error", known);
+  if (const Field* f = fields.find("expect_incorrect"))
+    c.expect_incorrect = read_expression(r, f->value, "check.expect_incorrect", known);
+  return c;
 }
 
 }  // namespace
@@ -74,15 +99,16 @@ SearchSpace parse_search_space(std::string_view yaml_text, const std::string& fi
   s.content_hash = h.hex();
 
   if (const Field* f = top.find("version")) {
-    s.version = static_cast<int>(r.integer(f->value, "version"));
-    if (s.version != 1)
-      r.fail(f->value.where,
-             fmt::format("unsupported version {} (this flashtune reads version 1)", s.version));
+    // Compared as read: narrowed to int first, 4294967297 would pass as 1.
+    const std::int64_t version = r.integer(f->value, "version");
+    if (version != 1)
+      r.fail(f->value.where, fmt::format("unsupported version {} (this flashtune reads version 1)", version));
+    s.version = 1;
   }
   // After the version: a newer file's new keys are reported as the version they need.
   r.allow_only(top, "the search space",
                {"version", "template", "arch", "parameters", "constraints", "sram_budgets", "problems",
-                "measure", "prune", "strategy"});
+                "measure", "prune", "strategy", "check"});
 
   const Field& tf = required("template");
   s.template_id = r.string(tf.value, "template");
@@ -112,6 +138,7 @@ SearchSpace parse_search_space(std::string_view yaml_text, const std::string& fi
   if (const Field* f = top.find("measure")) s.measure = detail::read_measure(r, *f);
   if (const Field* f = top.find("prune")) s.prune = detail::read_prune(r, *f);
   if (const Field* f = top.find("strategy")) s.strategy = detail::read_strategy(r, *f);
+  if (const Field* f = top.find("check")) s.check = read_check(r, *f, s.parameters);
   return s;
 }
 

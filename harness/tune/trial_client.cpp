@@ -28,12 +28,21 @@ std::vector<std::string> default_trial_worker_command() {
   return find_helper_command("FLASHTUNE_TRIAL_WORKER", "flashtune-trial-worker", build);
 }
 
-TrialClient::TrialClient(std::vector<std::string> argv, fs::path cubin_cache_dir) : argv_(std::move(argv)) {
+TrialClient::TrialClient(std::vector<std::string> argv, fs::path cubin_cache_dir,
+                         WorkerProcess::Options worker)
+    : argv_(std::move(argv)), worker_options_(std::move(worker)) {
   argv_.push_back(cubin_cache_dir.string());
 }
 
 TrialClient::~TrialClient() {
   stop(false);
+}
+
+std::string TrialClient::close() {
+  if (!proc_) return "";
+  std::string ended = proc_->finish(false);
+  proc_.reset();
+  return ended;
 }
 
 void TrialClient::stop(bool kill) noexcept {
@@ -47,7 +56,7 @@ void TrialClient::stop(bool kill) noexcept {
 
 void TrialClient::ensure_started() {
   if (proc_) return;
-  proc_ = std::make_unique<WorkerProcess>(argv_);
+  proc_ = std::make_unique<WorkerProcess>(argv_, worker_options_);
   if (started_once_) ++restarts_;
   started_once_ = true;
   if (!problem_request_) return;

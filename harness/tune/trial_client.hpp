@@ -17,12 +17,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/problem.hpp"
+#include "core/worker_process.hpp"
 #include "gpu/device_info.hpp"
 #include "run/trial_runner.hpp"
-
-namespace flashtune {
-class WorkerProcess;
-}
 
 namespace flashtune::tune {
 
@@ -33,8 +30,9 @@ std::vector<std::string> default_trial_worker_command();
 class TrialClient {
  public:
   // `argv` is the worker command; the cubin cache directory is appended as its last argument. Nothing starts
-  // until the first call.
-  TrialClient(std::vector<std::string> argv, std::filesystem::path cubin_cache_dir);
+  // until the first call. `worker` applies to every worker started (its stderr, its exit grace).
+  TrialClient(std::vector<std::string> argv, std::filesystem::path cubin_cache_dir,
+              WorkerProcess::Options worker = {});
   ~TrialClient();  // noexcept: closes the worker's stdin, waits a moment, kills it if needed
   TrialClient(const TrialClient&) = delete;
   TrialClient& operator=(const TrialClient&) = delete;
@@ -72,6 +70,11 @@ class TrialClient {
 
   int restarts() const { return restarts_; }  // workers started after the first
 
+  // Ends the running worker as the destructor does (closes its stdin, waits up to the exit grace, then kills
+  // it) and says how it ended ("exit status 86"); "" when no worker was running (one that died during a call
+  // is described in that call's result). A later call starts a new worker.
+  std::string close();
+
  private:
   enum class End { reply, died, timeout };
   struct Reply {
@@ -84,6 +87,7 @@ class TrialClient {
   void stop(bool kill) noexcept;
 
   std::vector<std::string> argv_;
+  WorkerProcess::Options worker_options_;
   std::unique_ptr<WorkerProcess> proc_;
   bool started_once_ = false;
   int restarts_ = 0;

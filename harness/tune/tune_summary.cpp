@@ -41,6 +41,7 @@ json TuneSummary::to_json() const {
            {"shared", shared_trials},
            {"raced_out", raced_out},
            {"profiled", profiled},
+           {"resumed", resumed_trials},
            {"by_status", trials_by_status}}},
          {"worker_restarts", restarts},
          {"seconds",

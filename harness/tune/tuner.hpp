@@ -22,11 +22,14 @@
 namespace flashtune::tune {
 
 struct TuneOptions {
-  std::filesystem::path db;                     // empty: store::ResultStore::default_path()
-  std::filesystem::path cubin_dir;              // empty: jit::CubinCache::default_dir()
-  int jobs = 0;                                 // compile worker processes; 0: one per core
-  bool force = false;                           // measure even when the results cache has every answer
-  bool compile_only = false;                    // never start a trial worker: compile and resource-check only
+  std::filesystem::path db;         // empty: store::ResultStore::default_path()
+  std::filesystem::path cubin_dir;  // empty: jit::CubinCache::default_dir()
+  int jobs = 0;                     // compile worker processes; 0: one per core
+  bool force = false;               // measure even when the results cache has every answer
+  bool compile_only = false;        // never start a trial worker: compile and resource-check only
+  // Continue the newest unfinished sweep of the same space (same file hash, template source, NVRTC, GPU,
+  // strategy and seed) in the store, skipping every trial it already stored; a new sweep when there is none.
+  bool resume = false;
   std::optional<space::StrategyKind> strategy;  // overrides the space's
   std::optional<std::uint64_t> seed;
   std::optional<int> random_budget;

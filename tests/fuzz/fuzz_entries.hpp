@@ -1,12 +1,12 @@
 #pragma once
 // The bodies of the libFuzzer targets (fuzz_space_loader.cpp, fuzz_expr.cpp), shared with test_fuzz_corpus,
-// which replays the committed corpus (tests/fuzz/corpus/) through them in every normal test run. docs/fuzzing.md
-// says how to fuzz.
+// which replays the committed corpus (tests/fuzz/corpus/) through them in every normal test run.
+// docs/fuzzing.md says how to fuzz.
 //
-// Each call runs one input. An expected rejection (SpaceError or flashtune::Error for a search space, ExprError
-// for an expression) returns normally, after checking that the error itself is sane; a broken invariant throws
-// FuzzFinding; any other exception escapes as it is. Both are findings: the fuzz targets abort on them, the test
-// fails on them.
+// Each call runs one input. An expected rejection (SpaceError or flashtune::Error for a search space,
+// ExprError for an expression) returns normally, after checking that the error itself is sane; a broken
+// invariant throws FuzzFinding; any other exception escapes as it is. Both are findings: the fuzz targets
+// abort on them, the test fails on them.
 //
 //   fuzz_space_once("template: fa2_fwd\n...");   // parses, enumerates, checks every name expression
 //   fuzz_expr_once("block_m % (16 * warps) == 0");
@@ -30,8 +30,8 @@ inline constexpr std::string_view kFuzzFile = "fuzz.yaml";
 
 // space::parse_search_space(text, "fuzz.yaml"). A space that loads must satisfy what the loader promises
 // (search_space.hpp: template known, every parameter once and within bounds, problems valid, ...), and every
-// name expression of the configurations it enumerates must pass is_safe_name_expression (check_name_expressions
-// with a bound that keeps one input fast).
+// name expression of the configurations it enumerates must pass is_safe_name_expression
+// (check_name_expressions with a bound that keeps one input fast).
 void fuzz_space_once(std::string_view yaml_text);
 
 // space::Expr::parse(text), then evaluation with a few lookups (typical values, extreme values, none). For an

@@ -5,7 +5,8 @@
 //   contains "block_n=64 stages=1"  never answers (a hung kernel: the tuner's watchdog must kill it)
 //   anything else           answers ok with synthetic samples: 1 ms + block_n / 1000 (no claim about speed)
 // and answers "profile" with synthetic counters (none with FAKE_WORKER_NO_COUNTERS=1).
-// Every started process appends a line to $FAKE_WORKER_LOG (if set), so a test can count restarts.
+// Every started process appends a line to $FAKE_WORKER_LOG (if set), so a test can count restarts;
+// FAKE_WORKER_DELAY_MS makes every trial take that long.
 #include <unistd.h>
 
 #include <cstdio>
@@ -66,6 +67,8 @@ int main() {
       reply["setup_ms"] = 0.0;
     } else if (op == "trial") {
       const run::TrialSpec spec = tune::spec_from_json(req.at("spec"));
+      if (const char* ms = std::getenv("FAKE_WORKER_DELAY_MS"))  // a slow sweep, for kill tests
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
       if (spec.label.find("block_n=32") != std::string::npos) std::_Exit(9);
       if (spec.label.find("block_n=64 stages=1") != std::string::npos)
         while (true) std::this_thread::sleep_for(std::chrono::seconds(1));

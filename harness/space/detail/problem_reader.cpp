@@ -20,6 +20,7 @@ namespace flashtune::space::detail {
 namespace {
 
 constexpr std::size_t kMaxProblems = 10000;
+constexpr std::uint64_t kMaxRows = std::uint64_t{1} << 31;  // validate()'s limit on batch * heads * seqlen
 
 // The fields in expansion order: the first varies slowest.
 constexpr std::string_view kFields[] = {"dtype", "head_dim", "causal", "seqlen", "tokens",
@@ -117,6 +118,12 @@ void expand_entry(const YamlReader& r, const Value& entry, std::vector<Expanded>
     } else {
       p.heads = static_cast<int>(pick(heads).i);
     }
+    // validate() multiplies batch * heads * seqlen in int64, which overflows for fields near INT_MAX
+    // (2^30 * 2^30 * 16 wraps to 0 rows): the same limit, checked here without overflow first.
+    const std::uint64_t batch_heads =
+        static_cast<std::uint64_t>(p.batch) * static_cast<std::uint64_t>(p.heads);
+    if (batch_heads > kMaxRows || batch_heads * static_cast<std::uint64_t>(p.seqlen) > kMaxRows)
+      r.fail(entry.where, fmt::format("problem {}: batch*heads*seqlen must fit in 2^31 rows", p.to_string()));
     try {
       validate(p);
     } catch (const Error& e) {

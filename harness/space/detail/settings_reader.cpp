@@ -78,7 +78,9 @@ MeasureSettings read_measure(const YamlReader& r, const Field& section) {
                                  {"warmup", "min_samples", "max_samples", "min_time", "max_noise", "timeout",
                                   "flush_l2", "verify", "top_k", "remeasure_rounds", "trial_timeout",
                                   "share_equal_occupancy", "profile", "profile_utilization"});
-  for (const auto& [key, key_where, v] : fields.all()) {
+  for (const Field& field : fields.all()) {  // not a structured binding: clang < 16 cannot capture one
+    const std::string& key = field.key;
+    const Value& v = field.value;
     const std::string what = "measure." + key;
     auto count = [&](std::int64_t lo, std::int64_t hi) {
       return static_cast<int>(r.integer(v, what, lo, hi));

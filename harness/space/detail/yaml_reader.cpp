@@ -1,5 +1,6 @@
 #include "space/detail/yaml_reader.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -35,6 +36,17 @@ std::optional<std::pair<double, std::string_view>> parse_quantity(std::string_vi
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || !std::isfinite(v)) return std::nullopt;
   return std::pair{v, trim(s.substr(static_cast<std::size_t>(ptr - s.data())))};
+}
+
+// Quoted ("64", '64') or tagged !!str: a string, whatever its text.
+bool is_string(const Value& v) {
+  return v.node.Tag() == "!" || v.node.Tag() == "tag:yaml.org,2002:str";
+}
+
+// Plain and untagged ("?"), or tagged with `tag` (!!int 64): a string or any other tag is not a number.
+bool has_tag(const Value& v, std::initializer_list<std::string_view> tags) {
+  const std::string& t = v.node.Tag();
+  return t == "?" || std::find(tags.begin(), tags.end(), t) != tags.end();
 }
 
 std::string_view kind_of(const YAML::Node& n) {
@@ -134,8 +146,10 @@ std::string YamlReader::string(const Value& v, std::string_view what) const {
 std::int64_t YamlReader::integer(const Value& v, std::string_view what, std::int64_t lo,
                                  std::int64_t hi) const {
   const std::string& s = scalar(v, what, "an integer");
-  if (v.node.Tag() == "!")
-    fail(v.where, fmt::format("{}: expected an integer, got the string \"{}\"", what, s));
+  if (!has_tag(v, {"tag:yaml.org,2002:int"})) {
+    if (is_string(v)) fail(v.where, fmt::format("{}: expected an integer, got the string \"{}\"", what, s));
+    fail(v.where, fmt::format("{}: expected an integer, got '{}' tagged {}", what, s, v.node.Tag()));
+  }
   const std::optional<std::int64_t> i = parse_int(s);
   if (!i) {
     const bool digits = !s.empty() && s.find_first_not_of("+-0123456789") == std::string::npos;
@@ -151,7 +165,7 @@ std::int64_t YamlReader::integer(const Value& v, std::string_view what, std::int
 
 bool YamlReader::boolean(const Value& v, std::string_view what) const {
   const std::string& s = scalar(v, what, "true or false");
-  if (v.node.Tag() != "!") {
+  if (has_tag(v, {"tag:yaml.org,2002:bool"})) {
     if (s == "true" || s == "True" || s == "TRUE") return true;
     if (s == "false" || s == "False" || s == "FALSE") return false;
   }

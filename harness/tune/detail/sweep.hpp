@@ -5,6 +5,7 @@
 //   sweep_measure.cpp  per problem: compile facts -> gates -> trials -> the top k re-measured -> the winner
 //   tuner.cpp          run(): the order of the steps
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,8 @@ struct PendingUtilization {
 };
 
 SmLimits limits_of(const gpu::DeviceInfo& d);
+// What identifies a trial within a sweep: the problem, the resolved budget and the parameters.
+std::string trial_key(const AttentionProblem& p, std::int64_t smem_budget, const ParamValues& params);
 gpu::TimingOptions timing_of(const space::MeasureSettings& m);
 double median(std::vector<double> xs);
 
@@ -101,6 +104,8 @@ class Sweep {
   store::BestKey best_key(const AttentionProblem& p, const Budget& b) const;
   void count(const store::TrialRecord& t);
   void store_over_budget(const ProblemPlan& plan);
+  // A sweep to continue (--resume): loads its trials into done_; false when there is none.
+  bool resume_sweep();
   // One profiled launch into t's counter fields (traffic), or with `utilization` its SM and tensor-pipe
   // utilization merged into t.counters_json; false when counters are unavailable.
   bool profile_into(store::TrialRecord& t, const run::TrialSpec& spec, bool utilization);
@@ -131,6 +136,8 @@ class Sweep {
   std::string reference_;          // the current problem's reference, as the worker reports it
   bool counters_readable_ = true;  // until the worker says it cannot read hardware counters
   std::vector<PendingUtilization> pending_utilization_;
+  // --resume: the trials the resumed sweep stored before, by trial_key().
+  std::map<std::string, store::TrialRecord> done_;
   std::size_t trials_total_ = 0, trials_done_ = 0, verified_ = 0, timed_ = 0;
   Clock::time_point gpu_start_;
 };

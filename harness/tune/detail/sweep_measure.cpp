@@ -102,6 +102,10 @@ bool Sweep::profile_into(store::TrialRecord& t, const run::TrialSpec& spec, bool
 void Sweep::store_over_budget(const ProblemPlan& plan) {
   for (const OverBudget& o : plan.over_budget)
     for (const Budget& b : budgets_) {
+      if (auto it = done_.find(trial_key(plan.problem, b.bytes, o.params)); it != done_.end()) {
+        count(it->second);
+        continue;
+      }
       store::TrialRecord t;
       t.sweep_id = summary_.sweep_id;
       t.problem = plan.problem;
@@ -114,6 +118,28 @@ void Sweep::store_over_budget(const ProblemPlan& plan) {
       t.id = store_->add_trial(t);
       count(t);
     }
+}
+
+bool Sweep::resume_sweep() {
+  for (const store::SweepRecord& old : store_->sweeps()) {  // newest first
+    if (old.status == "finished" || old.space_hash != space_.content_hash ||
+        old.template_id != template_.id() || old.source_hash != source_hash_ || old.nvrtc_version != nvrtc_ ||
+        !old.has_gpu || old.gpu.key() != summary_.gpu->key() ||
+        old.strategy != space::to_string(strategy_.kind) || old.seed != strategy_.seed)
+      continue;
+    summary_.sweep_id = old.id;
+    for (store::TrialRecord& t : store_->trials(old.id)) {
+      const std::string key = trial_key(t.problem, t.smem_budget, t.params);
+      done_.emplace(key, std::move(t));
+    }
+    summary_.resumed_trials = done_.size();
+    observer_.note(
+        fmt::format("resuming sweep {} (started {}, {}): {} trials stored before are not run again", old.id,
+                    old.started_at, old.status, done_.size()));
+    return true;
+  }
+  observer_.note("--resume: no unfinished sweep of this space on this GPU; starting a new one");
+  return false;
 }
 
 void Sweep::count(const store::TrialRecord& t) {
@@ -165,7 +191,13 @@ void Sweep::measure_problem(std::size_t pi) {
       const Budget& b = budgets_[bi];
       store::TrialRecord t = base_record(plan, c, b, r, f);
       const Gate g = gate_trial(f, b.plan, space_.prune);
-      if (g.failed) {
+      const auto resumed = done_.find(trial_key(plan.problem, b.bytes, c.params));
+      if (resumed != done_.end()) {
+        // Stored before the sweep was interrupted: not run again. A measurement of this budget's own launch
+        // still stands in for budgets of equal occupancy.
+        t = resumed->second;
+        if (!g.failed && t.timed_budget == b.bytes && t.samples > 0) measured.emplace(g.fit.blocks_per_sm, t);
+      } else if (g.failed) {
         t.status = *g.failed;
         t.detail = g.detail;
       } else if (auto it = measured.find(g.fit.blocks_per_sm);
@@ -237,7 +269,7 @@ void Sweep::measure_problem(std::size_t pi) {
           ++summary_.profiled;
         measured.emplace(g.fit.blocks_per_sm, t);
       }
-      t.id = store_->add_trial(t);
+      if (resumed == done_.end()) t.id = store_->add_trial(t);
       count(t);
       if (t.status == TrialStatus::ok && t.samples > 0) {
         contenders[bi].push_back({t.id, t.median_ms, &c, t.blocks_per_sm, t});
@@ -343,7 +375,7 @@ void Sweep::measure() {
   s.has_gpu = true;
   s.gpu = *summary_.gpu;
   s.nvrtc_version = nvrtc_;
-  summary_.sweep_id = store_->begin_sweep(s);
+  if (!options_.resume || !resume_sweep()) summary_.sweep_id = store_->begin_sweep(s);
   gpu_start_ = Clock::now();
   try {
     for (std::size_t pi = 0; pi < plans_.size(); ++pi) measure_problem(pi);

@@ -14,6 +14,10 @@
 
 namespace flashtune::tune::detail {
 
+std::string trial_key(const AttentionProblem& p, std::int64_t smem_budget, const ParamValues& params) {
+  return fmt::format("{} scale={} | {} | {}", p.to_string(), p.softmax_scale, smem_budget, to_string(params));
+}
+
 SmLimits limits_of(const gpu::DeviceInfo& d) {
   SmLimits l = sm_limits_for(d.cc_major, d.cc_minor);
   l.registers = d.regs_per_sm;
