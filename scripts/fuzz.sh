@@ -2,7 +2,7 @@
 # Fuzzes the search-space loader and the constraint-expression parser with libFuzzer (docs/fuzzing.md).
 #
 #   scripts/fuzz.sh [space|expr|all] [seconds]   # build, then fuzz (default: all, 600 s; `all` runs both at once)
-#   scripts/fuzz.sh merge [space|expr|all]       # add what the scratch corpus covers beyond tests/fuzz/corpus/
+#   scripts/fuzz.sh merge [space|expr|all]       # minimize scratch + committed units into tests/fuzz/corpus/
 #   scripts/fuzz.sh replay [space|expr|all]      # run the committed corpus once under the sanitizers
 #   scripts/fuzz.sh build                        # only build
 #
@@ -20,8 +20,9 @@ build=build-fuzz
 rss_mb=${FUZZ_RSS_MB:-2048}
 timeout_s=${FUZZ_TIMEOUT:-5}
 
-# target name -> binary, maximum input length
+# target name -> binary, maximum input length, seed folders kept elsewhere in the tree (read, never written)
 binary() { case $1 in space) echo fuzz_space_loader ;; expr) echo fuzz_expr ;; esac; }
+seed_dirs() { case $1 in space) echo search_spaces tests/space/bad ;; expr) ;; esac; }
 max_len() { case $1 in space) echo 4096 ;; expr) echo 4200 ;; esac; }  # expr: past Expr::kMaxLength (4096)
 
 targets() {
@@ -57,7 +58,8 @@ fuzz_one() {  # target seconds
   echo "fuzz.sh: $t for ${seconds}s, log $log"
   # Scratch first: libFuzzer writes new units into the first folder and only reads the committed one.
   "$build/tests/fuzz/$(binary "$t")" $(common "$t") -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1 || {
+    -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "tests/fuzz/corpus/$t" $(seed_dirs "$t") \
+    >"$log" 2>&1 || {
     echo "fuzz.sh: $t FAILED (finding in $build/artifacts/$t/), see $log" >&2
     tail -40 "$log" >&2
     return 1
@@ -70,21 +72,34 @@ case ${1:-all} in
     do_build
     ;;
   merge)
+    # The named files (seed-*, regress-*, and the seed folders) are kept as they are; the hash-named units are
+    # chosen again, from the committed ones and the scratch corpus, for the edges that the named files miss.
+    # -use_counters=0: a unit is kept for a new edge only, not for a new hit count (3x fewer files).
     do_build
+    hash='.*/[0-9a-f]{40}'  # libFuzzer names the units it writes by their SHA-1
     for t in $(targets "${2:-all}"); do
+      corpus=tests/fuzz/corpus/$t out=$build/merge/$t/out pool=$build/merge/$t/pool
       mkdir -p "$build/corpus/$t"
-      before=$(ls "tests/fuzz/corpus/$t" | wc -l)
-      "$build/tests/fuzz/$(binary "$t")" $(common "$t") -merge=1 "tests/fuzz/corpus/$t" "$build/corpus/$t" \
-        >"$build/logs/$t-merge.log" 2>&1 || { tail -20 "$build/logs/$t-merge.log" >&2; exit 1; }
+      rm -rf "$build/merge/$t" && mkdir -p "$out" "$pool"
+      before=$(ls "$corpus" | wc -l)
+      find "$corpus" -maxdepth 1 -type f -regextype posix-extended ! -regex "$hash" -exec cp {} "$out/" \;
+      for d in $(seed_dirs "$t"); do
+        for f in "$d"/*; do cp "$f" "$out/seed-dir-$(basename "$d")-$(basename "$f")"; done
+      done
+      find "$corpus" -maxdepth 1 -type f -regextype posix-extended -regex "$hash" -exec cp {} "$pool/" \;
+      "$build/tests/fuzz/$(binary "$t")" $(common "$t") -merge=1 -use_counters=0 "$out" "$pool" \
+        "$build/corpus/$t" >"$build/logs/$t-merge.log" 2>&1 || { tail -20 "$build/logs/$t-merge.log" >&2; exit 1; }
       grep -E 'MERGE-OUTER: [0-9]+ new files' "$build/logs/$t-merge.log" || true
-      echo "fuzz.sh: tests/fuzz/corpus/$t: $before -> $(ls "tests/fuzz/corpus/$t" | wc -l) files," \
-        "$(du -sb "tests/fuzz/corpus/$t" | cut -f1) bytes"
+      find "$corpus" -maxdepth 1 -type f -regextype posix-extended -regex "$hash" -delete
+      find "$out" -maxdepth 1 -type f -regextype posix-extended -regex "$hash" -exec cp {} "$corpus/" \;
+      echo "fuzz.sh: $corpus: $before -> $(ls "$corpus" | wc -l) files, $(du -sb "$corpus" | cut -f1) bytes"
     done
     ;;
   replay)
     do_build
     for t in $(targets "${2:-all}"); do
-      "$build/tests/fuzz/$(binary "$t")" $(common "$t") -runs=0 "tests/fuzz/corpus/$t" 2>&1 | tail -3
+      "$build/tests/fuzz/$(binary "$t")" $(common "$t") -runs=0 "tests/fuzz/corpus/$t" $(seed_dirs "$t") 2>&1 |
+        tail -3
     done
     ;;
   *)

@@ -57,7 +57,8 @@ std::vector<AttentionProblem> origins_of(const space::SearchSpace& space, const 
 
 }  // namespace
 
-bool expectation_holds(const space::Constraint& c, const ParamValues& params, const AttentionProblem& problem) {
+bool expectation_holds(const space::Constraint& c, const ParamValues& params,
+                       const AttentionProblem& problem) {
   try {
     return c.expr.holds([&](std::string_view name) -> std::optional<std::int64_t> {
       if (auto it = params.find(std::string(name)); it != params.end()) return it->second;
@@ -125,7 +126,8 @@ CheckPlan plan_check(const space::SearchSpace& space, const PlanOptions& options
       const std::vector<std::string> exprs = t.name_expressions(c.params, v);
       auto [it, inserted] = request_of.emplace(exprs, plan.requests.size());
       if (inserted) {
-        jit::CompileRequest req = run::make_request(std::string(t.source_file()), exprs.front(), options.arch);
+        jit::CompileRequest req =
+            run::make_request(std::string(t.source_file()), exprs.front(), options.arch);
         req.name_expressions = exprs;
         plan.requests.push_back(std::move(req));
         plan.request_exprs.push_back(exprs);

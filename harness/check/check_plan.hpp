@@ -41,12 +41,12 @@ struct CheckConfig {
 
 struct CheckPlan {
   std::string template_id;
-  std::vector<ProblemVariant> variants;  // in the order their problems appear in the space
-  std::vector<CheckConfig> configs;      // by variant, then in enumeration order
-  std::vector<jit::CompileRequest> requests;           // one per distinct instantiation
+  std::vector<ProblemVariant> variants;                 // in the order their problems appear in the space
+  std::vector<CheckConfig> configs;                     // by variant, then in enumeration order
+  std::vector<jit::CompileRequest> requests;            // one per distinct instantiation
   std::vector<std::vector<std::string>> request_exprs;  // each request's name expressions, in kernel order
   std::vector<AttentionProblem> problems;               // the GPU check problems (empty when !gpu)
-  std::size_t combinations = 0;                          // per variant: space.size()
+  std::size_t combinations = 0;                         // per variant: space.size()
   // (variant, combination) pairs left out, by the first rule that removes them.
   std::size_t pruned_constraint = 0, pruned_template = 0, pruned_over_budget = 0;
 };
@@ -66,6 +66,7 @@ std::vector<AttentionProblem> check_problems(const space::SearchSpace& space, bo
 
 // Whether an expression of `check:` holds for params on problem; false when it fails to evaluate (division by
 // zero): an expectation that cannot be evaluated expects nothing.
-bool expectation_holds(const space::Constraint& c, const ParamValues& params, const AttentionProblem& problem);
+bool expectation_holds(const space::Constraint& c, const ParamValues& params,
+                       const AttentionProblem& problem);
 
 }  // namespace flashtune::check

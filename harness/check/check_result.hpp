@@ -35,7 +35,8 @@ struct CheckCase {
   std::string problem;        // "B2 H3 N17 d64 bf16 causal"; "" for the compile stage
   CheckStage stage = CheckStage::compile;
   CheckOutcome outcome = CheckOutcome::pass;
-  std::string detail;  // why it failed (the compile log's first errors, the verifier's, the sanitizer's), or facts
+  std::string
+      detail;  // why it failed (the compile log's first errors, the verifier's, the sanitizer's), or facts
   double seconds = 0;
 };
 

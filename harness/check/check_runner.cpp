@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "check/detail/checker.hpp"
 #include "core/error.hpp"
@@ -28,7 +29,8 @@ SmLimits limits_of(const gpu::DeviceInfo& d) {
 }
 
 std::vector<tune::KernelFacts> facts_of(const std::vector<std::string>& exprs,
-                                        const std::vector<KernelLaunch>& launches, const jit::CompileResult& r) {
+                                        const std::vector<KernelLaunch>& launches,
+                                        const jit::CompileResult& r) {
   std::vector<tune::KernelFacts> facts(exprs.size());
   for (std::size_t k = 0; k < exprs.size(); ++k) {
     tune::KernelFacts& f = facts[k];
@@ -117,7 +119,8 @@ void Checker::plan() {
   std::int64_t largest = 0;
   for (const space::SramBudget& b : space_.sram_budgets)
     largest = std::max<std::int64_t>(
-        largest, b.is_max() ? limits.smem_optin_per_block : std::min<std::int64_t>(b.bytes, limits.smem_optin_per_block));
+        largest, b.is_max() ? limits.smem_optin_per_block
+                            : std::min<std::int64_t>(b.bytes, limits.smem_optin_per_block));
   budget_ = plan_sram_budget(largest, limits);
   PlanOptions o;
   o.gpu = device_.has_value();
@@ -129,24 +132,22 @@ void Checker::plan() {
 
 void Checker::compile() {
   report("compiling");
-  jit::CompilePool pool(options_.jobs > 0 ? options_.jobs
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  std::size_t done = 0;
+  jit::CompilePool pool(options_.jobs > 0
+                            ? options_.jobs
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   std::vector<jit::CompileResult> results =
-      pool.compile(plan_.requests, cubin_, [&](std::size_t d, std::size_t total) {
-        done = d;
+      pool.compile(plan_.requests, cubin_, [&](std::size_t done, std::size_t total) {
         tune::TuneProgress p;
         p.phase = "compiling";
-        p.compiled = d;
+        p.compiled = done;
         p.to_compile = total;
         observer_.progress(p);
       });
-  (void)done;
   compiled_ = std::move(results);
   for (const CheckConfig& c : plan_.configs) {
     const jit::CompileResult& r = compiled_[c.request];
     CheckCase k = make_case(c, CheckStage::compile, "");
-    k.seconds = r.compile_ms * 1e-3;
+    k.seconds = r.cache_hit ? 0 : r.compile_ms * 1e-3;  // the time this run spent
     if (r.ok) {
       k.outcome = c.expect_compile_error ? CheckOutcome::unexpected_pass : CheckOutcome::pass;
       k.detail = compile_facts(plan_.request_exprs[c.request], r);
@@ -184,9 +185,11 @@ bool Checker::runnable(const CheckConfig& c, const AttentionProblem& problem, st
     *why = c.expect_compile_error ? "does not compile (expected)" : "does not compile";
     return false;
   }
+  // The space's prune limits (spills, registers, blocks per SM) are tuning policy, not correctness: only what
+  // cannot launch under the budget is left out.
   const tune::Gate g =
       tune::gate_trial(facts_of(plan_.request_exprs[c.request], template_.launches(c.params, problem), r),
-                       budget_, space_.prune);
+                       budget_, space::PruneSettings{});
   if (g.failed) {
     *why = fmt::format("{}: {}", to_string(*g.failed), g.detail);
     return false;
@@ -200,8 +203,9 @@ run::TrialSpec Checker::spec_of(const CheckConfig& c, const AttentionProblem& pr
   run::TrialSpec spec;
   spec.label = fmt::format("{} {}", plan_.template_id, c.label);
   for (std::size_t k = 0; k < exprs.size(); ++k)
-    spec.kernels.push_back({r.cache_key, r.lowered_names.at(exprs[k]),
-                            exprs.size() == 1 ? spec.label : fmt::format("{} [kernel {}]", spec.label, k + 1)});
+    spec.kernels.push_back(
+        {r.cache_key, r.lowered_names.at(exprs[k]),
+         exprs.size() == 1 ? spec.label : fmt::format("{} [kernel {}]", spec.label, k + 1)});
   spec.launches = template_.launches(c.params, problem);
   spec.workspace_bytes = template_.workspace_bytes(c.params, problem);
   spec.smem_limit = budget_.per_block_limit;
@@ -223,8 +227,8 @@ void Checker::verify() {
       const CheckConfig& c = plan_.configs[i];
       if (!chosen_[i] || c.variant != variant_of(q)) continue;
       CheckCase k = make_case(c, CheckStage::verify, q.to_string());
-      const bool expected = space_.check.expect_incorrect &&
-                            expectation_holds(*space_.check.expect_incorrect, c.params, q);
+      const bool expected =
+          space_.check.expect_incorrect && expectation_holds(*space_.check.expect_incorrect, c.params, q);
       if (!runnable(c, q, &k.detail)) {
         k.outcome = CheckOutcome::skipped;
       } else {
@@ -269,9 +273,6 @@ CheckResult Checker::run() {
       client_.reset();  // the sanitized workers own the GPU alone
       for (SanitizerTool t : options_.sanitize) sanitize(t);
     }
-  } else if (!options_.compile_only) {
-    note(fmt::format("no GPU ({}): compiled {} configurations; verification{} needs a GPU", result_.no_gpu,
-                     plan_.configs.size(), options_.sanitize.empty() ? "" : " and the sanitizers"));
   }
   result_.wall_s = seconds_since(start_);
   return result_;
@@ -279,7 +280,8 @@ CheckResult Checker::run() {
 
 }  // namespace detail
 
-CheckResult run_check(const space::SearchSpace& space, const CheckOptions& options, tune::TuneObserver& observer) {
+CheckResult run_check(const space::SearchSpace& space, const CheckOptions& options,
+                      tune::TuneObserver& observer) {
   return detail::Checker(space, options, observer).run();
 }
 

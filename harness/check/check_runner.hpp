@@ -32,9 +32,9 @@ struct CheckOptions {
   bool full_problems = false;  // also verify on the space's own problems
   int top_k = 0;               // 0: every configuration
   std::vector<SanitizerTool> sanitize;
-  std::filesystem::path db;         // the results store top_k reads; empty: store::ResultStore::default_path()
-  std::filesystem::path cubin_dir;  // empty: jit::CubinCache::default_dir()
-  int jobs = 0;                     // compile worker processes; 0: one per core
+  std::filesystem::path db;  // the results store top_k reads; empty: store::ResultStore::default_path()
+  std::filesystem::path cubin_dir;        // empty: jit::CubinCache::default_dir()
+  int jobs = 0;                           // compile worker processes; 0: one per core
   std::vector<std::string> trial_worker;  // empty: tune::default_trial_worker_command()
   std::vector<std::string> sanitizer;     // empty: default_sanitizer_command()
   std::filesystem::path log_dir;          // the sanitizer's logs; empty: a new folder in the temp directory
@@ -42,6 +42,7 @@ struct CheckOptions {
 
 // Throws Error for a broken setup (a worker that cannot start, a store that cannot be read); a configuration
 // that fails is a case, never an exception.
-CheckResult run_check(const space::SearchSpace& space, const CheckOptions& options, tune::TuneObserver& observer);
+CheckResult run_check(const space::SearchSpace& space, const CheckOptions& options,
+                      tune::TuneObserver& observer);
 
 }  // namespace flashtune::check

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <regex>
 
@@ -54,10 +55,9 @@ std::vector<std::string> default_sanitizer_command() {
   if (const char* env = std::getenv("FLASHTUNE_COMPUTE_SANITIZER"); env != nullptr && *env != '\0')
     return {env};
   const char* cuda = std::getenv("CUDA_HOME");
-  for (const std::filesystem::path root : {std::filesystem::path(cuda ? cuda : ""),
-                                           std::filesystem::path("/usr/local/cuda")}) {
-    if (root.empty()) continue;
-    const std::filesystem::path p = root / "bin" / "compute-sanitizer";
+  for (const char* root : {cuda, "/usr/local/cuda"}) {
+    if (root == nullptr || *root == '\0') continue;
+    const std::filesystem::path p = std::filesystem::path(root) / "bin" / "compute-sanitizer";
     if (::access(p.c_str(), X_OK) == 0) return {p.string()};
   }
   return {"compute-sanitizer"};
@@ -68,7 +68,17 @@ SanitizerReport read_sanitizer_log(std::string_view text, std::size_t max_lines)
   static const std::regex race_summary(R"(RACECHECK SUMMARY: .*\((\d+) error)");
   constexpr std::string_view kPrefix = "=========";
   SanitizerReport r;
-  bool header_error = false;
+  std::vector<std::pair<std::string, int>> reports;  // distinct first lines (with their location), counted
+  bool in_report = false;                            // the last first line still waits for its "at ..." line
+  auto count = [&](const std::string& line) {
+    auto it = std::find_if(reports.begin(), reports.end(), [&](const auto& e) { return e.first == line; });
+    if (it != reports.end()) {
+      ++it->second;
+      return false;
+    }
+    reports.emplace_back(line, 1);
+    return true;
+  };
   while (!text.empty()) {
     const std::size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -78,7 +88,21 @@ SanitizerReport read_sanitizer_log(std::string_view text, std::size_t max_lines)
     line.remove_prefix(kPrefix.size());
     if (line.empty() || line.front() != ' ') continue;
     line.remove_prefix(1);
-    if (line.empty() || line.front() == ' ' || line.front() == '\t') continue;  // a report's details
+    if (line.empty()) continue;
+    if (line.front() == ' ' || line.front() == '\t') {  // a report's details: its first "at" names the code
+      const std::size_t at = line.find_first_not_of(" \t");
+      if (in_report && line.substr(at).starts_with("at ")) {
+        std::pair<std::string, int>& last = reports.back();
+        const std::string located = last.first + " " + std::string(line.substr(at));
+        if (last.second == 1) {
+          reports.pop_back();
+          count(located);
+        }
+        in_report = false;
+      }
+      continue;
+    }
+    in_report = false;
     const std::string s(line);
     std::smatch m;
     if (std::regex_search(s, m, error_summary) || std::regex_search(s, m, race_summary)) {
@@ -90,10 +114,13 @@ SanitizerReport read_sanitizer_log(std::string_view text, std::size_t max_lines)
         s.starts_with("Warning") || s.starts_with("Note") ||
         s.starts_with("Target application returned an error"))
       continue;
-    header_error = true;
-    if (r.error_lines.size() < max_lines) r.error_lines.push_back(s);
+    in_report = count(s);
   }
-  r.clean = !header_error && r.errors == 0;
+  for (const auto& [line, n] : reports) {
+    if (r.error_lines.size() == max_lines) break;
+    r.error_lines.push_back(n == 1 ? line : fmt::format("{} ({} reports)", line, n));
+  }
+  r.clean = reports.empty() && r.errors == 0;
   return r;
 }
 

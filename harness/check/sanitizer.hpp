@@ -2,7 +2,8 @@
 // compute-sanitizer around the trial worker, for `flashtune check --sanitize`: the command line that starts a
 // worker under one tool, and what its log says.
 //
-//   sanitized_command({"compute-sanitizer"}, SanitizerTool::memcheck, "/tmp/c1.log", {"flashtune-trial-worker"})
+//   sanitized_command({"compute-sanitizer"}, SanitizerTool::memcheck, "/tmp/c1.log",
+//   {"flashtune-trial-worker"})
 //   // {"compute-sanitizer", "--tool", "memcheck", "--error-exitcode", "86", "--print-limit", "20",
 //   //  "--log-file", "/tmp/c1.log", "flashtune-trial-worker"}
 //   SanitizerReport r = read_sanitizer_log(log_text);   // r.clean, r.errors, r.error_lines
@@ -38,17 +39,18 @@ std::vector<std::string> sanitized_command(const std::vector<std::string>& sanit
 std::vector<std::string> default_sanitizer_command();
 
 struct SanitizerReport {
-  bool clean = true;                     // no error reported
-  int errors = 0;                        // from "ERROR SUMMARY: N errors" / "RACECHECK SUMMARY: ... (N errors"
-  std::vector<std::string> error_lines;  // the first line of each report ("Invalid __global__ write of size 2
-                                         // bytes", "Error: Race reported between ..."), without the prefix
-  bool has_summary = false;              // the sanitizer got to print its summary (the worker exited)
+  bool clean = true;  // no error reported
+  int errors = 0;     // from "ERROR SUMMARY: N errors" / "RACECHECK SUMMARY: ... (N errors"
+  // Each distinct report, by its first line and the first "at" line of its details, counted: "Invalid
+  // __global__ write of size 2 bytes at fa2_fwd<...>+0x170 (20 reports)", "Error: Race reported between ...".
+  std::vector<std::string> error_lines;
+  bool has_summary = false;  // the sanitizer got to print its summary (the worker exited)
 };
 
-// Reads compute-sanitizer's text (lines prefixed "========= "). A report's first line is an unindented line
-// other than the banner, the summaries, warnings and notes, and "Target application returned an error" (the
-// worker's own exit status). Clean when there is no such line and the summaries count no error. At most
-// `max_lines` error lines are kept.
+// Reads compute-sanitizer's text (lines prefixed "========= "). A report starts with an unindented line other
+// than the banner, the summaries, warnings and notes, and "Target application returned an error" (the
+// worker's own exit status). Clean when there is no report and the summaries count no error. At most
+// `max_lines` distinct reports are kept.
 SanitizerReport read_sanitizer_log(std::string_view text, std::size_t max_lines = 8);
 
 }  // namespace flashtune::check

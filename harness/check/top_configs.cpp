@@ -26,8 +26,8 @@ bool TopConfigs::chosen(const ParamValues& params, const ProblemVariant& v) cons
   return it == by_variant.end() || !it->second || it->second->contains(params);
 }
 
-TopConfigs top_configs(const store::ResultStore& store, const GpuIdentity& gpu, const space::SearchSpace& space,
-                       int k) {
+TopConfigs top_configs(const store::ResultStore& store, const GpuIdentity& gpu,
+                       const space::SearchSpace& space, int k) {
   const std::string hw = detail::hardware_key(gpu);
   std::optional<store::SweepRecord> sweep;  // the latest of the template on this GPU, this space's if any
   for (const store::SweepRecord& s : store.sweeps()) {
@@ -43,9 +43,10 @@ TopConfigs top_configs(const store::ResultStore& store, const GpuIdentity& gpu, 
     for (store::TrialRecord& t : store.trials(sweep->id))
       if (t.status == TrialStatus::ok && t.samples > 0 && t.template_id == space.template_id)
         trials.push_back(std::move(t));
-    std::stable_sort(trials.begin(), trials.end(), [](const store::TrialRecord& a, const store::TrialRecord& b) {
-      return ranking_ms(a) < ranking_ms(b);
-    });
+    std::stable_sort(trials.begin(), trials.end(),
+                     [](const store::TrialRecord& a, const store::TrialRecord& b) {
+                       return ranking_ms(a) < ranking_ms(b);
+                     });
   }
   std::vector<store::BestEntry> winners;
   for (store::BestEntry& e : store.best_entries())

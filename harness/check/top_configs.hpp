@@ -1,6 +1,6 @@
 #pragma once
-// Which configurations `flashtune check --top K` checks: per problem of the space, the K best that the results
-// store knows for this GPU (docs/check.md):
+// Which configurations `flashtune check --top K` checks: per problem of the space, the K best that the
+// results store knows for this GPU (docs/check.md):
 //   1. the best-configuration cache's winners for the problem's key (its dtype, head_dim, causal, seqlen and
 //      batch*heads buckets) on this GPU and template, any SRAM budget, the largest budget first;
 //   2. then the ok trials of the problem in the latest sweep of the template on this GPU (a sweep of this
@@ -34,7 +34,7 @@ struct TopConfigs {
   bool chosen(const ParamValues& params, const ProblemVariant& v) const;
 };
 
-TopConfigs top_configs(const store::ResultStore& store, const GpuIdentity& gpu, const space::SearchSpace& space,
-                       int k);
+TopConfigs top_configs(const store::ResultStore& store, const GpuIdentity& gpu,
+                       const space::SearchSpace& space, int k);
 
 }  // namespace flashtune::check

@@ -34,9 +34,12 @@ int main(int argc, char** argv) {
   cli::add_show_command(app, exit_code);
   cli::add_export_command(app, exit_code);
   cli::add_report_command(app, exit_code);
+  cli::add_check_command(app, exit_code);
+  cli::add_compare_command(app, exit_code);
   if (argc > 1 && argv[1][0] != '-' && !has_subcommand(app, argv[1])) {
-    std::cerr << "flashtune: unknown command '" << argv[1]
-              << "' (commands: info, compile, bench, tune, show, export, report; see --help)\n";
+    std::cerr
+        << "flashtune: unknown command '" << argv[1]
+        << "' (commands: info, compile, bench, tune, show, export, report, check, compare; see --help)\n";
     return cli::kUsage;
   }
   try {

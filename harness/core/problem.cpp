@@ -40,7 +40,12 @@ void validate(const AttentionProblem& p) {
   if (p.head_dim != 64 && p.head_dim != 128) bad("head_dim", p.head_dim, "the templates support 64 and 128");
   if (!std::isfinite(p.softmax_scale) || p.softmax_scale < 0)
     throw Error(ErrorKind::invalid_argument, "softmax_scale must be finite and >= 0 (0 = 1/sqrt(d))");
-  if (p.rows() > (std::int64_t{1} << 31)) bad("batch*heads*seqlen", p.rows(), "must fit in 2^31 rows");
+  // batch*heads fits in 64 bits (each < 2^31); times seqlen it might not: compare by division.
+  const std::int64_t bh = static_cast<std::int64_t>(p.batch) * p.heads;
+  if (bh > (std::int64_t{1} << 31) / p.seqlen)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("batch*heads*seqlen = {}*{}*{} is invalid: must fit in 2^31 rows", p.batch, p.heads,
+                            p.seqlen));
 }
 
 }  // namespace flashtune

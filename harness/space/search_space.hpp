@@ -86,12 +86,14 @@ struct StrategySettings {
   double race_margin = 0.02;  // racing: the relative margin of its comparisons
 };
 
-// What `flashtune check` expects to fail (docs/search-spaces.md, `check:`): expressions over the same variables
-// as the constraints. A configuration for which one holds must fail that way (a pass is reported as an
-// unexpected pass); every other configuration must pass.
+// What `flashtune check` expects to fail (docs/search-spaces.md, `check:`): expressions over the same
+// variables as the constraints. A configuration for which one holds must fail that way (a pass is reported as
+// an unexpected pass); every other configuration must pass.
 struct CheckSettings {
-  std::optional<Constraint> expect_compile_error;  // evaluated with the problem the configuration is checked for
-  std::optional<Constraint> expect_incorrect;      // evaluated with each check problem: verification must fail
+  // Evaluated with the problem the configuration is compiled for: it must fail to compile.
+  std::optional<Constraint> expect_compile_error;
+  // Evaluated with each check problem: verification must fail there.
+  std::optional<Constraint> expect_incorrect;
 };
 
 struct SearchSpace {

@@ -41,7 +41,8 @@ Constraint read_expression(const YamlReader& r, const Value& v, const std::strin
     Expr e = Expr::parse(text);
     for (const auto& [name, offset] : e.variables())
       if (std::find(known.begin(), known.end(), name) == known.end())
-        throw ExprError(offset, fmt::format("unknown variable '{}' (known: {})", name, fmt::join(known, ", ")));
+        throw ExprError(offset,
+                        fmt::format("unknown variable '{}' (known: {})", name, fmt::join(known, ", ")));
     return {std::move(e), r.inside(v, 0)};
   } catch (const ExprError& e) {
     r.fail(r.inside(v, e.offset()), fmt::format("{} '{}': {}", what, text, e.what()));
@@ -67,7 +68,8 @@ std::vector<Constraint> read_constraints(const YamlReader& r, const Field& secti
 
 // `check:`, the failures `flashtune check` expects: each key an expression over the same variables as the
 // constraints.
-CheckSettings read_check(const YamlReader& r, const Field& section, const std::vector<Parameter>& parameters) {
+CheckSettings read_check(const YamlReader& r, const Field& section,
+                         const std::vector<Parameter>& parameters) {
   const std::vector<std::string> known = expression_variables(parameters);
   const Fields fields = r.map(section.value, "check");
   r.allow_only(fields, "check", {"expect_compile_error", "expect_incorrect"});

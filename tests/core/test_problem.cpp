@@ -41,3 +41,25 @@ TEST(DType, ParsesSpellings) {
 
 }  // namespace
 }  // namespace flashtune
+
+namespace flashtune {
+namespace {
+
+TEST(Problem, HugeShapesAreRejectedWithoutOverflow) {
+  AttentionProblem p;
+  p.batch = 1 << 30;
+  p.heads = 1 << 30;
+  p.seqlen = 16;  // 2^64 rows: the product would wrap to 0
+  EXPECT_THROW(validate(p), Error);
+  p.batch = 2147483647;
+  p.heads = 2147483647;
+  p.seqlen = 2147483647;
+  EXPECT_THROW(validate(p), Error);
+  p.batch = 1 << 10;
+  p.heads = 1 << 10;
+  p.seqlen = 1 << 11;  // exactly 2^31 rows: allowed
+  EXPECT_NO_THROW(validate(p));
+}
+
+}  // namespace
+}  // namespace flashtune

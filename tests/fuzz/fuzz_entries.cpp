@@ -127,10 +127,14 @@ void check_space(const SearchSpace& s) {
   if (s.size() == 0 || s.size() > 1000000) finding("loaded space has {} combinations", s.size());
 
   for (std::string_view v : space::kProblemVariables) constraint_names.emplace_back(v);
-  for (const space::Constraint& c : s.constraints)
-    for (const auto& [name, offset] : c.expr.variables())
+  std::vector<const space::Constraint*> expressions;  // the constraints and the check: expressions
+  for (const space::Constraint& c : s.constraints) expressions.push_back(&c);
+  for (const std::optional<space::Constraint>* c : {&s.check.expect_compile_error, &s.check.expect_incorrect})
+    if (*c) expressions.push_back(&**c);
+  for (const space::Constraint* c : expressions)
+    for (const auto& [name, offset] : c->expr.variables())
       if (std::find(constraint_names.begin(), constraint_names.end(), name) == constraint_names.end())
-        finding("constraint '{}' uses unknown variable '{}'", excerpt(c.expr.text()), excerpt(name));
+        finding("expression '{}' uses unknown variable '{}'", excerpt(c->expr.text()), excerpt(name));
 
   if (s.sram_budgets.empty()) finding("loaded space has no sram budget");
   for (std::size_t i = 0; i < s.sram_budgets.size(); ++i) {
@@ -141,6 +145,9 @@ void check_space(const SearchSpace& s) {
 
   if (s.problems.empty()) finding("loaded space has no problems");
   for (std::size_t i = 0; i < s.problems.size(); ++i) {
+    const AttentionProblem& p = s.problems[i];  // rows without overflow: validate() computes them in int64
+    if (static_cast<double>(p.batch) * p.heads * p.seqlen > 2147483648.0)
+      finding("loaded problem {} has more than 2^31 rows", p.to_string());
     try {
       validate(s.problems[i]);
     } catch (const Error& e) {

@@ -20,7 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kFuzzDir = FLASHTUNE_FUZZ_DIR;
-const fs::path kSpacesDir = FLASHTUNE_SPACES_DIR;
+const fs::path kSpacesDir = FLASHTUNE_SPACES_DIR;         // search_spaces/
+const fs::path kBadSpacesDir = FLASHTUNE_BAD_SPACES_DIR;  // tests/space/bad/
 
 std::string read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -70,12 +71,15 @@ TEST(FuzzCorpus, CorpusStaysSmall) {  // docs/fuzzing.md: ~200 files / ~200 KB p
   }
 }
 
-TEST(FuzzCorpus, TheShippedSpacesPassTheSpaceTarget) {
-  for (const fs::path& file : files_in(kSpacesDir)) {
-    if (file.extension() == ".yaml") {
+// The space target's other seed folders (scripts/fuzz.sh reads them in place of copies in the corpus).
+TEST(FuzzCorpus, TheShippedAndMalformedSpacesPassTheSpaceTarget) {
+  std::size_t n = 0;
+  for (const fs::path& dir : {kSpacesDir, kBadSpacesDir})
+    for (const fs::path& file : files_in(dir)) {
       EXPECT_NO_THROW(fuzz_space_once(read_file(file))) << file;
+      ++n;
     }
-  }
+  EXPECT_GE(n, 25u);
 }
 
 // --- the name-expression pattern

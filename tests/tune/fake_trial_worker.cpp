@@ -7,6 +7,10 @@
 // and answers "profile" with synthetic counters (none with FAKE_WORKER_NO_COUNTERS=1).
 // Every started process appends a line to $FAKE_WORKER_LOG (if set), so a test can count restarts;
 // FAKE_WORKER_DELAY_MS makes every trial take that long.
+// For `flashtune check` (tests/check): a trial whose label contains $FAKE_WORKER_INCORRECT fails verification
+// (incorrect); one whose label contains $FAKE_WORKER_SANITIZER_ERROR writes a compute-sanitizer-like report
+// to stderr, and the process then ends with a sanitizer summary and status 86 (the fake sanitizer of
+// tests/check sends that stderr to the sanitizer's log).
 #include <unistd.h>
 
 #include <cstdio>
@@ -54,6 +58,7 @@ double fake_ms(const std::string& label) {
 }  // namespace
 
 int main() {
+  int sanitizer_errors = 0;
   if (const char* log = std::getenv("FAKE_WORKER_LOG")) std::ofstream(log, std::ios::app) << "start\n";
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -75,6 +80,18 @@ int main() {
       run::TrialOutcome o;
       o.blocks_per_sm = 1;
       o.check = verify::VerifyResult{true, {}, {}, "ok: fake"};
+      if (const char* bad = std::getenv("FAKE_WORKER_INCORRECT");
+          bad != nullptr && *bad != '\0' && spec.label.find(bad) != std::string::npos) {
+        o.status = TrialStatus::incorrect;
+        o.check = verify::VerifyResult{false, {}, {}, "O differs: fake"};
+        o.detail = "O differs: fake";
+      }
+      if (const char* bad = std::getenv("FAKE_WORKER_SANITIZER_ERROR");
+          bad != nullptr && *bad != '\0' && spec.label.find(bad) != std::string::npos) {
+        std::cerr
+            << "========= Invalid __global__ write of size 2 bytes\n=========     at fake_kernel+0x40\n";
+        sanitizer_errors += 1;
+      }
       o.timing = gpu::summarize(std::vector<double>(5, fake_ms(spec.label)));
       reply["outcome"] = tune::to_json(o);
     } else if (op == "remeasure") {
@@ -106,6 +123,10 @@ int main() {
       reply = json{{"ok", false}, {"error", "unknown op"}};
     }
     std::cout << reply.dump() << '\n' << std::flush;
+  }
+  if (std::getenv("FAKE_WORKER_SANITIZER_ERROR") != nullptr) {
+    std::cerr << "========= ERROR SUMMARY: " << sanitizer_errors << " errors\n";
+    if (sanitizer_errors > 0) return 86;
   }
   return 0;
 }

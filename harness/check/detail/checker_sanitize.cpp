@@ -49,8 +49,9 @@ void Checker::sanitize(SanitizerTool tool) {
     failed += k.outcome == CheckOutcome::fail;
     result_.cases.push_back(std::move(k));
   }
-  if (failed > 0) note(fmt::format("{}: {} configurations failed; the sanitizer's logs are in {}", to_string(tool),
-                                   failed, dir.string()));
+  if (failed > 0)
+    note(fmt::format("{}: {} configurations failed; the sanitizer's logs are in {}", to_string(tool), failed,
+                     dir.string()));
 }
 
 CheckCase Checker::sanitize_one(SanitizerTool tool, const CheckConfig& c, std::size_t index) {
@@ -83,7 +84,8 @@ CheckCase Checker::sanitize_one(SanitizerTool tool, const CheckConfig& c, std::s
   std::string ended;
   const auto t0 = Clock::now();
   try {
-    tune::TrialClient client(argv, cubin_.dir(), {.stderr_file = err, .exit_grace = std::chrono::seconds(60)});
+    tune::TrialClient client(argv, cubin_.dir(),
+                             {.stderr_file = err, .exit_grace = std::chrono::seconds(60)});
     const tune::TrialClient::Hello h = client.hello(timeout_s);
     if (!h.device) failures.push_back("the worker under compute-sanitizer sees no GPU: " + h.no_gpu);
     for (std::size_t i = 0; h.device && i < problems.size() && failures.empty(); ++i) {
@@ -113,7 +115,8 @@ CheckCase Checker::sanitize_one(SanitizerTool tool, const CheckConfig& c, std::s
   std::vector<std::string> lines = r.error_lines;
   if (r.errors > 0) lines.push_back(fmt::format("{} errors reported", r.errors));
   for (std::string& f : failures) lines.push_back(std::move(f));
-  if (flagged) lines.push_back(fmt::format("the worker ended with the sanitizer's exit status {}", kSanitizerExitCode));
+  if (flagged)
+    lines.push_back(fmt::format("the worker ended with the sanitizer's exit status {}", kSanitizerExitCode));
   if (r.error_lines.empty())
     for (std::string& l : last_lines(read_text(err), 5)) lines.push_back("stderr: " + l);
   lines.push_back("log: " + log.string());

@@ -1,0 +1,234 @@
+#include "check/result_comparison.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "check/detail/hardware_key.hpp"
+#include "core/error.hpp"
+#include "store/result_store.hpp"
+
+namespace flashtune::check {
+namespace {
+
+using detail::hardware_key;
+using nlohmann::json;
+
+bool is_sqlite(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[16] = {};
+  in.read(header, sizeof header);
+  return in.gcount() == sizeof header && std::string_view(header, 15) == "SQLite format 3";
+}
+
+ComparisonSide load_database(const std::filesystem::path& path) {
+  const store::ResultStore db(path);
+  ComparisonSide side{path.string(), "database", {}};
+  std::map<std::int64_t, std::vector<store::TrialRecord>> trials;  // by sweep, loaded when needed
+  for (const store::BestEntry& e : db.best_entries()) {
+    ComparedEntry c{e.key.gpu, e.key.template_id, e.key.problem, e.params, e.median_ms, std::nullopt,
+                    0,         e.updated_at};
+    if (e.sweep_id != 0 && e.trial_id != 0) {
+      auto it = trials.find(e.sweep_id);
+      if (it == trials.end()) it = trials.emplace(e.sweep_id, db.trials(e.sweep_id)).first;
+      for (const store::TrialRecord& t : it->second)
+        if (t.id == e.trial_id && t.samples > 1) {
+          c.noise = t.noise;
+          c.samples = t.samples;
+        }
+    }
+    side.entries.push_back(std::move(c));
+  }
+  return side;
+}
+
+ComparisonSide load_export(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in && !in.eof()) throw Error(ErrorKind::io, "cannot read " + path.string());
+  ComparisonSide side{path.string(), "export", {}};
+  try {
+    const json doc = json::parse(text.str());
+    if (!doc.is_object() || !doc.contains("flashtune_export"))
+      throw Error(ErrorKind::io,
+                  path.string() +
+                      " is neither a flashtune database nor an export (flashtune export --format "
+                      "json): no flashtune_export key");
+    for (const json& g : doc.at("gpus")) {
+      GpuIdentity gpu;
+      gpu.name = g.at("name").get<std::string>();
+      gpu.cc_major = g.at("cc_major").get<int>();
+      gpu.cc_minor = g.at("cc_minor").get<int>();
+      gpu.sm_count = g.at("sm_count").get<int>();
+      gpu.smem_optin_per_block = g.at("smem_optin_per_block").get<int>();
+      gpu.l2_bytes = g.at("l2_bytes").get<long long>();
+      gpu.driver_version = g.at("driver_version").get<int>();
+      for (const json& e : g.at("entries")) {
+        ComparedEntry c;
+        c.gpu = gpu;
+        c.template_id = e.at("template").get<std::string>();
+        const json& p = e.at("problem");
+        const std::optional<DType> dtype = parse_dtype(p.at("dtype").get<std::string>());
+        if (!dtype) throw Error(ErrorKind::io, path.string() + ": unknown dtype " + p.at("dtype").dump());
+        c.problem = {*dtype,
+                     p.at("head_dim").get<int>(),
+                     p.at("causal").get<bool>(),
+                     p.at("seqlen_bucket").get<int>(),
+                     p.at("batch_heads_bucket").get<int>(),
+                     p.at("smem_budget").get<std::int64_t>()};
+        for (const auto& [name, value] : e.at("config").items()) c.params[name] = value.get<std::int64_t>();
+        c.median_ms = e.at("median_ms").get<double>();
+        if (e.contains("noise") && e.at("noise").is_number()) c.noise = e.at("noise").get<double>();
+        if (e.contains("samples") && e.at("samples").is_number()) c.samples = e.at("samples").get<int>();
+        side.entries.push_back(std::move(c));
+      }
+    }
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::io, fmt::format("{}: not a flashtune export: {}", path.string(), e.what()));
+  }
+  return side;
+}
+
+using MatchKey = std::tuple<std::string, std::string, store::ProblemKey>;
+
+// One entry per key: the most recently updated (the later one in file order on a tie).
+std::map<MatchKey, ComparedEntry> by_key(const ComparisonSide& side, bool any_gpu, std::size_t* left_out) {
+  std::map<MatchKey, ComparedEntry> out;
+  for (const ComparedEntry& e : side.entries) {
+    const MatchKey k{any_gpu ? std::string() : hardware_key(e.gpu), e.template_id, e.problem};
+    auto [it, inserted] = out.emplace(k, e);
+    if (inserted) continue;
+    ++*left_out;
+    if (e.updated_at >= it->second.updated_at) it->second = e;
+  }
+  return out;
+}
+
+std::map<std::string, GpuIdentity> gpus_of(const ComparisonSide& side) {
+  std::map<std::string, GpuIdentity> out;
+  for (const ComparedEntry& e : side.entries) out.emplace(hardware_key(e.gpu), e.gpu);
+  return out;
+}
+
+}  // namespace
+
+ComparisonSide load_comparison_side(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(ErrorKind::not_found, fmt::format("compare: {} is not a file", path.string()));
+  return is_sqlite(path) ? load_database(path) : load_export(path);
+}
+
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::same:
+      return "SAME";
+    case Verdict::faster:
+      return "FASTER";
+    case Verdict::slower:
+      return "SLOWER";
+    case Verdict::ambiguous:
+      return "AMBIGUOUS";
+    case Verdict::added:
+      return "ADDED";
+    case Verdict::removed:
+      return "REMOVED";
+  }
+  return "?";
+}
+
+Verdict classify(double change, double noise, double threshold) {
+  const double magnitude = std::abs(change);
+  if (magnitude <= std::max(threshold, noise)) return Verdict::same;
+  if (magnitude > std::max(threshold, 3 * noise)) return change > 0 ? Verdict::slower : Verdict::faster;
+  return Verdict::ambiguous;
+}
+
+std::size_t Comparison::count(Verdict v) const {
+  std::size_t n = 0;
+  for (const ComparisonRow& r : rows) n += r.verdict == v;
+  return n;
+}
+
+Comparison compare(const ComparisonSide& old_side, const ComparisonSide& new_side,
+                   const ComparisonOptions& options) {
+  Comparison c;
+  c.old_path = old_side.path;
+  c.new_path = new_side.path;
+  c.options = options;
+
+  const auto old_gpus = gpus_of(old_side), new_gpus = gpus_of(new_side);
+  auto names = [](const std::map<std::string, GpuIdentity>& gpus) {
+    std::vector<std::string> n;
+    for (const auto& [key, g] : gpus) n.push_back(key);
+    return fmt::format("{}", fmt::join(n, ", "));
+  };
+  bool shared = false;
+  for (const auto& [key, g] : old_gpus) {
+    auto it = new_gpus.find(key);
+    if (it == new_gpus.end()) {
+      if (!options.any_gpu) c.notes.push_back(fmt::format("GPU {} only in OLD", g.name));
+      continue;
+    }
+    shared = true;
+    if (it->second.driver_version != g.driver_version)
+      c.notes.push_back(fmt::format("{}: driver {} in OLD, {} in NEW", g.name, g.driver_version,
+                                    it->second.driver_version));
+  }
+  if (!options.any_gpu)
+    for (const auto& [key, g] : new_gpus)
+      if (!old_gpus.contains(key)) c.notes.push_back(fmt::format("GPU {} only in NEW", g.name));
+  if (!shared && !options.any_gpu && !old_gpus.empty() && !new_gpus.empty())
+    throw Error(
+        ErrorKind::invalid_argument,
+        fmt::format("compare: OLD and NEW share no GPU (OLD: {}; NEW: {}); --any-gpu compares across GPUs",
+                    names(old_gpus), names(new_gpus)));
+
+  std::size_t old_dups = 0, new_dups = 0;
+  const auto olds = by_key(old_side, options.any_gpu, &old_dups);
+  const auto news = by_key(new_side, options.any_gpu, &new_dups);
+  if (old_dups > 0)
+    c.notes.push_back(fmt::format("OLD: {} older entries for the same problem left out", old_dups));
+  if (new_dups > 0)
+    c.notes.push_back(fmt::format("NEW: {} older entries for the same problem left out", new_dups));
+
+  std::set<MatchKey> keys;
+  for (const auto& [k, e] : olds) keys.insert(k);
+  for (const auto& [k, e] : news) keys.insert(k);
+  std::size_t without_noise = 0;
+  for (const MatchKey& k : keys) {
+    ComparisonRow r;
+    if (auto it = olds.find(k); it != olds.end()) r.old_entry = it->second;
+    if (auto it = news.find(k); it != news.end()) r.new_entry = it->second;
+    if (!r.new_entry) {
+      r.verdict = Verdict::removed;
+    } else if (!r.old_entry) {
+      r.verdict = Verdict::added;
+    } else {
+      r.change = r.old_entry->median_ms > 0 ? r.new_entry->median_ms / r.old_entry->median_ms - 1 : 0;
+      r.noise_known = r.old_entry->noise.has_value() && r.new_entry->noise.has_value();
+      if (r.noise_known)
+        r.noise = std::hypot(*r.old_entry->noise, *r.new_entry->noise);
+      else
+        ++without_noise;
+      r.verdict = classify(r.change, r.noise, options.threshold);
+    }
+    c.rows.push_back(std::move(r));
+  }
+  if (without_noise > 0)
+    c.notes.push_back(fmt::format(
+        "{} of the matched problems lack noise data on a side ({} is {}, {} is {}): judged by the {:.1f}% "
+        "threshold alone",
+        without_noise, old_side.path, old_side.kind, new_side.path, new_side.kind, options.threshold * 100));
+  return c;
+}
+
+}  // namespace flashtune::check

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The unit tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer (g++), in build-asan/.
+# NVRTC-throughput tests (test_fa2_compile, test_templates_compile) are left out: their host code is what the
+# other tests cover, and NVRTC itself is not instrumented. GPU tests skip without a GPU, as in scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CUDA_HOME:-/usr/local/cuda}/bin:$PATH"
+flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHTUNE_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build build-asan -j"$(nproc)"
+# Leaks inside libnvrtc / libcupti (not ours, not instrumented) are not findings; everything else is.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -E 'test_fa2_compile|test_templates_compile' "$@"
