@@ -23,9 +23,8 @@ __global__ void fault_inject(const AttentionParams p) {
     // 2^40 elements past O: far outside any allocation.
     static_cast<T*>(p.o)[(1ll << 40) + tid] = T(1.0f);
   } else if constexpr (kFault == 2) {
-    volatile int spin = 1;
-    while (spin) {
-    }
+    // An empty infinite loop may be assumed to end (C++ forward progress) and removed: sleep in asm volatile.
+    for (;;) asm volatile("nanosleep.u32 1000;");
   } else if constexpr (kFault == 3) {
     for (long long i = tid; i < n * kHeadDim; i += static_cast<long long>(gridDim.x) * blockDim.x)
       static_cast<T*>(p.o)[i] = T(0.0f);
