@@ -1,5 +1,7 @@
 #include "store/result_store.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -7,7 +9,9 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
@@ -227,6 +231,32 @@ std::vector<BestEntry> read_bests(Statement& st, const Database& db) {
 }
 
 // Opens and prepares the connection; see the constructor's contract.
+// Switches a new database to the WAL journal (a no-op when it already is). Two processes creating the same
+// database at once both try: SQLite may answer SQLITE_BUSY at once, without its busy handler (a lock
+// escalation that could deadlock), so retry for as long as the busy timeout.
+void enable_wal(Database& db, const fs::path& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (int attempt = 0;; ++attempt) {
+    try {
+      {
+        Statement current(db, "PRAGMA journal_mode");  // finalized before the switch: no open read
+        if (current.step() && current.text(0) == "wal") return;
+      }
+      Statement wal(db, "PRAGMA journal_mode = WAL");
+      const std::string mode = wal.step() ? wal.text(0) : "";
+      if (mode == "wal") return;
+      throw Error(ErrorKind::io,
+                  fmt::format("{}: the WAL journal could not be enabled (journal_mode is '{}')",
+                              path.string(), mode));
+    } catch (const detail::SqliteError& e) {
+      if ((e.code() != SQLITE_BUSY && e.code() != SQLITE_LOCKED) ||
+          std::chrono::steady_clock::now() > deadline)
+        throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 + 5 * std::min(attempt, 20)));
+    }
+  }
+}
+
 std::unique_ptr<Database> open_database(const fs::path& path) {
   if (const fs::path dir = path.parent_path(); !dir.empty()) {
     std::error_code ec;
@@ -240,14 +270,7 @@ std::unique_ptr<Database> open_database(const fs::path& path) {
     db->busy_timeout(kBusyTimeoutMs);
     Statement probe(*db, "SELECT count(*) FROM sqlite_master");  // reads the header: fails on a non-database
     probe.run();
-    {
-      Statement wal(*db, "PRAGMA journal_mode = WAL");
-      const std::string mode = wal.step() ? wal.text(0) : "";
-      if (mode != "wal")
-        throw Error(ErrorKind::io,
-                    fmt::format("{}: the WAL journal could not be enabled (journal_mode is '{}')",
-                                path.string(), mode));
-    }
+    enable_wal(*db, path);
     db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
     detail::migrate(*db);
   } catch (const detail::SqliteError& e) {
