@@ -44,8 +44,8 @@ void validate(const AttentionProblem& p) {
   const std::int64_t bh = static_cast<std::int64_t>(p.batch) * p.heads;
   if (bh > (std::int64_t{1} << 31) / p.seqlen)
     throw Error(ErrorKind::invalid_argument,
-                fmt::format("batch*heads*seqlen = {}*{}*{} is invalid: must fit in 2^31 rows", p.batch, p.heads,
-                            p.seqlen));
+                fmt::format("batch*heads*seqlen = {}*{}*{} is invalid: must fit in 2^31 rows", p.batch,
+                            p.heads, p.seqlen));
 }
 
 }  // namespace flashtune

@@ -104,7 +104,8 @@ TEST(Reliability, KillNineMidSweepThenResumeLosesAndRepeatsNothing) {
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status));
 
-  const CliRun resumed = flashtune(worker_env(0), "tune -q --resume --db " + db.string() + " " + space.string());
+  const CliRun resumed =
+      flashtune(worker_env(0), "tune -q --resume --db " + db.string() + " " + space.string());
   EXPECT_EQ(resumed.code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming sweep 1"), std::string::npos) << resumed.output;
 
