@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CUDA_HOME:-/usr/local/cuda}/bin:$PATH"
-flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHTUNE_BUILD_BENCH=OFF \
+flags="-O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+# Build type "None": only these flags (-O1 keeps the sanitized build quick; -g1 gives line numbers).
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DFLASHTUNE_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build build-asan -j"$(nproc)"
 # Leaks inside libnvrtc / libcupti (not ours, not instrumented) are not findings; everything else is.
+# test_profile_host is left out too: CUPTI dlopens libnvperf_host.so with RTLD_DEEPBIND, which the ASan
+# runtime refuses (google/sanitizers#611) before any of our code runs; it runs in the normal build.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -E 'test_fa2_compile|test_templates_compile' "$@"
+ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -E 'test_fa2_compile|test_templates_compile|test_profile_host' "$@"
