@@ -4,17 +4,27 @@
 // Loop order: one CTA per (query tile of kBlockM rows, batch*head); it walks the key/value tiles of kBlockN
 // rows in order, keeping O, the running row max and the running row sum in registers, and writes O and the
 // log-sum-exp once. Each warp owns kBlockM / kWarps query rows (one or more 16-row MMA tiles), so the warps
-// never exchange data: the only barriers guard the shared K/V ring buffer.
+// never exchange data: the only barriers guard the shared K/V ring buffer. The per-warp steps (S = Q K^T,
+// mask, online softmax, O += P V) live in common/fa2_warp_ops.cuh.
 //
-// Pipeline: K and V tiles stream through a ring of kStages shared-memory stages with cp.async; each tile is
-// its own commit group, so S = Q K_j^T can start while V_j is still arriving and tiles j+1 .. j+kStages-1
-// load behind both products.
+// Two loop schedules (kPipeline):
+//  0: per tile j: S_j = Q K_j^T, softmax, O += P_j V_j. K and V stream through a ring of kStages stages with
+//     cp.async, each tile its own commit group, so S_j can start while V_j is still arriving; two barriers
+//     per tile.
+//  1: software-pipelined across tiles: S_{j+1} = Q K_{j+1}^T is issued before O += P_j V_j, and the softmax
+//     of tile j+1 follows in the same basic block, so the exponentials of one tile overlap the tensor-core
+//     work of the other within a warp. K runs one tile ahead of V through the ring (each commit group is
+//     {K_{j+1}, V_j}); one barrier per tile. Needs kStages >= 2.
+//
+// Q's fragments stay in registers (kQRegs 1), are re-read from shared memory for every tile (0), or the
+// template picks registers when they cost <= 32 of them (2).
 //
 // Causal: query tiles are scheduled longest-first (reverse order), tiles strictly above the diagonal are
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
 #include "attention_params.h"
 #include "cp_async.cuh"
 #include "device_types.cuh"
+#include "fa2_warp_ops.cuh"
 #include "mma.cuh"
 #include "online_softmax.cuh"
 #include "swizzle.cuh"
@@ -25,8 +35,9 @@ namespace flashtune {
 // job.
 constexpr int kMaxSmemPerBlock = 232448;
 
-template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages>
+template <int kBlockM, int kBlockN, int kHeadDim_, int kWarps, int kStages, int kQRegs = 2, int kPipeline = 0>
 struct Fa2Traits {
+  static constexpr int kHeadDim = kHeadDim_;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kRowsPerWarp = kBlockM / kWarps;
   static constexpr int kMTiles = kRowsPerWarp / 16;  // 16-row MMA tiles per warp
@@ -38,8 +49,10 @@ struct Fa2Traits {
   static constexpr int kKVElems = kBlockN * kHeadDim;
   // Q tile (reused for the O tile on the way out) + kStages K tiles + kStages V tiles, 2-byte elements.
   static constexpr int kSmemBytes = 2 * (kQElems + 2 * kStages * kKVElems);
-  // Keep Q's fragments in registers when they are cheap (<= 32 registers), else re-read them with ldmatrix.
-  static constexpr bool kQInRegisters = kMTiles * kQKSteps * 4 <= 32;
+  static constexpr bool kQInRegisters = kQRegs == 2 ? kMTiles * kQKSteps * 4 <= 32 : kQRegs == 1;
+  static constexpr int kQFragM = kQInRegisters ? kMTiles : 1;
+  static constexpr int kQFragK = kQInRegisters ? kQKSteps : 1;
+  static constexpr bool kPipelined = kPipeline == 1;
 
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head_dim must be 64 or 128");
   static_assert(kWarps >= 1 && kThreads <= 1024, "1..32 warps");
@@ -48,6 +61,9 @@ struct Fa2Traits {
   static_assert(kMTiles <= 4, "at most 64 query rows per warp (register budget)");
   static_assert(kBlockN % 16 == 0 && kBlockN >= 16, "kBlockN must be a multiple of 16");
   static_assert(kStages >= 1 && kStages <= 4, "1..4 pipeline stages");
+  static_assert(kQRegs >= 0 && kQRegs <= 2, "q_regs: 0 shared memory, 1 registers, 2 automatic");
+  static_assert(kPipeline == 0 || kPipeline == 1, "pipeline: 0 or 1");
+  static_assert(!kPipelined || kStages >= 2, "the pipelined schedule needs kStages >= 2");
   static_assert(kSmemBytes <= kMaxSmemPerBlock,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
@@ -68,9 +84,18 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0
   }
 }
 
-template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages, bool kCausal, typename T>
+// Whether key tile j needs the element mask: it reaches past the sequence, or (causal) past the CTA's first
+// query.
+template <int kBlockN, bool kCausal>
+__device__ __forceinline__ bool tile_needs_mask(int j, int q0, int seqlen) {
+  const int k0 = j * kBlockN;
+  return (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0);
+}
+
+template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages, bool kCausal, typename T,
+          int kQRegs = 2, int kPipeline = 0>
 __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams p) {
-  using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages>;
+  using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline>;
   using Tile = SwizzledTile<kHeadDim>;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
@@ -97,18 +122,16 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams 
 
   int n_blocks = (seqlen + kBlockN - 1) / kBlockN;
   if constexpr (kCausal) n_blocks = min(n_blocks, (q0 + kBlockM + kBlockN - 1) / kBlockN);
-
-  // Prologue: Q joins the first group; tiles 0 .. kStages-2 are put in flight, one group for K, one for V.
-  load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
-#pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) {
-    if (s < n_blocks)
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sK + s * Tr::kKVElems, K, s * kBlockN, seqlen, tid);
-    cp_async_commit();
-    if (s < n_blocks)
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sV + s * Tr::kKVElems, V, s * kBlockN, seqlen, tid);
-    cp_async_commit();
-  }
+  auto load_k = [&](int j) {
+    if (j < n_blocks)
+      load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (j % kStages) * Tr::kKVElems, K, j * kBlockN, seqlen,
+                                                   tid);
+  };
+  auto load_v = [&](int j) {
+    if (j < n_blocks)
+      load_tile_async<kHeadDim, kBlockN, kThreads>(sV + (j % kStages) * Tr::kKVElems, V, j * kBlockN, seqlen,
+                                                   tid);
+  };
 
   float o[kMT][Tr::kDTiles][4];
   RowState row[kMT][2];
@@ -118,141 +141,86 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams 
     for (int dt = 0; dt < Tr::kDTiles; ++dt) o[mt][dt][0] = o[mt][dt][1] = o[mt][dt][2] = o[mt][dt][3] = 0.0f;
     row[mt][0] = row[mt][1] = RowState{neg_infinity(), 0.0f};
   }
-  unsigned q_frag[Tr::kQInRegisters ? kMT : 1][Tr::kQInRegisters ? Tr::kQKSteps : 1][4];
-
-  for (int j = 0; j < n_blocks; ++j) {
-    const int stage = j % kStages;
-    const T* const sKj = sK + stage * Tr::kKVElems;
-    const T* const sVj = sV + stage * Tr::kKVElems;
-
-    __syncthreads();  // every warp is done with tile j-1, whose stage the next load reuses
-    const int jn = j + kStages - 1;
-    if (jn < n_blocks)
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (jn % kStages) * Tr::kKVElems, K, jn * kBlockN,
-                                                   seqlen, tid);
-    cp_async_commit();
-    if (jn < n_blocks)
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sV + (jn % kStages) * Tr::kKVElems, V, jn * kBlockN,
-                                                   seqlen, tid);
-    cp_async_commit();
-    cp_async_wait<2 * kStages - 1>();  // K_j (and Q) landed; V_j may still be in flight
-    __syncthreads();
-
+  unsigned q_frag[Tr::kQFragM][Tr::kQFragK][4];
+  auto load_q_registers = [&] {
     if constexpr (Tr::kQInRegisters) {
-      if (j == 0) {
-#pragma unroll
-        for (int mt = 0; mt < kMT; ++mt)
-#pragma unroll
-          for (int ks = 0; ks < Tr::kQKSteps; ++ks)
-            ldmatrix_x4(q_frag[mt][ks], smem_addr(sQ + Tile::chunk_offset(warp_row0 + mt * 16 + (lane % 16),
-                                                                          ks * 2 + lane / 16)));
-      }
-    }
-
-    // S = Q K_j^T, fp32 accumulators in the C-fragment layout.
-    float s[kMT][Tr::kNTiles][4];
-#pragma unroll
-    for (int mt = 0; mt < kMT; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < Tr::kNTiles; ++nt)
-        s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.0f;
-#pragma unroll
-    for (int ks = 0; ks < Tr::kQKSteps; ++ks) {
-      unsigned a[kMT][4];
-#pragma unroll
-      for (int mt = 0; mt < kMT; ++mt) {
-        if constexpr (Tr::kQInRegisters) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) a[mt][i] = q_frag[mt][ks][i];
-        } else {
-          ldmatrix_x4(a[mt], smem_addr(sQ + Tile::chunk_offset(warp_row0 + mt * 16 + (lane % 16),
-                                                               ks * 2 + lane / 16)));
-        }
-      }
-#pragma unroll
-      for (int np = 0; np < Tr::kNTiles / 2; ++np) {
-        unsigned b[4];
-        ldmatrix_x4(b, smem_addr(sKj + Tile::chunk_offset(np * 16 + (lane / 16) * 8 + (lane % 8),
-                                                          ks * 2 + (lane / 8) % 2)));
-#pragma unroll
-        for (int mt = 0; mt < kMT; ++mt) {
-          mma_m16n8k16<T>(s[mt][2 * np], a[mt], b[0], b[1]);
-          mma_m16n8k16<T>(s[mt][2 * np + 1], a[mt], b[2], b[3]);
-        }
-      }
-    }
-
-    // Mask keys past the end and, when causal, keys after the query: only tiles that need it pay.
-    const int k0 = j * kBlockN;
-    const bool need_mask = (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0);
-    if (need_mask) {
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < Tr::kNTiles; ++nt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int key = k0 + nt * 8 + 2 * c + (e & 1);
-            const int query = q0 + warp_row0 + mt * 16 + g + (e >> 1) * 8;
-            if (key >= seqlen || (kCausal && key > query)) s[mt][nt][e] = neg_infinity();
-          }
+        for (int ks = 0; ks < Tr::kQKSteps; ++ks)
+          load_q_frag<kHeadDim>(q_frag[mt][ks], sQ, warp_row0, mt, ks, lane);
     }
+  };
+  float s[kMT][Tr::kNTiles][4];
+  unsigned pk[kMT][Tr::kPVSteps][4];
+  float alpha[kMT][2];
+  const int row0 = q0 + warp_row0;
 
-    // Online softmax: new max, rescale factor, probabilities (left in s), running sums, rescaled O.
+  if constexpr (!Tr::kPipelined) {
+    // Prologue: Q joins the first group; tiles 0 .. kStages-2 are put in flight, one group for K, one for V.
+    load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
 #pragma unroll
-    for (int mt = 0; mt < kMT; ++mt)
+    for (int t = 0; t < kStages - 1; ++t) {
+      load_k(t);
+      cp_async_commit();
+      load_v(t);
+      cp_async_commit();
+    }
+    for (int j = 0; j < n_blocks; ++j) {
+      const int stage = j % kStages;
+      __syncthreads();  // every warp is done with tile j-1, whose stage the next load reuses
+      load_k(j + kStages - 1);
+      cp_async_commit();
+      load_v(j + kStages - 1);
+      cp_async_commit();
+      cp_async_wait<2 * kStages - 1>();  // K_j (and Q) landed; V_j may still be in flight
+      __syncthreads();
+      if (j == 0) load_q_registers();
+      warp_qk<Tr>(s, q_frag, sQ, sK + stage * Tr::kKVElems, warp_row0, lane);
+      if (tile_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
+        warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
+      warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
+      warp_rescale<Tr>(o, alpha);
+      cp_async_wait<2 * kStages - 2>();  // V_j landed
+      __syncthreads();
+      warp_pv<Tr, T>(o, pk, sV + stage * Tr::kKVElems, lane);
+    }
+  } else {
+    // Prologue: group {Q, K_0}, then groups {K_{t+1}, V_t} for t < kStages-1; S_0 and its softmax.
+    load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
+    load_k(0);
+    cp_async_commit();
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        float block_max = neg_infinity();
-#pragma unroll
-        for (int nt = 0; nt < Tr::kNTiles; ++nt)
-          block_max = fmaxf(block_max, fmaxf(s[mt][nt][2 * h], s[mt][nt][2 * h + 1]));
-        block_max = quad_max(block_max) * p.scale_log2;
-        const float new_max = fmaxf(row[mt][h].max, block_max);
-        const float base = safe_base(new_max);
-        const float alpha = fast_exp2(row[mt][h].max - base);
-        row[mt][h].max = new_max;
-        float sum = 0.0f;
-#pragma unroll
-        for (int nt = 0; nt < Tr::kNTiles; ++nt)
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const float pr = fast_exp2(fmaf(s[mt][nt][2 * h + e], p.scale_log2, -base));
-            s[mt][nt][2 * h + e] = pr;
-            sum += pr;
-          }
-        row[mt][h].sum = row[mt][h].sum * alpha + sum;
-#pragma unroll
-        for (int dt = 0; dt < Tr::kDTiles; ++dt) {
-          o[mt][dt][2 * h] *= alpha;
-          o[mt][dt][2 * h + 1] *= alpha;
-        }
-      }
-
-    cp_async_wait<2 * kStages - 2>();  // V_j landed
+    for (int t = 0; t < kStages - 1; ++t) {
+      load_k(t + 1);
+      load_v(t);
+      cp_async_commit();
+    }
+    cp_async_wait<kStages - 1>();  // Q and K_0 landed
     __syncthreads();
+    load_q_registers();
+    warp_qk<Tr>(s, q_frag, sQ, sK, warp_row0, lane);
+    if (tile_needs_mask<kBlockN, kCausal>(0, q0, seqlen)) warp_mask<Tr, kCausal>(s, 0, row0, seqlen, lane);
+    warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);  // O is still zero: nothing to rescale
 
-    // O += P V_j: the C fragments of two adjacent S tiles are exactly the A fragment of one k16 step.
-#pragma unroll
-    for (int ps = 0; ps < Tr::kPVSteps; ++ps) {
-      unsigned a[kMT][4];
-#pragma unroll
-      for (int mt = 0; mt < kMT; ++mt) {
-        a[mt][0] = element_traits<T>::pack2(s[mt][2 * ps][0], s[mt][2 * ps][1]);
-        a[mt][1] = element_traits<T>::pack2(s[mt][2 * ps][2], s[mt][2 * ps][3]);
-        a[mt][2] = element_traits<T>::pack2(s[mt][2 * ps + 1][0], s[mt][2 * ps + 1][1]);
-        a[mt][3] = element_traits<T>::pack2(s[mt][2 * ps + 1][2], s[mt][2 * ps + 1][3]);
-      }
-#pragma unroll
-      for (int dp = 0; dp < Tr::kDTiles / 2; ++dp) {
-        unsigned b[4];
-        ldmatrix_x4_trans(b, smem_addr(sVj + Tile::chunk_offset(ps * 16 + ((lane / 8) % 2) * 8 + (lane % 8),
-                                                                dp * 2 + lane / 16)));
-#pragma unroll
-        for (int mt = 0; mt < kMT; ++mt) {
-          mma_m16n8k16<T>(o[mt][2 * dp], a[mt], b[0], b[1]);
-          mma_m16n8k16<T>(o[mt][2 * dp + 1], a[mt], b[2], b[3]);
-        }
+    for (int j = 0; j < n_blocks; ++j) {
+      // Group {K_{j+1}, V_j} landed, and every warp is done with iteration j-1: the stages of K_j and V_{j-1}
+      // are free for K_{j+kStages} and V_{j+kStages-1}.
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      load_k(j + kStages);
+      load_v(j + kStages - 1);
+      cp_async_commit();
+      const T* const sVj = sV + (j % kStages) * Tr::kKVElems;
+      if (j + 1 < n_blocks) {
+        warp_qk<Tr>(s, q_frag, sQ, sK + ((j + 1) % kStages) * Tr::kKVElems, warp_row0, lane);
+        if (tile_needs_mask<kBlockN, kCausal>(j + 1, q0, seqlen))
+          warp_mask<Tr, kCausal>(s, (j + 1) * kBlockN, row0, seqlen, lane);
+        warp_pv<Tr, T>(o, pk, sVj, lane);                      // tensor cores busy with P_j V_j ...
+        warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);  // ... while the exponentials of tile j+1 run
+        warp_rescale<Tr>(o, alpha);
+      } else {
+        warp_pv<Tr, T>(o, pk, sVj, lane);
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "core/error.hpp"
 #include "run/kernel_loader.hpp"
 #include "space/enumerate.hpp"
 
@@ -93,6 +94,7 @@ CheckPlan plan_check(const space::SearchSpace& space, const PlanOptions& options
   const KernelTemplate& t = find_template(space.template_id);
   CheckPlan plan;
   plan.template_id = std::string(t.id());
+  if (auto why = t.unsupported_arch(options.arch)) throw Error(ErrorKind::invalid_argument, *why);
   plan.combinations = space.size();
   plan.variants = variants_of(space, options.gpu);
   if (options.gpu) plan.problems = check_problems(space, options.full_problems);

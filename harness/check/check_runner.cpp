@@ -208,6 +208,7 @@ run::TrialSpec Checker::spec_of(const CheckConfig& c, const AttentionProblem& pr
          exprs.size() == 1 ? spec.label : fmt::format("{} [kernel {}]", spec.label, k + 1)});
   spec.launches = template_.launches(c.params, problem);
   spec.workspace_bytes = template_.workspace_bytes(c.params, problem);
+  spec.tensor_maps = template_.tensor_maps(c.params, variant_of(problem));
   spec.smem_limit = budget_.per_block_limit;
   spec.carveout_percent = budget_.carveout_percent;
   spec.verify = true;

@@ -9,12 +9,34 @@
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
 #include "jit/nvrtc_program.hpp"
+#include "kernels/kernel_template.hpp"
 
 namespace flashtune::cli {
 
+namespace {
+
+// Each template of the catalog with its parameters: bounds, default, optional or not.
+void print_templates() {
+  for (const std::string& id : template_ids()) {
+    const KernelTemplate& t = find_template(id);
+    std::cout << fmt::format("{} ({}): {}\n", id, t.source_file(), t.summary());
+    for (const ParamSpec& p : t.params())
+      std::cout << fmt::format("  {:<12} {}..{}, default {}{}: {}\n", p.name, p.min, p.max, p.default_value,
+                               p.required ? "" : ", optional", p.doc);
+  }
+}
+
+}  // namespace
+
 void add_info_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("info", "show the GPU, the NVRTC version and flashtune's paths");
+  static bool templates = false;
+  cmd->add_flag("--templates", templates, "list the kernel templates and their parameters instead");
   cmd->callback([&exit_code] {
+    if (templates) {
+      print_templates();
+      return;
+    }
     std::cout << fmt::format("NVRTC          {}\n", jit::nvrtc_version_string());
     std::cout << fmt::format("templates      {}\n", kernel_template_dir().string());
     std::cout << fmt::format("cache          {}\n", cache_dir().string());

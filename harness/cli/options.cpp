@@ -43,6 +43,12 @@ void ConfigOptions::add_to(CLI::App& app) {
       app.add_option("--block-n", config.block_n, "key/value rows per stage")->capture_default_str());
   options_.push_back(app.add_option("--warps", config.warps, "warps per CTA")->capture_default_str());
   options_.push_back(app.add_option("--stages", config.stages, "K/V pipeline stages")->capture_default_str());
+  options_.push_back(
+      app.add_option("--q-regs", config.q_regs, "Q fragments: 0 shared memory, 1 registers, 2 automatic")
+          ->capture_default_str());
+  options_.push_back(
+      app.add_option("--pipeline", config.pipeline, "loop schedule: 0 tile by tile, 1 software-pipelined")
+          ->capture_default_str());
 }
 
 bool ConfigOptions::any_given() const {

@@ -6,11 +6,17 @@
 #include "kernels/kernel_template.hpp"
 
 namespace flashtune {
+
+const KernelTemplate& fa2_template();
+
 namespace {
 
 Fa2Config to_config(const ParamValues& v) {
-  return Fa2Config{static_cast<int>(v.at("block_m")), static_cast<int>(v.at("block_n")),
-                   static_cast<int>(v.at("warps")), static_cast<int>(v.at("stages"))};
+  Fa2Config c{static_cast<int>(v.at("block_m")), static_cast<int>(v.at("block_n")),
+              static_cast<int>(v.at("warps")), static_cast<int>(v.at("stages"))};
+  c.q_regs = static_cast<int>(param_or_default(fa2_template(), v, "q_regs"));
+  c.pipeline = static_cast<int>(param_or_default(fa2_template(), v, "pipeline"));
+  return c;
 }
 
 class Fa2Template final : public KernelTemplate {
@@ -27,6 +33,15 @@ class Fa2Template final : public KernelTemplate {
         {"block_n", 16, 512, 64, "key/value rows per pipeline stage (a multiple of 16)"},
         {"stages", 1, 4, 2, "K/V tiles in flight (shared-memory ring depth)"},
         {"warps", 1, 32, 8, "warps per CTA; each owns block_m / warps query rows"},
+        {"q_regs", 0, 2, 2,
+         "Q's mma fragments: 0 re-read from shared memory every tile, 1 kept in registers, 2 registers when "
+         "they cost <= 32",
+         false},
+        {"pipeline", 0, 1, 0,
+         "loop schedule: 0 tile by tile; 1 software-pipelined (Q K_{j+1}^T issued before P_j V_j, the "
+         "softmax "
+         "of one tile overlapping the other's mma; needs stages >= 2)",
+         false},
     };
     return specs;
   }

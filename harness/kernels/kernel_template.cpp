@@ -10,6 +10,7 @@ const KernelTemplate& fa2_template();       // fa2_template.cpp
 const KernelTemplate& standard_template();  // standard_template.cpp
 const KernelTemplate& fa1_template();       // fa1_template.cpp
 const KernelTemplate& fault_template();     // fault_template.cpp (testing only)
+const KernelTemplate& hopper_template();    // hopper_template.cpp
 
 ProblemVariant variant_of(const AttentionProblem& p) {
   return {p.head_dim, p.dtype, p.causal};
@@ -19,13 +20,31 @@ std::string to_string(const ProblemVariant& v) {
   return fmt::format("d{} {}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "");
 }
 
+std::string_view to_string(TensorMapRequest::Tensor t) {
+  switch (t) {
+    case TensorMapRequest::Tensor::q:
+      return "q";
+    case TensorMapRequest::Tensor::k:
+      return "k";
+    case TensorMapRequest::Tensor::v:
+      return "v";
+    case TensorMapRequest::Tensor::o:
+      return "o";
+  }
+  return "?";
+}
+
+TensorMapRequest::Tensor tensor_from_string(std::string_view name) {
+  for (auto t : {TensorMapRequest::Tensor::q, TensorMapRequest::Tensor::k, TensorMapRequest::Tensor::v,
+                 TensorMapRequest::Tensor::o})
+    if (to_string(t) == name) return t;
+  throw Error(ErrorKind::invalid_argument, fmt::format("unknown tensor '{}' (q, k, v or o)", name));
+}
+
 namespace {
 const std::vector<const KernelTemplate*>& catalog() {
   static const std::vector<const KernelTemplate*> all = {
-      &fa2_template(),
-      &standard_template(),
-      &fa1_template(),
-      &fault_template(),
+      &fa2_template(), &standard_template(), &fa1_template(), &hopper_template(), &fault_template(),
   };
   return all;
 }
@@ -57,8 +76,16 @@ std::optional<std::string> check_params(const KernelTemplate& t, const ParamValu
       return fmt::format("{} = {} is outside {}..{}", name, value, spec->min, spec->max);
   }
   for (const ParamSpec& p : t.params())
-    if (!values.contains(p.name)) return fmt::format("parameter '{}' of {} is missing", p.name, t.id());
+    if (p.required && !values.contains(p.name))
+      return fmt::format("parameter '{}' of {} is missing", p.name, t.id());
   return std::nullopt;
+}
+
+std::int64_t param_or_default(const KernelTemplate& t, const ParamValues& values, std::string_view name) {
+  if (auto it = values.find(std::string(name)); it != values.end()) return it->second;
+  for (const ParamSpec& p : t.params())
+    if (p.name == name) return p.default_value;
+  throw Error(ErrorKind::not_found, fmt::format("{} has no parameter '{}'", t.id(), name));
 }
 
 std::string to_string(const ParamValues& values) {

@@ -32,6 +32,9 @@ struct ParamSpec {
   std::int64_t max = 0;
   std::int64_t default_value = 0;
   std::string doc;
+  // A parameter that is not required may be left out of a search space (and of ParamValues): it then takes
+  // default_value. Parameters added to a template after its spaces were written are optional this way.
+  bool required = true;
 };
 
 // The facts of a problem that are template arguments: one compiled kernel serves every problem that shares
@@ -50,6 +53,21 @@ struct KernelLaunch {
   unsigned threads = 0;
   int dynamic_smem = 0;  // bytes
 };
+
+// A TMA tensor map a template's kernels take (sm_90 bulk tensor copies): one of the problem's tensors viewed
+// as [batch*heads, seqlen, head_dim] (innermost last here, as in memory), read in boxes of box_rows rows x
+// box_cols columns with a 128-byte swizzle. Rows past seqlen read as zeros. The launcher builds the maps from
+// its buffers and passes them, in order, as the kernel's second parameter (a struct of 128-byte maps).
+struct TensorMapRequest {
+  enum class Tensor { q, k, v, o };
+  Tensor tensor = Tensor::q;
+  int box_rows = 64;
+  int box_cols = 64;
+  friend bool operator==(const TensorMapRequest&, const TensorMapRequest&) = default;
+};
+std::string_view to_string(TensorMapRequest::Tensor t);  // "q"
+// Throws Error(invalid_argument) for a name other than q, k, v, o.
+TensorMapRequest::Tensor tensor_from_string(std::string_view name);
 
 class KernelTemplate {
  public:
@@ -84,6 +102,19 @@ class KernelTemplate {
                                              const AttentionProblem& problem) const {
     return {launch(values, problem)};
   }
+  // Why the template cannot be built for `arch` ("sm_90a"), or nullopt when it can (the default: any arch).
+  virtual std::optional<std::string> unsupported_arch(std::string_view arch) const {
+    (void)arch;
+    return std::nullopt;
+  }
+  // The tensor maps the kernels take after AttentionParams (TensorMapRequest); none by default, and then the
+  // kernels' one parameter is AttentionParams.
+  virtual std::vector<TensorMapRequest> tensor_maps(const ParamValues& values,
+                                                    const ProblemVariant& variant) const {
+    (void)values;
+    (void)variant;
+    return {};
+  }
   // Scratch device memory the kernels need (AttentionParams::workspace), in bytes; 0 for none.
   virtual std::size_t workspace_bytes(const ParamValues& values, const AttentionProblem& problem) const {
     (void)values;
@@ -100,6 +131,10 @@ std::vector<std::string> template_ids();
 // 'blok_m' (fa2_fwd has block_m, block_n, stages, warps)"); nullopt when every parameter is present and in
 // bounds.
 std::optional<std::string> check_params(const KernelTemplate& t, const ParamValues& values);
+
+// values[name], or the parameter's default when an optional parameter is absent. Throws Error(not_found)
+// for a name the template does not have.
+std::int64_t param_or_default(const KernelTemplate& t, const ParamValues& values, std::string_view name);
 
 // "block_m=128 block_n=64 stages=2 warps=8"
 std::string to_string(const ParamValues& values);

@@ -11,6 +11,7 @@
 #include "gpu/event_timer.hpp"
 #include "gpu/launch.hpp"
 #include "jit/cubin_cache.hpp"
+#include "run/attention_tensor_maps.hpp"
 
 namespace flashtune::run {
 namespace {
@@ -86,7 +87,9 @@ void TrialRunner::ensure_workspace(std::size_t bytes) {
 void TrialRunner::launch(const std::vector<gpu::Kernel*>& ks, const TrialSpec& spec) {
   AttentionParams params = session_->params();
   params.workspace = spec.workspace_bytes > 0 ? reinterpret_cast<void*>(workspace_.ptr()) : nullptr;
-  void* args[] = {&params};
+  std::vector<gpu::TensorMap> maps;
+  if (!spec.tensor_maps.empty()) maps = attention_tensor_maps(spec.tensor_maps, params, session_->problem());
+  void* args[] = {&params, maps.data()};
   for (std::size_t i = 0; i < ks.size(); ++i)
     gpu::launch(*ks[i], shape_of(spec.launches[i]), args, &stream_, spec.kernels[i].label);
 }

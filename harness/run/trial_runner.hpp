@@ -41,6 +41,9 @@ struct TrialSpec {
   std::vector<KernelRef> kernels;
   std::vector<KernelLaunch> launches;  // one per kernel
   std::size_t workspace_bytes = 0;     // AttentionParams::workspace
+  // TMA tensor maps the kernels take after AttentionParams (KernelTemplate::tensor_maps), built from the
+  // problem's buffers at launch; empty: AttentionParams is the kernels' only parameter.
+  std::vector<TensorMapRequest> tensor_maps;
   int smem_limit = 0;  // the budget: each block's dynamic shared-memory limit is this minus its static smem
   int carveout_percent =
       -1;  // the SM's shared-memory carveout hint (sram_budget.hpp); -1: the driver's choice

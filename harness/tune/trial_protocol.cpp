@@ -140,8 +140,12 @@ json to_json(const run::TrialSpec& s) {
     launches.push_back({{"grid", {l.grid[0], l.grid[1], l.grid[2]}},
                         {"threads", l.threads},
                         {"dynamic_smem", l.dynamic_smem}});
+  json maps = json::array();
+  for (const TensorMapRequest& m : s.tensor_maps)
+    maps.push_back({{"tensor", to_string(m.tensor)}, {"box_rows", m.box_rows}, {"box_cols", m.box_cols}});
   return json{{"label", s.label},
               {"kernels", kernels},
+              {"tensor_maps", maps},
               {"launches", launches},
               {"workspace_bytes", s.workspace_bytes},
               {"smem_limit", s.smem_limit},
@@ -165,6 +169,10 @@ run::TrialSpec spec_from_json(const json& j) {
     s.launches.push_back(launch);
   }
   s.workspace_bytes = j.at("workspace_bytes").get<std::size_t>();
+  if (j.contains("tensor_maps"))
+    for (const json& m : j.at("tensor_maps"))
+      s.tensor_maps.push_back({tensor_from_string(m.at("tensor").get<std::string>()),
+                               m.at("box_rows").get<int>(), m.at("box_cols").get<int>()});
   s.smem_limit = j.at("smem_limit").get<int>();
   s.carveout_percent = j.at("carveout_percent").get<int>();
   s.timing = timing_from_json(j.at("timing"));

@@ -1,5 +1,6 @@
 #include "tune/tuner.hpp"
 
+#include "core/error.hpp"
 #include "jit/cache_key.hpp"
 #include "jit/nvrtc_program.hpp"
 #include "run/kernel_loader.hpp"
@@ -30,6 +31,7 @@ TuneSummary Sweep::run() {
   limits_ = device_ ? limits_of(*device_) : sm_limits_for(9, 0);
   arch_ = !space_.arch.empty() ? space_.arch : device_ ? device_->arch() : "sm_90a";
   summary_.arch = arch_;
+  if (auto why = template_.unsupported_arch(arch_)) throw Error(ErrorKind::invalid_argument, *why);
   source_hash_ = jit::source_hash(run::make_request(std::string(template_.source_file()), "", arch_));
   nvrtc_ = jit::nvrtc_version();
   resolve_budgets();

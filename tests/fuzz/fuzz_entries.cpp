@@ -105,13 +105,14 @@ void check_space(const SearchSpace& s) {
   if (t->id() != s.template_id) finding("template id '{}' is not the catalog's", excerpt(s.template_id));
   if (!s.arch.empty() && !valid_arch(s.arch)) finding("loaded space has arch '{}'", excerpt(s.arch));
 
-  if (s.parameters.size() != t->params().size())
+  if (s.parameters.size() > t->params().size())
     finding("{} parameters loaded, {} has {}", s.parameters.size(), t->id(), t->params().size());
   std::vector<std::string> constraint_names;
   for (const ParamSpec& spec : t->params()) {
     const auto n = std::count_if(s.parameters.begin(), s.parameters.end(),
                                  [&](const space::Parameter& p) { return p.name == spec.name; });
-    if (n != 1) finding("parameter '{}' loaded {} times", spec.name, n);
+    // Required parameters exactly once; optional ones at most once.
+    if (n != 1 && (spec.required || n != 0)) finding("parameter '{}' loaded {} times", spec.name, n);
     constraint_names.push_back(spec.name);
   }
   for (const space::Parameter& p : s.parameters) {

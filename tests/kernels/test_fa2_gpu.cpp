@@ -1,4 +1,5 @@
-// Every configuration of the default grid is correct on the GPU: d in {64, 128}, causal and not, bf16 and
+// Every configuration of the default grid, and the schedule variants (q_regs, pipeline) of its two-stage
+// ones, is correct on the GPU: d in {64, 128}, causal and not, bf16 and
 // fp16, N in {1, 17, 1000, 4096} (ragged ends included). Outputs are NaN-poisoned before every launch; small
 // problems are checked against the float64 CPU reference, N = 4096 against the fp32 GPU reference.
 #include <gtest/gtest.h>
@@ -13,6 +14,23 @@
 
 namespace flashtune {
 namespace {
+
+// The schedule variants (q_regs, pipeline) of the grid's two-stage configurations: Q's fragments in registers
+// or re-read, the tile-by-tile and the software-pipelined loop.
+std::vector<Fa2Config> schedule_variants() {
+  std::vector<Fa2Config> out;
+  for (const Fa2Config& base : default_fa2_grid()) {
+    if (base.stages != 2) continue;
+    for (int q : {0, 1})
+      for (int pl : {0, 1}) {
+        Fa2Config c = base;
+        c.q_regs = q;
+        c.pipeline = pl;
+        out.push_back(c);
+      }
+  }
+  return out;
+}
 
 struct Case {
   int head_dim;
@@ -36,6 +54,10 @@ class Fa2Gpu : public testing::TestWithParam<Case> {
       for (DType t : {DType::bf16, DType::f16})
         for (bool causal : {false, true})
           for (const auto& i : default_fa2_instances(d, t, causal)) all.push_back(i);
+    for (int d : {64, 128})
+      for (DType t : {DType::bf16, DType::f16})
+        for (bool causal : {false, true})
+          for (const Fa2Config& c : schedule_variants()) all.push_back({c, d, t, causal});
     for (const auto& c : run::precompile(all, gpu::query_device(0).arch(), 0))
       ASSERT_TRUE(c.result.ok) << c.instance.to_string() << "\n" << c.result.log;
   }
@@ -55,7 +77,9 @@ TEST_P(Fa2Gpu, EveryGridConfigurationMatchesTheReference) {
   opts.time = false;
   opts.seed = 1000 + c.seqlen;
   run::Fa2Bench bench(p, opts);
-  for (const Fa2Config& cfg : default_fa2_grid()) {
+  std::vector<Fa2Config> configs = default_fa2_grid();
+  for (const Fa2Config& c : schedule_variants()) configs.push_back(c);
+  for (const Fa2Config& cfg : configs) {
     const run::BenchResult r = bench.run(cfg);
     EXPECT_EQ(r.status, TrialStatus::ok)
         << r.instance.to_string() << " on " << p.to_string() << ": " << r.detail;

@@ -163,6 +163,19 @@ TEST(SpaceLoader, Defaults) {
   EXPECT_NE(parse_search_space(space_text(kParams) + "# changed\n", "t.yaml").content_hash, s.content_hash);
 }
 
+TEST(SpaceLoader, OptionalParametersMayBeLeftOut) {
+  // fa2_fwd's q_regs and pipeline are optional: a space without them sweeps the four required ones only
+  // (the kernel gets their defaults); listed, they are swept like any other.
+  const SearchSpace s = parse_search_space(space_text(kParams), "t.yaml");
+  EXPECT_EQ(s.parameters.size(), 4u);
+  const SearchSpace t =
+      parse_search_space(space_text(kParams + "  pipeline: [0, 1]\n  q_regs: [0, 1, 2]\n"), "t.yaml");
+  EXPECT_EQ(t.parameters.size(), 6u);
+  EXPECT_EQ(t.size(), 2u * 2 * 3);
+  EXPECT_NE(parse_error(space_text(kParams + "  pipeline: 2\n")).message().find("pipeline"),
+            std::string::npos);
+}
+
 TEST(SpaceLoader, BudgetSizes) {
   const SearchSpace s = parse_search_space(
       space_text(kParams, "sram_budgets: [48 KiB, 50000 B, 1000, 99KiB, max, 2048 B]\n"), "t.yaml");

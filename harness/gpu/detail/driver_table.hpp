@@ -60,7 +60,8 @@ inline constexpr int kRequestedVersion = 12000;
   X(cuEventDestroy, 4000)                              \
   X(cuEventRecord, 2000)                               \
   X(cuEventSynchronize, 2000)                          \
-  X(cuEventElapsedTime, 2000)
+  X(cuEventElapsedTime, 2000)                          \
+  X(cuTensorMapEncodeTiled, 12000)
 
 struct DriverTable {
 #define FLASHTUNE_CUDA_DRIVER_MEMBER(name, version) PFN_##name##_v##version name = nullptr;

@@ -143,7 +143,7 @@ std::vector<Parameter> read_parameters(const YamlReader& r, const Field& section
     out.push_back(std::move(p));
   }
   for (const ParamSpec& p : t.params())
-    if (fields.find(p.name) == nullptr)
+    if (p.required && fields.find(p.name) == nullptr)
       r.fail(section.key_where,
              fmt::format("parameters: '{}' is missing ({} has {})", p.name, t.id(), fmt::join(names, ", ")));
   return out;

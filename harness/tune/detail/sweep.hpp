@@ -42,7 +42,8 @@ struct Candidate {
   std::size_t request = 0;             // index of its compile request (all the template's kernels)
   std::vector<KernelLaunch> launches;  // one per kernel, in order
   std::size_t workspace_bytes = 0;
-  std::string label;  // "fa2_fwd block_m=128 ... (d128 bf16)"
+  std::vector<TensorMapRequest> tensor_maps;  // KernelTemplate::tensor_maps
+  std::string label;                          // "fa2_fwd block_m=128 ... (d128 bf16)"
 };
 
 // A configuration whose shared memory is over every budget: never compiled, stored as resource_exceeded.

@@ -62,6 +62,7 @@ run::TrialSpec Sweep::spec_of(const Candidate& c, const jit::CompileResult& r, c
                             exprs.size() == 1 ? c.label : fmt::format("{} [kernel {}]", c.label, k + 1)});
   spec.launches = c.launches;
   spec.workspace_bytes = c.workspace_bytes;
+  spec.tensor_maps = c.tensor_maps;
   spec.smem_limit = b.plan.per_block_limit;
   spec.carveout_percent = b.plan.carveout_percent;
   return spec;

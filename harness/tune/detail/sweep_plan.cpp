@@ -130,6 +130,7 @@ void Sweep::plan_problems() {
       c.request = it->second;
       c.launches = template_.launches(c.params, plan.problem);
       c.workspace_bytes = template_.workspace_bytes(c.params, plan.problem);
+      c.tensor_maps = template_.tensor_maps(c.params, variant);
       c.label = fmt::format("{} {} ({})", template_.id(), to_string(c.params), to_string(variant));
       plan.candidates.push_back(std::move(c));
     }

@@ -1,0 +1,50 @@
+#include "gpu/tensor_map.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "gpu/detail/driver_table.hpp"
+
+namespace flashtune::gpu {
+namespace {
+
+CUtensorMapSwizzle swizzle_of(int bytes) {
+  switch (bytes) {
+    case 0: return CU_TENSOR_MAP_SWIZZLE_NONE;
+    case 32: return CU_TENSOR_MAP_SWIZZLE_32B;
+    case 64: return CU_TENSOR_MAP_SWIZZLE_64B;
+    case 128: return CU_TENSOR_MAP_SWIZZLE_128B;
+    default: throw Error(ErrorKind::invalid_argument, fmt::format("tensor map swizzle {} B: not 0/32/64/128", bytes));
+  }
+}
+
+}  // namespace
+
+TensorMap encode_tiled(const TiledTensorMapSpec& s) {
+  static_assert(sizeof(CUtensorMap) == sizeof(TensorMap) && alignof(CUtensorMap) <= alignof(TensorMap));
+  constexpr std::uint64_t kElement = 2;
+  const std::string where = fmt::format("{} dims=({},{},{}) box=({},{},{}) swizzle={}", s.label, s.dims[0],
+                                        s.dims[1], s.dims[2], s.box[0], s.box[1], s.box[2], s.swizzle_bytes);
+  if (s.address % 16 != 0 || (s.dims[0] * kElement) % 16 != 0)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("tensor map {}: address and row pitch must be multiples of 16 bytes", where));
+  const CUtensorMapSwizzle swizzle = swizzle_of(s.swizzle_bytes);
+  const cuuint64_t dims[3] = {s.dims[0], s.dims[1], s.dims[2]};
+  const cuuint64_t strides[2] = {s.dims[0] * kElement, s.dims[0] * s.dims[1] * kElement};  // bytes, dims 1..2
+  const cuuint32_t box[3] = {s.box[0], s.box[1], s.box[2]};
+  const cuuint32_t element_strides[3] = {1, 1, 1};
+  TensorMap out;
+  CUtensorMap map;
+  std::memset(&map, 0, sizeof(map));
+  detail::check(detail::driver().cuTensorMapEncodeTiled(
+                    &map, s.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(s.address)), dims, strides, box,
+                    element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                    CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+                "cuTensorMapEncodeTiled", where);
+  std::memcpy(out.words.data(), &map, sizeof(map));
+  return out;
+}
+
+}  // namespace flashtune::gpu

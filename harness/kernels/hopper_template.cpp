@@ -1,0 +1,116 @@
+// hopper_fwd as a KernelTemplate: the catalog's view of kernel_templates/hopper_fwd.cuh (FlashAttention-3
+// style: a TMA producer warpgroup and 1..3 wgmma consumer warpgroups, sm_90a only). The rules below mirror
+// HopperTraits' static_asserts; the kernel takes three TMA tensor maps (Q, K, V) after AttentionParams.
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "kernels/kernel_template.hpp"
+
+namespace flashtune {
+namespace {
+
+constexpr int kSmemOptinBytes = 232448;  // kHopperSmemOptin of hopper_fwd.cuh (sm_90 opt-in limit)
+
+// The wgmma N values kernel_templates/common/wgmma_ops.cuh provides (wgmma_has_n).
+bool has_wgmma_n(int n) {
+  for (int k : {64, 96, 128, 160, 176, 192, 256})
+    if (n == k) return true;
+  return false;
+}
+
+struct HopperConfig {
+  int block_n = 128;
+  int stages = 2;
+  int consumer_wgs = 2;
+
+  static HopperConfig of(const ParamValues& v) {
+    return {static_cast<int>(v.at("block_n")), static_cast<int>(v.at("stages")),
+            static_cast<int>(v.at("consumer_wgs"))};
+  }
+  int block_m() const { return 64 * consumer_wgs; }
+  int threads() const { return 128 * (1 + consumer_wgs); }
+  // HopperTraits::kSmemBytes: alignment slack, Q, the K and V rings, 1 + 3 * stages mbarriers.
+  int smem(int d) const {
+    return 1024 + 2 * block_m() * d + 2 * stages * 2 * block_n * d + 8 * (1 + 3 * stages);
+  }
+};
+
+class HopperTemplate final : public KernelTemplate {
+ public:
+  std::string_view id() const override { return "hopper_fwd"; }
+  std::string_view source_file() const override { return "hopper_fwd.cuh"; }
+  std::string_view summary() const override {
+    return "FlashAttention forward for Hopper (sm_90a): TMA producer warpgroup, wgmma consumer warpgroups "
+           "(setmaxnreg), mbarrier pipeline, softmax overlapped with P V";
+  }
+  const std::vector<ParamSpec>& params() const override {
+    static const std::vector<ParamSpec> specs = {
+        {"block_n", 64, 256, 128, "key/value rows per pipeline stage (64, 96, 128, 160, 176, 192 or 256)"},
+        {"consumer_wgs", 1, 3, 2, "consumer warpgroups of 64 query rows each (block_m = 64 * consumer_wgs)"},
+        {"stages", 1, 4, 2, "K/V tiles in flight (shared-memory ring depth)"},
+    };
+    return specs;
+  }
+
+  std::optional<std::string> unsupported_arch(std::string_view arch) const override {
+    if (arch == "sm_90a") return std::nullopt;
+    return fmt::format("hopper_fwd needs sm_90a (wgmma, setmaxnreg, TMA), not {}", arch);
+  }
+
+  std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
+    if (auto bad = check_params(*this, v)) return bad;
+    const HopperConfig c = HopperConfig::of(v);
+    if (pv.head_dim != 64 && pv.head_dim != 128)
+      return fmt::format("head_dim {} is not 64 or 128", pv.head_dim);
+    if (c.block_n % 16 != 0) return fmt::format("block_n {} is not a multiple of 16", c.block_n);
+    if (!has_wgmma_n(c.block_n))
+      return fmt::format("block_n {} is not one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)", c.block_n);
+    if (const int s = c.smem(pv.head_dim); s > kSmemOptinBytes)
+      return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", s, kSmemOptinBytes);
+    return std::nullopt;
+  }
+
+  std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
+    const HopperConfig c = checked(v, pv);
+    return fmt::format("flashtune::hopper_fwd<{}, {}, {}, {}, {}, {}>", c.block_n, pv.head_dim,
+                       c.consumer_wgs, c.stages, pv.causal ? "true" : "false", cuda_type_name(pv.dtype));
+  }
+
+  int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
+    return checked(v, pv).smem(pv.head_dim);
+  }
+
+  KernelLaunch launch(const ParamValues& v, const AttentionProblem& p) const override {
+    const HopperConfig c = checked(v, variant_of(p));
+    KernelLaunch l;
+    l.grid[0] = static_cast<unsigned>((p.seqlen + c.block_m() - 1) / c.block_m());
+    l.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+    l.threads = static_cast<unsigned>(c.threads());
+    l.dynamic_smem = c.smem(p.head_dim);
+    return l;
+  }
+
+  // HopperTensorMaps: Q in boxes of block_m rows, K and V in boxes of block_n rows, 64 columns each.
+  std::vector<TensorMapRequest> tensor_maps(const ParamValues& v, const ProblemVariant& pv) const override {
+    const HopperConfig c = checked(v, pv);
+    using T = TensorMapRequest::Tensor;
+    return {{T::q, c.block_m(), 64}, {T::k, c.block_n, 64}, {T::v, c.block_n, 64}};
+  }
+
+ private:
+  HopperConfig checked(const ParamValues& v, const ProblemVariant& pv) const {
+    if (auto why = invalid_reason(v, pv))
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("hopper_fwd {} ({}): {}", to_string(v), to_string(pv), *why));
+    return HopperConfig::of(v);
+  }
+};
+
+}  // namespace
+
+const KernelTemplate& hopper_template() {
+  static const HopperTemplate t;
+  return t;
+}
+
+}  // namespace flashtune

@@ -1,0 +1,19 @@
+#pragma once
+// The TMA tensor maps a template asks for (KernelTemplate::tensor_maps), built over one problem's buffers:
+// each of Q, K, V, O viewed as [batch*heads, seqlen, head_dim] 16-bit elements, in the request's boxes with a
+// 128-byte swizzle. The result is laid out as the kernel's parameter struct expects (128-byte maps in
+// request order), so `maps.data()` is the kernel argument.
+#include <vector>
+
+#include "attention_params.h"
+#include "core/problem.hpp"
+#include "gpu/tensor_map.hpp"
+#include "kernels/kernel_template.hpp"
+
+namespace flashtune::run {
+
+// Throws Error(invalid_argument) or gpu::DriverError (cuTensorMapEncodeTiled) when a map cannot be built.
+std::vector<gpu::TensorMap> attention_tensor_maps(const std::vector<TensorMapRequest>& requests,
+                                                  const AttentionParams& params, const AttentionProblem& problem);
+
+}  // namespace flashtune::run

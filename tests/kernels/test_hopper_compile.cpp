@@ -1,0 +1,210 @@
+// NVRTC compiles, for sm_90a, every configuration of search_spaces/hopper_fwd.yaml that the template admits,
+// at d 64 and 128, causal and not, bf16 (plus one fp16 kernel per head dimension), with no register spills
+// and no stack; in the SASS (cuobjdump -sass) every kernel has HGMMA (wgmma), UTMALDG (TMA loads) and
+// register reallocation, and no local-memory traffic (LDL/STL) — skipped, with a message, when cuobjdump is
+// not installed. Configurations the host rejects fail on the template's static_asserts, and an arch other
+// than sm_90a is refused by the catalog before anything is compiled. No GPU needed.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "jit/compile_pool.hpp"
+#include "jit/cubin_cache.hpp"
+#include "kernels/kernel_template.hpp"
+#include "kernels/resource_check.hpp"
+#include "run/kernel_loader.hpp"
+#include "space/enumerate.hpp"
+#include "space/space_loader.hpp"
+
+namespace flashtune {
+namespace {
+
+namespace fs = std::filesystem;
+
+AttentionProblem problem_for(int d, bool causal, DType t = DType::bf16) {
+  return AttentionProblem{.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = d, .dtype = t, .causal = causal};
+}
+
+// cuobjdump from $CUDA_HOME/bin, /usr/local/cuda/bin or PATH; empty when none is found.
+std::string find_cuobjdump() {
+  std::vector<fs::path> candidates;
+  if (const char* home = std::getenv("CUDA_HOME")) candidates.push_back(fs::path(home) / "bin" / "cuobjdump");
+  candidates.push_back("/usr/local/cuda/bin/cuobjdump");
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream ss(path);
+    for (std::string dir; std::getline(ss, dir, ':');)
+      if (!dir.empty()) candidates.push_back(fs::path(dir) / "cuobjdump");
+  }
+  std::error_code ec;
+  for (const fs::path& p : candidates)
+    if (fs::is_regular_file(p, ec)) return p.string();
+  return {};
+}
+
+// The SASS of a cubin, per function (mangled name -> its instructions), or nullopt when cuobjdump fails.
+std::optional<std::map<std::string, std::string>> sass_by_function(const std::string& cuobjdump,
+                                                                   const std::vector<char>& cubin) {
+  const fs::path file = fs::temp_directory_path() / fmt::format("flashtune-hopper-{}.cubin", ::getpid());
+  {
+    std::ofstream out(file, std::ios::binary);
+    out.write(cubin.data(), static_cast<std::streamsize>(cubin.size()));
+  }
+  std::string text;
+  if (FILE* p = ::popen(fmt::format("'{}' -sass '{}' 2>&1", cuobjdump, file.string()).c_str(), "r")) {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
+    if (::pclose(p) != 0) text.clear();
+  }
+  fs::remove(file);
+  if (text.empty()) return std::nullopt;
+  std::map<std::string, std::string> out;
+  std::string current;
+  std::stringstream ss(text);
+  for (std::string line; std::getline(ss, line);) {
+    if (const auto at = line.find("Function : "); at != std::string::npos) {
+      current = line.substr(at + 11);
+      while (!current.empty() && (current.back() == ' ' || current.back() == '\r')) current.pop_back();
+      continue;
+    }
+    if (!current.empty()) out[current] += line + "\n";
+  }
+  return out;
+}
+
+TEST(HopperCompile, EverySearchSpaceConfigurationCompilesWithHgmmaAndTma) {
+  const space::SearchSpace s = space::load_search_space(space::search_space_dir() / "hopper_fwd.yaml");
+  const KernelTemplate& t = find_template("hopper_fwd");
+  std::vector<jit::CompileRequest> requests;
+  std::vector<std::vector<std::pair<ParamValues, AttentionProblem>>> entries;
+  for (int d : {64, 128}) {
+    jit::CompileRequest r = run::make_request(std::string(t.source_file()), "", "sm_90a");
+    r.name_expressions.clear();
+    std::vector<std::pair<ParamValues, AttentionProblem>> e;
+    std::set<std::string> seen;
+    for (bool causal : {false, true}) {
+      const AttentionProblem p = problem_for(d, causal);
+      for (const ParamValues& v : space::enumerate(s, p).kept) {
+        if (t.invalid_reason(v, variant_of(p))) continue;
+        if (seen.insert(t.name_expression(v, variant_of(p))).second) {
+          r.name_expressions.push_back(t.name_expression(v, variant_of(p)));
+          e.emplace_back(v, p);
+        }
+      }
+    }
+    // fp16 once per head dimension: the other wgmma instruction type.
+    const ParamValues v = {{"block_n", 128}, {"consumer_wgs", 2}, {"stages", 2}};
+    const AttentionProblem p16 = problem_for(d, true, DType::f16);
+    r.name_expressions.push_back(t.name_expression(v, variant_of(p16)));
+    e.emplace_back(v, p16);
+    requests.push_back(std::move(r));
+    entries.push_back(std::move(e));
+  }
+  ASSERT_EQ(entries[0].size(), 2u * 12 + 1);  // the yaml's comment: 12 at d 64, 10 at d 128, times causal
+  ASSERT_EQ(entries[1].size(), 2u * 10 + 1);
+
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile(requests, cache);
+  ASSERT_EQ(results.size(), requests.size());
+
+  const std::string cuobjdump = find_cuobjdump();
+  if (cuobjdump.empty())
+    std::printf("[ SKIPPED  ] SASS checks: cuobjdump not found ($CUDA_HOME/bin, /usr/local/cuda/bin, PATH)\n");
+  for (std::size_t g = 0; g < results.size(); ++g) {
+    const jit::CompileResult& res = results[g];
+    ASSERT_TRUE(res.ok) << res.log;
+    EXPECT_EQ(res.log.find("C7514"), std::string::npos) << "wgmma serialized:\n" << res.log;
+    EXPECT_EQ(res.log.find("C7508"), std::string::npos) << "setmaxnreg ignored:\n" << res.log;
+    std::optional<std::map<std::string, std::string>> sass;
+    if (!cuobjdump.empty()) {
+      sass = sass_by_function(cuobjdump, res.cubin);
+      EXPECT_TRUE(sass.has_value()) << cuobjdump << " -sass failed";
+    }
+    for (const auto& [v, p] : entries[g]) {
+      const ProblemVariant pv = variant_of(p);
+      const std::string expr = t.name_expression(v, pv);
+      SCOPED_TRACE(expr);
+      const std::string& lowered = res.lowered_names.at(expr);
+      const jit::PtxasInfo* f = res.ptxas_for(lowered);
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0);
+      EXPECT_EQ(f->stack_bytes, 0);
+      EXPECT_EQ(f->static_smem_bytes, 0);
+      EXPECT_GT(f->registers, 32);
+      const KernelLaunch l = t.launch(v, p);
+      EXPECT_EQ(l.threads, 128u * (1 + static_cast<unsigned>(v.at("consumer_wgs"))));
+      const ResourceFit fit = check_resources(f->registers, static_cast<int>(l.threads), l.dynamic_smem);
+      EXPECT_TRUE(fit.fits) << fit.limited_by;
+      EXPECT_EQ(t.tensor_maps(v, pv).size(), 3u);
+      if (sass) {
+        auto it = sass->find(lowered);
+        ASSERT_NE(it, sass->end()) << "no SASS for " << lowered;
+        const std::string& code = it->second;
+        EXPECT_NE(code.find("HGMMA"), std::string::npos);
+        EXPECT_NE(code.find("UTMALDG"), std::string::npos);
+        EXPECT_EQ(code.find("LDL"), std::string::npos);
+        EXPECT_EQ(code.find("STL"), std::string::npos);
+        if (v.at("consumer_wgs") >= 2) EXPECT_NE(code.find("USETMAXREG"), std::string::npos);
+      }
+    }
+  }
+}
+
+TEST(HopperCompile, ConfigurationsTheHostRejectsFailOnStaticAsserts) {
+  const KernelTemplate& t = find_template("hopper_fwd");
+  struct Rejected {
+    ParamValues params;
+    int head_dim;
+    std::string expression;
+    std::string assert_text;
+  };
+  const std::vector<Rejected> cases = {
+      {{{"block_n", 80}, {"consumer_wgs", 2}, {"stages", 2}},
+       64,
+       "flashtune::hopper_fwd<80, 64, 2, 2, false, __nv_bfloat16>",
+       "wgmma_ops.cuh"},
+      {{{"block_n", 256}, {"consumer_wgs", 2}, {"stages", 3}},
+       128,
+       "flashtune::hopper_fwd<256, 128, 2, 3, false, __nv_bfloat16>",
+       "227 KiB"},
+  };
+  std::vector<jit::CompileRequest> requests;
+  for (const Rejected& c : cases) {
+    const ProblemVariant pv{c.head_dim, DType::bf16, false};
+    EXPECT_TRUE(t.invalid_reason(c.params, pv).has_value()) << c.expression;
+    EXPECT_THROW(t.name_expression(c.params, pv), Error) << c.expression;
+    requests.push_back(run::make_request(std::string(t.source_file()), c.expression, "sm_90a"));
+  }
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile(requests, cache);
+  ASSERT_EQ(results.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_FALSE(results[i].ok) << cases[i].expression << " compiled";
+    EXPECT_NE(results[i].log.find("static assertion"), std::string::npos) << results[i].log;
+    EXPECT_NE(results[i].log.find(cases[i].assert_text), std::string::npos) << results[i].log;
+  }
+}
+
+TEST(HopperCompile, OnlySm90aIsSupported) {
+  const KernelTemplate& t = find_template("hopper_fwd");
+  EXPECT_FALSE(t.unsupported_arch("sm_90a").has_value());
+  for (const char* arch : {"sm_80", "sm_90", "sm_100a"}) {
+    const std::optional<std::string> why = t.unsupported_arch(arch);
+    ASSERT_TRUE(why.has_value()) << arch;
+    EXPECT_NE(why->find("sm_90a"), std::string::npos) << *why;
+  }
+  // The other templates build anywhere.
+  EXPECT_FALSE(find_template("fa2_fwd").unsupported_arch("sm_80").has_value());
+}
+
+}  // namespace
+}  // namespace flashtune
