@@ -8,8 +8,11 @@ first, median of --reps samples.
 
   python3 bench/peers.py --flashtune results.json [--flashtune more.json] [--d 64 128] [--n 512 1024 ...]
 
-Each --flashtune file is the JSON of `flashtune bench --json` (a list of trials; the best ok trial per problem is
-taken) or of `flashtune tune --json` (a summary; its winners under the "max" SRAM budget are taken). Prints one Markdown table; --out writes the peer measurements as JSON too.
+Each --flashtune file is the Google Benchmark JSON of `flashtune-bench` (bench/flashtune_bench.cpp: the cached best
+configuration of each template, one benchmark per template and shape), the JSON of `flashtune bench --json` (a list
+of trials; the best ok trial per problem is taken) or of `flashtune tune --json` (a summary; its winners under the
+"max" SRAM budget are taken). Prints one Markdown table, a row per template and shape; --out writes the peer
+measurements as JSON too.
 """
 import argparse
 import json
@@ -21,14 +24,30 @@ def problem_key(d, n, causal):
     return (int(d), int(n), bool(causal))
 
 
+def load_google_benchmark(data):
+    """flashtune-bench's JSON: names template/d128/full|causal/N4096[/manual_time], counter TFLOPS, label config."""
+    trials = []
+    for b in data["benchmarks"]:
+        if b.get("error_occurred") or "TFLOPS" not in b or b.get("run_type") == "aggregate":
+            continue
+        parts = b["name"].split("/")
+        template, d, mode, n = parts[0], int(parts[1][1:]), parts[2], int(parts[3][1:])
+        config = dict(kv.split("=") for kv in b.get("label", "").split() if "=" in kv)
+        trials.append({"status": "ok", "tflops": b["TFLOPS"], "template": template, "config": config,
+                       "problem": {"dtype": "bf16", "head_dim": d, "seqlen": n, "causal": mode == "causal"}})
+    return trials
+
+
 def load_flashtune(paths):
     best = {}
     for path in paths:
         with open(path) as f:
             data = json.load(f)
-        if isinstance(data, dict):  # flashtune tune --json: the winners under the largest budget
+        if isinstance(data, dict) and "benchmarks" in data:
+            trials = load_google_benchmark(data)
+        elif isinstance(data, dict):  # flashtune tune --json: the winners under the largest budget
             winners = [w for w in data.get("winners", []) if w.get("budget") == "max"]
-            trials = [dict(w, status="ok") for w in winners]
+            trials = [dict(w, status="ok", template=data.get("template", "fa2_fwd")) for w in winners]
         else:
             trials = data
         for t in trials:
@@ -37,7 +56,8 @@ def load_flashtune(paths):
             p = t["problem"]
             if p["dtype"] != "bf16":
                 continue
-            key = problem_key(p["head_dim"], p["seqlen"], p["causal"])
+            key = (t.get("template", t.get("template_id", "fa2_fwd")),) + problem_key(p["head_dim"], p["seqlen"],
+                                                                                        p["causal"])
             if key not in best or t["tflops"] > best[key]["tflops"]:
                 best[key] = t
     return best
@@ -98,11 +118,13 @@ def main():
                     except Exception as e:  # a backend that refuses a shape is reported, not fatal
                         rec[name] = None
                         print(f"peers.py: {name} d={d} n={n} causal={causal}: {e}", file=sys.stderr)
-                mine = ours.get(problem_key(d, n, causal))
-                rec["flashtune"] = mine["tflops"] if mine else None
-                if mine:
-                    rec["config"] = " ".join(f"{k}={v}" for k, v in sorted(mine["config"].items()))
-                records.append(rec)
+                templates = sorted({k[0] for k in ours}) or ["fa2_fwd"]
+                for template in templates:
+                    mine = ours.get((template,) + problem_key(d, n, causal))
+                    row = dict(rec, template=template, flashtune=mine["tflops"] if mine else None)
+                    if mine:
+                        row["config"] = " ".join(f"{k}={v}" for k, v in sorted(mine["config"].items()))
+                    records.append(row)
 
     def fmt(x, spec="{:.0f}"):
         return spec.format(x) if x is not None else "-"
@@ -111,10 +133,10 @@ def main():
         return fmt(a / b, "{:.2f}") if a is not None and b else "-"
 
     print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, bf16, TFLOP/s (median of {args.reps})\n")
-    print("| d | causal | N | flashtune | config | SDPA FLASH | SDPA CUDNN | ours/FLASH | ours/CUDNN |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| d | causal | N | template | flashtune | config | SDPA FLASH | SDPA CUDNN | ours/FLASH | ours/CUDNN |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
-        print(f"| {r['d']} | {'yes' if r['causal'] else 'no'} | {r['n']} | {fmt(r['flashtune'])} | "
+        print(f"| {r['d']} | {'yes' if r['causal'] else 'no'} | {r['n']} | {r['template']} | {fmt(r['flashtune'])} | "
               f"{r.get('config', '-')} | {fmt(r['flash'])} | {fmt(r['cudnn'])} | "
               f"{ratio(r['flashtune'], r['flash'])} | {ratio(r['flashtune'], r['cudnn'])} |")
     if args.out:

@@ -1,29 +1,52 @@
 #!/usr/bin/env bash
-# One device run for kernel performance (issue 6): build the tool, tune the performance spaces (SPACES, default
-# search_spaces/fa2_perf.yaml) on the acceptance shapes, list the fastest trials per problem, then the peers
-# (SDPA FLASH / CUDNN) on the same shapes and the ratio table. Output in $OUT (or ./gpu-out): run.log,
-# tune-*.json, top.txt, peers.md, perf.db.
+# One device run for kernel performance (issue 6): build, the kernels' GPU tests (GPU_TESTS, a ctest regex;
+# empty to skip), tune the performance spaces (SPACES, default search_spaces/fa2_perf.yaml) on the acceptance
+# shapes, list the fastest trials per problem, time the cached best of each template with flashtune-bench
+# (Google Benchmark), ncu's warp-state and scheduler sections for one kernel (NCU_D/NCU_N), then the peers
+# (SDPA FLASH / CUDNN) on the same shapes and the ratio table. Output in $OUT (or ./gpu-out): run.log, top.txt,
+# bench.json, peers.md, perf.db, ncu.txt, tune-*.json.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-gpu-out}"; mkdir -p "$out"
 for f in .gpu-deps/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
 export PATH=/usr/local/cuda/bin:$PATH
 exec > >(tee "$out/run.log") 2>&1
-{ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release &&
-  cmake --build build -j16 --target flashtune flashtune-trial-worker flashtune-jit-worker ${EXTRA_TARGETS:-}; } \
+tests="${GPU_TESTS-test_fa2_gpu}"
+targets="flashtune flashtune-trial-worker flashtune-jit-worker flashtune-bench"
+[ -n "$tests" ] && targets="$targets $(echo "$tests" | tr '|' ' ')"
+{ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build -j16 --target $targets; } \
   > "$out/build.log" 2>&1 || { tail -60 "$out/build.log"; exit 1; }
 rm -f "$out/build.log"
 build/flashtune info
 work=$(mktemp -d)
+if [ -n "$tests" ]; then
+  t0=$(date +%s)
+  ctest --test-dir build -R "$tests" --output-on-failure -j1 > "$work/ctest.log" 2>&1; rc=$?
+  echo "=== ctest -R '$tests': rc=$rc $(( $(date +%s) - t0 )) s"
+  grep -E "tests passed|Passed|Failed|Skipped|Total Test|FAILED|Failure" "$work/ctest.log" | head -30
+fi
 export FLASHTUNE_CACHE_DIR="$work/cache"
+db="$work/perf.db"
 jsons=()
 for space in ${SPACES:-search_spaces/fa2_perf.yaml}; do
   name=$(basename "$space" .yaml)
   t0=$(date +%s.%N)
-  build/flashtune tune "$space" -q --db "$out/perf.db" --json "$out/tune-$name.json"; rc=$?
+  build/flashtune tune "$space" -q --db "$db" --json "$out/tune-$name.json"; rc=$?
   t1=$(date +%s.%N)
   echo "=== tune $space: rc=$rc wall $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s"
-  jsons+=(--flashtune "$out/tune-$name.json")
 done
-python3 scripts/top-trials.py "$out/perf.db" --top ${TOP:-6} > "$out/top.txt"; head -c 20000 "$out/top.txt"
-/opt/torch/.venv/bin/python3 bench/peers.py "${jsons[@]}" --n ${PEER_N:-2048 4096 8192 16384} | tee "$out/peers.md"
+python3 scripts/top-trials.py "$db" --top ${TOP:-6} > "$out/top.txt"; head -c 6000 "$out/top.txt"
+n_list="${PEER_N:-2048 4096 8192 16384}"
+build/bench/flashtune-bench --db "$db" --n "$(echo $n_list | tr ' ' ',')" --benchmark_out="$out/bench.json" \
+  --benchmark_out_format=json --benchmark_min_time=0.3s
+echo "=== flashtune-bench rc=$?"
+if [ -n "${NCU_D:-128}" ]; then
+  ncu --clock-control none --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
+    --section Occupancy -k "regex:${NCU_KERNEL:-fa2_fwd}" -c 1 \
+    build/bench/flashtune-bench --db "$db" --templates "${NCU_TEMPLATE:-fa2_fwd}" --d "${NCU_D:-128}" \
+    --n "${NCU_N:-4096}" --causal no --benchmark_min_time=1x > "$out/ncu.txt" 2>&1
+  echo "=== ncu rc=$?"; grep -E "Stall|Issue|Eligible|Active Warps|Warp Cycles|Pipe|Occupancy" "$out/ncu.txt" | head -40
+fi
+python3 -c "import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d)" \
+  "$db" "$out/perf.db"
+/opt/torch/.venv/bin/python3 bench/peers.py --flashtune "$out/bench.json" --n $n_list | tee "$out/peers.md"
