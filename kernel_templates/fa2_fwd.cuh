@@ -17,7 +17,8 @@
 //     {K_{j+1}, V_j}); one barrier per tile. Needs kStages >= 2.
 //
 // Q's fragments stay in registers (kQRegs 1), are re-read from shared memory for every tile (0), or the
-// template picks registers when they cost <= 32 of them (2).
+// template picks registers when they cost <= 32 of them (2). kMinBlocks is __launch_bounds__'s minimum CTAs
+// per SM: above 1 it caps the registers (65536 / (threads * kMinBlocks)) to buy occupancy, maybe with spills.
 //
 // Causal: query tiles are scheduled longest-first (reverse order), tiles strictly above the diagonal are
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
@@ -69,18 +70,28 @@ struct Fa2Traits {
 };
 
 // Copies `rows` rows of a [seqlen, kHeadDim] head slice, starting at row0, into a swizzled tile. Rows past
-// `seqlen` are zero-filled.
+// `seqlen` are zero-filled. Thread tid copies chunk tid % kChunksPerRow of rows tid / kChunksPerRow + k *
+// kStep: a compile-time trip count, and when kStep is a multiple of 8 rows the swizzle is the same for every
+// k, so source and destination advance by immediates.
 template <int kHeadDim, int kRows, int kThreads, typename T>
 __device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0, int seqlen, int tid) {
   using Tile = SwizzledTile<kHeadDim>;
-  constexpr int kChunks = kRows * Tile::kChunksPerRow;
+  constexpr int kCpr = Tile::kChunksPerRow;
+  constexpr int kChunks = kRows * kCpr;
+  constexpr int kStep = kThreads / kCpr;  // rows per pass of all threads (kThreads is a multiple of 32)
+  constexpr int kPasses = (kChunks + kThreads - 1) / kThreads;
+  const int c = tid % kCpr;
+  const int r0 = tid / kCpr;
+  const unsigned dst0 = smem_addr(tile + Tile::chunk_offset(r0, c));
 #pragma unroll
-  for (int i = tid; i < kChunks; i += kThreads) {
-    const int r = i / Tile::kChunksPerRow;
-    const int c = i % Tile::kChunksPerRow;
+  for (int k = 0; k < kPasses; ++k) {
+    const int r = r0 + k * kStep;
+    if (kChunks % kThreads != 0 && r >= kRows) break;
     const bool valid = row0 + r < seqlen;
     const T* src = head + static_cast<long long>(valid ? row0 + r : 0) * kHeadDim + c * 8;
-    cp_async_16(smem_addr(tile + Tile::chunk_offset(r, c)), src, valid);
+    const unsigned dst =
+        kStep % 8 == 0 ? dst0 + k * kStep * kHeadDim * 2 : smem_addr(tile + Tile::chunk_offset(r, c));
+    cp_async_16(dst, src, valid);
   }
 }
 
@@ -93,17 +104,19 @@ __device__ __forceinline__ bool tile_needs_mask(int j, int q0, int seqlen) {
 }
 
 template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages, bool kCausal, typename T,
-          int kQRegs = 2, int kPipeline = 0>
-__global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams p) {
+          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1>
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const AttentionParams p) {
+  static_assert(kMinBlocks >= 1 && kMinBlocks <= 4, "min_blocks: 1..4 CTAs per SM");
   using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline>;
   using Tile = SwizzledTile<kHeadDim>;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
 
-  extern __shared__ __align__(128) unsigned char smem_raw[];
+  extern __shared__ __align__(1024) unsigned char smem_raw[];
   T* const sQ = reinterpret_cast<T*>(smem_raw);
   T* const sK = sQ + Tr::kQElems;
   T* const sV = sK + kStages * Tr::kKVElems;
+  constexpr int kStageBytes = Tr::kKVElems * 2;
 
   const int tid = threadIdx.x;
   const int warp = tid / 32;
@@ -119,6 +132,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams 
   const T* const V = static_cast<const T*>(p.v) + head_offset;
   T* const O = static_cast<T*>(p.o) + head_offset;
   const int warp_row0 = warp * Tr::kRowsPerWarp;
+  const WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
 
   int n_blocks = (seqlen + kBlockN - 1) / kBlockN;
   if constexpr (kCausal) n_blocks = min(n_blocks, (q0 + kBlockM + kBlockN - 1) / kBlockN);
@@ -147,8 +161,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams 
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-        for (int ks = 0; ks < Tr::kQKSteps; ++ks)
-          load_q_frag<kHeadDim>(q_frag[mt][ks], sQ, warp_row0, mt, ks, lane);
+        for (int ks = 0; ks < Tr::kQKSteps; ++ks) load_q_frag<kHeadDim>(q_frag[mt][ks], addr, mt, ks);
     }
   };
   float s[kMT][Tr::kNTiles][4];
@@ -176,14 +189,14 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams 
       cp_async_wait<2 * kStages - 1>();  // K_j (and Q) landed; V_j may still be in flight
       __syncthreads();
       if (j == 0) load_q_registers();
-      warp_qk<Tr>(s, q_frag, sQ, sK + stage * Tr::kKVElems, warp_row0, lane);
+      warp_qk<Tr, T>(s, q_frag, addr, stage * kStageBytes);
       if (tile_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
         warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
       warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
       warp_rescale<Tr>(o, alpha);
       cp_async_wait<2 * kStages - 2>();  // V_j landed
       __syncthreads();
-      warp_pv<Tr, T>(o, pk, sV + stage * Tr::kKVElems, lane);
+      warp_pv<Tr, T>(o, pk, addr, stage * kStageBytes);
     }
   } else {
     // Prologue: group {Q, K_0}, then groups {K_{t+1}, V_t} for t < kStages-1; S_0 and its softmax.
@@ -199,7 +212,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams 
     cp_async_wait<kStages - 1>();  // Q and K_0 landed
     __syncthreads();
     load_q_registers();
-    warp_qk<Tr>(s, q_frag, sQ, sK, warp_row0, lane);
+    warp_qk<Tr, T>(s, q_frag, addr, 0);
     if (tile_needs_mask<kBlockN, kCausal>(0, q0, seqlen)) warp_mask<Tr, kCausal>(s, 0, row0, seqlen, lane);
     warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);  // O is still zero: nothing to rescale
 
@@ -211,16 +224,16 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa2_fwd(const AttentionParams 
       load_k(j + kStages);
       load_v(j + kStages - 1);
       cp_async_commit();
-      const T* const sVj = sV + (j % kStages) * Tr::kKVElems;
+      const int v_offset = (j % kStages) * kStageBytes;
       if (j + 1 < n_blocks) {
-        warp_qk<Tr>(s, q_frag, sQ, sK + ((j + 1) % kStages) * Tr::kKVElems, warp_row0, lane);
+        warp_qk<Tr, T>(s, q_frag, addr, ((j + 1) % kStages) * kStageBytes);
         if (tile_needs_mask<kBlockN, kCausal>(j + 1, q0, seqlen))
           warp_mask<Tr, kCausal>(s, (j + 1) * kBlockN, row0, seqlen, lane);
-        warp_pv<Tr, T>(o, pk, sVj, lane);                      // tensor cores busy with P_j V_j ...
+        warp_pv<Tr, T>(o, pk, addr, v_offset);                 // tensor cores busy with P_j V_j ...
         warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);  // ... while the exponentials of tile j+1 run
         warp_rescale<Tr>(o, alpha);
       } else {
-        warp_pv<Tr, T>(o, pk, sVj, lane);
+        warp_pv<Tr, T>(o, pk, addr, v_offset);
       }
     }
   }

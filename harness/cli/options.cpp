@@ -49,6 +49,9 @@ void ConfigOptions::add_to(CLI::App& app) {
   options_.push_back(
       app.add_option("--pipeline", config.pipeline, "loop schedule: 0 tile by tile, 1 software-pipelined")
           ->capture_default_str());
+  options_.push_back(app.add_option("--min-blocks", config.min_blocks,
+                                    "__launch_bounds__ minimum CTAs per SM (caps registers)")
+                         ->capture_default_str());
 }
 
 bool ConfigOptions::any_given() const {

@@ -16,6 +16,7 @@ Fa2Config to_config(const ParamValues& v) {
               static_cast<int>(v.at("warps")), static_cast<int>(v.at("stages"))};
   c.q_regs = static_cast<int>(param_or_default(fa2_template(), v, "q_regs"));
   c.pipeline = static_cast<int>(param_or_default(fa2_template(), v, "pipeline"));
+  c.min_blocks = static_cast<int>(param_or_default(fa2_template(), v, "min_blocks"));
   return c;
 }
 
@@ -41,6 +42,11 @@ class Fa2Template final : public KernelTemplate {
          "loop schedule: 0 tile by tile; 1 software-pipelined (Q K_{j+1}^T issued before P_j V_j, the "
          "softmax "
          "of one tile overlapping the other's mma; needs stages >= 2)",
+         false},
+        {"min_blocks", 1, 4, 1,
+         "__launch_bounds__ minimum CTAs per SM: above 1 caps registers at 65536 / (threads * min_blocks) "
+         "for "
+         "occupancy (ptxas may spill)",
          false},
     };
     return specs;

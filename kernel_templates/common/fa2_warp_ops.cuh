@@ -5,6 +5,13 @@
 // it where needed, turns it into probabilities P with the online softmax (packed at once into the A
 // fragments of P V, so the fp32 scores die early), rescales O, and accumulates O += P V. Tr is the kernel's
 // traits struct (Fa2Traits): tile counts and where Q's fragments live.
+//
+// Shared-memory addresses: each lane's ldmatrix row address is computed once (WarpAddrs). In a swizzled tile
+// (swizzle.cuh) the byte offset of (row r, chunk 2k + b) is r * kRowBytes + (((2k + b) ^ (r % 8)) << 4) =
+// r * kRowBytes + ((((b ^ (r % 8)) << 4)) ^ (k << 5)); with the tile base aligned to kRowBytes the k-th
+// address is the lane's base XOR (k << 5), and whole 16-row steps and pipeline stages are plain immediate
+// offsets. So every fragment address costs one LOP3 and no registers beyond the three bases (CUTLASS's
+// trick); computing them naively kept one register per k step live across the loop and spilled.
 #include "device_types.cuh"
 #include "mma.cuh"
 #include "online_softmax.cuh"
@@ -12,20 +19,45 @@
 
 namespace flashtune {
 
-// Q's A fragments of one warp, from the swizzled Q tile, for k16 step ks of m-tile mt.
-template <int kHeadDim, typename T>
-__device__ __forceinline__ void load_q_frag(unsigned (&a)[4], const T* sQ, int warp_row0, int mt, int ks,
-                                            int lane) {
-  using Tile = SwizzledTile<kHeadDim>;
-  ldmatrix_x4(a, smem_addr(sQ + Tile::chunk_offset(warp_row0 + mt * 16 + (lane % 16), ks * 2 + lane / 16)));
+// Each lane's ldmatrix base addresses (shared window, bytes) into the Q tile and into stage 0 of the K and V
+// rings: the address of the lane's row in the first 16-row step, chunk 2k + b with k = 0.
+template <int kHeadDim>
+struct WarpAddrs {
+  static constexpr int kRowBytes = kHeadDim * 2;
+  unsigned q, k, v;
+
+  // `warp_row0`: the warp's first query row in the Q tile.
+  __device__ __forceinline__ WarpAddrs(const void* sQ, const void* sK, const void* sV, int warp_row0,
+                                       int lane) {
+    const int r7 = lane % 8;
+    // Q (A operand): rows warp_row0 + lane % 16, chunk 2k + lane / 16.
+    q = smem_addr(sQ) + (warp_row0 + lane % 16) * kRowBytes + (((lane / 16) ^ r7) << 4);
+    // K (B operand, n-major): rows (lane / 16) * 8 + lane % 8, chunk 2k + (lane / 8) % 2.
+    k = smem_addr(sK) + ((lane / 16) * 8 + r7) * kRowBytes + ((((lane / 8) % 2) ^ r7) << 4);
+    // V (B operand through .trans): rows ((lane / 8) % 2) * 8 + lane % 8, chunk 2k + lane / 16.
+    v = smem_addr(sV) + (((lane / 8) % 2) * 8 + r7) * kRowBytes + (((lane / 16) ^ r7) << 4);
+  }
+  // The address of k step `k` (chunk pair k), `row16` 16-row steps further, `byte_offset` (a multiple of
+  // kRowBytes: a pipeline stage) further.
+  static __device__ __forceinline__ unsigned at(unsigned base, int k, int row16, int byte_offset) {
+    return (base ^ static_cast<unsigned>(k << 5)) + row16 * 16 * kRowBytes + byte_offset;
+  }
+};
+
+// Q's A fragments of one warp for k16 step ks of m-tile mt.
+template <int kHeadDim>
+__device__ __forceinline__ void load_q_frag(unsigned (&a)[4], const WarpAddrs<kHeadDim>& addr, int mt,
+                                            int ks) {
+  ldmatrix_x4(a, WarpAddrs<kHeadDim>::at(addr.q, ks, mt, 0));
 }
 
-// s = Q K_j^T for one K tile. Q's fragments come from `q_frag` when Tr::kQInRegisters, else from sQ.
+// s = Q K_j^T for one K tile (`k_offset`: its stage's byte offset in the K ring). Q's fragments come from
+// `q_frag` when Tr::kQInRegisters, else from shared memory.
 template <class Tr, typename T>
 __device__ __forceinline__ void warp_qk(float (&s)[Tr::kMTiles][Tr::kNTiles][4],
-                                        const unsigned (&q_frag)[Tr::kQFragM][Tr::kQFragK][4], const T* sQ,
-                                        const T* sK, int warp_row0, int lane) {
-  using Tile = SwizzledTile<Tr::kHeadDim>;
+                                        const unsigned (&q_frag)[Tr::kQFragM][Tr::kQFragK][4],
+                                        const WarpAddrs<Tr::kHeadDim>& addr, int k_offset) {
+  using A = WarpAddrs<Tr::kHeadDim>;
 #pragma unroll
   for (int mt = 0; mt < Tr::kMTiles; ++mt)
 #pragma unroll
@@ -39,14 +71,13 @@ __device__ __forceinline__ void warp_qk(float (&s)[Tr::kMTiles][Tr::kNTiles][4],
 #pragma unroll
         for (int i = 0; i < 4; ++i) a[mt][i] = q_frag[mt][ks][i];
       } else {
-        load_q_frag<Tr::kHeadDim>(a[mt], sQ, warp_row0, mt, ks, lane);
+        load_q_frag<Tr::kHeadDim>(a[mt], addr, mt, ks);
       }
     }
 #pragma unroll
     for (int np = 0; np < Tr::kNTiles / 2; ++np) {
       unsigned b[4];
-      ldmatrix_x4(b, smem_addr(sK + Tile::chunk_offset(np * 16 + (lane / 16) * 8 + (lane % 8),
-                                                       ks * 2 + (lane / 8) % 2)));
+      ldmatrix_x4(b, A::at(addr.k, ks, np, k_offset));
 #pragma unroll
       for (int mt = 0; mt < Tr::kMTiles; ++mt) {
         mma_m16n8k16<T>(s[mt][2 * np], a[mt], b[0], b[1]);
@@ -134,19 +165,18 @@ __device__ __forceinline__ void warp_rescale(float (&o)[Tr::kMTiles][Tr::kDTiles
     }
 }
 
-// O += P V_j, V read k-major with ldmatrix.trans.
+// O += P V_j, V read k-major with ldmatrix.trans (`v_offset`: V_j's stage's byte offset in the V ring).
 template <class Tr, typename T>
 __device__ __forceinline__ void warp_pv(float (&o)[Tr::kMTiles][Tr::kDTiles][4],
-                                        const unsigned (&pk)[Tr::kMTiles][Tr::kPVSteps][4], const T* sV,
-                                        int lane) {
-  using Tile = SwizzledTile<Tr::kHeadDim>;
+                                        const unsigned (&pk)[Tr::kMTiles][Tr::kPVSteps][4],
+                                        const WarpAddrs<Tr::kHeadDim>& addr, int v_offset) {
+  using A = WarpAddrs<Tr::kHeadDim>;
 #pragma unroll
   for (int ps = 0; ps < Tr::kPVSteps; ++ps)
 #pragma unroll
     for (int dp = 0; dp < Tr::kDTiles / 2; ++dp) {
       unsigned b[4];
-      ldmatrix_x4_trans(b, smem_addr(sV + Tile::chunk_offset(ps * 16 + ((lane / 8) % 2) * 8 + (lane % 8),
-                                                             dp * 2 + lane / 16)));
+      ldmatrix_x4_trans(b, A::at(addr.v, dp, ps, v_offset));
 #pragma unroll
       for (int mt = 0; mt < Tr::kMTiles; ++mt) {
         mma_m16n8k16<T>(o[mt][2 * dp], pk[mt][ps], b[0], b[1]);

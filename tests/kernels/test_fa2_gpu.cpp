@@ -15,8 +15,9 @@
 namespace flashtune {
 namespace {
 
-// The schedule variants (q_regs, pipeline) of the grid's two-stage configurations: Q's fragments in registers
-// or re-read, the tile-by-tile and the software-pipelined loop.
+// The schedule variants (q_regs, pipeline, min_blocks) of the grid's two-stage configurations: Q's fragments
+// in registers or re-read, the tile-by-tile and the software-pipelined loop, registers capped for 2 CTAs per
+// SM.
 std::vector<Fa2Config> schedule_variants() {
   std::vector<Fa2Config> out;
   for (const Fa2Config& base : default_fa2_grid()) {
@@ -28,6 +29,9 @@ std::vector<Fa2Config> schedule_variants() {
         c.pipeline = pl;
         out.push_back(c);
       }
+    Fa2Config capped = base;  // registers capped for two CTAs per SM (spills allowed)
+    capped.min_blocks = 2;
+    out.push_back(capped);
   }
   return out;
 }
