@@ -36,7 +36,8 @@ namespace flashtune {
 // job.
 constexpr int kMaxSmemPerBlock = 232448;
 
-template <int kBlockM, int kBlockN, int kHeadDim_, int kWarps, int kStages, int kQRegs = 2, int kPipeline = 0>
+template <int kBlockM, int kBlockN, int kHeadDim_, int kWarps, int kStages, int kQRegs = 2, int kPipeline = 0,
+          int kLazy = 0>
 struct Fa2Traits {
   static constexpr int kHeadDim = kHeadDim_;
   static constexpr int kThreads = kWarps * 32;
@@ -54,6 +55,7 @@ struct Fa2Traits {
   static constexpr int kQFragM = kQInRegisters ? kMTiles : 1;
   static constexpr int kQFragK = kQInRegisters ? kQKSteps : 1;
   static constexpr bool kPipelined = kPipeline == 1;
+  static constexpr bool kLazyRescale = kLazy == 1;  // skip O *= alpha when no row max grew (fa2_warp_ops.cuh)
 
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head_dim must be 64 or 128");
   static_assert(kWarps >= 1 && kThreads <= 1024, "1..32 warps");
@@ -104,10 +106,10 @@ __device__ __forceinline__ bool tile_needs_mask(int j, int q0, int seqlen) {
 }
 
 template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages, bool kCausal, typename T,
-          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1>
+          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1, int kLazy = 0>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const AttentionParams p) {
   static_assert(kMinBlocks >= 1 && kMinBlocks <= 4, "min_blocks: 1..4 CTAs per SM");
-  using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline>;
+  using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline, kLazy>;
   using Tile = SwizzledTile<kHeadDim>;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;

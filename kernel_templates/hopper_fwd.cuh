@@ -43,7 +43,7 @@ template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages>
 struct HopperTraits {
   static constexpr int kBlockM = 64 * kConsumerWGs;
   static constexpr int kThreads = 128 * (1 + kConsumerWGs);
-  static constexpr int kPanels = kHeadDim / 64;         // 64-column (128-byte) TMA boxes per row
+  static constexpr int kPanels = kHeadDim / 64;  // 64-column (128-byte) TMA boxes per row
   static constexpr int kQBytes = kBlockM * kHeadDim * 2;
   static constexpr int kKVBytes = kBlockN * kHeadDim * 2;  // one K (or V) stage
   static constexpr int kQPanelBytes = kBlockM * 128;
@@ -61,9 +61,11 @@ struct HopperTraits {
   static_assert(kConsumerWGs >= 1 && kConsumerWGs <= 3, "1..3 consumer warpgroups");
   static_assert(kBlockN % 16 == 0 && kBlockN >= 64 && kBlockN <= 256,
                 "block_n must be a multiple of 16 in 64..256 (a wgmma N and a TMA box)");
-  static_assert(wgmma_has_n(kBlockN), "block_n must be one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)");
+  static_assert(wgmma_has_n(kBlockN),
+                "block_n must be one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)");
   static_assert(kStages >= 1 && kStages <= 4, "1..4 pipeline stages");
-  static_assert(kSmemBytes <= kHopperSmemOptin, "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
+  static_assert(kSmemBytes <= kHopperSmemOptin,
+                "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
 
 template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, bool kCausal, typename T>
@@ -115,7 +117,8 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
       tma_prefetch_descriptor(&maps.v);
       mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
 #pragma unroll
-      for (int c = 0; c < Tr::kPanels; ++c) tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, q0, bh);
+      for (int c = 0; c < Tr::kPanels; ++c)
+        tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, q0, bh);
       for (int j = 0; j < n_blocks; ++j) {
         const int s = j % kStages;
         mbarrier_wait(bar_empty + 8 * s, ((j / kStages) & 1) ^ 1);

@@ -4,7 +4,7 @@
 # shapes, list the fastest trials per problem, time the cached best of each template with flashtune-bench
 # (Google Benchmark), ncu's warp-state and scheduler sections for one kernel (NCU_D/NCU_N), then the peers
 # (SDPA FLASH / CUDNN) on the same shapes and the ratio table. Output in $OUT (or ./gpu-out): run.log, top.txt,
-# bench.json, peers.md, perf.db, ncu.txt, tune-*.json.
+# bench.json, peers.md, perf.db, ncu-d*.txt, tune-*.json.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-gpu-out}"; mkdir -p "$out"
@@ -40,13 +40,15 @@ n_list="${PEER_N:-2048 4096 8192 16384}"
 build/bench/flashtune-bench --db "$db" --n "$(echo $n_list | tr ' ' ',')" --benchmark_out="$out/bench.json" \
   --benchmark_out_format=json --benchmark_min_time=0.3s
 echo "=== flashtune-bench rc=$?"
-if [ -n "${NCU_D:-128}" ]; then
+for d in ${NCU_D-128}; do  # ncu on each head dim's winner at N = NCU_N, non-causal
   ncu --clock-control none --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
-    --section Occupancy -k "regex:${NCU_KERNEL:-fa2_fwd}" -c 1 \
-    build/bench/flashtune-bench --db "$db" --templates "${NCU_TEMPLATE:-fa2_fwd}" --d "${NCU_D:-128}" \
-    --n "${NCU_N:-4096}" --causal no --benchmark_min_time=1x > "$out/ncu.txt" 2>&1
-  echo "=== ncu rc=$?"; grep -E "Stall|Issue|Eligible|Active Warps|Warp Cycles|Pipe|Occupancy" "$out/ncu.txt" | head -40
-fi
+    --section Occupancy \
+    --metrics 'regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active' \
+    -k "regex:${NCU_KERNEL:-fa2_fwd}" -c 1 \
+    build/bench/flashtune-bench --db "$db" --templates "${NCU_TEMPLATE:-fa2_fwd}" --d "$d" \
+    --n "${NCU_N:-4096}" --causal no --benchmark_min_time=1x > "$out/ncu-d$d.txt" 2>&1
+  echo "=== ncu d$d rc=$?"; grep -E "stalled|Issue Slots|Eligible Warps|pipe_|Warp Cycles Per Issued" "$out/ncu-d$d.txt" | head -40
+done
 python3 -c "import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d)" \
   "$db" "$out/perf.db"
 /opt/torch/.venv/bin/python3 bench/peers.py --flashtune "$out/bench.json" --n $n_list | tee "$out/peers.md"

@@ -52,6 +52,9 @@ void ConfigOptions::add_to(CLI::App& app) {
   options_.push_back(app.add_option("--min-blocks", config.min_blocks,
                                     "__launch_bounds__ minimum CTAs per SM (caps registers)")
                          ->capture_default_str());
+  options_.push_back(
+      app.add_option("--lazy-rescale", config.lazy_rescale, "1: skip rescaling O when no row max grew")
+          ->capture_default_str());
 }
 
 bool ConfigOptions::any_given() const {

@@ -11,11 +11,17 @@ namespace {
 
 CUtensorMapSwizzle swizzle_of(int bytes) {
   switch (bytes) {
-    case 0: return CU_TENSOR_MAP_SWIZZLE_NONE;
-    case 32: return CU_TENSOR_MAP_SWIZZLE_32B;
-    case 64: return CU_TENSOR_MAP_SWIZZLE_64B;
-    case 128: return CU_TENSOR_MAP_SWIZZLE_128B;
-    default: throw Error(ErrorKind::invalid_argument, fmt::format("tensor map swizzle {} B: not 0/32/64/128", bytes));
+    case 0:
+      return CU_TENSOR_MAP_SWIZZLE_NONE;
+    case 32:
+      return CU_TENSOR_MAP_SWIZZLE_32B;
+    case 64:
+      return CU_TENSOR_MAP_SWIZZLE_64B;
+    case 128:
+      return CU_TENSOR_MAP_SWIZZLE_128B;
+    default:
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("tensor map swizzle {} B: not 0/32/64/128", bytes));
   }
 }
 
@@ -40,8 +46,8 @@ TensorMap encode_tiled(const TiledTensorMapSpec& s) {
   detail::check(detail::driver().cuTensorMapEncodeTiled(
                     &map, s.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
                     reinterpret_cast<void*>(static_cast<std::uintptr_t>(s.address)), dims, strides, box,
-                    element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                    CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+                    element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
+                    CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
                 "cuTensorMapEncodeTiled", where);
   std::memcpy(out.words.data(), &map, sizeof(map));
   return out;

@@ -20,8 +20,8 @@ static_assert(sizeof(TensorMap) == 128);
 
 // A dense row-major tensor of up to 3 dimensions (innermost first) of 16-bit elements, read in boxes.
 struct TiledTensorMapSpec {
-  std::uint64_t address = 0;  // device pointer, 16-byte aligned
-  bool bf16 = true;           // else fp16
+  std::uint64_t address = 0;                   // device pointer, 16-byte aligned
+  bool bf16 = true;                            // else fp16
   std::array<std::uint64_t, 3> dims{1, 1, 1};  // elements per dimension, innermost first
   std::array<std::uint32_t, 3> box{1, 1, 1};   // box extent per dimension (each <= 256)
   int swizzle_bytes = 128;                     // 0 (none), 32, 64 or 128; box[0] * 2 must not exceed it

@@ -11,13 +11,15 @@ std::string Fa2Config::to_string() const {
   if (q_regs != 2) s += fmt::format(" q{}", q_regs);
   if (pipeline != 0) s += fmt::format(" p{}", pipeline);
   if (min_blocks != 1) s += fmt::format(" mb{}", min_blocks);
+  if (lazy_rescale != 0) s += fmt::format(" lr{}", lazy_rescale);
   return s;
 }
 
 std::string Fa2Instance::name_expression() const {
-  return fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}>", config.block_m,
+  return fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>", config.block_m,
                      config.block_n, head_dim, config.warps, config.stages, causal ? "true" : "false",
-                     cuda_type_name(dtype), config.q_regs, config.pipeline, config.min_blocks);
+                     cuda_type_name(dtype), config.q_regs, config.pipeline, config.min_blocks,
+                     config.lazy_rescale);
 }
 
 std::string Fa2Instance::to_string() const {
@@ -44,6 +46,8 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   if (c.q_regs < 0 || c.q_regs > 2) return fmt::format("q_regs {} is not in 0..2", c.q_regs);
   if (c.pipeline < 0 || c.pipeline > 1) return fmt::format("pipeline {} is not 0 or 1", c.pipeline);
   if (c.min_blocks < 1 || c.min_blocks > 4) return fmt::format("min_blocks {} is not in 1..4", c.min_blocks);
+  if (c.lazy_rescale < 0 || c.lazy_rescale > 1)
+    return fmt::format("lazy_rescale {} is not 0 or 1", c.lazy_rescale);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
   if (const int smem = smem_bytes(c, inst.head_dim); smem > kMaxSmemPerBlock)

@@ -17,6 +17,7 @@ Fa2Config to_config(const ParamValues& v) {
   c.q_regs = static_cast<int>(param_or_default(fa2_template(), v, "q_regs"));
   c.pipeline = static_cast<int>(param_or_default(fa2_template(), v, "pipeline"));
   c.min_blocks = static_cast<int>(param_or_default(fa2_template(), v, "min_blocks"));
+  c.lazy_rescale = static_cast<int>(param_or_default(fa2_template(), v, "lazy_rescale"));
   return c;
 }
 
@@ -47,6 +48,9 @@ class Fa2Template final : public KernelTemplate {
          "__launch_bounds__ minimum CTAs per SM: above 1 caps registers at 65536 / (threads * min_blocks) "
          "for "
          "occupancy (ptxas may spill)",
+         false},
+        {"lazy_rescale", 0, 1, 0,
+         "1: skip O *= alpha (a warp-uniform branch) when no row max of the warp grew; exact either way",
          false},
     };
     return specs;

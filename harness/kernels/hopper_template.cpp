@@ -64,7 +64,8 @@ class HopperTemplate final : public KernelTemplate {
       return fmt::format("head_dim {} is not 64 or 128", pv.head_dim);
     if (c.block_n % 16 != 0) return fmt::format("block_n {} is not a multiple of 16", c.block_n);
     if (!has_wgmma_n(c.block_n))
-      return fmt::format("block_n {} is not one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)", c.block_n);
+      return fmt::format("block_n {} is not one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)",
+                         c.block_n);
     if (const int s = c.smem(pv.head_dim); s > kSmemOptinBytes)
       return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", s, kSmemOptinBytes);
     return std::nullopt;

@@ -5,16 +5,25 @@
 namespace flashtune::run {
 
 std::vector<gpu::TensorMap> attention_tensor_maps(const std::vector<TensorMapRequest>& requests,
-                                                  const AttentionParams& params, const AttentionProblem& problem) {
+                                                  const AttentionParams& params,
+                                                  const AttentionProblem& problem) {
   std::vector<gpu::TensorMap> maps;
   maps.reserve(requests.size());
   for (const TensorMapRequest& r : requests) {
     const void* base = nullptr;
     switch (r.tensor) {
-      case TensorMapRequest::Tensor::q: base = params.q; break;
-      case TensorMapRequest::Tensor::k: base = params.k; break;
-      case TensorMapRequest::Tensor::v: base = params.v; break;
-      case TensorMapRequest::Tensor::o: base = params.o; break;
+      case TensorMapRequest::Tensor::q:
+        base = params.q;
+        break;
+      case TensorMapRequest::Tensor::k:
+        base = params.k;
+        break;
+      case TensorMapRequest::Tensor::v:
+        base = params.v;
+        break;
+      case TensorMapRequest::Tensor::o:
+        base = params.o;
+        break;
     }
     gpu::TiledTensorMapSpec s;
     s.address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(base));

@@ -14,6 +14,7 @@ namespace flashtune::run {
 
 // Throws Error(invalid_argument) or gpu::DriverError (cuTensorMapEncodeTiled) when a map cannot be built.
 std::vector<gpu::TensorMap> attention_tensor_maps(const std::vector<TensorMapRequest>& requests,
-                                                  const AttentionParams& params, const AttentionProblem& problem);
+                                                  const AttentionParams& params,
+                                                  const AttentionProblem& problem);
 
 }  // namespace flashtune::run

@@ -150,10 +150,19 @@ __device__ __forceinline__ void warp_softmax(const float (&s)[Tr::kMTiles][Tr::k
   }
 }
 
-// O *= alpha, row by row.
+// O *= alpha, row by row. With Tr::kLazyRescale it is skipped (a warp-uniform branch) when no row of the
+// warp saw its max grow, i.e. every alpha is exactly 1: after the first tiles of a long row that is the
+// common case, and multiplying by 1.0f is exact, so skipping it changes no bit of the result. It pays where
+// O is wide (d = 128: 128 FMULs a tile); the branch splits the loop body, which can cost more at d = 64.
 template <class Tr>
 __device__ __forceinline__ void warp_rescale(float (&o)[Tr::kMTiles][Tr::kDTiles][4],
                                              const float (&alpha)[Tr::kMTiles][2]) {
+  if constexpr (Tr::kLazyRescale) {
+    bool grown = false;
+#pragma unroll
+    for (int mt = 0; mt < Tr::kMTiles; ++mt) grown |= alpha[mt][0] != 1.0f || alpha[mt][1] != 1.0f;
+    if (!__any_sync(0xffffffffu, grown)) return;
+  }
 #pragma unroll
   for (int mt = 0; mt < Tr::kMTiles; ++mt)
 #pragma unroll

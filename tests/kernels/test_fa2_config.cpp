@@ -8,10 +8,10 @@ namespace {
 
 TEST(Fa2Config, NameExpressionSpellsEveryTemplateArgument) {
   const Fa2Instance i{{128, 64, 8, 2}, 128, DType::bf16, false};
-  EXPECT_EQ(i.name_expression(), "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1>");
-  const Fa2Instance h{{64, 32, 4, 3, 1, 1, 2}, 64, DType::f16, true};
-  EXPECT_EQ(h.name_expression(), "flashtune::fa2_fwd<64, 32, 64, 4, 3, true, __half, 1, 1, 2>");
-  EXPECT_EQ(h.to_string(), "fa2_fwd bm64 bn32 w4 s3 q1 p1 mb2 d64 fp16 causal");
+  EXPECT_EQ(i.name_expression(), "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1, 0>");
+  const Fa2Instance h{{64, 32, 4, 3, 1, 1, 2, 1}, 64, DType::f16, true};
+  EXPECT_EQ(h.name_expression(), "flashtune::fa2_fwd<64, 32, 64, 4, 3, true, __half, 1, 1, 2, 1>");
+  EXPECT_EQ(h.to_string(), "fa2_fwd bm64 bn32 w4 s3 q1 p1 mb2 lr1 d64 fp16 causal");
 }
 
 TEST(Fa2Config, ScheduleParametersAreChecked) {
@@ -22,6 +22,7 @@ TEST(Fa2Config, ScheduleParametersAreChecked) {
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 3, 0}, 128, DType::bf16, false}));
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 2}, 128, DType::bf16, false}));
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 5}, 128, DType::bf16, false}));
+  EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 1, 2}, 128, DType::bf16, false}));
 }
 
 TEST(Fa2Config, SharedMemoryMatchesTraits) {

@@ -1,7 +1,7 @@
-// Every configuration of the default grid, and the schedule variants (q_regs, pipeline) of its two-stage
-// ones, is correct on the GPU: d in {64, 128}, causal and not, bf16 and
-// fp16, N in {1, 17, 1000, 4096} (ragged ends included). Outputs are NaN-poisoned before every launch; small
-// problems are checked against the float64 CPU reference, N = 4096 against the fp32 GPU reference.
+// Every configuration of the default grid, and the schedule variants of its two-stage ones (q_regs, pipeline,
+// min_blocks, lazy_rescale), is correct on the GPU: d in {64, 128}, causal and not, bf16 and fp16, N in {1,
+// 17, 1000, 4096} (ragged ends included). Outputs are NaN-poisoned before every launch; small problems are
+// checked against the float64 CPU reference, N = 4096 against the fp32 GPU reference.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -15,9 +15,9 @@
 namespace flashtune {
 namespace {
 
-// The schedule variants (q_regs, pipeline, min_blocks) of the grid's two-stage configurations: Q's fragments
-// in registers or re-read, the tile-by-tile and the software-pipelined loop, registers capped for 2 CTAs per
-// SM.
+// The schedule variants (q_regs, pipeline, min_blocks, lazy_rescale) of the grid's two-stage configurations:
+// Q's fragments in registers or re-read, the tile-by-tile and the software-pipelined loop, registers capped
+// for 2 CTAs per SM, lazy O rescaling.
 std::vector<Fa2Config> schedule_variants() {
   std::vector<Fa2Config> out;
   for (const Fa2Config& base : default_fa2_grid()) {
@@ -29,9 +29,14 @@ std::vector<Fa2Config> schedule_variants() {
         c.pipeline = pl;
         out.push_back(c);
       }
-    Fa2Config capped = base;  // registers capped for two CTAs per SM (spills allowed)
+    Fa2Config capped = base;  // registers capped for two CTAs per SM (spills allowed), lazy rescaling
     capped.min_blocks = 2;
+    capped.lazy_rescale = 1;
     out.push_back(capped);
+    Fa2Config lazy = base;
+    lazy.lazy_rescale = 1;
+    lazy.pipeline = 1;
+    out.push_back(lazy);
   }
   return out;
 }

@@ -59,7 +59,8 @@ class HopperGpu : public testing::Test {
     for (int d : {64, 128})
       for (bool causal : {false, true})
         for (DType t : {DType::bf16, DType::f16}) {
-          const AttentionProblem p{.batch = 1, .heads = 1, .seqlen = 1024, .head_dim = d, .dtype = t, .causal = causal};
+          const AttentionProblem p{
+              .batch = 1, .heads = 1, .seqlen = 1024, .head_dim = d, .dtype = t, .causal = causal};
           for (const ParamValues& v : configurations(p)) requests.push_back(request_for(v, variant_of(p)));
         }
     const int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -84,7 +85,8 @@ class HopperGpu : public testing::Test {
     if (!compiled.ok) return 1.0;
     run::TrialSpec spec;
     spec.label = label;
-    spec.kernels.push_back({compiled.cache_key, compiled.lowered_names.at(req.name_expressions.front()), label});
+    spec.kernels.push_back(
+        {compiled.cache_key, compiled.lowered_names.at(req.name_expressions.front()), label});
     spec.launches = hopper().launches(v, p);
     spec.tensor_maps = hopper().tensor_maps(v, variant_of(p));
     spec.verify = true;
@@ -108,7 +110,8 @@ TEST_F(HopperGpu, EverySearchSpaceConfigurationMatchesTheReference) {
     for (bool causal : {false, true})
       for (DType t : {DType::bf16, DType::f16})
         for (int n : {1, 17, 1000, 2048}) {
-          const AttentionProblem p{.batch = 2, .heads = 3, .seqlen = n, .head_dim = d, .dtype = t, .causal = causal};
+          const AttentionProblem p{
+              .batch = 2, .heads = 3, .seqlen = n, .head_dim = d, .dtype = t, .causal = causal};
           runner().set_problem(p, 3000 + n, /*verify=*/true);
           double worst = 0;
           int trials = 0;
@@ -117,7 +120,8 @@ TEST_F(HopperGpu, EverySearchSpaceConfigurationMatchesTheReference) {
             ++trials;
             if (testing::Test::HasFatalFailure()) return;
           }
-          std::printf("%s: %d configurations verified, max O rel_l2 %.2e\n", p.to_string().c_str(), trials, worst);
+          std::printf("%s: %d configurations verified, max O rel_l2 %.2e\n", p.to_string().c_str(), trials,
+                      worst);
         }
 }
 
@@ -127,8 +131,12 @@ TEST_F(HopperGpu, DefaultConfigurationMatchesOnGpuMdShapes) {
   for (int d : {64, 128})
     for (int n : {2048, 4096, 8192, 16384})
       for (bool causal : {false, true}) {
-        const AttentionProblem p{.batch = 16384 / n, .heads = 2048 / d, .seqlen = n, .head_dim = d,
-                                 .dtype = DType::bf16, .causal = causal};
+        const AttentionProblem p{.batch = 16384 / n,
+                                 .heads = 2048 / d,
+                                 .seqlen = n,
+                                 .head_dim = d,
+                                 .dtype = DType::bf16,
+                                 .causal = causal};
         runner().set_problem(p, 4000 + n, /*verify=*/true);
         const double err = verify(v, p);
         std::printf("%s: O rel_l2 %.2e\n", p.to_string().c_str(), err);
