@@ -10,7 +10,7 @@
 // Two loop schedules (kPipeline):
 //  0: per tile j: S_j = Q K_j^T, softmax, O += P_j V_j. K and V stream through a ring of kStages stages with
 //     cp.async, each tile its own commit group, so S_j can start while V_j is still arriving; two barriers
-//     per tile.
+//     per tile (three with one stage).
 //  1: software-pipelined across tiles: S_{j+1} = Q K_{j+1}^T is issued before O += P_j V_j, and the softmax
 //     of tile j+1 follows in the same basic block, so the exponentials of one tile overlap the tensor-core
 //     work of the other within a warp. K runs one tile ahead of V through the ring (each commit group is
@@ -183,13 +183,24 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
     }
     for (int j = 0; j < n_blocks; ++j) {
       const int stage = j % kStages;
-      __syncthreads();  // every warp is done with tile j-1, whose stage the next load reuses
-      load_k(j + kStages - 1);
-      cp_async_commit();
-      load_v(j + kStages - 1);
-      cp_async_commit();
-      cp_async_wait<2 * kStages - 1>();  // K_j (and Q) landed; V_j may still be in flight
-      __syncthreads();
+      if constexpr (kStages == 1) {
+        __syncthreads();  // every warp is done with tile j-1, whose stage tile j reuses
+        load_k(j);
+        cp_async_commit();
+        load_v(j);
+        cp_async_commit();
+        cp_async_wait<1>();  // K_j (and Q) landed; V_j may still be in flight
+        __syncthreads();
+      } else {
+        // K_j (and Q) landed; V_j and later tiles may still be in flight. After the barrier every warp is
+        // done with tile j-1, so its stage takes tile j + kStages - 1: two barriers per tile, not three.
+        cp_async_wait<2 * kStages - 3>();
+        __syncthreads();
+        load_k(j + kStages - 1);
+        cp_async_commit();
+        load_v(j + kStages - 1);
+        cp_async_commit();
+      }
       if (j == 0) load_q_registers();
       warp_qk<Tr, T>(s, q_frag, addr, stage * kStageBytes);
       if (tile_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
