@@ -2,8 +2,8 @@
 // FlashAttention forward for Hopper (sm_90a), in the manner of FlashAttention-3: warp-specialized, TMA tile
 // loads completing on mbarriers, wgmma tensor-core products, softmax on the accumulator registers.
 //
-// One CTA per (query tile of kBlockM = 64 * kConsumerWGs rows, batch*head), 128 * (1 + kConsumerWGs)
-// threads:
+// One CTA per (query tile of kBlockM = 64 * kConsumerWGs rows, batch*head), or per multiprocessor when
+// kPersistent, 128 * (1 + kConsumerWGs) threads:
 //   warpgroup 0, the producer: gives its registers back (setmaxnreg.dec); one thread loads the Q tile once
 //     and streams the K and V tiles of kBlockN rows through a ring of kStages shared-memory stages with TMA,
 //     each tile completing on its own "full" mbarrier; it refills a stage when the consumers have arrived on
@@ -16,6 +16,10 @@
 //     (intra-warpgroup overlap), so the tensor cores work while the softmax runs.
 //   Epilogue: O normalized, staged through the warpgroup's (now unused) rows of the Q tile, written with
 //     16-byte stores; LSE (natural log) written per row.
+//   kPingPong: the consumer warpgroups take turns issuing their GEMMs (named barriers), so one's softmax
+//     runs under the other's GEMMs (FlashAttention-3 section 3.1).
+//   kPersistent: gridDim.x CTAs loop over the tiles; the ring and the barrier phases carry over from tile to
+//     tile, and the next tile's Q is loaded once every consumer warp has stored its O out of the Q tile.
 // Ragged ends: TMA zero-fills rows past seqlen (the tensor map's extent is one head's seqlen rows), keys at
 // or past seqlen are masked to -inf. Causal: query tiles run longest-first, tiles above the diagonal are
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
@@ -39,7 +43,7 @@ struct HopperTensorMaps {
 // Largest dynamic shared memory a block may opt in to on sm_90 (227 KiB).
 constexpr int kHopperSmemOptin = 232448;
 
-template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages>
+template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, bool kPingPong = false>
 struct HopperTraits {
   static constexpr int kBlockM = 64 * kConsumerWGs;
   static constexpr int kThreads = 128 * (1 + kConsumerWGs);
@@ -48,7 +52,7 @@ struct HopperTraits {
   static constexpr int kKVBytes = kBlockN * kHeadDim * 2;  // one K (or V) stage
   static constexpr int kQPanelBytes = kBlockM * 128;
   static constexpr int kKVPanelBytes = kBlockN * 128;
-  static constexpr int kBarriers = 1 + 3 * kStages;  // full Q; full K, full V, empty per stage
+  static constexpr int kBarriers = 2 + 3 * kStages;  // full Q, free Q; full K, full V, empty per stage
   // 1024 bytes of slack to align the tiles for the 128-byte swizzle, Q, the K and V rings, the barriers.
   static constexpr int kSmemBytes = 1024 + kQBytes + 2 * kStages * kKVBytes + 8 * kBarriers;
   // Registers per thread after reallocation (FlashAttention-3's choices); one consumer warpgroup keeps the
@@ -64,14 +68,16 @@ struct HopperTraits {
   static_assert(wgmma_has_n(kBlockN),
                 "block_n must be one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)");
   static_assert(kStages >= 1 && kStages <= 4, "1..4 pipeline stages");
+  static_assert(!kPingPong || kConsumerWGs >= 2, "ping-pong needs 2 or 3 consumer warpgroups");
   static_assert(kSmemBytes <= kHopperSmemOptin,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
 
-template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, bool kCausal, typename T>
+template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, bool kPingPong, bool kPersistent,
+          bool kCausal, typename T>
 __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     hopper_fwd(const AttentionParams p, const __grid_constant__ HopperTensorMaps maps) {
-  using Tr = HopperTraits<kBlockN, kHeadDim, kConsumerWGs, kStages>;
+  using Tr = HopperTraits<kBlockN, kHeadDim, kConsumerWGs, kStages, kPingPong>;
   constexpr int kBlockM = Tr::kBlockM;
   constexpr int kSAcc = kBlockN / 2;   // S accumulator registers per thread
   constexpr int kOAcc = kHeadDim / 2;  // O accumulator registers per thread
@@ -83,21 +89,36 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
   const unsigned sK = sQ + Tr::kQBytes;
   const unsigned sV = sK + kStages * Tr::kKVBytes;
   const unsigned bar_q = sV + kStages * Tr::kKVBytes;
-  const unsigned bar_k = bar_q + 8;                // kStages barriers
+  const unsigned bar_q_free = bar_q + 8;           // the Q tile (and the O staging in it) may be refilled
+  const unsigned bar_k = bar_q_free + 8;           // kStages barriers
   const unsigned bar_v = bar_k + 8 * kStages;      // kStages barriers
   const unsigned bar_empty = bar_v + 8 * kStages;  // kStages barriers
 
   const int tid = threadIdx.x;
   const int warpgroup = tid / 128;
   const int seqlen = p.seqlen;
-  const int bh = blockIdx.y;
-  const int m_block = kCausal ? static_cast<int>(gridDim.x - 1 - blockIdx.x) : static_cast<int>(blockIdx.x);
-  const int q0 = m_block * kBlockM;
-  int n_blocks = (seqlen + kBlockN - 1) / kBlockN;
-  if constexpr (kCausal) n_blocks = min(n_blocks, (q0 + kBlockM + kBlockN - 1) / kBlockN);
+  const int m_blocks = (seqlen + kBlockM - 1) / kBlockM;
+  // Tiles in the order of the one-tile-per-CTA grid (query tiles of one head, then the next head; causal:
+  // longest first). Persistent: gridDim.x CTAs take tiles blockIdx.x, blockIdx.x + gridDim.x, ...
+  const int num_tiles = kPersistent ? m_blocks * p.batch * p.heads : 1;
+  const int first_tile = kPersistent ? static_cast<int>(blockIdx.x) : 0;
+  const int tile_step = kPersistent ? static_cast<int>(gridDim.x) : 1;
+  struct Tile {
+    int bh, q0, n_blocks;
+  };
+  auto tile_at = [&](int t) {
+    const int x = kPersistent ? t % m_blocks : static_cast<int>(blockIdx.x);
+    const int bh = kPersistent ? t / m_blocks : static_cast<int>(blockIdx.y);
+    const int m_block = kCausal ? m_blocks - 1 - x : x;
+    const int q0 = m_block * kBlockM;
+    int n = (seqlen + kBlockN - 1) / kBlockN;
+    if constexpr (kCausal) n = min(n, (q0 + kBlockM + kBlockN - 1) / kBlockN);
+    return Tile{bh, q0, n};
+  };
 
   if (tid == 0) {
     mbarrier_init(bar_q, 1);
+    mbarrier_init(bar_q_free, 4 * kConsumerWGs);  // one arrival per consumer warp
 #pragma unroll
     for (int s = 0; s < kStages; ++s) {
       mbarrier_init(bar_k + 8 * s, 1);
@@ -115,23 +136,33 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
       tma_prefetch_descriptor(&maps.q);
       tma_prefetch_descriptor(&maps.k);
       tma_prefetch_descriptor(&maps.v);
-      mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
+      int it = 0;  // K/V tiles loaded so far, over every query tile of this CTA: the ring position
+      int round = 0;
+      for (int t = first_tile; t < num_tiles; t += tile_step, ++round) {
+        const Tile tile = tile_at(t);
+        for (int j = 0; j < tile.n_blocks; ++j, ++it) {
+          const int s = it % kStages;
+          mbarrier_wait(bar_empty + 8 * s, ((it / kStages) & 1) ^ 1);
+          const unsigned k_dst = sK + s * Tr::kKVBytes;
+          const unsigned v_dst = sV + s * Tr::kKVBytes;
+          mbarrier_arrive_expect_tx(bar_k + 8 * s, Tr::kKVBytes);
 #pragma unroll
-      for (int c = 0; c < Tr::kPanels; ++c)
-        tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, q0, bh);
-      for (int j = 0; j < n_blocks; ++j) {
-        const int s = j % kStages;
-        mbarrier_wait(bar_empty + 8 * s, ((j / kStages) & 1) ^ 1);
-        const unsigned k_dst = sK + s * Tr::kKVBytes;
-        const unsigned v_dst = sV + s * Tr::kKVBytes;
-        mbarrier_arrive_expect_tx(bar_k + 8 * s, Tr::kKVBytes);
+          for (int c = 0; c < Tr::kPanels; ++c)
+            tma_load_3d(k_dst + c * Tr::kKVPanelBytes, &maps.k, bar_k + 8 * s, 64 * c, j * kBlockN, tile.bh);
+          if (j == 0) {
+            // The first K tile is on its way (the previous query tile's last ones may still be in use);
+            // Q waits until the consumers have stored the previous tile's O out of it.
+            if (round > 0) mbarrier_wait(bar_q_free, (round - 1) & 1);
+            mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
 #pragma unroll
-        for (int c = 0; c < Tr::kPanels; ++c)
-          tma_load_3d(k_dst + c * Tr::kKVPanelBytes, &maps.k, bar_k + 8 * s, 64 * c, j * kBlockN, bh);
-        mbarrier_arrive_expect_tx(bar_v + 8 * s, Tr::kKVBytes);
+            for (int c = 0; c < Tr::kPanels; ++c)
+              tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
+          }
+          mbarrier_arrive_expect_tx(bar_v + 8 * s, Tr::kKVBytes);
 #pragma unroll
-        for (int c = 0; c < Tr::kPanels; ++c)
-          tma_load_3d(v_dst + c * Tr::kKVPanelBytes, &maps.v, bar_v + 8 * s, 64 * c, j * kBlockN, bh);
+          for (int c = 0; c < Tr::kPanels; ++c)
+            tma_load_3d(v_dst + c * Tr::kKVPanelBytes, &maps.v, bar_v + 8 * s, 64 * c, j * kBlockN, tile.bh);
+        }
       }
     }
     return;
@@ -145,8 +176,22 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
   const int lane = ctid % 32;
   const int g = lane / 4;
   const int c = lane % 4;
-  const int row0 = q0 + 64 * wg + 16 * warp + g;  // this thread's rows: row0 and row0 + 8
   const float scale_log2 = p.scale_log2;
+
+  // Ping-pong (FlashAttention-3 section 3.1): the consumer warpgroups take turns issuing their GEMMs, passing
+  // a token round a ring of named barriers (warpgroup w waits on barrier kSchedBarrier + w, 128 of its own
+  // threads + 128 arriving from warpgroup w - 1), so one warpgroup's softmax runs while the other's GEMMs
+  // hold the tensor cores. Warpgroup 0 holds the token first. Every warpgroup passes the token the same
+  // number of times per query tile, so the ring stays in step across a persistent CTA's tiles.
+  constexpr unsigned kSchedBarrier = 1 + kConsumerWGs;  // after the epilogue's barriers 1..kConsumerWGs
+  auto sched_wait = [&] {
+    if constexpr (kPingPong) named_barrier_sync(kSchedBarrier + wg, 256);
+  };
+  auto sched_pass = [&] {
+    if constexpr (kPingPong) named_barrier_arrive(kSchedBarrier + (wg + 1) % kConsumerWGs, 256);
+  };
+  if constexpr (kPingPong)
+    if (wg == kConsumerWGs - 1) named_barrier_arrive(kSchedBarrier, 256);
 
   // Q rows of this warpgroup start 64 rows (8 KiB) into each panel: 1024-byte aligned, as the swizzle needs.
   const unsigned sQwg = sQ + 64 * wg * 128;
@@ -164,43 +209,6 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     wgmma_commit();
   };
 
-  // Masks S_j (keys past the end, keys after the query when causal), folds it into the running row state
-  // and leaves P_j = 2^(s2 - max) in s; returns each row's rescale factor for O in alpha.
-  RowState row[2] = {{neg_infinity(), 0.0f}, {neg_infinity(), 0.0f}};
-  auto softmax = [&](float(&s)[kSAcc], int j, float(&alpha)[2]) {
-    const int k0 = j * kBlockN;
-    const bool need_mask = (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0 + 64 * wg);
-    if (need_mask) {
-#pragma unroll
-      for (int i = 0; i < kSAcc; ++i) {
-        const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
-        const int query = row0 + ((i >> 1) & 1) * 8;
-        if (key >= seqlen || (kCausal && key > query)) s[i] = neg_infinity();
-      }
-    }
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {  // h = 0: row0, h = 1: row0 + 8
-      float block_max = neg_infinity();
-#pragma unroll
-      for (int t = 0; t < kBlockN / 8; ++t)
-        block_max = fmaxf(block_max, fmaxf(s[4 * t + 2 * h], s[4 * t + 2 * h + 1]));
-      block_max = quad_max(block_max) * scale_log2;
-      const float new_max = fmaxf(row[h].max, block_max);
-      const float base = safe_base(new_max);
-      alpha[h] = fast_exp2(row[h].max - base);
-      row[h].max = new_max;
-      float sum = 0.0f;
-#pragma unroll
-      for (int t = 0; t < kBlockN / 8; ++t)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const float pr = fast_exp2(fmaf(s[4 * t + 2 * h + e], scale_log2, -base));
-          s[4 * t + 2 * h + e] = pr;
-          sum += pr;
-        }
-      row[h].sum = row[h].sum * alpha[h] + sum;
-    }
-  };
   // P in registers: the accumulator fragments of two adjacent 8-key column groups form the A fragment of
   // one k16 step.
   unsigned pa[kPSteps][4];
@@ -214,94 +222,165 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     }
   };
 
-  float o[kOAcc];
-#pragma unroll
-  for (int i = 0; i < kOAcc; ++i) o[i] = 0.0f;
-  float s[kSAcc];
-  float alpha[2];
-
-  mbarrier_wait(bar_q, 0);
-  mbarrier_wait(bar_k, 0);
-  q_k_product(s, 0);
-  wgmma_wait<0>();
-  fence_registers(s);
-  softmax(s, 0, alpha);
-  pack_p(s);
-
-  // O += P_j V_j, issued (not waited for).
-  auto p_v_product = [&](int j) {
-    const int stage = j % kStages;
-    mbarrier_wait(bar_v + 8 * stage, (j / kStages) & 1);
-    fence_registers(o);
-    fence_registers(pa);
-    wgmma_fence();
-    const unsigned v_base = sV + stage * Tr::kKVBytes;
-#pragma unroll
-    for (int t = 0; t < kPSteps; ++t) {
-      const unsigned long long db = wgmma_desc_sw128(v_base + t * 16 * 128, Tr::kKVPanelBytes, 1024);
-      Wgmma<kHeadDim>::template rs<T, 1>(o, pa[t], db, 1);
-    }
-    wgmma_commit();
-  };
-
-  // Steady state, FlashAttention-3's intra-warpgroup overlap: S_{j+1} = Q K_{j+1}^T and O += P_j V_j are
-  // issued back to back; the softmax of S_{j+1} runs while P_j V_j is still on the tensor cores.
-  for (int j = 0; j + 1 < n_blocks; ++j) {
-    const int next = (j + 1) % kStages;
-    mbarrier_wait(bar_k + 8 * next, ((j + 1) / kStages) & 1);
-    q_k_product(s, next);
-    p_v_product(j);
-    wgmma_wait<1>();  // S_{j+1} is in registers; P_j V_j may still run
-    fence_registers(s);
-    softmax(s, j + 1, alpha);
-    wgmma_wait<0>();  // P_j V_j done: K_j and V_j are no longer read, P_j's registers are free
-    fence_registers(o);
-    fence_registers(pa);
-    __syncwarp();
-    if (lane == 0) mbarrier_arrive(bar_empty + 8 * (j % kStages));
-    pack_p(s);
-#pragma unroll
-    for (int i = 0; i < kOAcc; ++i) o[i] *= alpha[(i >> 1) & 1];
-  }
-  p_v_product(n_blocks - 1);  // the ring is not refilled after the last tile: it is not released
-  wgmma_wait<0>();
-  fence_registers(o);
-
-  // Epilogue: normalize, stage O through this warpgroup's rows of the Q tile (no longer read), store.
-  constexpr float kLn2 = 0.69314718055994530942f;
-  float inv[2];
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const float total = quad_sum(row[h].sum);
-    inv[h] = total > 0.0f ? 1.0f / total : 0.0f;
-    const int r = row0 + 8 * h;
-    if (c == 0 && r < seqlen)
-      p.lse[static_cast<long long>(bh) * seqlen + r] =
-          total > 0.0f ? (row[h].max + __log2f(total)) * kLn2 : neg_infinity();
-  }
   unsigned char* const smem_generic = smem_raw + (smem_base - smem_addr(smem_raw));
   unsigned char* const sO = smem_generic + (sQwg - smem_base);  // rows 0..63 of this warpgroup, panel layout
+  int it = 0;  // K/V tiles consumed so far (the producer's ring position)
+  int round = 0;
+  for (int tt = first_tile; tt < num_tiles; tt += tile_step, ++round) {
+    const Tile tile = tile_at(tt);
+    const int q0 = tile.q0;
+    const int bh = tile.bh;
+    const int n_blocks = tile.n_blocks;
+    const int row0 = q0 + 64 * wg + 16 * warp + g;  // this thread's rows: row0 and row0 + 8
+
+    // Masks S_j (keys past the end, keys after the query when causal), folds it into the running row
+    // state and leaves P_j = 2^(s2 - max) in s; returns each row's rescale factor for O in alpha.
+    RowState row[2] = {{neg_infinity(), 0.0f}, {neg_infinity(), 0.0f}};
+    auto softmax = [&](float(&s)[kSAcc], int j, float(&alpha)[2]) {
+      const int k0 = j * kBlockN;
+      const bool need_mask = (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0 + 64 * wg);
+      if (need_mask) {
 #pragma unroll
-  for (int i = 0; i < kOAcc; i += 2) {
-    const int h = (i >> 1) & 1;
-    const int col = (i / 4) * 8 + 2 * c;
-    const int r = 16 * warp + g + 8 * h;
-    const int chunk = ((col % 64) / 8) ^ (r % 8);
-    *reinterpret_cast<unsigned*>(sO + (col / 64) * Tr::kQPanelBytes + r * 128 + chunk * 16 + (col % 8) * 2) =
-        element_traits<T>::pack2(o[i] * inv[h], o[i + 1] * inv[h]);
-  }
-  named_barrier_sync(1 + wg, 128);
-  T* const O = static_cast<T*>(p.o) + static_cast<long long>(bh) * seqlen * kHeadDim;
-  constexpr int kChunksPerRow = kHeadDim / 8;
+        for (int i = 0; i < kSAcc; ++i) {
+          const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
+          const int query = row0 + ((i >> 1) & 1) * 8;
+          if (key >= seqlen || (kCausal && key > query)) s[i] = neg_infinity();
+        }
+      }
 #pragma unroll
-  for (int i = ctid; i < 64 * kChunksPerRow; i += 128) {
-    const int r = i / kChunksPerRow;
-    const int ch = i % kChunksPerRow;
-    const int q = q0 + 64 * wg + r;
-    if (q < seqlen) {
-      const uint4 v = *reinterpret_cast<const uint4*>(sO + (ch / 8) * Tr::kQPanelBytes + r * 128 +
-                                                      (((ch % 8) ^ (r % 8)) * 16));
-      *reinterpret_cast<uint4*>(O + static_cast<long long>(q) * kHeadDim + ch * 8) = v;
+      for (int h = 0; h < 2; ++h) {  // h = 0: row0, h = 1: row0 + 8
+        float block_max = neg_infinity();
+#pragma unroll
+        for (int t = 0; t < kBlockN / 8; ++t)
+          block_max = fmaxf(block_max, fmaxf(s[4 * t + 2 * h], s[4 * t + 2 * h + 1]));
+        block_max = quad_max(block_max) * scale_log2;
+        const float new_max = fmaxf(row[h].max, block_max);
+        const float base = safe_base(new_max);
+        alpha[h] = fast_exp2(row[h].max - base);
+        row[h].max = new_max;
+        float sum = 0.0f;
+#pragma unroll
+        for (int t = 0; t < kBlockN / 8; ++t)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float pr = fast_exp2(fmaf(s[4 * t + 2 * h + e], scale_log2, -base));
+            s[4 * t + 2 * h + e] = pr;
+            sum += pr;
+          }
+        row[h].sum = row[h].sum * alpha[h] + sum;
+      }
+    };
+
+    float o[kOAcc];
+#pragma unroll
+    for (int i = 0; i < kOAcc; ++i) o[i] = 0.0f;
+    float s[kSAcc];
+    float alpha[2];
+
+    // O += P_j V_j, issued (not waited for); V_j has landed.
+    auto p_v_product = [&](int stage) {
+      fence_registers(o);
+      fence_registers(pa);
+      wgmma_fence();
+      const unsigned v_base = sV + stage * Tr::kKVBytes;
+#pragma unroll
+      for (int t = 0; t < kPSteps; ++t) {
+        const unsigned long long db = wgmma_desc_sw128(v_base + t * 16 * 128, Tr::kKVPanelBytes, 1024);
+        Wgmma<kHeadDim>::template rs<T, 1>(o, pa[t], db, 1);
+      }
+      wgmma_commit();
+    };
+    auto stage_of = [&](int j) { return (it + j) % kStages; };
+    auto phase_of = [&](int j) { return static_cast<unsigned>(((it + j) / kStages) & 1); };
+
+    mbarrier_wait(bar_q, round & 1);
+    mbarrier_wait(bar_k + 8 * stage_of(0), phase_of(0));
+    sched_wait();
+    q_k_product(s, stage_of(0));
+    sched_pass();
+    wgmma_wait<0>();
+    fence_registers(s);
+    softmax(s, 0, alpha);
+    pack_p(s);
+
+    // Steady state, FlashAttention-3's intra-warpgroup overlap: S_{j+1} = Q K_{j+1}^T and O += P_j V_j are
+    // issued back to back; the softmax of S_{j+1} runs while P_j V_j is still on the tensor cores.
+    for (int j = 0; j + 1 < n_blocks; ++j) {
+      mbarrier_wait(bar_k + 8 * stage_of(j + 1), phase_of(j + 1));
+      mbarrier_wait(bar_v + 8 * stage_of(j), phase_of(j));
+      sched_wait();
+      q_k_product(s, stage_of(j + 1));
+      p_v_product(stage_of(j));
+      sched_pass();
+      wgmma_wait<1>();  // S_{j+1} is in registers; P_j V_j may still run
+      fence_registers(s);
+      softmax(s, j + 1, alpha);
+      wgmma_wait<0>();  // P_j V_j done: K_j and V_j are no longer read, P_j's registers are free
+      fence_registers(o);
+      fence_registers(pa);
+      __syncwarp();
+      if (lane == 0) mbarrier_arrive(bar_empty + 8 * stage_of(j));
+      pack_p(s);
+#pragma unroll
+      for (int i = 0; i < kOAcc; ++i) o[i] *= alpha[(i >> 1) & 1];
+    }
+    mbarrier_wait(bar_v + 8 * stage_of(n_blocks - 1), phase_of(n_blocks - 1));
+    sched_wait();
+    p_v_product(stage_of(n_blocks - 1));
+    sched_pass();
+    wgmma_wait<0>();
+    fence_registers(o);
+    __syncwarp();
+    // The last stage is released too: a persistent CTA's next query tile streams through the same ring.
+    if (lane == 0) mbarrier_arrive(bar_empty + 8 * stage_of(n_blocks - 1));
+    it += n_blocks;
+
+    // Epilogue: normalize, stage O through this warpgroup's rows of the Q tile (no longer read), store.
+    // The staging base and thread index pass through empty asm, so that the compiler cannot hoist the
+    // loop-invariant addresses below out of a persistent CTA's tile loop (they would spill).
+    unsigned char* so = sO;
+    int et = ctid;
+    asm volatile("" : "+l"(so), "+r"(et));
+    constexpr float kLn2 = 0.69314718055994530942f;
+    float inv[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float total = quad_sum(row[h].sum);
+      inv[h] = total > 0.0f ? 1.0f / total : 0.0f;
+      const int r = row0 + 8 * h;
+      if (c == 0 && r < seqlen)
+        p.lse[static_cast<long long>(bh) * seqlen + r] =
+            total > 0.0f ? (row[h].max + __log2f(total)) * kLn2 : neg_infinity();
+    }
+#pragma unroll
+    for (int i = 0; i < kOAcc; i += 2) {
+      const int h = (i >> 1) & 1;
+      const int col = (i / 4) * 8 + 2 * (et % 4);
+      const int r = 16 * (et / 32) + (et % 32) / 4 + 8 * h;
+      const int chunk = ((col % 64) / 8) ^ (r % 8);
+      *reinterpret_cast<unsigned*>(so + (col / 64) * Tr::kQPanelBytes + r * 128 + chunk * 16 +
+                                   (col % 8) * 2) =
+          element_traits<T>::pack2(o[i] * inv[h], o[i + 1] * inv[h]);
+    }
+    named_barrier_sync(1 + wg, 128);
+    T* const O = static_cast<T*>(p.o) + static_cast<long long>(bh) * seqlen * kHeadDim;
+    constexpr int kChunksPerRow = kHeadDim / 8;
+#pragma unroll
+    for (int i = et; i < 64 * kChunksPerRow; i += 128) {
+      const int r = i / kChunksPerRow;
+      const int ch = i % kChunksPerRow;
+      const int q = q0 + 64 * wg + r;
+      if (q < seqlen) {
+        const uint4 v = *reinterpret_cast<const uint4*>(so + (ch / 8) * Tr::kQPanelBytes + r * 128 +
+                                                        (((ch % 8) ^ (r % 8)) * 16));
+        *reinterpret_cast<uint4*>(O + static_cast<long long>(q) * kHeadDim + ch * 8) = v;
+      }
+    }
+    if constexpr (kPersistent) {
+      // This warp's reads and writes of the Q tile are done; the next Q tile's TMA load may overwrite it.
+      fence_proxy_async_shared();
+      __syncwarp();
+      if (lane == 0) mbarrier_arrive(bar_q_free);
     }
   }
 }

@@ -3,6 +3,8 @@
 // HopperTraits' static_asserts; the kernel takes three TMA tensor maps (Q, K, V) after AttentionParams.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "kernels/kernel_template.hpp"
 
@@ -10,6 +12,10 @@ namespace flashtune {
 namespace {
 
 constexpr int kSmemOptinBytes = 232448;  // kHopperSmemOptin of hopper_fwd.cuh (sm_90 opt-in limit)
+// CTAs of a persistent launch: one per multiprocessor of an H100 SXM (132). KernelTemplate::launch sees the
+// problem, not the device; on a GPU with fewer multiprocessors the extra CTAs simply wait for a free one
+// (the kernel is correct for any grid size).
+constexpr int kPersistentCtas = 132;
 
 // The wgmma N values kernel_templates/common/wgmma_ops.cuh provides (wgmma_has_n).
 bool has_wgmma_n(int n) {
@@ -22,16 +28,20 @@ struct HopperConfig {
   int block_n = 128;
   int stages = 2;
   int consumer_wgs = 2;
+  bool pingpong = false;
+  bool persistent = false;
 
-  static HopperConfig of(const ParamValues& v) {
+  // pingpong and persistent came later: a configuration without them takes their defaults (0).
+  static HopperConfig of(const KernelTemplate& t, const ParamValues& v) {
     return {static_cast<int>(v.at("block_n")), static_cast<int>(v.at("stages")),
-            static_cast<int>(v.at("consumer_wgs"))};
+            static_cast<int>(v.at("consumer_wgs")), param_or_default(t, v, "pingpong") != 0,
+            param_or_default(t, v, "persistent") != 0};
   }
   int block_m() const { return 64 * consumer_wgs; }
   int threads() const { return 128 * (1 + consumer_wgs); }
-  // HopperTraits::kSmemBytes: alignment slack, Q, the K and V rings, 1 + 3 * stages mbarriers.
+  // HopperTraits::kSmemBytes: alignment slack, Q, the K and V rings, 2 + 3 * stages mbarriers.
   int smem(int d) const {
-    return 1024 + 2 * block_m() * d + 2 * stages * 2 * block_n * d + 8 * (1 + 3 * stages);
+    return 1024 + 2 * block_m() * d + 2 * stages * 2 * block_n * d + 8 * (2 + 3 * stages);
   }
 };
 
@@ -41,13 +51,21 @@ class HopperTemplate final : public KernelTemplate {
   std::string_view source_file() const override { return "hopper_fwd.cuh"; }
   std::string_view summary() const override {
     return "FlashAttention forward for Hopper (sm_90a): TMA producer warpgroup, wgmma consumer warpgroups "
-           "(setmaxnreg), mbarrier pipeline, softmax overlapped with P V";
+           "(setmaxnreg), mbarrier pipeline, softmax overlapped with P V, optional ping-pong and persistent "
+           "grid";
   }
   const std::vector<ParamSpec>& params() const override {
     static const std::vector<ParamSpec> specs = {
         {"block_n", 64, 256, 128, "key/value rows per pipeline stage (64, 96, 128, 160, 176, 192 or 256)"},
         {"consumer_wgs", 1, 3, 2, "consumer warpgroups of 64 query rows each (block_m = 64 * consumer_wgs)"},
         {"stages", 1, 4, 2, "K/V tiles in flight (shared-memory ring depth)"},
+        {"pingpong", 0, 1, 0,
+         "1: consumer warpgroups take turns issuing GEMMs (named barriers), one's softmax under the other's "
+         "GEMMs; needs consumer_wgs >= 2",
+         false},
+        {"persistent", 0, 1, 0,
+         "1: 132 CTAs loop over the query tiles (the next tile's K/V loads overlap this tile's epilogue)",
+         false},
     };
     return specs;
   }
@@ -59,13 +77,15 @@ class HopperTemplate final : public KernelTemplate {
 
   std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
     if (auto bad = check_params(*this, v)) return bad;
-    const HopperConfig c = HopperConfig::of(v);
+    const HopperConfig c = HopperConfig::of(*this, v);
     if (pv.head_dim != 64 && pv.head_dim != 128)
       return fmt::format("head_dim {} is not 64 or 128", pv.head_dim);
     if (c.block_n % 16 != 0) return fmt::format("block_n {} is not a multiple of 16", c.block_n);
     if (!has_wgmma_n(c.block_n))
       return fmt::format("block_n {} is not one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)",
                          c.block_n);
+    if (c.pingpong && c.consumer_wgs < 2)
+      return fmt::format("pingpong needs 2 or 3 consumer warpgroups, not {}", c.consumer_wgs);
     if (const int s = c.smem(pv.head_dim); s > kSmemOptinBytes)
       return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", s, kSmemOptinBytes);
     return std::nullopt;
@@ -73,8 +93,9 @@ class HopperTemplate final : public KernelTemplate {
 
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
     const HopperConfig c = checked(v, pv);
-    return fmt::format("flashtune::hopper_fwd<{}, {}, {}, {}, {}, {}>", c.block_n, pv.head_dim,
-                       c.consumer_wgs, c.stages, pv.causal ? "true" : "false", cuda_type_name(pv.dtype));
+    return fmt::format("flashtune::hopper_fwd<{}, {}, {}, {}, {}, {}, {}, {}>", c.block_n, pv.head_dim,
+                       c.consumer_wgs, c.stages, c.pingpong, c.persistent, pv.causal,
+                       cuda_type_name(pv.dtype));
   }
 
   int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
@@ -84,8 +105,13 @@ class HopperTemplate final : public KernelTemplate {
   KernelLaunch launch(const ParamValues& v, const AttentionProblem& p) const override {
     const HopperConfig c = checked(v, variant_of(p));
     KernelLaunch l;
-    l.grid[0] = static_cast<unsigned>((p.seqlen + c.block_m() - 1) / c.block_m());
-    l.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+    const long long m_blocks = (p.seqlen + c.block_m() - 1) / c.block_m();
+    if (c.persistent) {
+      l.grid[0] = static_cast<unsigned>(std::min<long long>(m_blocks * p.batch * p.heads, kPersistentCtas));
+    } else {
+      l.grid[0] = static_cast<unsigned>(m_blocks);
+      l.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+    }
     l.threads = static_cast<unsigned>(c.threads());
     l.dynamic_smem = c.smem(p.head_dim);
     return l;
@@ -103,7 +129,7 @@ class HopperTemplate final : public KernelTemplate {
     if (auto why = invalid_reason(v, pv))
       throw Error(ErrorKind::invalid_argument,
                   fmt::format("hopper_fwd {} ({}): {}", to_string(v), to_string(pv), *why));
-    return HopperConfig::of(v);
+    return HopperConfig::of(*this, v);
   }
 };
 

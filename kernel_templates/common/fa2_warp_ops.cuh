@@ -106,6 +106,17 @@ __device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4
       }
 }
 
+// v[0] op v[1] op ... op v[N-1] as a balanced tree (log2 N dependent steps instead of N - 1: with two warps
+// per scheduler the serial chains of the row max and row sum were latency the other warp could not hide).
+template <int N, typename Op>
+__device__ __forceinline__ float tree_reduce(float (&v)[N], Op op) {
+#pragma unroll
+  for (int w = 1; w < N; w *= 2)
+#pragma unroll
+    for (int i = 0; i + w < N; i += 2 * w) v[i] = op(v[i], v[i + w]);
+  return v[0];
+}
+
 // Online softmax of one tile: updates the running max and sum of each row, returns the factor alpha by
 // which O must be rescaled, and writes P = 2^(s * scale_log2 - max) packed into P V's A fragments: the C
 // fragments of S tiles 2ps and 2ps+1 are exactly the A fragment of k16 step ps.
@@ -117,14 +128,14 @@ __device__ __forceinline__ void warp_softmax(const float (&s)[Tr::kMTiles][Tr::k
 #pragma unroll
   for (int mt = 0; mt < Tr::kMTiles; ++mt) {
     float base[2];
-    float sum[2] = {0.0f, 0.0f};
+    float part[2][Tr::kPVSteps];  // partial row sums, one per k16 step, added as a tree at the end
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      float block_max = neg_infinity();
+      float m[Tr::kNTiles];
 #pragma unroll
-      for (int nt = 0; nt < Tr::kNTiles; ++nt)
-        block_max = fmaxf(block_max, fmaxf(s[mt][nt][2 * h], s[mt][nt][2 * h + 1]));
-      block_max = quad_max(block_max) * scale_log2;
+      for (int nt = 0; nt < Tr::kNTiles; ++nt) m[nt] = fmaxf(s[mt][nt][2 * h], s[mt][nt][2 * h + 1]);
+      const float block_max =
+          quad_max(tree_reduce<Tr::kNTiles>(m, [](float a, float b) { return fmaxf(a, b); })) * scale_log2;
       const float new_max = fmaxf(row[mt][h].max, block_max);
       base[h] = safe_base(new_max);
       alpha[mt][h] = fast_exp2(row[mt][h].max - base[h]);
@@ -138,15 +149,19 @@ __device__ __forceinline__ void warp_softmax(const float (&s)[Tr::kMTiles][Tr::k
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           pr[t][e] = fast_exp2(fmaf(s[mt][2 * ps + t][e], scale_log2, -base[e >> 1]));
-          sum[e >> 1] += pr[t][e];
         }
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        part[h][ps] = (pr[0][2 * h] + pr[0][2 * h + 1]) + (pr[1][2 * h] + pr[1][2 * h + 1]);
       pk[mt][ps][0] = element_traits<T>::pack2(pr[0][0], pr[0][1]);
       pk[mt][ps][1] = element_traits<T>::pack2(pr[0][2], pr[0][3]);
       pk[mt][ps][2] = element_traits<T>::pack2(pr[1][0], pr[1][1]);
       pk[mt][ps][3] = element_traits<T>::pack2(pr[1][2], pr[1][3]);
     }
 #pragma unroll
-    for (int h = 0; h < 2; ++h) row[mt][h].sum = row[mt][h].sum * alpha[mt][h] + sum[h];
+    for (int h = 0; h < 2; ++h)
+      row[mt][h].sum = row[mt][h].sum * alpha[mt][h] +
+                       tree_reduce<Tr::kPVSteps>(part[h], [](float a, float b) { return a + b; });
   }
 }
 

@@ -24,6 +24,12 @@ __device__ __forceinline__ void tma_load_3d(unsigned smem_dst, const TmaDescript
       : "memory");
 }
 
+// Orders this thread's earlier ordinary shared-memory accesses before later accesses of the async proxy
+// (TMA, wgmma) to the same memory, once a barrier has passed between them.
+__device__ __forceinline__ void fence_proxy_async_shared() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
 // Brings a descriptor into the TMA unit's cache ahead of its first use.
 __device__ __forceinline__ void tma_prefetch_descriptor(const TmaDescriptor* map) {
   asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<unsigned long long>(map)) : "memory");

@@ -101,15 +101,16 @@ TEST(HopperCompile, EverySearchSpaceConfigurationCompilesWithHgmmaAndTma) {
       }
     }
     // fp16 once per head dimension: the other wgmma instruction type.
-    const ParamValues v = {{"block_n", 128}, {"consumer_wgs", 2}, {"stages", 2}};
+    const ParamValues v = {
+        {"block_n", 128}, {"consumer_wgs", 2}, {"stages", 2}, {"pingpong", 1}, {"persistent", 1}};
     const AttentionProblem p16 = problem_for(d, true, DType::f16);
     r.name_expressions.push_back(t.name_expression(v, variant_of(p16)));
     e.emplace_back(v, p16);
     requests.push_back(std::move(r));
     entries.push_back(std::move(e));
   }
-  ASSERT_EQ(entries[0].size(), 2u * 16 + 1);  // the yaml's comment: 16 at d 64, 10 at d 128, times causal
-  ASSERT_EQ(entries[1].size(), 2u * 10 + 1);
+  ASSERT_EQ(entries[0].size(), 2u * 64 + 1);   // the yaml's comment: 64 at d 64, 36 at d 128
+  ASSERT_EQ(entries[1].size(), 36u + 33 + 1);  // 33 causal
 
   jit::CubinCache cache;
   jit::CompilePool pool(2, jit::default_worker_command());
@@ -143,6 +144,12 @@ TEST(HopperCompile, EverySearchSpaceConfigurationCompilesWithHgmmaAndTma) {
       EXPECT_GT(f->registers, 32);
       const KernelLaunch l = t.launch(v, p);
       EXPECT_EQ(l.threads, 128u * (1 + static_cast<unsigned>(v.at("consumer_wgs"))));
+      // Persistent or not, one CTA per query tile here (B2 H3 N1000: 6 * ceil(1000 / block_m) <= 132).
+      const unsigned block_m = 64u * static_cast<unsigned>(v.at("consumer_wgs"));
+      EXPECT_EQ(l.grid[0] * l.grid[1], 6u * ((1000u + block_m - 1) / block_m));
+      if (param_or_default(t, v, "persistent") != 0) {
+        EXPECT_EQ(l.grid[1], 1u);
+      }
       const ResourceFit fit = check_resources(f->registers, static_cast<int>(l.threads), l.dynamic_smem);
       EXPECT_TRUE(fit.fits) << fit.limited_by;
       EXPECT_EQ(t.tensor_maps(v, pv).size(), 3u);
@@ -155,6 +162,10 @@ TEST(HopperCompile, EverySearchSpaceConfigurationCompilesWithHgmmaAndTma) {
         EXPECT_EQ(code.find("LDL"), std::string::npos);
         EXPECT_EQ(code.find("STL"), std::string::npos);
         if (v.at("consumer_wgs") >= 2) EXPECT_NE(code.find("USETMAXREG"), std::string::npos);
+        // Ping-pong: the turn is taken with BAR.SYNC and passed with BAR.ARV on named barriers.
+        if (param_or_default(t, v, "pingpong") != 0) {
+          EXPECT_NE(code.find("BAR.ARV"), std::string::npos);
+        }
       }
     }
   }
@@ -171,12 +182,16 @@ TEST(HopperCompile, ConfigurationsTheHostRejectsFailOnStaticAsserts) {
   const std::vector<Rejected> cases = {
       {{{"block_n", 80}, {"consumer_wgs", 2}, {"stages", 2}},
        64,
-       "flashtune::hopper_fwd<80, 64, 2, 2, false, __nv_bfloat16>",
+       "flashtune::hopper_fwd<80, 64, 2, 2, false, false, false, __nv_bfloat16>",
        "wgmma_ops.cuh"},
       {{{"block_n", 256}, {"consumer_wgs", 2}, {"stages", 3}},
        128,
-       "flashtune::hopper_fwd<256, 128, 2, 3, false, __nv_bfloat16>",
+       "flashtune::hopper_fwd<256, 128, 2, 3, false, false, false, __nv_bfloat16>",
        "227 KiB"},
+      {{{"block_n", 128}, {"consumer_wgs", 1}, {"stages", 2}, {"pingpong", 1}},
+       128,
+       "flashtune::hopper_fwd<128, 128, 1, 2, true, false, false, __nv_bfloat16>",
+       "ping-pong needs 2 or 3"},
   };
   std::vector<jit::CompileRequest> requests;
   for (const Rejected& c : cases) {

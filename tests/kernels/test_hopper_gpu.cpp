@@ -1,7 +1,8 @@
 // Every configuration of search_spaces/hopper_fwd.yaml that the template admits is correct on an sm_90 GPU:
 // d in {64, 128}, causal and not, bf16 and fp16, N in {1, 17, 1000, 2048} (ragged ends: TMA zero fill and
-// the key mask), B = 2, H = 3; then the default configuration on GPU.md's shapes (16384 tokens, hidden 2048,
-// N 2048..16384). Each trial runs through run::TrialRunner with the template's TMA tensor maps, on
+// the key mask), B = 2, H = 3; the persistent ones where each CTA loops over several tiles (B4 H8 N1100);
+// then the default configuration and a ping-pong persistent one on GPU.md's shapes (16384 tokens, hidden
+// 2048, N 2048..16384). Each trial runs through run::TrialRunner with the template's TMA tensor maps, on
 // NaN-poisoned outputs, against the reference (float64 CPU up to N = 1024, fp32 GPU above). Skipped without
 // a GPU, and on a GPU that is not sm_90.
 #include <gtest/gtest.h>
@@ -125,9 +126,37 @@ TEST_F(HopperGpu, EverySearchSpaceConfigurationMatchesTheReference) {
         }
 }
 
+// A persistent CTA runs several query tiles (B4 H8 N1100: 288 tiles of 128 rows, 192 of 192, over 132
+// CTAs): the ring's phases, the Q tile's refill after the epilogue and the ping-pong turns carry from tile
+// to tile, and the last tile of a head is ragged.
+TEST_F(HopperGpu, PersistentConfigurationsLoopOverTiles) {
+  if (const std::string why = skip_reason(); !why.empty()) GTEST_SKIP() << why;
+  for (int d : {64, 128})
+    for (bool causal : {false, true}) {
+      const AttentionProblem p{
+          .batch = 4, .heads = 8, .seqlen = 1100, .head_dim = d, .dtype = DType::bf16, .causal = causal};
+      runner().set_problem(p, 5000 + d, /*verify=*/true);
+      double worst = 0;
+      int trials = 0;
+      for (const ParamValues& v : configurations(p)) {
+        if (param_or_default(hopper(), v, "persistent") == 0) continue;
+        EXPECT_EQ(hopper().launch(v, p).grid[0], 132u);  // fewer CTAs than tiles
+        worst = std::max(worst, verify(v, p));
+        ++trials;
+        if (testing::Test::HasFatalFailure()) return;
+      }
+      EXPECT_GT(trials, 0);
+      std::printf("%s: %d persistent configurations verified, max O rel_l2 %.2e\n", p.to_string().c_str(),
+                  trials, worst);
+    }
+}
+
 TEST_F(HopperGpu, DefaultConfigurationMatchesOnGpuMdShapes) {
   if (const std::string why = skip_reason(); !why.empty()) GTEST_SKIP() << why;
-  const ParamValues v = {{"block_n", 128}, {"consumer_wgs", 2}, {"stages", 2}};
+  // The template's defaults, and ping-pong on a persistent grid (many tiles per CTA on these shapes).
+  const std::vector<ParamValues> configs = {
+      {{"block_n", 128}, {"consumer_wgs", 2}, {"stages", 2}},
+      {{"block_n", 128}, {"consumer_wgs", 2}, {"stages", 3}, {"pingpong", 1}, {"persistent", 1}}};
   for (int d : {64, 128})
     for (int n : {2048, 4096, 8192, 16384})
       for (bool causal : {false, true}) {
@@ -138,8 +167,10 @@ TEST_F(HopperGpu, DefaultConfigurationMatchesOnGpuMdShapes) {
                                  .dtype = DType::bf16,
                                  .causal = causal};
         runner().set_problem(p, 4000 + n, /*verify=*/true);
-        const double err = verify(v, p);
-        std::printf("%s: O rel_l2 %.2e\n", p.to_string().c_str(), err);
+        for (const ParamValues& v : configs) {
+          const double err = verify(v, p);
+          std::printf("%s %s: O rel_l2 %.2e\n", p.to_string().c_str(), to_string(v).c_str(), err);
+        }
       }
 }
 
