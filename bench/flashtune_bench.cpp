@@ -3,11 +3,13 @@
 // For each template (--templates, default fa2_fwd,hopper_fwd) and each shape (bf16, 16384 tokens, hidden
 // 2048: d in --d, N in --n, causal and not), the results cache (--db, default the tuner's) gives the best
 // stored configuration for this GPU (tune::best_config, the fallback rule included). Its kernels are compiled
-// through the cubin cache, verified once against the reference on NaN-poisoned outputs, then timed: each
-// benchmark iteration is one launch between CUDA events after an L2 flush (run::TrialRunner::remeasure),
-// reported as Google Benchmark's manual time, with TFLOP/s (4*B*H*N^2*d, halved when causal) as a counter.
-// The usual Google Benchmark flags work (--benchmark_format=json, --benchmark_out=FILE,
-// --benchmark_repetitions=N).
+// through the cubin cache, launched under the SRAM budget they won (dynamic shared-memory limit and carveout,
+// as the tuner ran them: kernels/sram_budget.hpp), verified once against the reference on NaN-poisoned
+// outputs, then timed: each benchmark iteration is one launch between CUDA events after an L2 flush
+// (run::TrialRunner::remeasure, in batches of Case::kBatch samples), reported as Google Benchmark's manual
+// time. Counters: TFLOPS (4*B*H*N^2*d, halved when causal) from the median sample, as bench/peers.py computes
+// the peers', and median_ms. The usual Google Benchmark flags work (--benchmark_format=json,
+// --benchmark_out=FILE, --benchmark_repetitions=N).
 //
 //   flashtune-bench --db results.db --d 128 --n 4096,8192 --benchmark_out=bench.json
 //   --benchmark_out_format=json
@@ -17,6 +19,7 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -30,6 +33,8 @@
 #include "gpu/driver_api.hpp"
 #include "jit/cubin_cache.hpp"
 #include "kernels/kernel_template.hpp"
+#include "kernels/sram_budget.hpp"
+#include "run/device_limits.hpp"
 #include "run/kernel_loader.hpp"
 #include "run/trial_runner.hpp"
 #include "tune/best_config.hpp"
@@ -107,6 +112,10 @@ Options parse_options(int* argc, char** argv) {
 // One benchmark: a template's best configuration on one problem, compiled and verified at registration.
 class Case {
  public:
+  // Samples per TrialRunner::remeasure call: its set-up (budget attributes, one untimed launch) is paid once
+  // per batch, not per sample.
+  static constexpr int kBatch = 16;
+
   Case(std::shared_ptr<run::TrialRunner> runner, const KernelTemplate& t, const store::BestEntry& best,
        const AttentionProblem& problem)
       : runner_(std::move(runner)), problem_(problem), params_(best.params) {
@@ -122,7 +131,9 @@ class Case {
     spec_.launches = t.launches(params_, problem);
     spec_.workspace_bytes = t.workspace_bytes(params_, problem);
     spec_.tensor_maps = t.tensor_maps(params_, variant_of(problem));
-    spec_.smem_limit = best.key.problem.smem_budget > 0 ? static_cast<int>(best.key.problem.smem_budget) : 0;
+    const SramPlan plan = plan_sram_budget(best.key.problem.smem_budget, run::limits_of(runner_->device()));
+    spec_.smem_limit = plan.per_block_limit;
+    spec_.carveout_percent = plan.carveout_percent;
     spec_.time = false;
   }
 
@@ -136,14 +147,18 @@ class Case {
         state.SkipWithError(fmt::format("{}: {} {}", spec_.label, to_string(o.status), o.detail).c_str());
         return;
       }
-      double total_ms = 0;
+      std::vector<double> batch, all;
       for (auto _ : state) {
-        const double ms = runner_->remeasure({spec_}, 1, /*flush_l2=*/true).front().front();
+        if (batch.empty()) batch = runner_->remeasure({spec_}, kBatch, /*flush_l2=*/true).front();
+        const double ms = batch.back();
+        batch.pop_back();
         state.SetIterationTime(ms * 1e-3);
-        total_ms += ms;
+        all.push_back(ms);
       }
-      const double mean_s = total_ms * 1e-3 / static_cast<double>(state.iterations());
-      state.counters["TFLOPS"] = problem_.flops() / mean_s / 1e12;
+      std::nth_element(all.begin(), all.begin() + all.size() / 2, all.end());
+      const double median_ms = all[all.size() / 2];
+      state.counters["median_ms"] = median_ms;
+      state.counters["TFLOPS"] = problem_.flops() / (median_ms * 1e-3) / 1e12;
       state.SetLabel(to_string(params_));
     } catch (const std::exception& e) {
       state.SkipWithError(e.what());

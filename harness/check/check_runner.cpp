@@ -9,24 +9,13 @@
 #include "check/detail/checker.hpp"
 #include "core/error.hpp"
 #include "jit/compile_pool.hpp"
+#include "run/device_limits.hpp"
 #include "store/result_store.hpp"
 #include "tune/trial_protocol.hpp"
 
 namespace flashtune::check {
 namespace detail {
 namespace {
-
-// The SM's limits as the worker reports them (the same as the tuner's).
-SmLimits limits_of(const gpu::DeviceInfo& d) {
-  SmLimits l = sm_limits_for(d.cc_major, d.cc_minor);
-  l.registers = d.regs_per_sm;
-  l.smem_bytes = d.smem_per_sm;
-  l.smem_optin_per_block = d.smem_optin_per_block;
-  l.smem_reserved_per_block = d.smem_reserved_per_block;
-  l.threads = d.max_threads_per_sm;
-  l.blocks = d.max_blocks_per_sm;
-  return l;
-}
 
 std::vector<tune::KernelFacts> facts_of(const std::vector<std::string>& exprs,
                                         const std::vector<KernelLaunch>& launches,
@@ -115,7 +104,7 @@ void Checker::start_worker() {
 }
 
 void Checker::plan() {
-  const SmLimits limits = device_ ? limits_of(*device_) : sm_limits_for(9, 0);
+  const SmLimits limits = device_ ? run::limits_of(*device_) : sm_limits_for(9, 0);
   std::int64_t largest = 0;
   for (const space::SramBudget& b : space_.sram_budgets)
     largest = std::max<std::int64_t>(

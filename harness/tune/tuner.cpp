@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "jit/cache_key.hpp"
 #include "jit/nvrtc_program.hpp"
+#include "run/device_limits.hpp"
 #include "run/kernel_loader.hpp"
 #include "tune/detail/sweep.hpp"
 
@@ -28,7 +29,7 @@ TuneSummary Sweep::run() {
   summary_.seed = strategy_.seed;
 
   start_worker();
-  limits_ = device_ ? limits_of(*device_) : sm_limits_for(9, 0);
+  limits_ = device_ ? run::limits_of(*device_) : sm_limits_for(9, 0);
   arch_ = !space_.arch.empty() ? space_.arch : device_ ? device_->arch() : "sm_90a";
   summary_.arch = arch_;
   if (auto why = template_.unsupported_arch(arch_)) throw Error(ErrorKind::invalid_argument, *why);

@@ -76,7 +76,6 @@ struct PendingUtilization {
   store::TrialRecord counters;
 };
 
-SmLimits limits_of(const gpu::DeviceInfo& d);
 // What identifies a trial within a sweep: the problem, the resolved budget and the parameters.
 std::string trial_key(const AttentionProblem& p, std::int64_t smem_budget, const ParamValues& params);
 gpu::TimingOptions timing_of(const space::MeasureSettings& m);

@@ -18,17 +18,6 @@ std::string trial_key(const AttentionProblem& p, std::int64_t smem_budget, const
   return fmt::format("{} scale={} | {} | {}", p.to_string(), p.softmax_scale, smem_budget, to_string(params));
 }
 
-SmLimits limits_of(const gpu::DeviceInfo& d) {
-  SmLimits l = sm_limits_for(d.cc_major, d.cc_minor);
-  l.registers = d.regs_per_sm;
-  l.smem_bytes = d.smem_per_sm;
-  l.smem_optin_per_block = d.smem_optin_per_block;
-  l.smem_reserved_per_block = d.smem_reserved_per_block;
-  l.threads = d.max_threads_per_sm;
-  l.blocks = d.max_blocks_per_sm;
-  return l;
-}
-
 gpu::TimingOptions timing_of(const space::MeasureSettings& m) {
   gpu::TimingOptions t;
   t.warmup = m.warmup;
