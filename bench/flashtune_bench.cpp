@@ -126,8 +126,7 @@ class Case {
     const jit::CompileResult r = jit::compile_cached(req, jit::CubinCache());
     if (!r.ok) throw Error(ErrorKind::compile, fmt::format("{} {}: {}", t.id(), to_string(params_), r.log));
     spec_.label = fmt::format("{} {}", t.id(), to_string(params_));
-    for (const std::string& e : exprs)
-      spec_.kernels.push_back({r.cache_key, r.lowered_names.at(e), spec_.label});
+    spec_.kernels = run::kernel_refs(r, exprs, spec_.label);
     spec_.launches = t.launches(params_, problem);
     spec_.workspace_bytes = t.workspace_bytes(params_, problem);
     spec_.tensor_maps = t.tensor_maps(params_, variant_of(problem));

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes kernel_templates/common/wgmma_ops.cuh: the wgmma.mma_async instructions of hopper_fwd, one
 specialization per N. Inline PTX needs every accumulator register spelled out as an operand, so these are
-generated rather than written by hand. Run from the repository root after changing kShapes."""
+generated rather than written by hand. Run after changing kShapes; `--check` only compares (exit 1 when the
+committed header differs from what this script writes: CI's test_wgmma_ops_generated)."""
 import pathlib
+import sys
 
 kShapes = [64, 96, 128, 160, 176, 192, 256]
 kTypes = [("bf16", "element_traits<T>::is_bf16"), ("f16", "!element_traits<T>::is_bf16")]
@@ -90,8 +92,16 @@ def main():
     out.append("}  // namespace flashtune")
     out.append("// clang-format on")
     path = pathlib.Path(__file__).resolve().parent.parent / "kernel_templates/common/wgmma_ops.cuh"
-    path.write_text("\n".join(out) + "\n")
+    text = "\n".join(out) + "\n"
+    if "--check" in sys.argv[1:]:
+        if path.read_text() != text:
+            print(f"{path} differs from what scripts/gen-wgmma.py writes: run it and commit the result")
+            return 1
+        print(f"{path} is what scripts/gen-wgmma.py writes")
+        return 0
+    path.write_text(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,28 +17,6 @@ namespace flashtune::check {
 namespace detail {
 namespace {
 
-std::vector<tune::KernelFacts> facts_of(const std::vector<std::string>& exprs,
-                                        const std::vector<KernelLaunch>& launches,
-                                        const jit::CompileResult& r) {
-  std::vector<tune::KernelFacts> facts(exprs.size());
-  for (std::size_t k = 0; k < exprs.size(); ++k) {
-    tune::KernelFacts& f = facts[k];
-    f.compiled = r.ok;
-    f.log = r.log;
-    f.dynamic_smem = launches[k].dynamic_smem;
-    f.threads = static_cast<int>(launches[k].threads);
-    if (!r.ok) continue;
-    auto it = r.lowered_names.find(exprs[k]);
-    if (it == r.lowered_names.end()) continue;
-    if (const jit::PtxasInfo* p = r.ptxas_for(it->second)) {
-      f.registers = p->registers;
-      f.spill_bytes = p->spill_store_bytes + p->spill_load_bytes;
-      f.static_smem = p->static_smem_bytes;
-    }
-  }
-  return facts;
-}
-
 // "registers 168, spills 0 B, static shared memory 0 B" over the request's kernels.
 std::string compile_facts(const std::vector<std::string>& exprs, const jit::CompileResult& r) {
   int registers = -1, spills = 0, smem = 0;
@@ -176,9 +154,9 @@ bool Checker::runnable(const CheckConfig& c, const AttentionProblem& problem, st
   }
   // The space's prune limits (spills, registers, blocks per SM) are tuning policy, not correctness: only what
   // cannot launch under the budget is left out.
-  const tune::Gate g =
-      tune::gate_trial(facts_of(plan_.request_exprs[c.request], template_.launches(c.params, problem), r),
-                       budget_, space::PruneSettings{});
+  const tune::Gate g = tune::gate_trial(
+      tune::kernel_facts(plan_.request_exprs[c.request], template_.launches(c.params, problem), r), budget_,
+      space::PruneSettings{});
   if (g.failed) {
     *why = fmt::format("{}: {}", to_string(*g.failed), g.detail);
     return false;
@@ -191,10 +169,7 @@ run::TrialSpec Checker::spec_of(const CheckConfig& c, const AttentionProblem& pr
   const std::vector<std::string>& exprs = plan_.request_exprs[c.request];
   run::TrialSpec spec;
   spec.label = fmt::format("{} {}", plan_.template_id, c.label);
-  for (std::size_t k = 0; k < exprs.size(); ++k)
-    spec.kernels.push_back(
-        {r.cache_key, r.lowered_names.at(exprs[k]),
-         exprs.size() == 1 ? spec.label : fmt::format("{} [kernel {}]", spec.label, k + 1)});
+  spec.kernels = run::kernel_refs(r, exprs, spec.label);
   spec.launches = template_.launches(c.params, problem);
   spec.workspace_bytes = template_.workspace_bytes(c.params, problem);
   spec.tensor_maps = template_.tensor_maps(c.params, variant_of(problem));

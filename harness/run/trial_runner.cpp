@@ -39,6 +39,15 @@ void TrialRunner::set_problem(const AttentionProblem& problem, std::uint64_t see
   session_ = std::make_unique<ProblemSession>(problem, seed, verify, device_.arch());
 }
 
+std::vector<KernelRef> kernel_refs(const jit::CompileResult& r, const std::vector<std::string>& exprs,
+                                   const std::string& label) {
+  std::vector<KernelRef> refs;
+  for (std::size_t k = 0; k < exprs.size(); ++k)
+    refs.push_back({r.cache_key, r.lowered_names.at(exprs[k]),
+                    exprs.size() == 1 ? label : fmt::format("{} [kernel {}]", label, k + 1)});
+  return refs;
+}
+
 gpu::Kernel& TrialRunner::kernel(const KernelRef& ref) {
   const std::string key = ref.cache_key + "/" + ref.lowered_name;
   if (auto it = kernels_.find(key); it != kernels_.end()) return it->second.second;

@@ -22,6 +22,7 @@
 #include "gpu/module.hpp"
 #include "gpu/stream.hpp"
 #include "gpu/timing.hpp"
+#include "jit/compile_request.hpp"
 #include "kernels/kernel_template.hpp"
 #include "run/problem_session.hpp"
 #include "verify/error_metrics.hpp"
@@ -34,6 +35,12 @@ struct KernelRef {
   std::string lowered_name;
   std::string label;
 };
+
+// The refs of a compiled request's kernels, in the order of its name expressions `exprs`, each labelled
+// `label` (with " [kernel k]" when there are several). Throws std::out_of_range for an expression the
+// compile result has no lowered name for.
+std::vector<KernelRef> kernel_refs(const jit::CompileResult& r, const std::vector<std::string>& exprs,
+                                   const std::string& label);
 
 // One trial: the template's kernels, launched in order on one stream (one kernel for most templates).
 struct TrialSpec {

@@ -6,6 +6,28 @@
 
 namespace flashtune::tune {
 
+std::vector<KernelFacts> kernel_facts(const std::vector<std::string>& exprs,
+                                      const std::vector<KernelLaunch>& launches,
+                                      const jit::CompileResult& r) {
+  std::vector<KernelFacts> facts(exprs.size());
+  for (std::size_t k = 0; k < exprs.size(); ++k) {
+    KernelFacts& f = facts[k];
+    f.compiled = r.ok;
+    f.log = r.log;
+    f.dynamic_smem = launches[k].dynamic_smem;
+    f.threads = static_cast<int>(launches[k].threads);
+    if (!r.ok) continue;
+    auto it = r.lowered_names.find(exprs[k]);
+    if (it == r.lowered_names.end()) continue;
+    if (const jit::PtxasInfo* p = r.ptxas_for(it->second)) {
+      f.registers = p->registers;
+      f.spill_bytes = p->spill_store_bytes + p->spill_load_bytes;
+      f.static_smem = p->static_smem_bytes;
+    }
+  }
+  return facts;
+}
+
 Gate gate_trial(const KernelFacts& f, const SramPlan& budget, const space::PruneSettings& prune) {
   Gate g;
   auto fail = [&](TrialStatus s, std::string why) {

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/trial_status.hpp"
+#include "jit/compile_request.hpp"
+#include "kernels/kernel_template.hpp"
 #include "kernels/resource_check.hpp"
 #include "kernels/sram_budget.hpp"
 #include "space/search_space.hpp"
@@ -24,6 +26,12 @@ struct KernelFacts {
   int threads = 0;
   int smem_total() const { return static_smem + dynamic_smem; }
 };
+
+// The facts of each of a request's kernels (name expressions `exprs`, launched as `launches`) from its
+// compile result: whether it compiled, ptxas's registers / spills / static shared memory, the launch's
+// dynamic shared memory and threads.
+std::vector<KernelFacts> kernel_facts(const std::vector<std::string>& exprs,
+                                      const std::vector<KernelLaunch>& launches, const jit::CompileResult& r);
 
 struct Gate {
   std::optional<TrialStatus> failed;  // compile_error or resource_exceeded; empty: it may run

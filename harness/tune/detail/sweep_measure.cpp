@@ -33,33 +33,13 @@ void Sweep::report(const std::string& phase, double best_tflops, const std::stri
 }
 
 std::vector<KernelFacts> Sweep::facts_of(const Candidate& c, const jit::CompileResult& r) const {
-  const std::vector<std::string>& exprs = request_exprs_[c.request];
-  std::vector<KernelFacts> facts(exprs.size());
-  for (std::size_t k = 0; k < exprs.size(); ++k) {
-    KernelFacts& f = facts[k];
-    f.compiled = r.ok;
-    f.log = r.log;
-    f.dynamic_smem = c.launches[k].dynamic_smem;
-    f.threads = static_cast<int>(c.launches[k].threads);
-    if (!r.ok) continue;
-    auto it = r.lowered_names.find(exprs[k]);
-    if (it == r.lowered_names.end()) continue;
-    if (const jit::PtxasInfo* p = r.ptxas_for(it->second)) {
-      f.registers = p->registers;
-      f.spill_bytes = p->spill_store_bytes + p->spill_load_bytes;
-      f.static_smem = p->static_smem_bytes;
-    }
-  }
-  return facts;
+  return kernel_facts(request_exprs_[c.request], c.launches, r);
 }
 
 run::TrialSpec Sweep::spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const {
   run::TrialSpec spec;
   spec.label = c.label;
-  const std::vector<std::string>& exprs = request_exprs_[c.request];
-  for (std::size_t k = 0; k < exprs.size(); ++k)
-    spec.kernels.push_back({r.cache_key, r.lowered_names.at(exprs[k]),
-                            exprs.size() == 1 ? c.label : fmt::format("{} [kernel {}]", c.label, k + 1)});
+  spec.kernels = run::kernel_refs(r, request_exprs_[c.request], c.label);
   spec.launches = c.launches;
   spec.workspace_bytes = c.workspace_bytes;
   spec.tensor_maps = c.tensor_maps;
