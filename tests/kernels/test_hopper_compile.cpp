@@ -171,45 +171,9 @@ TEST(HopperCompile, EverySearchSpaceConfigurationCompilesWithHgmmaAndTma) {
   }
 }
 
-TEST(HopperCompile, ConfigurationsTheHostRejectsFailOnStaticAsserts) {
-  const KernelTemplate& t = find_template("hopper_fwd");
-  struct Rejected {
-    ParamValues params;
-    int head_dim;
-    std::string expression;
-    std::string assert_text;
-  };
-  const std::vector<Rejected> cases = {
-      {{{"block_n", 80}, {"consumer_wgs", 2}, {"stages", 2}},
-       64,
-       "flashtune::hopper_fwd<80, 64, 2, 2, false, false, false, __nv_bfloat16>",
-       "wgmma_ops.cuh"},
-      {{{"block_n", 256}, {"consumer_wgs", 2}, {"stages", 3}},
-       128,
-       "flashtune::hopper_fwd<256, 128, 2, 3, false, false, false, __nv_bfloat16>",
-       "227 KiB"},
-      {{{"block_n", 128}, {"consumer_wgs", 1}, {"stages", 2}, {"pingpong", 1}},
-       128,
-       "flashtune::hopper_fwd<128, 128, 1, 2, true, false, false, __nv_bfloat16>",
-       "ping-pong needs 2 or 3"},
-  };
-  std::vector<jit::CompileRequest> requests;
-  for (const Rejected& c : cases) {
-    const ProblemVariant pv{c.head_dim, DType::bf16, false};
-    EXPECT_TRUE(t.invalid_reason(c.params, pv).has_value()) << c.expression;
-    EXPECT_THROW(t.name_expression(c.params, pv), Error) << c.expression;
-    requests.push_back(run::make_request(std::string(t.source_file()), c.expression, "sm_90a"));
-  }
-  jit::CubinCache cache;
-  jit::CompilePool pool(2, jit::default_worker_command());
-  const auto results = pool.compile(requests, cache);
-  ASSERT_EQ(results.size(), cases.size());
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    EXPECT_FALSE(results[i].ok) << cases[i].expression << " compiled";
-    EXPECT_NE(results[i].log.find("static assertion"), std::string::npos) << results[i].log;
-    EXPECT_NE(results[i].log.find(cases[i].assert_text), std::string::npos) << results[i].log;
-  }
-}
+// Configurations the host rejects fail on the template's static_asserts too: tests/kernels/
+// test_templates_compile.cpp (TemplatesCompile.ConfigurationsTheHostRejectsFailOnStaticAsserts) has the
+// hopper_fwd cases beside the other templates'.
 
 TEST(HopperCompile, OnlySm90aIsSupported) {
   const KernelTemplate& t = find_template("hopper_fwd");

@@ -160,6 +160,21 @@ TEST(TemplatesCompile, ConfigurationsTheHostRejectsFailOnStaticAsserts) {
        64,
        "flashtune::fa1_fwd<64, 40, 64, 4, false, __nv_bfloat16>",
        "multiple of 16"},
+      {"hopper_fwd",
+       {{"block_n", 80}, {"consumer_wgs", 2}, {"stages", 2}},
+       64,
+       "flashtune::hopper_fwd<80, 64, 2, 2, false, false, false, __nv_bfloat16>",
+       "wgmma_ops.cuh"},
+      {"hopper_fwd",
+       {{"block_n", 256}, {"consumer_wgs", 2}, {"stages", 3}},
+       128,
+       "flashtune::hopper_fwd<256, 128, 2, 3, false, false, false, __nv_bfloat16>",
+       "227 KiB"},
+      {"hopper_fwd",
+       {{"block_n", 128}, {"consumer_wgs", 1}, {"stages", 2}, {"pingpong", 1}},
+       128,
+       "flashtune::hopper_fwd<128, 128, 1, 2, true, false, false, __nv_bfloat16>",
+       "ping-pong needs 2 or 3"},
   };
   std::vector<jit::CompileRequest> requests;
   for (const Rejected& c : cases) {
