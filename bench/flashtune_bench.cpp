@@ -9,7 +9,8 @@
 // (run::TrialRunner::remeasure, in batches of Case::kBatch samples), reported as Google Benchmark's manual
 // time. Counters: TFLOPS (4*B*H*N^2*d, halved when causal) from the median sample, as bench/peers.py computes
 // the peers', and median_ms. The usual Google Benchmark flags work (--benchmark_format=json,
-// --benchmark_out=FILE, --benchmark_repetitions=N).
+// --benchmark_out=FILE, --benchmark_repetitions=N); --warmup N and --samples N give the peers' protocol
+// (bench/peers.py --bench: N untimed launches, then exactly N timed ones).
 //
 //   flashtune-bench --db results.db --d 128 --n 4096,8192 --benchmark_out=bench.json
 //   --benchmark_out_format=json
@@ -48,6 +49,8 @@ struct Options {
   std::vector<int> head_dims = {64, 128};
   std::vector<int> seqlens = {512, 1024, 2048, 4096, 8192, 16384};
   std::vector<int> causal = {0, 1};
+  int warmup = 0;   // untimed launches (each after an L2 flush) before the samples
+  int samples = 0;  // timed launches per benchmark (Google Benchmark's iterations); 0: its min_time rule
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -92,6 +95,10 @@ Options parse_options(int* argc, char** argv) {
       o.head_dims = split_ints("--d", *d);
     } else if (auto n = value("--n")) {
       o.seqlens = split_ints("--n", *n);
+    } else if (auto w = value("--warmup")) {
+      o.warmup = *w == "0" ? 0 : split_ints("--warmup", *w).front();
+    } else if (auto r = value("--samples")) {
+      o.samples = split_ints("--samples", *r).front();
     } else if (auto c = value("--causal")) {
       if (*c == "both")
         o.causal = {0, 1};
@@ -117,8 +124,8 @@ class Case {
   static constexpr int kBatch = 16;
 
   Case(std::shared_ptr<run::TrialRunner> runner, const KernelTemplate& t, const store::BestEntry& best,
-       const AttentionProblem& problem)
-      : runner_(std::move(runner)), problem_(problem), params_(best.params) {
+       const AttentionProblem& problem, int warmup)
+      : runner_(std::move(runner)), problem_(problem), params_(best.params), warmup_(warmup) {
     const std::vector<std::string> exprs = t.name_expressions(params_, variant_of(problem));
     jit::CompileRequest req =
         run::make_request(std::string(t.source_file()), exprs.front(), runner_->device().arch());
@@ -146,6 +153,7 @@ class Case {
         state.SkipWithError(fmt::format("{}: {} {}", spec_.label, to_string(o.status), o.detail).c_str());
         return;
       }
+      if (warmup_ > 0) runner_->remeasure({spec_}, warmup_, /*flush_l2=*/true);  // untimed
       std::vector<double> batch, all;
       for (auto _ : state) {
         if (batch.empty()) batch = runner_->remeasure({spec_}, kBatch, /*flush_l2=*/true).front();
@@ -168,6 +176,7 @@ class Case {
   std::shared_ptr<run::TrialRunner> runner_;
   AttentionProblem problem_;
   ParamValues params_;
+  int warmup_ = 0;
   run::TrialSpec spec_;
 };
 
@@ -207,10 +216,11 @@ int register_cases(const Options& o) {
                                      name, o.db.empty() ? "the default results cache" : o.db);
             continue;
           }
-          auto c = std::make_shared<Case>(runner, *t, *best, p);
-          benchmark::RegisterBenchmark(name.c_str(), [c](benchmark::State& s) { c->run(s); })
-              ->UseManualTime()
-              ->Unit(benchmark::kMillisecond);
+          auto c = std::make_shared<Case>(runner, *t, *best, p, o.warmup);
+          benchmark::internal::Benchmark* b =
+              benchmark::RegisterBenchmark(name.c_str(), [c](benchmark::State& s) { c->run(s); });
+          b->UseManualTime()->Unit(benchmark::kMillisecond);
+          if (o.samples > 0) b->Iterations(o.samples);
           ++registered;
         }
   }

@@ -13,6 +13,14 @@ configuration of each template, one benchmark per template and shape), the JSON 
 of trials; the best ok trial per problem is taken) or of `flashtune tune --json` (a summary; its winners under the
 "max" SRAM budget are taken). Prints one Markdown table, a row per template and shape; --out writes the peer
 measurements as JSON too.
+
+  python3 bench/peers.py --bench build/bench/flashtune-bench --bench-db perf.db [--d ...] [--n ...]
+
+Interleaved (--bench): for each shape, flashtune-bench runs the stored best of each template with the peers'
+protocol (--warmup untimed launches, then --reps samples, each after an L2 flush, median), then the peers, then
+flashtune-bench again (A-B-A), so that ours and the peers' numbers come from the same minute of the GPU's life
+(its clock moves under sustained load and from run to run: docs/perf-notes.md). Our figure is the mean of the
+two medians; the table shows both.
 """
 import argparse
 import json
@@ -63,6 +71,56 @@ def load_flashtune(paths):
     return best
 
 
+def run_bench(binary, db, d, n, causal, reps, warmup, templates):
+    """One flashtune-bench process on one shape with the peers' protocol: {template: trial}."""
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "bench.json")
+        cmd = [binary, "--d", str(d), "--n", str(n), "--causal", "yes" if causal else "no",
+               f"--warmup={warmup}", f"--samples={reps}", f"--benchmark_out={out}",
+               "--benchmark_out_format=json", "--benchmark_format=console"]
+        if db:
+            cmd += ["--db", db]
+        if templates:
+            cmd += ["--templates", ",".join(templates)]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0 or not os.path.exists(out):
+            print(f"peers.py: {' '.join(cmd)}: exit {r.returncode}\n{r.stderr[-2000:]}", file=sys.stderr)
+            return {}
+        with open(out) as f:
+            trials = load_google_benchmark(json.load(f))
+    return {t["template"]: t for t in trials}
+
+
+def interleaved(binary, db, d, n, causal, reps, warmup, templates):
+    """A-B-A: ours, the peers, ours again. Returns ({template: (tflops_1, tflops_2, config)}, peers)."""
+    first = run_bench(binary, db, d, n, causal, reps, warmup, templates)
+    peers = measure_peers(d, n, causal, reps, warmup)
+    second = run_bench(binary, db, d, n, causal, reps, warmup, templates)
+    ours = {}
+    for t in sorted(set(first) | set(second)):
+        a, b = first.get(t), second.get(t)
+        ours[t] = (a["tflops"] if a else None, b["tflops"] if b else None, (a or b)["config"])
+    return ours, peers
+
+
+def measure_peers(d, n, causal, reps, warmup):
+    import torch
+    from torch.nn.attention import SDPBackend
+
+    rec = {}
+    for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+        try:
+            rec[name] = measure_sdpa(torch, backend, d, n, causal, reps, warmup)["tflops"]
+        except Exception as e:  # a backend that refuses a shape is reported, not fatal
+            rec[name] = None
+            print(f"peers.py: {name} d={d} n={n} causal={causal}: {e}", file=sys.stderr)
+    return rec
+
+
 def measure_sdpa(torch, backend, d, n, causal, reps, warmup):
     from torch.nn.attention import sdpa_kernel
 
@@ -97,27 +155,39 @@ def main():
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--out", help="write the peer measurements and ratios as JSON here")
+    ap.add_argument("--bench", help="flashtune-bench binary: measure ours interleaved with the peers, per shape")
+    ap.add_argument("--bench-db", help="results database for --bench (default: flashtune-bench's)")
+    ap.add_argument("--templates", nargs="+", help="templates for --bench (default: flashtune-bench's)")
     args = ap.parse_args()
 
     import torch
-    from torch.nn.attention import SDPBackend
 
     if not torch.cuda.is_available():
         print("peers.py: no GPU: the peers can only be measured on a GPU", file=sys.stderr)
         return 3
+    if args.bench and args.flashtune:
+        print("peers.py: --bench and --flashtune exclude each other", file=sys.stderr)
+        return 2
     ours = load_flashtune(args.flashtune)
     modes = {"both": [False, True], "yes": [True], "no": [False]}[args.causal]
-    rows, records = [], []
+    records = []
     for d in args.d:
         for causal in modes:
             for n in args.n:
                 rec = {"d": d, "n": n, "causal": causal}
-                for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
-                    try:
-                        rec[name] = measure_sdpa(torch, backend, d, n, causal, args.reps, args.warmup)["tflops"]
-                    except Exception as e:  # a backend that refuses a shape is reported, not fatal
-                        rec[name] = None
-                        print(f"peers.py: {name} d={d} n={n} causal={causal}: {e}", file=sys.stderr)
+                if args.bench:
+                    mine, peers = interleaved(args.bench, args.bench_db, d, n, causal, args.reps, args.warmup,
+                                              args.templates)
+                    rec.update(peers)
+                    for template, (a, b, config) in mine.items():
+                        both = [x for x in (a, b) if x is not None]
+                        records.append(dict(rec, template=template, flashtune=sum(both) / len(both),
+                                            flashtune_runs=[a, b],
+                                            config=" ".join(f"{k}={v}" for k, v in sorted(config.items()))))
+                    if not mine:
+                        records.append(dict(rec, template="-", flashtune=None))
+                    continue
+                rec.update(measure_peers(d, n, causal, args.reps, args.warmup))
                 templates = sorted({k[0] for k in ours}) or ["fa2_fwd"]
                 for template in templates:
                     mine = ours.get((template,) + problem_key(d, n, causal))
@@ -132,11 +202,15 @@ def main():
     def ratio(a, b):
         return fmt(a / b, "{:.2f}") if a is not None and b else "-"
 
-    print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, bf16, TFLOP/s (median of {args.reps})\n")
+    protocol = (f"interleaved per shape (ours, peers, ours; ours = mean of the two), each the median of "
+                f"{args.reps} after {args.warmup} warm-up" if args.bench else f"median of {args.reps}")
+    print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, bf16, TFLOP/s ({protocol})\n")
     print("| d | causal | N | template | flashtune | config | SDPA FLASH | SDPA CUDNN | ours/FLASH | ours/CUDNN |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
-        print(f"| {r['d']} | {'yes' if r['causal'] else 'no'} | {r['n']} | {r['template']} | {fmt(r['flashtune'])} | "
+        runs = r.get("flashtune_runs")
+        mine = fmt(r["flashtune"]) + (f" ({fmt(runs[0])}/{fmt(runs[1])})" if runs else "")
+        print(f"| {r['d']} | {'yes' if r['causal'] else 'no'} | {r['n']} | {r['template']} | {mine} | "
               f"{r.get('config', '-')} | {fmt(r['flash'])} | {fmt(r['cudnn'])} | "
               f"{ratio(r['flashtune'], r['flash'])} | {ratio(r['flashtune'], r['cudnn'])} |")
     if args.out:

@@ -5,15 +5,19 @@
 // One CTA per (query tile of kBlockM = 64 * kConsumerWGs rows, batch*head), or per multiprocessor when
 // kPersistent, 128 * (1 + kConsumerWGs) threads:
 //   warpgroup 0, the producer: gives its registers back (setmaxnreg.dec); one thread loads the Q tile once
-//     and streams the K and V tiles of kBlockN rows through a ring of kStages shared-memory stages with TMA,
-//     each tile completing on its own "full" mbarrier; it refills a stage when the consumers have arrived on
-//     the stage's "empty" mbarrier.
+//     and streams the K and V tiles of kBlockN rows through two rings of kStages shared-memory stages with
+//     TMA, each tile completing on its own "full" mbarrier, K one tile ahead of V (K_{j+1} before V_j, the
+//     order the consumers use them in); it refills a K (V) stage when the consumers have arrived on that
+//     stage's K (V) "empty" mbarrier: K_j is released as soon as S_j is in registers, V_j after O += P_j V_j,
+//     so a K stage comes free an iteration before its V stage (FlashAttention-3's separate pipelines).
 //   warpgroups 1..kConsumerWGs, the consumers: take the registers (setmaxnreg.inc); each owns 64 query rows.
 //     Per K/V tile: S = Q K^T (wgmma, both operands from shared memory, K-major), online softmax on the
 //     accumulator fragments (log2 domain, scale folded into one FFMA before ex2), P rounded to T in
 //     registers and used as the register A operand of O += P V (V from shared memory, MN-major via the
-//     transpose bit), O rescaled in registers. The next tile's S = Q K^T is issued before this tile's softmax
-//     (intra-warpgroup overlap), so the tensor cores work while the softmax runs.
+//     transpose bit). The next tile's S = Q K^T is issued before this tile's softmax (intra-warpgroup
+//     overlap), so the tensor cores work while the softmax runs; O is rescaled between issuing S_{j+1} and
+//     O += P_j V_j, under the first product. Row max and row sum reduce as trees (one warp per scheduler does
+//     softmax while the other warpgroup's products run: dependency chains are not hidden).
 //   Epilogue: O normalized, staged through the warpgroup's (now unused) rows of the Q tile, written with
 //     16-byte stores; LSE (natural log) written per row.
 //   kPingPong: the consumer warpgroups take turns issuing their GEMMs (named barriers), so one's softmax
@@ -52,7 +56,7 @@ struct HopperTraits {
   static constexpr int kKVBytes = kBlockN * kHeadDim * 2;  // one K (or V) stage
   static constexpr int kQPanelBytes = kBlockM * 128;
   static constexpr int kKVPanelBytes = kBlockN * 128;
-  static constexpr int kBarriers = 2 + 3 * kStages;  // full Q, free Q; full K, full V, empty per stage
+  static constexpr int kBarriers = 2 + 4 * kStages;  // full Q, free Q; full K, full V, empty K, empty V
   // 1024 bytes of slack to align the tiles for the 128-byte swizzle, Q, the K and V rings, the barriers.
   static constexpr int kSmemBytes = 1024 + kQBytes + 2 * kStages * kKVBytes + 8 * kBarriers;
   // Registers per thread after reallocation (FlashAttention-3's choices); one consumer warpgroup keeps the
@@ -89,10 +93,11 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
   const unsigned sK = sQ + Tr::kQBytes;
   const unsigned sV = sK + kStages * Tr::kKVBytes;
   const unsigned bar_q = sV + kStages * Tr::kKVBytes;
-  const unsigned bar_q_free = bar_q + 8;           // the Q tile (and the O staging in it) may be refilled
-  const unsigned bar_k = bar_q_free + 8;           // kStages barriers
-  const unsigned bar_v = bar_k + 8 * kStages;      // kStages barriers
-  const unsigned bar_empty = bar_v + 8 * kStages;  // kStages barriers
+  const unsigned bar_q_free = bar_q + 8;             // the Q tile (and the O staging in it) may be refilled
+  const unsigned bar_k = bar_q_free + 8;             // kStages barriers
+  const unsigned bar_v = bar_k + 8 * kStages;        // kStages barriers
+  const unsigned bar_k_empty = bar_v + 8 * kStages;  // kStages barriers
+  const unsigned bar_v_empty = bar_k_empty + 8 * kStages;  // kStages barriers
 
   const int tid = threadIdx.x;
   const int warpgroup = tid / 128;
@@ -123,7 +128,8 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     for (int s = 0; s < kStages; ++s) {
       mbarrier_init(bar_k + 8 * s, 1);
       mbarrier_init(bar_v + 8 * s, 1);
-      mbarrier_init(bar_empty + 8 * s, 4 * kConsumerWGs);  // one arrival per consumer warp
+      mbarrier_init(bar_k_empty + 8 * s, 4 * kConsumerWGs);  // one arrival per consumer warp
+      mbarrier_init(bar_v_empty + 8 * s, 4 * kConsumerWGs);
     }
     fence_mbarrier_init();
   }
@@ -138,31 +144,39 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
       tma_prefetch_descriptor(&maps.v);
       int it = 0;  // K/V tiles loaded so far, over every query tile of this CTA: the ring position
       int round = 0;
+      auto load_k = [&](int i, int j, int bh) {  // K_j into ring position i
+        const int s = i % kStages;
+        mbarrier_wait(bar_k_empty + 8 * s, ((i / kStages) & 1) ^ 1);
+        mbarrier_arrive_expect_tx(bar_k + 8 * s, Tr::kKVBytes);
+#pragma unroll
+        for (int c = 0; c < Tr::kPanels; ++c)
+          tma_load_3d(sK + s * Tr::kKVBytes + c * Tr::kKVPanelBytes, &maps.k, bar_k + 8 * s, 64 * c,
+                      j * kBlockN, bh);
+      };
+      auto load_v = [&](int i, int j, int bh) {  // V_j into ring position i
+        const int s = i % kStages;
+        mbarrier_wait(bar_v_empty + 8 * s, ((i / kStages) & 1) ^ 1);
+        mbarrier_arrive_expect_tx(bar_v + 8 * s, Tr::kKVBytes);
+#pragma unroll
+        for (int c = 0; c < Tr::kPanels; ++c)
+          tma_load_3d(sV + s * Tr::kKVBytes + c * Tr::kKVPanelBytes, &maps.v, bar_v + 8 * s, 64 * c,
+                      j * kBlockN, bh);
+      };
       for (int t = first_tile; t < num_tiles; t += tile_step, ++round) {
         const Tile tile = tile_at(t);
-        for (int j = 0; j < tile.n_blocks; ++j, ++it) {
-          const int s = it % kStages;
-          mbarrier_wait(bar_empty + 8 * s, ((it / kStages) & 1) ^ 1);
-          const unsigned k_dst = sK + s * Tr::kKVBytes;
-          const unsigned v_dst = sV + s * Tr::kKVBytes;
-          mbarrier_arrive_expect_tx(bar_k + 8 * s, Tr::kKVBytes);
+        // The first K tile is on its way (the previous query tile's last ones may still be in use); Q waits
+        // until the consumers have stored the previous tile's O out of it.
+        load_k(it, 0, tile.bh);
+        if (round > 0) mbarrier_wait(bar_q_free, (round - 1) & 1);
+        mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
 #pragma unroll
-          for (int c = 0; c < Tr::kPanels; ++c)
-            tma_load_3d(k_dst + c * Tr::kKVPanelBytes, &maps.k, bar_k + 8 * s, 64 * c, j * kBlockN, tile.bh);
-          if (j == 0) {
-            // The first K tile is on its way (the previous query tile's last ones may still be in use);
-            // Q waits until the consumers have stored the previous tile's O out of it.
-            if (round > 0) mbarrier_wait(bar_q_free, (round - 1) & 1);
-            mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
-#pragma unroll
-            for (int c = 0; c < Tr::kPanels; ++c)
-              tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
-          }
-          mbarrier_arrive_expect_tx(bar_v + 8 * s, Tr::kKVBytes);
-#pragma unroll
-          for (int c = 0; c < Tr::kPanels; ++c)
-            tma_load_3d(v_dst + c * Tr::kKVPanelBytes, &maps.v, bar_v + 8 * s, 64 * c, j * kBlockN, tile.bh);
+        for (int c = 0; c < Tr::kPanels; ++c)
+          tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
+        for (int j = 0; j < tile.n_blocks; ++j) {
+          if (j + 1 < tile.n_blocks) load_k(it + j + 1, j + 1, tile.bh);
+          load_v(it + j, j, tile.bh);
         }
+        it += tile.n_blocks;
       }
     }
     return;
@@ -249,25 +263,26 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
       }
 #pragma unroll
       for (int h = 0; h < 2; ++h) {  // h = 0: row0, h = 1: row0 + 8
-        float block_max = neg_infinity();
+        float m[kBlockN / 8];
 #pragma unroll
-        for (int t = 0; t < kBlockN / 8; ++t)
-          block_max = fmaxf(block_max, fmaxf(s[4 * t + 2 * h], s[4 * t + 2 * h + 1]));
-        block_max = quad_max(block_max) * scale_log2;
+        for (int t = 0; t < kBlockN / 8; ++t) m[t] = fmaxf(s[4 * t + 2 * h], s[4 * t + 2 * h + 1]);
+        const float block_max =
+            quad_max(tree_reduce<kBlockN / 8>(m, [](float a, float b) { return fmaxf(a, b); })) * scale_log2;
         const float new_max = fmaxf(row[h].max, block_max);
         const float base = safe_base(new_max);
         alpha[h] = fast_exp2(row[h].max - base);
         row[h].max = new_max;
-        float sum = 0.0f;
+        float part[kBlockN / 8];
 #pragma unroll
-        for (int t = 0; t < kBlockN / 8; ++t)
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const float pr = fast_exp2(fmaf(s[4 * t + 2 * h + e], scale_log2, -base));
-            s[4 * t + 2 * h + e] = pr;
-            sum += pr;
-          }
-        row[h].sum = row[h].sum * alpha[h] + sum;
+        for (int t = 0; t < kBlockN / 8; ++t) {
+          const float p0 = fast_exp2(fmaf(s[4 * t + 2 * h], scale_log2, -base));
+          const float p1 = fast_exp2(fmaf(s[4 * t + 2 * h + 1], scale_log2, -base));
+          s[4 * t + 2 * h] = p0;
+          s[4 * t + 2 * h + 1] = p1;
+          part[t] = p0 + p1;
+        }
+        row[h].sum =
+            row[h].sum * alpha[h] + tree_reduce<kBlockN / 8>(part, [](float a, float b) { return a + b; });
       }
     };
 
@@ -293,6 +308,16 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     auto stage_of = [&](int j) { return (it + j) % kStages; };
     auto phase_of = [&](int j) { return static_cast<unsigned>(((it + j) / kStages) & 1); };
 
+    // K_j is no longer read once S_j is in registers; V_j once P_j V_j is done (one arrival per warp).
+    auto release = [&](unsigned bar, int j) {
+      __syncwarp();
+      if (lane == 0) mbarrier_arrive(bar + 8 * stage_of(j));
+    };
+    auto rescale_o = [&] {
+#pragma unroll
+      for (int i = 0; i < kOAcc; ++i) o[i] *= alpha[(i >> 1) & 1];
+    };
+
     mbarrier_wait(bar_q, round & 1);
     mbarrier_wait(bar_k + 8 * stage_of(0), phase_of(0));
     sched_wait();
@@ -300,39 +325,40 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     sched_pass();
     wgmma_wait<0>();
     fence_registers(s);
+    release(bar_k_empty, 0);
     softmax(s, 0, alpha);
     pack_p(s);
 
-    // Steady state, FlashAttention-3's intra-warpgroup overlap: S_{j+1} = Q K_{j+1}^T and O += P_j V_j are
-    // issued back to back; the softmax of S_{j+1} runs while P_j V_j is still on the tensor cores.
+    // Steady state, FlashAttention-3's intra-warpgroup overlap: S_{j+1} = Q K_{j+1}^T is issued, O is
+    // rescaled by tile j's factor under it, then O += P_j V_j; the softmax of S_{j+1} runs while P_j V_j is
+    // still on the tensor cores. (For j = 0, O is 0 and alpha is 0: the rescale is a no-op.)
     for (int j = 0; j + 1 < n_blocks; ++j) {
       mbarrier_wait(bar_k + 8 * stage_of(j + 1), phase_of(j + 1));
-      mbarrier_wait(bar_v + 8 * stage_of(j), phase_of(j));
       sched_wait();
       q_k_product(s, stage_of(j + 1));
+      rescale_o();
+      mbarrier_wait(bar_v + 8 * stage_of(j), phase_of(j));
       p_v_product(stage_of(j));
       sched_pass();
       wgmma_wait<1>();  // S_{j+1} is in registers; P_j V_j may still run
       fence_registers(s);
+      release(bar_k_empty, j + 1);
       softmax(s, j + 1, alpha);
-      wgmma_wait<0>();  // P_j V_j done: K_j and V_j are no longer read, P_j's registers are free
+      wgmma_wait<0>();  // P_j V_j done: V_j is no longer read, P_j's registers are free
       fence_registers(o);
       fence_registers(pa);
-      __syncwarp();
-      if (lane == 0) mbarrier_arrive(bar_empty + 8 * stage_of(j));
+      release(bar_v_empty, j);
       pack_p(s);
-#pragma unroll
-      for (int i = 0; i < kOAcc; ++i) o[i] *= alpha[(i >> 1) & 1];
     }
     mbarrier_wait(bar_v + 8 * stage_of(n_blocks - 1), phase_of(n_blocks - 1));
     sched_wait();
+    rescale_o();
     p_v_product(stage_of(n_blocks - 1));
     sched_pass();
     wgmma_wait<0>();
     fence_registers(o);
-    __syncwarp();
-    // The last stage is released too: a persistent CTA's next query tile streams through the same ring.
-    if (lane == 0) mbarrier_arrive(bar_empty + 8 * stage_of(n_blocks - 1));
+    // The last V stage is released too: a persistent CTA's next query tile streams through the same ring.
+    release(bar_v_empty, n_blocks - 1);
     it += n_blocks;
 
     // Epilogue: normalize, stage O through this warpgroup's rows of the Q tile (no longer read), store.

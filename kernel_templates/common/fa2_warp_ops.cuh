@@ -106,17 +106,6 @@ __device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4
       }
 }
 
-// v[0] op v[1] op ... op v[N-1] as a balanced tree (log2 N dependent steps instead of N - 1: with two warps
-// per scheduler the serial chains of the row max and row sum were latency the other warp could not hide).
-template <int N, typename Op>
-__device__ __forceinline__ float tree_reduce(float (&v)[N], Op op) {
-#pragma unroll
-  for (int w = 1; w < N; w *= 2)
-#pragma unroll
-    for (int i = 0; i + w < N; i += 2 * w) v[i] = op(v[i], v[i + w]);
-  return v[0];
-}
-
 // Online softmax of one tile: updates the running max and sum of each row, returns the factor alpha by
 // which O must be rescaled, and writes P = 2^(s * scale_log2 - max) packed into P V's A fragments: the C
 // fragments of S tiles 2ps and 2ps+1 are exactly the A fragment of k16 step ps.

@@ -26,6 +26,18 @@ __device__ __forceinline__ float quad_sum(float v) {
   return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
+// v[0] op v[1] op ... op v[N-1] as a balanced tree (log2 N dependent steps instead of N - 1: with two warps
+// per scheduler, or one warpgroup at a time doing softmax while the other's wgmma run, the serial chains of
+// the row max and row sum were latency no other warp could hide).
+template <int N, typename Op>
+__device__ __forceinline__ float tree_reduce(float (&v)[N], Op op) {
+#pragma unroll
+  for (int w = 1; w < N; w *= 2)
+#pragma unroll
+    for (int i = 0; i + w < N; i += 2 * w) v[i] = op(v[i], v[i + w]);
+  return v[0];
+}
+
 // Running state of one row.
 struct RowState {
   float max;  // log2 domain, -inf until a key is seen
