@@ -10,7 +10,8 @@
 // Two loop schedules (kPipeline):
 //  0: per tile j: S_j = Q K_j^T, softmax, O += P_j V_j. K and V stream through a ring of kStages stages with
 //     cp.async, each tile its own commit group, so S_j can start while V_j is still arriving; two barriers
-//     per tile (three with one stage).
+//     per tile. One stage: V_j loads under S_j and the softmax, K_{j+1} under P_j V_j (FlashAttention-2's
+//     order).
 //  1: software-pipelined across tiles: S_{j+1} = Q K_{j+1}^T is issued before O += P_j V_j, and the softmax
 //     of tile j+1 follows in the same basic block, so the exponentials of one tile overlap the tensor-core
 //     work of the other within a warp. K runs one tile ahead of V through the ring (each commit group is
@@ -37,9 +38,10 @@ namespace flashtune {
 constexpr int kMaxSmemPerBlock = 232448;
 
 template <int kBlockM, int kBlockN, int kHeadDim_, int kWarps, int kStages, int kQRegs = 2, int kPipeline = 0,
-          int kLazy = 0>
+          int kLazy = 0, int kPersistent_ = 0>
 struct Fa2Traits {
   static constexpr int kHeadDim = kHeadDim_;
+  static constexpr bool kPersistent = kPersistent_ == 1;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kRowsPerWarp = kBlockM / kWarps;
   static constexpr int kMTiles = kRowsPerWarp / 16;  // 16-row MMA tiles per warp
@@ -49,8 +51,9 @@ struct Fa2Traits {
   static constexpr int kPVSteps = kBlockN / 16;      // k16 steps of P V
   static constexpr int kQElems = kBlockM * kHeadDim;
   static constexpr int kKVElems = kBlockN * kHeadDim;
-  // Q tile (reused for the O tile on the way out) + kStages K tiles + kStages V tiles, 2-byte elements.
-  static constexpr int kSmemBytes = 2 * (kQElems + 2 * kStages * kKVElems);
+  // Q tile (reused for the O tile on the way out; two when persistent) + kStages K tiles + kStages V tiles,
+  // 2-byte elements.
+  static constexpr int kSmemBytes = 2 * ((kPersistent ? 2 : 1) * kQElems + 2 * kStages * kKVElems);
   static constexpr bool kQInRegisters = kQRegs == 2 ? kMTiles * kQKSteps * 4 <= 32 : kQRegs == 1;
   static constexpr int kQFragM = kQInRegisters ? kMTiles : 1;
   static constexpr int kQFragK = kQInRegisters ? kQKSteps : 1;
@@ -67,6 +70,8 @@ struct Fa2Traits {
   static_assert(kQRegs >= 0 && kQRegs <= 2, "q_regs: 0 shared memory, 1 registers, 2 automatic");
   static_assert(kPipeline == 0 || kPipeline == 1, "pipeline: 0 or 1");
   static_assert(!kPipelined || kStages >= 2, "the pipelined schedule needs kStages >= 2");
+  static_assert(kPersistent_ == 0 || kPersistent_ == 1, "persistent: 0 or 1");
+  static_assert(!kPersistent || (kStages == 1 && !kPipelined), "persistent needs stages 1 and pipeline 0");
   static_assert(kSmemBytes <= kMaxSmemPerBlock,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
@@ -105,16 +110,170 @@ __device__ __forceinline__ bool tile_needs_mask(int j, int q0, int seqlen) {
   return (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0);
 }
 
+// Epilogue of one query tile: normalize O, stage it through shared memory (sO, a Q tile no warp reads any
+// more) for 16-byte coalesced stores, write the log-sum-exp. O and lse point at the tile's head; q0 is its
+// first query row.
+template <class Tr, int kBlockM, typename T>
+__device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::kDTiles][4],
+                                             const RowState (&row)[Tr::kMTiles][2], T* sO, T* O, float* lse,
+                                             int q0, int seqlen, int warp_row0, int tid) {
+  using Tile = SwizzledTile<Tr::kHeadDim>;
+  const int lane = tid % 32;
+  const int g = lane / 4;
+  const int c = lane % 4;
+  constexpr float kLn2 = 0.69314718055994530942f;
+#pragma unroll
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float total = quad_sum(row[mt][h].sum);
+      const float inv = total > 0.0f ? 1.0f / total : 0.0f;
+      const int r = warp_row0 + mt * 16 + g + 8 * h;
+#pragma unroll
+      for (int dt = 0; dt < Tr::kDTiles; ++dt) {
+        *reinterpret_cast<unsigned*>(sO + Tile::offset(r, dt * 8 + 2 * c)) =
+            element_traits<T>::pack2(o[mt][dt][2 * h] * inv, o[mt][dt][2 * h + 1] * inv);
+      }
+      if (c == 0 && q0 + r < seqlen)
+        lse[q0 + r] = total > 0.0f ? (row[mt][h].max + __log2f(total)) * kLn2 : neg_infinity();
+    }
+  __syncthreads();
+  constexpr int kOutChunks = kBlockM * Tile::kChunksPerRow;
+#pragma unroll
+  for (int i = tid; i < kOutChunks; i += Tr::kThreads) {
+    const int r = i / Tile::kChunksPerRow;
+    const int ch = i % Tile::kChunksPerRow;
+    if (q0 + r < seqlen) {
+      *reinterpret_cast<uint4*>(O + static_cast<long long>(q0 + r) * Tr::kHeadDim + ch * 8) =
+          *reinterpret_cast<const uint4*>(sO + Tile::chunk_offset(r, ch));
+    }
+  }
+}
+
+// The persistent schedule (Tr::kPersistent; one stage, tile by tile): gridDim.x CTAs take the query tiles
+// blockIdx.x, blockIdx.x + gridDim.x, ... (query tiles of one head, then the next head; causal: longest
+// first). The K/V stream runs on across tiles: the last iteration of a tile loads the next tile's K_0, and
+// its first iteration the next tile's Q into the other of two Q buffers, so a CTA starts its next tile with
+// both resident instead of paying a CTA launch and the Q/K latency per tile.
+template <class Tr, int kBlockM, int kBlockN, bool kCausal, typename T>
+__device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigned char* smem_raw) {
+  constexpr int kHeadDim = Tr::kHeadDim;
+  constexpr int kThreads = Tr::kThreads;
+  constexpr int kMT = Tr::kMTiles;
+  T* const sQ = reinterpret_cast<T*>(smem_raw);  // two buffers
+  T* const sK = sQ + 2 * Tr::kQElems;
+  T* const sV = sK + Tr::kKVElems;
+  const int tid = threadIdx.x;
+  const int warp = tid / 32;
+  const int lane = tid % 32;
+  const int seqlen = p.seqlen;
+  const int m_blocks = (seqlen + kBlockM - 1) / kBlockM;
+  const int num_tiles = m_blocks * p.batch * p.heads;
+  const int warp_row0 = warp * Tr::kRowsPerWarp;
+  WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
+  const unsigned q_addr0 = addr.q;
+
+  struct TileInfo {
+    int q0, n_blocks, bh;
+    long long head_offset;
+  };
+  auto tile_at = [&](int t) {
+    const int x = t % m_blocks;
+    const int bh = t / m_blocks;
+    const int q0 = (kCausal ? m_blocks - 1 - x : x) * kBlockM;
+    int n = (seqlen + kBlockN - 1) / kBlockN;
+    if constexpr (kCausal) n = min(n, (q0 + kBlockM + kBlockN - 1) / kBlockN);
+    return TileInfo{q0, n, bh, static_cast<long long>(bh) * seqlen * kHeadDim};
+  };
+  auto load_q = [&](const TileInfo& ti, int buf) {
+    load_tile_async<kHeadDim, kBlockM, kThreads>(
+        sQ + buf * Tr::kQElems, static_cast<const T*>(p.q) + ti.head_offset, ti.q0, seqlen, tid);
+  };
+  auto load_k = [&](const TileInfo& ti, int j) {
+    load_tile_async<kHeadDim, kBlockN, kThreads>(sK, static_cast<const T*>(p.k) + ti.head_offset, j * kBlockN,
+                                                 seqlen, tid);
+  };
+  auto load_v = [&](const TileInfo& ti, int j) {
+    load_tile_async<kHeadDim, kBlockN, kThreads>(sV, static_cast<const T*>(p.v) + ti.head_offset, j * kBlockN,
+                                                 seqlen, tid);
+  };
+
+  int t = static_cast<int>(blockIdx.x);
+  if (t >= num_tiles) return;
+  TileInfo cur = tile_at(t);
+  load_q(cur, 0);
+  load_k(cur, 0);
+  cp_async_commit();
+  for (int round = 0; t < num_tiles; t += static_cast<int>(gridDim.x), ++round) {
+    const int buf = round & 1;
+    const bool has_next = t + static_cast<int>(gridDim.x) < num_tiles;
+    const TileInfo next = tile_at(has_next ? t + static_cast<int>(gridDim.x) : t);
+    addr.q = q_addr0 + buf * Tr::kQElems * 2;
+    float o[kMT][Tr::kDTiles][4];
+    RowState row[kMT][2];
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt) {
+#pragma unroll
+      for (int dt = 0; dt < Tr::kDTiles; ++dt)
+        o[mt][dt][0] = o[mt][dt][1] = o[mt][dt][2] = o[mt][dt][3] = 0.0f;
+      row[mt][0] = row[mt][1] = RowState{neg_infinity(), 0.0f};
+    }
+    unsigned q_frag[Tr::kQFragM][Tr::kQFragK][4];
+    float s[kMT][Tr::kNTiles][4];
+    unsigned pk[kMT][Tr::kPVSteps][4];
+    float alpha[kMT][2];
+    const int row0 = cur.q0 + warp_row0;
+    for (int j = 0; j < cur.n_blocks; ++j) {
+      cp_async_wait<0>();  // K_j (and this tile's Q) landed; every warp is done with V_{j-1} after the
+                           // barrier
+      __syncthreads();
+      load_v(cur, j);
+      cp_async_commit();
+      if constexpr (Tr::kQInRegisters) {
+        if (j == 0) {
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int ks = 0; ks < Tr::kQKSteps; ++ks) load_q_frag<kHeadDim>(q_frag[mt][ks], addr, mt, ks);
+        }
+      }
+      warp_qk<Tr, T>(s, q_frag, addr, 0);
+      if (tile_needs_mask<kBlockN, kCausal>(j, cur.q0, seqlen))
+        warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
+      warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
+      warp_rescale<Tr>(o, alpha);
+      cp_async_wait<0>();  // V_j landed; after the barrier every warp is done with K_j (and this tile's Q)
+      __syncthreads();
+      if (j + 1 < cur.n_blocks)
+        load_k(cur, j + 1);
+      else if (has_next)
+        load_k(next, 0);
+      // The other Q buffer was the previous tile's O staging, read before the barrier above.
+      if (j == 0 && has_next) load_q(next, buf ^ 1);
+      cp_async_commit();
+      warp_pv<Tr, T>(o, pk, addr, 0);
+    }
+    // No warp reads this tile's Q any more (the last Q K^T came before the last barrier): stage O there.
+    store_o_tile<Tr, kBlockM, T>(o, row, sQ + buf * Tr::kQElems, static_cast<T*>(p.o) + cur.head_offset,
+                                 p.lse + static_cast<long long>(cur.bh) * seqlen, cur.q0, seqlen, warp_row0,
+                                 tid);
+    cur = next;
+  }
+}
+
 template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages, bool kCausal, typename T,
-          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1, int kLazy = 0>
+          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1, int kLazy = 0, int kPersistent = 0>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const AttentionParams p) {
   static_assert(kMinBlocks >= 1 && kMinBlocks <= 4, "min_blocks: 1..4 CTAs per SM");
-  using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline, kLazy>;
-  using Tile = SwizzledTile<kHeadDim>;
+  using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline, kLazy, kPersistent>;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
+  if constexpr (Tr::kPersistent) {
+    fa2_persistent<Tr, kBlockM, kBlockN, kCausal, T>(p, smem_raw);
+    return;
+  }
   T* const sQ = reinterpret_cast<T*>(smem_raw);
   T* const sK = sQ + Tr::kQElems;
   T* const sV = sK + kStages * Tr::kKVElems;
@@ -123,8 +282,6 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
   const int tid = threadIdx.x;
   const int warp = tid / 32;
   const int lane = tid % 32;
-  const int g = lane / 4;  // fragment row within an 8-row group
-  const int c = lane % 4;  // fragment column pair
   const int seqlen = p.seqlen;
   const int m_block = kCausal ? static_cast<int>(gridDim.x - 1 - blockIdx.x) : static_cast<int>(blockIdx.x);
   const int q0 = m_block * kBlockM;
@@ -172,8 +329,13 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
   const int row0 = q0 + warp_row0;
 
   if constexpr (!Tr::kPipelined) {
-    // Prologue: Q joins the first group; tiles 0 .. kStages-2 are put in flight, one group for K, one for V.
+    // Prologue: Q joins the first group; tiles 0 .. kStages-2 are put in flight, one group for K, one for V
+    // (one stage: the group {Q, K_0}).
     load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
+    if constexpr (kStages == 1) {
+      load_k(0);
+      cp_async_commit();
+    }
 #pragma unroll
     for (int t = 0; t < kStages - 1; ++t) {
       load_k(t);
@@ -184,13 +346,12 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
     for (int j = 0; j < n_blocks; ++j) {
       const int stage = j % kStages;
       if constexpr (kStages == 1) {
-        __syncthreads();  // every warp is done with tile j-1, whose stage tile j reuses
-        load_k(j);
-        cp_async_commit();
+        // FlashAttention-2's single-buffer order: K_j (issued before P_{j-1} V_{j-1}) and Q landed; after the
+        // barrier every warp is done with V_{j-1}, so V_j loads under S_j = Q K_j^T and the softmax.
+        cp_async_wait<0>();
+        __syncthreads();
         load_v(j);
         cp_async_commit();
-        cp_async_wait<1>();  // K_j (and Q) landed; V_j may still be in flight
-        __syncthreads();
       } else {
         // K_j (and Q) landed; V_j and later tiles may still be in flight. After the barrier every warp is
         // done with tile j-1, so its stage takes tile j + kStages - 1: two barriers per tile, not three.
@@ -207,8 +368,12 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
         warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
       warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
       warp_rescale<Tr>(o, alpha);
-      cp_async_wait<2 * kStages - 2>();  // V_j landed
+      cp_async_wait<kStages == 1 ? 0 : 2 * kStages - 2>();  // V_j landed
       __syncthreads();
+      if constexpr (kStages == 1) {
+        load_k(j + 1);  // every warp is done with K_j: K_{j+1} loads under P_j V_j
+        cp_async_commit();
+      }
       warp_pv<Tr, T>(o, pk, addr, stage * kStageBytes);
     }
   } else {
@@ -251,38 +416,10 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
     }
   }
 
-  // Epilogue: normalize, stage O through shared memory (the Q tile) for 16-byte coalesced stores, write LSE.
+  // Epilogue: every warp is done with the Q tile, which stages O.
   __syncthreads();
-  T* const sO = sQ;
-  constexpr float kLn2 = 0.69314718055994530942f;
-#pragma unroll
-  for (int mt = 0; mt < kMT; ++mt)
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const float total = quad_sum(row[mt][h].sum);
-      const float inv = total > 0.0f ? 1.0f / total : 0.0f;
-      const int r = warp_row0 + mt * 16 + g + 8 * h;
-#pragma unroll
-      for (int dt = 0; dt < Tr::kDTiles; ++dt) {
-        *reinterpret_cast<unsigned*>(sO + Tile::offset(r, dt * 8 + 2 * c)) =
-            element_traits<T>::pack2(o[mt][dt][2 * h] * inv, o[mt][dt][2 * h + 1] * inv);
-      }
-      if (c == 0 && q0 + r < seqlen) {
-        p.lse[static_cast<long long>(blockIdx.y) * seqlen + q0 + r] =
-            total > 0.0f ? (row[mt][h].max + __log2f(total)) * kLn2 : neg_infinity();
-      }
-    }
-  __syncthreads();
-  constexpr int kOutChunks = kBlockM * Tile::kChunksPerRow;
-#pragma unroll
-  for (int i = tid; i < kOutChunks; i += kThreads) {
-    const int r = i / Tile::kChunksPerRow;
-    const int ch = i % Tile::kChunksPerRow;
-    if (q0 + r < seqlen) {
-      *reinterpret_cast<uint4*>(O + static_cast<long long>(q0 + r) * kHeadDim + ch * 8) =
-          *reinterpret_cast<const uint4*>(sO + Tile::chunk_offset(r, ch));
-    }
-  }
+  store_o_tile<Tr, kBlockM, T>(o, row, sQ, O, p.lse + static_cast<long long>(blockIdx.y) * seqlen, q0, seqlen,
+                               warp_row0, tid);
 }
 
 }  // namespace flashtune

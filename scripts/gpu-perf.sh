@@ -74,7 +74,7 @@ for mode in ${PEERS:-interleaved}; do
       $py bench/peers.py --flashtune "$out/bench.json" --n $n_list | tee "$out/peers-after.md" ;;
     interleaved)
       $py bench/peers.py --bench build/bench/flashtune-bench --bench-db "$db" --n $n_list \
-        --out "$out/peers-interleaved.json" | tee "$out/peers-interleaved.md" ;;
+        --out "$work/peers-interleaved.json" | tee "$out/peers-interleaved.md" ;;
     *) echo "PEERS: unknown mode '$mode' (interleaved, after)"; exit 2 ;;
   esac
 done

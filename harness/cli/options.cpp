@@ -55,6 +55,9 @@ void ConfigOptions::add_to(CLI::App& app) {
   options_.push_back(
       app.add_option("--lazy-rescale", config.lazy_rescale, "1: skip rescaling O when no row max grew")
           ->capture_default_str());
+  options_.push_back(app.add_option("--persistent", config.persistent,
+                                    "1: CTAs loop over the query tiles, next Q prefetched (stages 1)")
+                         ->capture_default_str());
 }
 
 bool ConfigOptions::any_given() const {

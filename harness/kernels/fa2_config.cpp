@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "kernels/tiling_rules.hpp"
 
 namespace flashtune {
@@ -12,14 +14,16 @@ std::string Fa2Config::to_string() const {
   if (pipeline != 0) s += fmt::format(" p{}", pipeline);
   if (min_blocks != 1) s += fmt::format(" mb{}", min_blocks);
   if (lazy_rescale != 0) s += fmt::format(" lr{}", lazy_rescale);
+  if (persistent != 0) s += fmt::format(" pe{}", persistent);
   return s;
 }
 
 std::string Fa2Instance::name_expression() const {
-  return fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>", config.block_m,
+  return fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}", config.block_m,
                      config.block_n, head_dim, config.warps, config.stages, causal ? "true" : "false",
                      cuda_type_name(dtype), config.q_regs, config.pipeline, config.min_blocks,
-                     config.lazy_rescale);
+                     config.lazy_rescale) +
+         (config.persistent ? ", 1>" : ">");
 }
 
 std::string Fa2Instance::to_string() const {
@@ -34,7 +38,16 @@ int threads(const Fa2Config& c) {
 }
 
 int smem_bytes(const Fa2Config& c, int head_dim) {
-  return 2 * (c.block_m * head_dim + 2 * c.stages * c.block_n * head_dim);
+  return 2 * ((c.persistent ? 2 : 1) * c.block_m * head_dim + 2 * c.stages * c.block_n * head_dim);
+}
+
+int persistent_ctas(const Fa2Config& c, int head_dim) {
+  constexpr int kSms = 132, kSmemPerSm = 233472, kRegsPerSm = 65536;
+  const int by_smem = kSmemPerSm / (smem_bytes(c, head_dim) + 1024);  // + the per-CTA reserved 1 KiB
+  // __launch_bounds__' min_blocks caps the registers so that that many CTAs fit.
+  const int by_regs = std::max(kRegsPerSm / (threads(c) * 256), c.min_blocks);
+  const int by_threads = 2048 / threads(c);
+  return kSms * std::max(1, std::min({by_smem, by_regs, by_threads}));
 }
 
 std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
@@ -48,6 +61,10 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   if (c.min_blocks < 1 || c.min_blocks > 4) return fmt::format("min_blocks {} is not in 1..4", c.min_blocks);
   if (c.lazy_rescale < 0 || c.lazy_rescale > 1)
     return fmt::format("lazy_rescale {} is not 0 or 1", c.lazy_rescale);
+  if (c.persistent < 0 || c.persistent > 1) return fmt::format("persistent {} is not 0 or 1", c.persistent);
+  if (c.persistent == 1 && (c.stages != 1 || c.pipeline != 0))
+    return fmt::format("persistent 1 needs stages 1 and pipeline 0, not stages {} pipeline {}", c.stages,
+                       c.pipeline);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
   if (const int smem = smem_bytes(c, inst.head_dim); smem > kMaxSmemPerBlock)

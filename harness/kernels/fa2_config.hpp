@@ -20,6 +20,7 @@ struct Fa2Config {
   int pipeline = 0;      // loop schedule: 0 tile by tile, 1 S_{j+1} = Q K_{j+1}^T overlapped with P_j V_j
   int min_blocks = 1;    // __launch_bounds__ minimum CTAs per SM (caps registers at 65536 / (threads * it))
   int lazy_rescale = 0;  // 1: skip O *= alpha when no row max of the warp grew
+  int persistent = 0;    // 1: a CTA per resident slot loops over the query tiles, the next Q prefetched
 
   std::string to_string() const;  // "bm128 bn64 w8 s2" (+ " q1 p1" when those differ from the defaults)
   friend bool operator==(const Fa2Config&, const Fa2Config&) = default;
@@ -35,7 +36,8 @@ struct Fa2Instance {
   static Fa2Instance for_problem(const Fa2Config& c, const AttentionProblem& p) {
     return {c, p.head_dim, p.dtype, p.causal};
   }
-  // "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1, 0>"
+  // "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1, 0>" (", 1" appended when
+  // persistent)
   std::string name_expression() const;
   std::string to_string() const;  // "fa2_fwd bm128 bn64 w8 s2 d128 bf16 causal"
 };
@@ -50,6 +52,9 @@ constexpr int kMaxSmemPerBlock = 232448;
 int threads(const Fa2Config& c);
 // Dynamic shared memory of an instantiation, as Fa2Traits::kSmemBytes computes it.
 int smem_bytes(const Fa2Config& c, int head_dim);
+// CTAs of a persistent launch: as many as fit on the 132 multiprocessors of an H100 SXM by shared memory
+// (228 KiB per SM) and by registers at the 255-per-thread worst case; extra CTAs on a smaller GPU just wait.
+int persistent_ctas(const Fa2Config& c, int head_dim);
 // Why an instantiation would fail the template's static_asserts, or nullopt when it is valid.
 std::optional<std::string> invalid_reason(const Fa2Instance& inst);
 

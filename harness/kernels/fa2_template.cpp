@@ -1,6 +1,8 @@
 // fa2_fwd as a KernelTemplate: the catalog's view of kernel_templates/fa2_fwd.cuh, over fa2_config.hpp.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "kernels/fa2_config.hpp"
 #include "kernels/kernel_template.hpp"
@@ -18,6 +20,7 @@ Fa2Config to_config(const ParamValues& v) {
   c.pipeline = static_cast<int>(param_or_default(fa2_template(), v, "pipeline"));
   c.min_blocks = static_cast<int>(param_or_default(fa2_template(), v, "min_blocks"));
   c.lazy_rescale = static_cast<int>(param_or_default(fa2_template(), v, "lazy_rescale"));
+  c.persistent = static_cast<int>(param_or_default(fa2_template(), v, "persistent"));
   return c;
 }
 
@@ -52,6 +55,10 @@ class Fa2Template final : public KernelTemplate {
         {"lazy_rescale", 0, 1, 0,
          "1: skip O *= alpha (a warp-uniform branch) when no row max of the warp grew; exact either way",
          false},
+        {"persistent", 0, 1, 0,
+         "1: one CTA per resident slot (132 SMs x CTAs per SM) loops over the query tiles, the next tile's Q "
+         "and first K prefetched under the current tile (a second Q buffer); needs stages 1, pipeline 0",
+         false},
     };
     return specs;
   }
@@ -68,8 +75,14 @@ class Fa2Template final : public KernelTemplate {
   KernelLaunch launch(const ParamValues& v, const AttentionProblem& p) const override {
     const Fa2Instance inst = checked(v, variant_of(p));
     KernelLaunch l;
-    l.grid[0] = static_cast<unsigned>((p.seqlen + inst.config.block_m - 1) / inst.config.block_m);
-    l.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+    const long long m_blocks = (p.seqlen + inst.config.block_m - 1) / inst.config.block_m;
+    if (inst.config.persistent) {
+      l.grid[0] = static_cast<unsigned>(
+          std::min<long long>(m_blocks * p.batch * p.heads, fa2::persistent_ctas(inst.config, p.head_dim)));
+    } else {
+      l.grid[0] = static_cast<unsigned>(m_blocks);
+      l.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+    }
     l.threads = static_cast<unsigned>(fa2::threads(inst.config));
     l.dynamic_smem = fa2::smem_bytes(inst.config, p.head_dim);
     return l;

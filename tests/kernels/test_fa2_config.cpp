@@ -25,6 +25,21 @@ TEST(Fa2Config, ScheduleParametersAreChecked) {
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 1, 2}, 128, DType::bf16, false}));
 }
 
+TEST(Fa2Config, PersistentNeedsOneStageAndAppendsItsArgument) {
+  const Fa2Instance p{{128, 64, 4, 1, 0, 0, 1, 1, 1}, 128, DType::bf16, false};
+  EXPECT_FALSE(fa2::invalid_reason(p));
+  EXPECT_EQ(p.name_expression(),
+            "flashtune::fa2_fwd<128, 64, 128, 4, 1, false, __nv_bfloat16, 0, 0, 1, 1, 1>");
+  EXPECT_EQ(p.config.to_string(), "bm128 bn64 w4 s1 q0 lr1 pe1");
+  // A second Q buffer: 2 * (2 * 128 * 128 + 2 * 64 * 128) bytes; two CTAs per SM of 132.
+  EXPECT_EQ(fa2::smem_bytes(p.config, 128), 2 * (2 * 128 * 128 + 2 * 64 * 128));
+  EXPECT_EQ(fa2::persistent_ctas(p.config, 128), 264);
+  const auto two_stages = fa2::invalid_reason({{128, 64, 4, 2, 0, 0, 1, 0, 1}, 128, DType::bf16, false});
+  ASSERT_TRUE(two_stages);
+  EXPECT_NE(two_stages->find("persistent 1 needs stages 1"), std::string::npos) << *two_stages;
+  EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 1, 0, 0, 1, 0, 2}, 128, DType::bf16, false}));
+}
+
 TEST(Fa2Config, SharedMemoryMatchesTraits) {
   // Q tile + stages * (K tile + V tile), 2 bytes each.
   EXPECT_EQ(fa2::smem_bytes({128, 64, 8, 2}, 128), 2 * (128 * 128 + 2 * 2 * 64 * 128));

@@ -1,7 +1,8 @@
-// Every configuration of the default grid, and the schedule variants of its two-stage ones (q_regs, pipeline,
-// min_blocks, lazy_rescale), is correct on the GPU: d in {64, 128}, causal and not, bf16 and fp16, N in {1,
-// 17, 1000, 4096} (ragged ends included). Outputs are NaN-poisoned before every launch; small problems are
-// checked against the float64 CPU reference, N = 4096 against the fp32 GPU reference.
+// Every configuration of the default grid, the schedule variants of its two-stage ones (q_regs, pipeline,
+// min_blocks, lazy_rescale) and the persistent variants of its one-stage ones, is correct on the GPU: d in
+// {64, 128}, causal and not, bf16 and fp16, N in {1, 17, 1000, 4096} (ragged ends included). Outputs are
+// NaN-poisoned before every launch; small problems are checked against the float64 CPU reference, N = 4096
+// against the fp32 GPU reference.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -21,6 +22,14 @@ namespace {
 std::vector<Fa2Config> schedule_variants() {
   std::vector<Fa2Config> out;
   for (const Fa2Config& base : default_fa2_grid()) {
+    if (base.stages == 1) {  // persistent CTAs looping over the query tiles, Q read from shared memory or not
+      for (int q : {0, 1}) {
+        Fa2Config c = base;
+        c.persistent = 1;
+        c.q_regs = q;
+        out.push_back(c);
+      }
+    }
     if (base.stages != 2) continue;
     for (int q : {0, 1})
       for (int pl : {0, 1}) {
