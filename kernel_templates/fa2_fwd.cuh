@@ -154,12 +154,16 @@ __device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::k
 // blockIdx.x, blockIdx.x + gridDim.x, ... (query tiles of one head, then the next head; causal: longest
 // first). The K/V stream runs on across tiles: the last iteration of a tile loads the next tile's K_0, and
 // its first iteration the next tile's Q into the other of two Q buffers, so a CTA starts its next tile with
-// both resident instead of paying a CTA launch and the Q/K latency per tile.
+// both resident instead of paying a CTA launch and the Q/K latency per tile. The kernel sits at 255
+// registers: the only state carried across tiles is (x, bh, round), the rest is recomputed where needed,
+// and the loaders' per-thread addresses are recomputed at every call (opaque); hoisted and kept live across
+// the tile loop they spilled the softmax state (run 18).
 template <class Tr, int kBlockM, int kBlockN, bool kCausal, typename T>
 __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigned char* smem_raw) {
   constexpr int kHeadDim = Tr::kHeadDim;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
+  constexpr int kQBytes = Tr::kQElems * 2;
   T* const sQ = reinterpret_cast<T*>(smem_raw);  // two buffers
   T* const sK = sQ + 2 * Tr::kQElems;
   T* const sV = sK + Tr::kKVElems;
@@ -168,47 +172,41 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigne
   const int lane = tid % 32;
   const int seqlen = p.seqlen;
   const int m_blocks = (seqlen + kBlockM - 1) / kBlockM;
-  const int num_tiles = m_blocks * p.batch * p.heads;
+  const int bh_count = p.batch * p.heads;
   const int warp_row0 = warp * Tr::kRowsPerWarp;
   WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
-  const unsigned q_addr0 = addr.q;
 
-  struct TileInfo {
-    int q0, n_blocks, bh;
-    long long head_offset;
+  // Tile (x, bh): query tile x of head bh; the CTA's next tile is gridDim.x tiles further.
+  auto q0_of = [&](int x) { return (kCausal ? m_blocks - 1 - x : x) * kBlockM; };
+  auto blocks_of = [&](int q0) {
+    const int n = (seqlen + kBlockN - 1) / kBlockN;
+    return kCausal ? min(n, (q0 + kBlockM + kBlockN - 1) / kBlockN) : n;
   };
-  auto tile_at = [&](int t) {
-    const int x = t % m_blocks;
-    const int bh = t / m_blocks;
-    const int q0 = (kCausal ? m_blocks - 1 - x : x) * kBlockM;
-    int n = (seqlen + kBlockN - 1) / kBlockN;
-    if constexpr (kCausal) n = min(n, (q0 + kBlockM + kBlockN - 1) / kBlockN);
-    return TileInfo{q0, n, bh, static_cast<long long>(bh) * seqlen * kHeadDim};
+  auto head = [&](const void* base, int bh) {
+    return static_cast<const T*>(base) + static_cast<long long>(opaque(bh)) * seqlen * kHeadDim;
   };
-  auto load_q = [&](const TileInfo& ti, int buf) {
-    load_tile_async<kHeadDim, kBlockM, kThreads>(
-        sQ + buf * Tr::kQElems, static_cast<const T*>(p.q) + ti.head_offset, ti.q0, seqlen, tid);
+  auto advance = [&](int& x, int& bh) {
+    const int t = x + static_cast<int>(gridDim.x);
+    bh += t / m_blocks;
+    x = t % m_blocks;
   };
-  auto load_k = [&](const TileInfo& ti, int j) {
-    load_tile_async<kHeadDim, kBlockN, kThreads>(sK, static_cast<const T*>(p.k) + ti.head_offset, j * kBlockN,
-                                                 seqlen, tid);
+  auto load_q = [&](int x, int bh, int buf) {
+    load_tile_async<kHeadDim, kBlockM, kThreads>(sQ + buf * Tr::kQElems, head(p.q, bh), q0_of(x), seqlen,
+                                                 opaque(tid));
   };
-  auto load_v = [&](const TileInfo& ti, int j) {
-    load_tile_async<kHeadDim, kBlockN, kThreads>(sV, static_cast<const T*>(p.v) + ti.head_offset, j * kBlockN,
-                                                 seqlen, tid);
+  auto load_kv = [&](T* dst, const void* src, int bh, int j) {
+    load_tile_async<kHeadDim, kBlockN, kThreads>(dst, head(src, bh), j * kBlockN, seqlen, opaque(tid));
   };
 
-  int t = static_cast<int>(blockIdx.x);
-  if (t >= num_tiles) return;
-  TileInfo cur = tile_at(t);
-  load_q(cur, 0);
-  load_k(cur, 0);
+  int x = static_cast<int>(blockIdx.x) % m_blocks;
+  int bh = static_cast<int>(blockIdx.x) / m_blocks;
+  if (bh >= bh_count) return;
+  load_q(x, bh, 0);
+  load_kv(sK, p.k, bh, 0);
   cp_async_commit();
-  for (int round = 0; t < num_tiles; t += static_cast<int>(gridDim.x), ++round) {
-    const int buf = round & 1;
-    const bool has_next = t + static_cast<int>(gridDim.x) < num_tiles;
-    const TileInfo next = tile_at(has_next ? t + static_cast<int>(gridDim.x) : t);
-    addr.q = q_addr0 + buf * Tr::kQElems * 2;
+  for (int round = 0; bh < bh_count; ++round) {
+    const int q0 = q0_of(x);
+    const int n_blocks = blocks_of(q0);
     float o[kMT][Tr::kDTiles][4];
     RowState row[kMT][2];
 #pragma unroll
@@ -222,12 +220,11 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigne
     float s[kMT][Tr::kNTiles][4];
     unsigned pk[kMT][Tr::kPVSteps][4];
     float alpha[kMT][2];
-    const int row0 = cur.q0 + warp_row0;
-    for (int j = 0; j < cur.n_blocks; ++j) {
+    for (int j = 0; j < n_blocks; ++j) {
       cp_async_wait<0>();  // K_j (and this tile's Q) landed; every warp is done with V_{j-1} after the
                            // barrier
       __syncthreads();
-      load_v(cur, j);
+      load_kv(sV, p.v, bh, j);
       cp_async_commit();
       if constexpr (Tr::kQInRegisters) {
         if (j == 0) {
@@ -238,26 +235,35 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigne
         }
       }
       warp_qk<Tr, T>(s, q_frag, addr, 0);
-      if (tile_needs_mask<kBlockN, kCausal>(j, cur.q0, seqlen))
-        warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
+      if (tile_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
+        warp_mask<Tr, kCausal>(s, j * kBlockN, q0 + warp_row0, seqlen, lane);
       warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
       warp_rescale<Tr>(o, alpha);
       cp_async_wait<0>();  // V_j landed; after the barrier every warp is done with K_j (and this tile's Q)
       __syncthreads();
-      if (j + 1 < cur.n_blocks)
-        load_k(cur, j + 1);
-      else if (has_next)
-        load_k(next, 0);
-      // The other Q buffer was the previous tile's O staging, read before the barrier above.
-      if (j == 0 && has_next) load_q(next, buf ^ 1);
+      if (j + 1 < n_blocks) {
+        load_kv(sK, p.k, bh, j + 1);
+      } else {
+        int nx = x, nbh = bh;
+        advance(nx, nbh);
+        if (nbh < bh_count) load_kv(sK, p.k, nbh, 0);
+      }
+      if (j == 0) {
+        // The other Q buffer was the previous tile's O staging, read before the barrier above.
+        int nx = x, nbh = bh;
+        advance(nx, nbh);
+        if (nbh < bh_count) load_q(nx, nbh, (round & 1) ^ 1);
+      }
       cp_async_commit();
       warp_pv<Tr, T>(o, pk, addr, 0);
     }
     // No warp reads this tile's Q any more (the last Q K^T came before the last barrier): stage O there.
-    store_o_tile<Tr, kBlockM, T>(o, row, sQ + buf * Tr::kQElems, static_cast<T*>(p.o) + cur.head_offset,
-                                 p.lse + static_cast<long long>(cur.bh) * seqlen, cur.q0, seqlen, warp_row0,
-                                 tid);
-    cur = next;
+    const int buf = round & 1;
+    store_o_tile<Tr, kBlockM, T>(o, row, sQ + buf * Tr::kQElems,
+                                 static_cast<T*>(p.o) + static_cast<long long>(bh) * seqlen * kHeadDim,
+                                 p.lse + static_cast<long long>(bh) * seqlen, q0, seqlen, warp_row0, tid);
+    addr.q += buf ? -kQBytes : kQBytes;  // the next tile's Q buffer
+    advance(x, bh);
   }
 }
 
