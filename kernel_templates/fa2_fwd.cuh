@@ -90,6 +90,15 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0
   const int c = tid % kCpr;
   const int r0 = tid / kCpr;
   const unsigned dst0 = smem_addr(tile + Tile::chunk_offset(r0, c));
+  if (kChunks % kThreads == 0 && kStep % 8 == 0 && row0 + kRows <= seqlen) {
+    // The whole tile lies inside the sequence (every tile but a ragged last one): no per-row bound checks,
+    // source and destination advance by immediates.
+    const T* const src0 = head + static_cast<long long>(row0 + r0) * kHeadDim + c * 8;
+#pragma unroll
+    for (int k = 0; k < kPasses; ++k)
+      cp_async_16(dst0 + k * kStep * kHeadDim * 2, src0 + k * kStep * kHeadDim);
+    return;
+  }
 #pragma unroll
   for (int k = 0; k < kPasses; ++k) {
     const int r = r0 + k * kStep;

@@ -12,6 +12,11 @@ __device__ __forceinline__ void cp_async_16(unsigned smem_dst, const void* gmem_
                "r"(src_bytes));
 }
 
+// 16 bytes, always (a row known to be inside the sequence): no source-size operand to compute.
+__device__ __forceinline__ void cp_async_16(unsigned smem_dst, const void* gmem_src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_dst), "l"(gmem_src));
+}
+
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::);
 }
