@@ -39,9 +39,10 @@ struct HopperConfig {
   }
   int block_m() const { return 64 * consumer_wgs; }
   int threads() const { return 128 * (1 + consumer_wgs); }
-  // HopperTraits::kSmemBytes: alignment slack, Q, the K and V rings, 2 + 3 * stages mbarriers.
+  // HopperTraits::kSmemBytes: alignment slack, Q, the K and V rings, 2 + 4 * stages mbarriers (Q full and
+  // free; per stage K full, V full, K empty, V empty).
   int smem(int d) const {
-    return 1024 + 2 * block_m() * d + 2 * stages * 2 * block_n * d + 8 * (2 + 3 * stages);
+    return 1024 + 2 * block_m() * d + 2 * stages * 2 * block_n * d + 8 * (2 + 4 * stages);
   }
 };
 

@@ -4,15 +4,18 @@
 // scores and P·V kernels do not depend on causal: its two softmax kernels share the program), so the front
 // end runs 4 times; the programs compile in 2 worker processes. The whole grid is compiled, not a subset:
 // 162 distinct kernels, 1-2.5 minutes on 2 cores. And configurations the host rejects really fail to
-// compile, on the template's static_asserts.
+// compile, on the template's static_asserts; and the host's shared-memory mirrors equal the traits
+// (kernel_templates/testing/smem_probe.cuh).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
+#include <array>
 #include <set>
 
 #include "jit/compile_pool.hpp"
 #include "jit/cubin_cache.hpp"
+#include "kernels/fa2_config.hpp"
 #include "kernels/kernel_template.hpp"
 #include "kernels/resource_check.hpp"
 #include "run/kernel_loader.hpp"
@@ -193,6 +196,45 @@ TEST(TemplatesCompile, ConfigurationsTheHostRejectsFailOnStaticAsserts) {
     EXPECT_NE(results[i].log.find("static assertion"), std::string::npos) << results[i].log;
     EXPECT_NE(results[i].log.find(cases[i].assert_text), std::string::npos) << results[i].log;
   }
+}
+
+// The host's shared-memory mirrors (what a launch asks for) equal the kernels' traits: one program whose
+// probes static_assert equality for several configurations of each template compiles, and one probe off by
+// 8 bytes (one mbarrier) does not.
+TEST(TemplatesCompile, SharedMemoryMirrorsMatchTheTraits) {
+  std::vector<std::string> exact;
+  std::string off_by_one_barrier;
+  const KernelTemplate& hopper = find_template("hopper_fwd");
+  for (const auto& [bn, d, wgs, stages] : std::vector<std::array<int, 4>>{
+           {128, 128, 2, 2}, {128, 128, 2, 3}, {192, 128, 2, 2}, {128, 64, 3, 3}}) {
+    const ParamValues v = {{"block_n", bn}, {"consumer_wgs", wgs}, {"stages", stages}};
+    const int host = hopper.smem_bytes(v, ProblemVariant{d, DType::bf16, false});
+    exact.push_back(
+        fmt::format("flashtune::hopper_smem_probe<{}, {}, {}, {}, {}>", bn, d, wgs, stages, host));
+    if (off_by_one_barrier.empty())
+      off_by_one_barrier =
+          fmt::format("flashtune::hopper_smem_probe<{}, {}, {}, {}, {}>", bn, d, wgs, stages, host - 8);
+  }
+  for (const auto& [bm, bn, d, w, stages, persistent] :
+       std::vector<std::array<int, 6>>{{128, 64, 128, 4, 1, 0},
+                                       {128, 64, 128, 4, 1, 1},
+                                       {128, 128, 64, 4, 2, 0},
+                                       {64, 32, 64, 4, 3, 0}}) {
+    Fa2Config c{bm, bn, w, stages};
+    c.persistent = persistent;
+    exact.push_back(fmt::format("flashtune::fa2_smem_probe<{}, {}, {}, {}, {}, {}, {}>", bm, bn, d, w, stages,
+                                persistent, fa2::smem_bytes(c, d)));
+  }
+  jit::CompileRequest ok = run::make_request("testing/smem_probe.cuh", exact.front(), "sm_90a");
+  ok.name_expressions = exact;
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results =
+      pool.compile({ok, run::make_request("testing/smem_probe.cuh", off_by_one_barrier, "sm_90a")}, cache);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok) << results[0].log;
+  EXPECT_FALSE(results[1].ok) << off_by_one_barrier << " compiled";
+  EXPECT_NE(results[1].log.find("smem mirror: hopper_fwd"), std::string::npos) << results[1].log;
 }
 
 }  // namespace
