@@ -24,8 +24,11 @@ two medians; the table shows both.
 """
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 
 
 def problem_key(d, n, causal):
@@ -73,10 +76,6 @@ def load_flashtune(paths):
 
 def run_bench(binary, db, d, n, causal, reps, warmup, templates):
     """One flashtune-bench process on one shape with the peers' protocol: {template: trial}."""
-    import os
-    import subprocess
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "bench.json")
         cmd = [binary, "--d", str(d), "--n", str(n), "--causal", "yes" if causal else "no",
