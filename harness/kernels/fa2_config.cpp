@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "kernels/resource_check.hpp"
 #include "kernels/tiling_rules.hpp"
 
 namespace flashtune {
@@ -42,12 +43,12 @@ int smem_bytes(const Fa2Config& c, int head_dim) {
 }
 
 int persistent_ctas(const Fa2Config& c, int head_dim) {
-  constexpr int kSms = 132, kSmemPerSm = 233472, kRegsPerSm = 65536;
-  const int by_smem = kSmemPerSm / (smem_bytes(c, head_dim) + 1024);  // + the per-CTA reserved 1 KiB
+  const SmLimits sm = sm_limits_for(9, 0);
+  const int by_smem = sm.smem_bytes / (smem_bytes(c, head_dim) + sm.smem_reserved_per_block);
   // __launch_bounds__' min_blocks caps the registers so that that many CTAs fit.
-  const int by_regs = std::max(kRegsPerSm / (threads(c) * 256), c.min_blocks);
-  const int by_threads = 2048 / threads(c);
-  return kSms * std::max(1, std::min({by_smem, by_regs, by_threads}));
+  const int by_regs = std::max(sm.registers / (threads(c) * 256), c.min_blocks);
+  const int by_threads = sm.threads / threads(c);
+  return kPersistentSms * std::max(1, std::min({by_smem, by_regs, by_threads}));
 }
 
 std::optional<std::string> invalid_reason(const Fa2Instance& inst) {

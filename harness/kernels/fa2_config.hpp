@@ -52,8 +52,9 @@ constexpr int kMaxSmemPerBlock = 232448;
 int threads(const Fa2Config& c);
 // Dynamic shared memory of an instantiation, as Fa2Traits::kSmemBytes computes it.
 int smem_bytes(const Fa2Config& c, int head_dim);
-// CTAs of a persistent launch: as many as fit on the 132 multiprocessors of an H100 SXM by shared memory
-// (228 KiB per SM) and by registers at the 255-per-thread worst case; extra CTAs on a smaller GPU just wait.
+// CTAs of a persistent launch: as many as fit on kPersistentSms (132, an H100 SXM) sm_90 multiprocessors by
+// shared memory and threads, and by registers at the 255-per-thread worst case; extra CTAs on a smaller GPU
+// just wait.
 int persistent_ctas(const Fa2Config& c, int head_dim);
 // Why an instantiation would fail the template's static_asserts, or nullopt when it is valid.
 std::optional<std::string> invalid_reason(const Fa2Instance& inst);

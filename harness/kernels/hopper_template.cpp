@@ -7,15 +7,12 @@
 
 #include "core/error.hpp"
 #include "kernels/kernel_template.hpp"
+#include "kernels/resource_check.hpp"
 
 namespace flashtune {
 namespace {
 
 constexpr int kSmemOptinBytes = 232448;  // kHopperSmemOptin of hopper_fwd.cuh (sm_90 opt-in limit)
-// CTAs of a persistent launch: one per multiprocessor of an H100 SXM (132). KernelTemplate::launch sees the
-// problem, not the device; on a GPU with fewer multiprocessors the extra CTAs simply wait for a free one
-// (the kernel is correct for any grid size).
-constexpr int kPersistentCtas = 132;
 
 // The wgmma N values kernel_templates/common/wgmma_ops.cuh provides (wgmma_has_n).
 bool has_wgmma_n(int n) {
@@ -108,7 +105,7 @@ class HopperTemplate final : public KernelTemplate {
     KernelLaunch l;
     const long long m_blocks = (p.seqlen + c.block_m() - 1) / c.block_m();
     if (c.persistent) {
-      l.grid[0] = static_cast<unsigned>(std::min<long long>(m_blocks * p.batch * p.heads, kPersistentCtas));
+      l.grid[0] = static_cast<unsigned>(std::min<long long>(m_blocks * p.batch * p.heads, kPersistentSms));
     } else {
       l.grid[0] = static_cast<unsigned>(m_blocks);
       l.grid[1] = static_cast<unsigned>(p.batch * p.heads);

@@ -24,6 +24,11 @@ struct SmLimits {
 // programming guide's table of compute capabilities; the sm_90 defaults for anything else.
 SmLimits sm_limits_for(int cc_major, int cc_minor);
 
+// Multiprocessors a persistent launch is sized for: an H100 SXM's 132. KernelTemplate::launch sees the
+// problem, not the device; on a GPU with fewer multiprocessors the extra CTAs simply wait for a free one
+// (persistent kernels are correct for any grid size).
+constexpr int kPersistentSms = 132;
+
 struct ResourceFit {
   bool fits = false;
   int blocks_per_sm = 0;

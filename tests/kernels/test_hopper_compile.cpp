@@ -161,7 +161,9 @@ TEST(HopperCompile, EverySearchSpaceConfigurationCompilesWithHgmmaAndTma) {
         EXPECT_NE(code.find("UTMALDG"), std::string::npos);
         EXPECT_EQ(code.find("LDL"), std::string::npos);
         EXPECT_EQ(code.find("STL"), std::string::npos);
-        if (v.at("consumer_wgs") >= 2) EXPECT_NE(code.find("USETMAXREG"), std::string::npos);
+        if (v.at("consumer_wgs") >= 2) {
+          EXPECT_NE(code.find("USETMAXREG"), std::string::npos);
+        }
         // Ping-pong: the turn is taken with BAR.SYNC and passed with BAR.ARV on named barriers.
         if (param_or_default(t, v, "pingpong") != 0) {
           EXPECT_NE(code.find("BAR.ARV"), std::string::npos);
