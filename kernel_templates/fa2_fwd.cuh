@@ -17,6 +17,12 @@
 //     work of the other within a warp. K runs one tile ahead of V through the ring (each commit group is
 //     {K_{j+1}, V_j}); one barrier per tile. Needs kStages >= 2.
 //
+// kFusePv 1 (pipeline 0): the V barrier comes before the softmax, and the softmax and P V run as one block,
+// k16 step by step (warp_softmax_pv), so a warp's exponentials issue under its own tensor-core work.
+// kLazy: O *= alpha every tile (0), skipped when no row max of the warp grew (1), or (2) skipped unless some
+// row's max outgrew its exponent base by more than 2^8, which after the first tiles almost never happens:
+// the row-max reduction then ends in one warp vote.
+//
 // Q's fragments stay in registers (kQRegs 1), are re-read from shared memory for every tile (0), or the
 // template picks registers when they cost <= 32 of them (2). kMinBlocks is __launch_bounds__'s minimum CTAs
 // per SM: above 1 it caps the registers (65536 / (threads * kMinBlocks)) to buy occupancy, maybe with spills.
@@ -38,7 +44,7 @@ namespace flashtune {
 constexpr int kMaxSmemPerBlock = 232448;
 
 template <int kBlockM, int kBlockN, int kHeadDim_, int kWarps, int kStages, int kQRegs = 2, int kPipeline = 0,
-          int kLazy = 0, int kPersistent_ = 0>
+          int kLazy = 0, int kPersistent_ = 0, int kFusePv_ = 0>
 struct Fa2Traits {
   static constexpr int kHeadDim = kHeadDim_;
   static constexpr bool kPersistent = kPersistent_ == 1;
@@ -58,7 +64,11 @@ struct Fa2Traits {
   static constexpr int kQFragM = kQInRegisters ? kMTiles : 1;
   static constexpr int kQFragK = kQInRegisters ? kQKSteps : 1;
   static constexpr bool kPipelined = kPipeline == 1;
-  static constexpr bool kLazyRescale = kLazy == 1;  // skip O *= alpha when no row max grew (fa2_warp_ops.cuh)
+  static constexpr bool kLazyRescale = kLazy >= 1;  // skip O *= alpha when no row max grew (fa2_warp_ops.cuh)
+  // lazy_rescale 2: a row's exponent base moves only when its max outgrows it by more than this (log2
+  // units), so probabilities reach at most 2^8 and after the first tiles O is almost never rescaled.
+  static constexpr float kRescaleSlack = kLazy == 2 ? 8.0f : 0.0f;
+  static constexpr bool kFusePv = kFusePv_ == 1;  // softmax and P V in one block (warp_softmax_pv)
 
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head_dim must be 64 or 128");
   static_assert(kWarps >= 1 && kThreads <= 1024, "1..32 warps");
@@ -69,9 +79,12 @@ struct Fa2Traits {
   static_assert(kStages >= 1 && kStages <= 4, "1..4 pipeline stages");
   static_assert(kQRegs >= 0 && kQRegs <= 2, "q_regs: 0 shared memory, 1 registers, 2 automatic");
   static_assert(kPipeline == 0 || kPipeline == 1, "pipeline: 0 or 1");
+  static_assert(kLazy >= 0 && kLazy <= 2, "lazy_rescale: 0, 1 or 2");
   static_assert(!kPipelined || kStages >= 2, "the pipelined schedule needs kStages >= 2");
   static_assert(kPersistent_ == 0 || kPersistent_ == 1, "persistent: 0 or 1");
   static_assert(!kPersistent || (kStages == 1 && !kPipelined), "persistent needs stages 1 and pipeline 0");
+  static_assert(kFusePv_ == 0 || kFusePv_ == 1, "fuse_pv: 0 or 1");
+  static_assert(!kFusePv || (!kPipelined && !kPersistent), "fuse_pv needs pipeline 0 and persistent 0");
   static_assert(kSmemBytes <= kMaxSmemPerBlock,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
@@ -277,10 +290,12 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigne
 }
 
 template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages, bool kCausal, typename T,
-          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1, int kLazy = 0, int kPersistent = 0>
+          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1, int kLazy = 0, int kPersistent = 0,
+          int kFusePv = 0>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const AttentionParams p) {
   static_assert(kMinBlocks >= 1 && kMinBlocks <= 4, "min_blocks: 1..4 CTAs per SM");
-  using Tr = Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline, kLazy, kPersistent>;
+  using Tr =
+      Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline, kLazy, kPersistent, kFusePv>;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
 
@@ -381,15 +396,25 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
       warp_qk<Tr, T>(s, q_frag, addr, stage * kStageBytes);
       if (tile_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
         warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
-      warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
-      warp_rescale<Tr>(o, alpha);
-      cp_async_wait<kStages == 1 ? 0 : 2 * kStages - 2>();  // V_j landed
-      __syncthreads();
-      if constexpr (kStages == 1) {
-        load_k(j + 1);  // every warp is done with K_j: K_{j+1} loads under P_j V_j
-        cp_async_commit();
+      // V_j landed; after the barrier every warp is done with K_j (one stage: K_{j+1} loads under P_j V_j).
+      // fuse_pv 1 takes this barrier before the softmax so that softmax and P V form one basic block.
+      auto v_ready = [&] {
+        cp_async_wait<kStages == 1 ? 0 : 2 * kStages - 2>();
+        __syncthreads();
+        if constexpr (kStages == 1) {
+          load_k(j + 1);
+          cp_async_commit();
+        }
+      };
+      if constexpr (Tr::kFusePv) {
+        v_ready();
+        warp_softmax_pv<Tr, T>(s, o, row, addr, stage * kStageBytes, p.scale_log2);
+      } else {
+        warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
+        warp_rescale<Tr>(o, alpha);
+        v_ready();
+        warp_pv<Tr, T>(o, pk, addr, stage * kStageBytes);
       }
-      warp_pv<Tr, T>(o, pk, addr, stage * kStageBytes);
     }
   } else {
     // Prologue: group {Q, K_0}, then groups {K_{t+1}, V_t} for t < kStages-1; S_0 and its softmax.

@@ -53,10 +53,14 @@ void ConfigOptions::add_to(CLI::App& app) {
                                     "__launch_bounds__ minimum CTAs per SM (caps registers)")
                          ->capture_default_str());
   options_.push_back(
-      app.add_option("--lazy-rescale", config.lazy_rescale, "1: skip rescaling O when no row max grew")
+      app.add_option("--lazy-rescale", config.lazy_rescale,
+                     "1: skip rescaling O when no row max grew, 2: and let the max outgrow the base by 2^8")
           ->capture_default_str());
   options_.push_back(app.add_option("--persistent", config.persistent,
                                     "1: CTAs loop over the query tiles, next Q prefetched (stages 1)")
+                         ->capture_default_str());
+  options_.push_back(app.add_option("--fuse-pv", config.fuse_pv,
+                                    "1: softmax and P V in one block, step by step (pipeline 0)")
                          ->capture_default_str());
 }
 

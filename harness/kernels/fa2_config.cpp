@@ -16,15 +16,21 @@ std::string Fa2Config::to_string() const {
   if (min_blocks != 1) s += fmt::format(" mb{}", min_blocks);
   if (lazy_rescale != 0) s += fmt::format(" lr{}", lazy_rescale);
   if (persistent != 0) s += fmt::format(" pe{}", persistent);
+  if (fuse_pv != 0) s += fmt::format(" fp{}", fuse_pv);
   return s;
 }
 
 std::string Fa2Instance::name_expression() const {
-  return fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}", config.block_m,
-                     config.block_n, head_dim, config.warps, config.stages, causal ? "true" : "false",
-                     cuda_type_name(dtype), config.q_regs, config.pipeline, config.min_blocks,
-                     config.lazy_rescale) +
-         (config.persistent ? ", 1>" : ">");
+  std::string s = fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}", config.block_m,
+                              config.block_n, head_dim, config.warps, config.stages,
+                              causal ? "true" : "false", cuda_type_name(dtype), config.q_regs,
+                              config.pipeline, config.min_blocks, config.lazy_rescale);
+  // The trailing template arguments, defaulted to 0, spelled up to the last one set.
+  const int tail[] = {config.persistent, config.fuse_pv};
+  int n = 2;
+  while (n > 0 && tail[n - 1] == 0) --n;
+  for (int i = 0; i < n; ++i) s += fmt::format(", {}", tail[i]);
+  return s + ">";
 }
 
 std::string Fa2Instance::to_string() const {
@@ -60,12 +66,16 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   if (c.q_regs < 0 || c.q_regs > 2) return fmt::format("q_regs {} is not in 0..2", c.q_regs);
   if (c.pipeline < 0 || c.pipeline > 1) return fmt::format("pipeline {} is not 0 or 1", c.pipeline);
   if (c.min_blocks < 1 || c.min_blocks > 4) return fmt::format("min_blocks {} is not in 1..4", c.min_blocks);
-  if (c.lazy_rescale < 0 || c.lazy_rescale > 1)
-    return fmt::format("lazy_rescale {} is not 0 or 1", c.lazy_rescale);
+  if (c.lazy_rescale < 0 || c.lazy_rescale > 2)
+    return fmt::format("lazy_rescale {} is not 0, 1 or 2", c.lazy_rescale);
   if (c.persistent < 0 || c.persistent > 1) return fmt::format("persistent {} is not 0 or 1", c.persistent);
   if (c.persistent == 1 && (c.stages != 1 || c.pipeline != 0))
     return fmt::format("persistent 1 needs stages 1 and pipeline 0, not stages {} pipeline {}", c.stages,
                        c.pipeline);
+  if (c.fuse_pv < 0 || c.fuse_pv > 1) return fmt::format("fuse_pv {} is not 0 or 1", c.fuse_pv);
+  if (c.fuse_pv == 1 && (c.pipeline != 0 || c.persistent != 0))
+    return fmt::format("fuse_pv 1 needs pipeline 0 and persistent 0, not pipeline {} persistent {}",
+                       c.pipeline, c.persistent);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
   if (const int smem = smem_bytes(c, inst.head_dim); smem > kMaxSmemPerBlock)

@@ -12,15 +12,17 @@ namespace flashtune {
 
 // Tunable parameters of kernel_templates/fa2_fwd.cuh.
 struct Fa2Config {
-  int block_m = 128;     // query rows per CTA
-  int block_n = 64;      // key/value rows per pipeline stage
-  int warps = 8;         // warps per CTA; each owns block_m / warps query rows
-  int stages = 2;        // K/V tiles in flight (shared-memory ring depth)
-  int q_regs = 2;        // Q's fragments: 0 re-read from shared memory per tile, 1 in registers, 2 automatic
-  int pipeline = 0;      // loop schedule: 0 tile by tile, 1 S_{j+1} = Q K_{j+1}^T overlapped with P_j V_j
-  int min_blocks = 1;    // __launch_bounds__ minimum CTAs per SM (caps registers at 65536 / (threads * it))
-  int lazy_rescale = 0;  // 1: skip O *= alpha when no row max of the warp grew
-  int persistent = 0;    // 1: a CTA per resident slot loops over the query tiles, the next Q prefetched
+  int block_m = 128;   // query rows per CTA
+  int block_n = 64;    // key/value rows per pipeline stage
+  int warps = 8;       // warps per CTA; each owns block_m / warps query rows
+  int stages = 2;      // K/V tiles in flight (shared-memory ring depth)
+  int q_regs = 2;      // Q's fragments: 0 re-read from shared memory per tile, 1 in registers, 2 automatic
+  int pipeline = 0;    // loop schedule: 0 tile by tile, 1 S_{j+1} = Q K_{j+1}^T overlapped with P_j V_j
+  int min_blocks = 1;  // __launch_bounds__ minimum CTAs per SM (caps registers at 65536 / (threads * it))
+  int lazy_rescale =
+      0;               // 1: skip O *= alpha when no row max of the warp grew; 2: and bases move by > 2^8 only
+  int persistent = 0;  // 1: a CTA per resident slot loops over the query tiles, the next Q prefetched
+  int fuse_pv = 0;     // 1: softmax and P V in one block, step by step (pipeline 0, persistent 0)
 
   std::string to_string() const;  // "bm128 bn64 w8 s2" (+ " q1 p1" when those differ from the defaults)
   friend bool operator==(const Fa2Config&, const Fa2Config&) = default;
@@ -36,8 +38,8 @@ struct Fa2Instance {
   static Fa2Instance for_problem(const Fa2Config& c, const AttentionProblem& p) {
     return {c, p.head_dim, p.dtype, p.causal};
   }
-  // "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1, 0>" (", 1" appended when
-  // persistent)
+  // "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1, 0>", then persistent and
+  // fuse_pv up to the last that is not 0 (so names without them stay the same)
   std::string name_expression() const;
   std::string to_string() const;  // "fa2_fwd bm128 bn64 w8 s2 d128 bf16 causal"
 };

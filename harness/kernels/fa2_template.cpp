@@ -21,6 +21,7 @@ Fa2Config to_config(const ParamValues& v) {
   c.min_blocks = static_cast<int>(param_or_default(fa2_template(), v, "min_blocks"));
   c.lazy_rescale = static_cast<int>(param_or_default(fa2_template(), v, "lazy_rescale"));
   c.persistent = static_cast<int>(param_or_default(fa2_template(), v, "persistent"));
+  c.fuse_pv = static_cast<int>(param_or_default(fa2_template(), v, "fuse_pv"));
   return c;
 }
 
@@ -52,12 +53,18 @@ class Fa2Template final : public KernelTemplate {
          "for "
          "occupancy (ptxas may spill)",
          false},
-        {"lazy_rescale", 0, 1, 0,
-         "1: skip O *= alpha (a warp-uniform branch) when no row max of the warp grew; exact either way",
+        {"lazy_rescale", 0, 2, 0,
+         "1: skip O *= alpha (a warp-uniform branch) when no row max of the warp grew; 2: as 1, and a row's "
+         "exponent base moves only when its max outgrows it by 2^8 (probabilities up to 256), so O is "
+         "almost never rescaled after the first tiles; exact in exact arithmetic either way",
          false},
         {"persistent", 0, 1, 0,
          "1: one CTA per resident slot (132 SMs x CTAs per SM) loops over the query tiles, the next tile's Q "
          "and first K prefetched under the current tile (a second Q buffer); needs stages 1, pipeline 0",
+         false},
+        {"fuse_pv", 0, 1, 0,
+         "1: the softmax and P V in one block, k16 step by step, O rescaled column tile by column tile (the "
+         "exponentials of one step issue under the mma of the previous); needs pipeline 0, persistent 0",
          false},
     };
     return specs;

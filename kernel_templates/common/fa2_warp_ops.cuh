@@ -106,58 +106,116 @@ __device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4
       }
 }
 
-// Online softmax of one tile: updates the running max and sum of each row, returns the factor alpha by
-// which O must be rescaled, and writes P = 2^(s * scale_log2 - max) packed into P V's A fragments: the C
-// fragments of S tiles 2ps and 2ps+1 are exactly the A fragment of k16 step ps.
-template <class Tr, typename T>
-__device__ __forceinline__ void warp_softmax(const float (&s)[Tr::kMTiles][Tr::kNTiles][4],
-                                             unsigned (&pk)[Tr::kMTiles][Tr::kPVSteps][4],
-                                             RowState (&row)[Tr::kMTiles][2], float (&alpha)[Tr::kMTiles][2],
-                                             float scale_log2) {
+// The row max step of the online softmax for one tile: updates the running max of each row and gives the
+// exponent base of its probabilities and the factor alpha by which its O and row sum must be rescaled.
+template <class Tr>
+__device__ __forceinline__ void warp_row_max(const float (&s)[Tr::kMTiles][Tr::kNTiles][4],
+                                             RowState (&row)[Tr::kMTiles][2], float (&base)[Tr::kMTiles][2],
+                                             float (&alpha)[Tr::kMTiles][2], float scale_log2) {
+  float lane_max[Tr::kMTiles][2];  // this lane's share of each row's block max (raw scores)
+  bool outgrown = false;           // some row's block max outgrew its base by more than the slack
 #pragma unroll
-  for (int mt = 0; mt < Tr::kMTiles; ++mt) {
-    float base[2];
-    float part[2][Tr::kPVSteps];  // partial row sums, one per k16 step, added as a tree at the end
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       float m[Tr::kNTiles];
 #pragma unroll
       for (int nt = 0; nt < Tr::kNTiles; ++nt) m[nt] = fmaxf(s[mt][nt][2 * h], s[mt][nt][2 * h + 1]);
-      const float block_max =
-          quad_max(tree_reduce<Tr::kNTiles>(m, [](float a, float b) { return fmaxf(a, b); })) * scale_log2;
-      const float new_max = fmaxf(row[mt][h].max, block_max);
-      base[h] = safe_base(new_max);
-      alpha[mt][h] = fast_exp2(row[mt][h].max - base[h]);
-      row[mt][h].max = new_max;
+      lane_max[mt][h] = tree_reduce<Tr::kNTiles>(m, [](float a, float b) { return fmaxf(a, b); });
+      outgrown |= lane_max[mt][h] * scale_log2 > row[mt][h].max + Tr::kRescaleSlack;
     }
+  if constexpr (Tr::kRescaleSlack > 0.0f) {
+    // The common case after the first tiles: no lane's share outgrew its row's base, so no row's max did
+    // and every base stays put; the quad reductions are skipped along with the rescale.
+    if (!__any_sync(0xffffffffu, outgrown)) {
 #pragma unroll
-    for (int ps = 0; ps < Tr::kPVSteps; ++ps) {
-      float pr[2][4];
+      for (int mt = 0; mt < Tr::kMTiles; ++mt)
 #pragma unroll
-      for (int t = 0; t < 2; ++t)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          pr[t][e] = fast_exp2(fmaf(s[mt][2 * ps + t][e], scale_log2, -base[e >> 1]));
+        for (int h = 0; h < 2; ++h) {
+          base[mt][h] = safe_base(row[mt][h].max);
+          alpha[mt][h] = 1.0f;
         }
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-        part[h][ps] = (pr[0][2 * h] + pr[0][2 * h + 1]) + (pr[1][2 * h] + pr[1][2 * h + 1]);
-      pk[mt][ps][0] = element_traits<T>::pack2(pr[0][0], pr[0][1]);
-      pk[mt][ps][1] = element_traits<T>::pack2(pr[0][2], pr[0][3]);
-      pk[mt][ps][2] = element_traits<T>::pack2(pr[1][0], pr[1][1]);
-      pk[mt][ps][3] = element_traits<T>::pack2(pr[1][2], pr[1][3]);
+      return;
     }
+  }
+#pragma unroll
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float block_max = quad_max(lane_max[mt][h]) * scale_log2;
+      if constexpr (Tr::kRescaleSlack > 0.0f) {
+        // The base stays put while the block max is within the slack above it (-inf + slack is -inf: a row
+        // takes its first unmasked block's max).
+        const bool grow = block_max > row[mt][h].max + Tr::kRescaleSlack;
+        const float new_max = grow ? block_max : row[mt][h].max;
+        base[mt][h] = safe_base(new_max);
+        alpha[mt][h] = grow ? fast_exp2(row[mt][h].max - base[mt][h]) : 1.0f;
+        row[mt][h].max = new_max;
+      } else {
+        const float new_max = fmaxf(row[mt][h].max, block_max);
+        base[mt][h] = safe_base(new_max);
+        alpha[mt][h] = fast_exp2(row[mt][h].max - base[mt][h]);
+        row[mt][h].max = new_max;
+      }
+    }
+}
+
+// P = 2^(s * scale_log2 - base) for k16 step ps of m-tile mt, packed into P V's A fragment (the C fragments
+// of S tiles 2ps and 2ps+1 are exactly the A fragment of k16 step ps), and its share of the two row sums.
+template <class Tr, typename T>
+__device__ __forceinline__ void warp_p_step(const float (&s)[Tr::kMTiles][Tr::kNTiles][4], int mt, int ps,
+                                            const float (&base)[2], float scale_log2, unsigned (&pk)[4],
+                                            float& part0, float& part1) {
+  float pr[2][4];
+#pragma unroll
+  for (int t = 0; t < 2; ++t)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) pr[t][e] = fast_exp2(fmaf(s[mt][2 * ps + t][e], scale_log2, -base[e >> 1]));
+  part0 = (pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]);
+  part1 = (pr[0][2] + pr[0][3]) + (pr[1][2] + pr[1][3]);
+  pk[0] = element_traits<T>::pack2(pr[0][0], pr[0][1]);
+  pk[1] = element_traits<T>::pack2(pr[0][2], pr[0][3]);
+  pk[2] = element_traits<T>::pack2(pr[1][0], pr[1][1]);
+  pk[3] = element_traits<T>::pack2(pr[1][2], pr[1][3]);
+}
+
+// The running row sums after a tile: l' = alpha * l + the tree sum of the tile's per-step partial sums.
+template <class Tr>
+__device__ __forceinline__ void warp_row_sums(RowState (&row)[Tr::kMTiles][2],
+                                              float (&part)[Tr::kMTiles][2][Tr::kPVSteps],
+                                              const float (&alpha)[Tr::kMTiles][2]) {
+#pragma unroll
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
 #pragma unroll
     for (int h = 0; h < 2; ++h)
       row[mt][h].sum = row[mt][h].sum * alpha[mt][h] +
-                       tree_reduce<Tr::kPVSteps>(part[h], [](float a, float b) { return a + b; });
-  }
+                       tree_reduce<Tr::kPVSteps>(part[mt][h], [](float a, float b) { return a + b; });
+}
+
+// Online softmax of one tile: updates the running max and sum of each row, returns the factor alpha by
+// which O must be rescaled, and writes every P fragment of P V at once (the schedules that keep P V
+// separate: pipeline 1, fuse_pv 0).
+template <class Tr, typename T>
+__device__ __forceinline__ void warp_softmax(const float (&s)[Tr::kMTiles][Tr::kNTiles][4],
+                                             unsigned (&pk)[Tr::kMTiles][Tr::kPVSteps][4],
+                                             RowState (&row)[Tr::kMTiles][2], float (&alpha)[Tr::kMTiles][2],
+                                             float scale_log2) {
+  float base[Tr::kMTiles][2];
+  warp_row_max<Tr>(s, row, base, alpha, scale_log2);
+  float part[Tr::kMTiles][2][Tr::kPVSteps];  // partial row sums, one per k16 step, added as a tree
+#pragma unroll
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
+#pragma unroll
+    for (int ps = 0; ps < Tr::kPVSteps; ++ps)
+      warp_p_step<Tr, T>(s, mt, ps, base[mt], scale_log2, pk[mt][ps], part[mt][0][ps], part[mt][1][ps]);
+  warp_row_sums<Tr>(row, part, alpha);
 }
 
 // O *= alpha, row by row. With Tr::kLazyRescale it is skipped (a warp-uniform branch) when no row of the
-// warp saw its max grow, i.e. every alpha is exactly 1: after the first tiles of a long row that is the
-// common case, and multiplying by 1.0f is exact, so skipping it changes no bit of the result. It pays where
-// O is wide (d = 128: 128 FMULs a tile); the branch splits the loop body, which can cost more at d = 64.
+// warp saw its max grow, i.e. every alpha is exactly 1; multiplying by 1.0f is exact, so skipping it changes
+// no bit of the result. With lazy_rescale 1 a warp's 32 rows rarely all keep their max for long (at tile j
+// each grows with probability ~1/j); with lazy_rescale 2 the base only moves by more than 2^8 (warp_row_max),
+// so after the first tiles the skip is the rule. The branch splits the loop body.
 template <class Tr>
 __device__ __forceinline__ void warp_rescale(float (&o)[Tr::kMTiles][Tr::kDTiles][4],
                                              const float (&alpha)[Tr::kMTiles][2]) {
@@ -196,6 +254,54 @@ __device__ __forceinline__ void warp_pv(float (&o)[Tr::kMTiles][Tr::kDTiles][4],
         mma_m16n8k16<T>(o[mt][2 * dp + 1], pk[mt][ps], b[2], b[3]);
       }
     }
+}
+
+// The softmax of one tile fused with O += P V_j (fuse_pv 1): after the row max, each k16 step ps computes
+// its probabilities and at once issues its P V products, and O is rescaled column tile by column tile just
+// before its first product of the tile. One basic block in which the exponentials and packs of step ps + 1
+// and the O rescale have no dependence on the tensor-core products of step ps, so the warp issues them
+// while those run (in the separate form each warp's softmax was ~450 instructions with no HMMA among them,
+// and with two warps per scheduler the tensor pipe idled whenever both were there). Only one step's P
+// fragments are live at a time. V_j must be resident: the caller's barrier comes before.
+template <class Tr, typename T>
+__device__ __forceinline__ void warp_softmax_pv(const float (&s)[Tr::kMTiles][Tr::kNTiles][4],
+                                                float (&o)[Tr::kMTiles][Tr::kDTiles][4],
+                                                RowState (&row)[Tr::kMTiles][2],
+                                                const WarpAddrs<Tr::kHeadDim>& addr, int v_offset,
+                                                float scale_log2) {
+  using A = WarpAddrs<Tr::kHeadDim>;
+  float base[Tr::kMTiles][2];
+  float alpha[Tr::kMTiles][2];
+  warp_row_max<Tr>(s, row, base, alpha, scale_log2);
+  if constexpr (Tr::kLazyRescale) warp_rescale<Tr>(o, alpha);
+  float part[Tr::kMTiles][2][Tr::kPVSteps];
+#pragma unroll
+  for (int ps = 0; ps < Tr::kPVSteps; ++ps) {
+    unsigned pk[Tr::kMTiles][4];
+#pragma unroll
+    for (int mt = 0; mt < Tr::kMTiles; ++mt)
+      warp_p_step<Tr, T>(s, mt, ps, base[mt], scale_log2, pk[mt], part[mt][0][ps], part[mt][1][ps]);
+#pragma unroll
+    for (int dp = 0; dp < Tr::kDTiles / 2; ++dp) {
+      unsigned b[4];
+      ldmatrix_x4_trans(b, A::at(addr.v, dp, ps, v_offset));
+#pragma unroll
+      for (int mt = 0; mt < Tr::kMTiles; ++mt) {
+        if (!Tr::kLazyRescale && ps == 0) {
+#pragma unroll
+          for (int t = 0; t < 2; ++t) {
+            o[mt][2 * dp + t][0] *= alpha[mt][0];
+            o[mt][2 * dp + t][1] *= alpha[mt][0];
+            o[mt][2 * dp + t][2] *= alpha[mt][1];
+            o[mt][2 * dp + t][3] *= alpha[mt][1];
+          }
+        }
+        mma_m16n8k16<T>(o[mt][2 * dp], pk[mt], b[0], b[1]);
+        mma_m16n8k16<T>(o[mt][2 * dp + 1], pk[mt], b[2], b[3]);
+      }
+    }
+  }
+  warp_row_sums<Tr>(row, part, alpha);
 }
 
 }  // namespace flashtune

@@ -40,7 +40,7 @@ __device__ __forceinline__ float tree_reduce(float (&v)[N], Op op) {
 
 // Running state of one row.
 struct RowState {
-  float max;  // log2 domain, -inf until a key is seen
+  float max;  // the exponent base, log2 domain: the row max (or up to a slack below it), -inf until a key
   float sum;  // sum of 2^(s2 - max) over the keys seen, this lane's share only until finalize
 };
 

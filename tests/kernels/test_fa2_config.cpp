@@ -22,7 +22,8 @@ TEST(Fa2Config, ScheduleParametersAreChecked) {
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 3, 0}, 128, DType::bf16, false}));
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 2}, 128, DType::bf16, false}));
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 5}, 128, DType::bf16, false}));
-  EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 1, 2}, 128, DType::bf16, false}));
+  EXPECT_FALSE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 1, 2}, 128, DType::bf16, false}));
+  EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 1, 3}, 128, DType::bf16, false}));
 }
 
 TEST(Fa2Config, PersistentNeedsOneStageAndAppendsItsArgument) {
@@ -38,6 +39,28 @@ TEST(Fa2Config, PersistentNeedsOneStageAndAppendsItsArgument) {
   ASSERT_TRUE(two_stages);
   EXPECT_NE(two_stages->find("persistent 1 needs stages 1"), std::string::npos) << *two_stages;
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 1, 0, 0, 1, 0, 2}, 128, DType::bf16, false}));
+}
+
+TEST(Fa2Config, FusePvNeedsTheTileByTileLoopAndAppendsItsArgument) {
+  Fa2Config c{128, 64, 4, 1, 0};
+  c.fuse_pv = 1;
+  const Fa2Instance f{c, 128, DType::bf16, true};
+  EXPECT_FALSE(fa2::invalid_reason(f));
+  // persistent's slot is spelled (0) so that fuse_pv's lands in the right place.
+  EXPECT_EQ(f.name_expression(),
+            "flashtune::fa2_fwd<128, 64, 128, 4, 1, true, __nv_bfloat16, 0, 0, 1, 0, 0, 1>");
+  EXPECT_EQ(f.config.to_string(), "bm128 bn64 w4 s1 q0 fp1");
+  Fa2Config pipelined = c;
+  pipelined.stages = 2;
+  pipelined.pipeline = 1;
+  const auto why = fa2::invalid_reason({pipelined, 128, DType::bf16, false});
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("fuse_pv 1 needs pipeline 0"), std::string::npos) << *why;
+  Fa2Config persistent = c;
+  persistent.persistent = 1;
+  EXPECT_TRUE(fa2::invalid_reason({persistent, 128, DType::bf16, false}));
+  c.fuse_pv = 2;
+  EXPECT_TRUE(fa2::invalid_reason({c, 128, DType::bf16, false}));
 }
 
 TEST(Fa2Config, SharedMemoryMatchesTraits) {

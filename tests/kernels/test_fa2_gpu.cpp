@@ -1,5 +1,6 @@
 // Every configuration of the default grid, the schedule variants of its two-stage ones (q_regs, pipeline,
-// min_blocks, lazy_rescale) and the persistent variants of its one-stage ones, is correct on the GPU: d in
+// min_blocks, lazy_rescale), the persistent variants of its one-stage ones and the fuse_pv and prefetch
+// variants of both, is correct on the GPU: d in
 // {64, 128}, causal and not, bf16 and fp16, N in {1, 17, 1000, 4096} (ragged ends included). Outputs are
 // NaN-poisoned before every launch; small problems are checked against the float64 CPU reference, N = 4096
 // against the fp32 GPU reference.
@@ -16,9 +17,9 @@
 namespace flashtune {
 namespace {
 
-// The schedule variants (q_regs, pipeline, min_blocks, lazy_rescale) of the grid's two-stage configurations:
+// The schedule variants (q_regs, pipeline, min_blocks, lazy_rescale, fuse_pv) of the grid's configurations:
 // Q's fragments in registers or re-read, the tile-by-tile and the software-pipelined loop, registers capped
-// for 2 CTAs per SM, lazy O rescaling.
+// for 2 CTAs per SM, lazy O rescaling, the softmax fused with P V.
 std::vector<Fa2Config> schedule_variants() {
   std::vector<Fa2Config> out;
   for (const Fa2Config& base : default_fa2_grid()) {
@@ -29,6 +30,20 @@ std::vector<Fa2Config> schedule_variants() {
         c.q_regs = q;
         out.push_back(c);
       }
+    }
+    if (base.stages <= 2) {
+      // Softmax fused with P V, Q read from shared memory or not, rescaled always, lazily, or lazily with
+      // the slack (lazy_rescale 2), which also runs without the fusion.
+      for (int q : {0, 1}) {
+        Fa2Config c = base;
+        c.fuse_pv = 1;
+        c.q_regs = q;
+        c.lazy_rescale = q == 0 ? 0 : base.stages == 2 ? 1 : 2;
+        out.push_back(c);
+      }
+      Fa2Config slack = base;
+      slack.lazy_rescale = 2;
+      out.push_back(slack);
     }
     if (base.stages != 2) continue;
     for (int q : {0, 1})
@@ -106,6 +121,45 @@ TEST_P(Fa2Gpu, EveryGridConfigurationMatchesTheReference) {
     EXPECT_EQ(r.check->o.non_finite, 0);
   }
 }
+
+// Sharp softmax: softmax_scale 1 instead of 1/sqrt(d) spreads the logits over hundreds of log2 units, so
+// row maxima keep outgrowing the exponent base tile after tile and every rescaling path runs, lazy_rescale
+// 2's slack included (with 1/sqrt(d) a max rarely grows by 2^8 after the first tile).
+class Fa2Sharp : public Fa2Gpu {};
+
+TEST_P(Fa2Sharp, LargeLogitsMatchTheReference) {
+  std::string why;
+  if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
+  const Case& c = GetParam();
+  AttentionProblem p{.batch = 2,
+                     .heads = 3,
+                     .seqlen = c.seqlen,
+                     .head_dim = c.head_dim,
+                     .dtype = c.dtype,
+                     .causal = c.causal,
+                     .softmax_scale = 1.0f};
+  run::BenchOptions opts;
+  opts.time = false;
+  opts.seed = 7;
+  run::Fa2Bench bench(p, opts);
+  for (const Fa2Config& cfg : schedule_variants()) {
+    const run::BenchResult r = bench.run(cfg);
+    EXPECT_EQ(r.status, TrialStatus::ok)
+        << r.instance.to_string() << " on " << p.to_string() << ": " << r.detail;
+    ASSERT_TRUE(r.check.has_value());
+    EXPECT_TRUE(r.check->ok) << r.instance.to_string();
+    EXPECT_EQ(r.check->o.non_finite, 0);
+  }
+}
+
+std::vector<Case> sharp_cases() {
+  std::vector<Case> v;
+  for (int d : {64, 128})
+    for (bool causal : {false, true}) v.push_back({d, causal, DType::bf16, 1000});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sharp, Fa2Sharp, testing::ValuesIn(sharp_cases()), case_name);
 
 std::vector<Case> all_cases() {
   std::vector<Case> v;
