@@ -126,6 +126,28 @@ TEST_F(HopperGpu, EverySearchSpaceConfigurationMatchesTheReference) {
         }
 }
 
+// Sharp softmax: softmax_scale 1 instead of 1/sqrt(d) spreads the logits over hundreds of log2 units, so
+// row maxima keep outgrowing their exponent base (by more than the 2^8 slack) tile after tile and the
+// rescaling path runs, not only the vote that skips it.
+TEST_F(HopperGpu, LargeLogitsMatchTheReference) {
+  if (const std::string why = skip_reason(); !why.empty()) GTEST_SKIP() << why;
+  for (int d : {64, 128})
+    for (bool causal : {false, true}) {
+      const AttentionProblem p{.batch = 2,
+                               .heads = 3,
+                               .seqlen = 1000,
+                               .head_dim = d,
+                               .dtype = DType::bf16,
+                               .causal = causal,
+                               .softmax_scale = 1.0f};
+      runner().set_problem(p, 7000 + d, /*verify=*/true);
+      for (const ParamValues& v : configurations(p)) {
+        verify(v, p);
+        if (testing::Test::HasFatalFailure()) return;
+      }
+    }
+}
+
 // A persistent CTA runs several query tiles (B4 H8 N1100: 288 tiles of 128 rows, 192 of 192, over 132
 // CTAs): the ring's phases, the Q tile's refill after the epilogue and the ping-pong turns carry from tile
 // to tile, and the last tile of a head is ragged.
