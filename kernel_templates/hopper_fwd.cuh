@@ -249,12 +249,11 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     const int row0 = q0 + 64 * wg + 16 * warp + g;  // this thread's rows: row0 and row0 + 8
 
     // Masks S_j (keys past the end, keys after the query when causal), folds it into the running row
-    // state and leaves P_j = 2^(s2 - base) in s; returns each row's rescale factor for O in alpha and
-    // whether any row of the warp has one other than 1 (`moved`). A row's exponent base moves only when its
+    // state and leaves P_j = 2^(s2 - base) in s; returns each row's rescale factor for O in alpha. A row's
+    // exponent base moves only when its
     // max outgrows it by more than kRescaleSlack (log2 units; probabilities reach at most 2^8), so after the
     // first tiles a vote finds that no lane's share outgrew its base: no quad reduction, no rescale of O.
     RowState row[2] = {{neg_infinity(), 0.0f}, {neg_infinity(), 0.0f}};
-    bool moved = true;
     auto softmax = [&](float(&s)[kSAcc], int j, float(&alpha)[2]) {
       const int k0 = j * kBlockN;
       const bool need_mask = (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0 + 64 * wg);
@@ -266,29 +265,31 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
           if (key >= seqlen || (kCausal && key > query)) s[i] = neg_infinity();
         }
       }
-      float lane_max[2];
-      bool outgrown = false;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {  // h = 0: row0, h = 1: row0 + 8
+      // This lane's share of row h's block max (raw scores).
+      auto lane_max = [&](int h) {
         float m[kBlockN / 8];
 #pragma unroll
         for (int t = 0; t < kBlockN / 8; ++t) m[t] = fmaxf(s[4 * t + 2 * h], s[4 * t + 2 * h + 1]);
-        lane_max[h] = tree_reduce<kBlockN / 8>(m, [](float a, float b) { return fmaxf(a, b); });
-        outgrown |= lane_max[h] * scale_log2 > row[h].max + kRescaleSlack;
-      }
-      moved = __any_sync(0xffffffffu, outgrown);
+        return tree_reduce<kBlockN / 8>(m, [](float a, float b) { return fmaxf(a, b); });
+      };
+      bool outgrown = false;
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        if (moved) {
+      for (int h = 0; h < 2; ++h) outgrown |= lane_max(h) * scale_log2 > row[h].max + kRescaleSlack;
+      alpha[0] = alpha[1] = 1.0f;
+      if (__any_sync(0xffffffffu, outgrown)) {
+        // Rare after the first tiles; the shares are recomputed rather than kept live across the vote.
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
           // -inf + slack is -inf: a row takes its first unmasked block's max.
-          const float block_max = quad_max(lane_max[h]) * scale_log2;
+          const float block_max = quad_max(lane_max(h)) * scale_log2;
           const bool grow = block_max > row[h].max + kRescaleSlack;
           const float new_max = grow ? block_max : row[h].max;
-          alpha[h] = grow ? fast_exp2(row[h].max - safe_base(new_max)) : 1.0f;
+          if (grow) alpha[h] = fast_exp2(row[h].max - safe_base(new_max));
           row[h].max = new_max;
-        } else {
-          alpha[h] = 1.0f;
         }
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
         const float base = safe_base(row[h].max);
         float part[kBlockN / 8];
 #pragma unroll
@@ -332,7 +333,9 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
       if (lane == 0) mbarrier_arrive(bar + 8 * stage_of(j));
     };
     auto rescale_o = [&] {
-      if (!moved) return;  // every alpha of the warp is 1
+      // Skipped when every alpha of the warp is 1 (asked again here rather than kept live across the
+      // GEMM issue: a flag held over it made the persistent 3-warpgroup and block_n >= 176 builds spill).
+      if (!__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) return;
 #pragma unroll
       for (int i = 0; i < kOAcc; ++i) o[i] *= alpha[(i >> 1) & 1];
     };
