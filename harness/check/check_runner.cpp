@@ -139,7 +139,7 @@ void Checker::choose() {
                      db.string()));
     return;
   }
-  const store::ResultStore store(db);
+  const store::ResultStore store(db, store::ResultStore::Access::read_only);
   const TopConfigs top = top_configs(store, tune::identity_of(*device_), space_, options_.top_k);
   for (const std::string& n : top.notes) note(n);
   for (std::size_t i = 0; i < plan_.configs.size(); ++i)

@@ -6,13 +6,13 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "check/detail/hardware_key.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "store/result_store.hpp"
 
 namespace flashtune::check {
@@ -28,8 +28,23 @@ bool is_sqlite(const std::filesystem::path& path) {
   return in.gcount() == sizeof header && std::string_view(header, 15) == "SQLite format 3";
 }
 
+// The largest export read: a JSON export is ~1 KiB per entry.
+constexpr std::size_t kMaxExportBytes = std::size_t{256} << 20;
+
+// A comparison is only as good as its numbers: a median that is not a positive time (negative, zero, NaN, or
+// absurdly large: over a day), noise outside [0, 10] or a negative sample count is refused, naming the entry.
+void check_numbers(const ComparedEntry& c, const std::string& source) {
+  const std::string what = fmt::format("{}: {} {}", source, c.template_id, c.problem.to_string());
+  if (!std::isfinite(c.median_ms) || c.median_ms <= 0 || c.median_ms > 86'400'000)
+    throw Error(ErrorKind::io,
+                fmt::format("{}: median_ms {} is not a time in (0, 86400000] ms", what, c.median_ms));
+  if (c.noise && (!std::isfinite(*c.noise) || *c.noise < 0 || *c.noise > 10))
+    throw Error(ErrorKind::io, fmt::format("{}: noise {} is not in [0, 10]", what, *c.noise));
+  if (c.samples < 0) throw Error(ErrorKind::io, fmt::format("{}: samples {} is negative", what, c.samples));
+}
+
 ComparisonSide load_database(const std::filesystem::path& path) {
-  const store::ResultStore db(path);
+  const store::ResultStore db(path, store::ResultStore::Access::read_only);
   ComparisonSide side{path.string(), "database", {}};
   std::map<std::int64_t, std::vector<store::TrialRecord>> trials;  // by sweep, loaded when needed
   for (const store::BestEntry& e : db.best_entries()) {
@@ -44,19 +59,17 @@ ComparisonSide load_database(const std::filesystem::path& path) {
           c.samples = t.samples;
         }
     }
+    check_numbers(c, path.string());
     side.entries.push_back(std::move(c));
   }
   return side;
 }
 
 ComparisonSide load_export(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in && !in.eof()) throw Error(ErrorKind::io, "cannot read " + path.string());
+  const std::string text = read_regular_file(path, kMaxExportBytes, "export");
   ComparisonSide side{path.string(), "export", {}};
   try {
-    const json doc = json::parse(text.str());
+    const json doc = json::parse(text);
     if (!doc.is_object() || !doc.contains("flashtune_export"))
       throw Error(ErrorKind::io,
                   path.string() +
@@ -88,6 +101,7 @@ ComparisonSide load_export(const std::filesystem::path& path) {
         c.median_ms = e.at("median_ms").get<double>();
         if (e.contains("noise") && e.at("noise").is_number()) c.noise = e.at("noise").get<double>();
         if (e.contains("samples") && e.at("samples").is_number()) c.samples = e.at("samples").get<int>();
+        check_numbers(c, path.string());
         side.entries.push_back(std::move(c));
       }
     }

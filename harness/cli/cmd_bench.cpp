@@ -3,14 +3,15 @@
 // 3).
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/compile_table.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/options.hpp"
+#include "cli/validators.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
 #include "kernels/default_grid.hpp"
@@ -120,9 +121,7 @@ int run_bench(const BenchArgs& a) {
   if (!a.json_path.empty()) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& r : results) j.push_back(report::to_json(r));
-    std::ofstream out(a.json_path);
-    out << j.dump(2) << '\n';
-    if (!out) throw Error(ErrorKind::io, "cannot write " + a.json_path);
+    write_file(a.json_path, j.dump(2) + "\n");
   }
   return failed > 0 ? kTrialFailed : kOk;
 }
@@ -137,15 +136,17 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   args->problem.add_to(*cmd);
   args->config.add_to(*cmd);
   cmd->add_option("--json", args->json_path, "also write the results as JSON to this file");
-  cmd->add_option("--seed", args->seed, "seed of the random inputs")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of the random inputs")
+      ->check(unsigned_integer())
+      ->capture_default_str();
   cmd->add_flag("--no-verify", args->no_verify, "skip the comparison with the reference");
   cmd->add_option("--jobs,-j", args->jobs, "compile worker processes (0: one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 1024));
   cmd->add_option("--min-samples", args->min_samples, "timing: at least this many samples")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_in(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--max-noise", args->max_noise, "timing: stop when stdev/mean is below this")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_in(1e-6, 1))
       ->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "no progress output");
   cmd->callback([args, &exit_code] { exit_code = run_bench(*args); });

@@ -6,13 +6,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 
 #include "check/check_runner.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/space_files.hpp"
+#include "cli/validators.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "report/check_report.hpp"
 #include "report/tune_progress.hpp"
 #include "space/space_loader.hpp"
@@ -41,12 +43,6 @@ std::vector<std::filesystem::path> shipped_spaces() {
   return files;
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw Error(ErrorKind::io, "cannot write " + path);
-}
-
 int run_check_command(const CheckArgs& a) {
   check::CheckOptions o;
   o.compile_only = a.compile_only;
@@ -65,7 +61,7 @@ int run_check_command(const CheckArgs& a) {
   for (const std::string& s : a.spaces) files.emplace_back(s);
   if (files.empty()) files = shipped_spaces();
   std::vector<space::SearchSpace> spaces;
-  for (const auto& f : files) spaces.push_back(space::load_search_space(f));  // all valid before any work
+  for (const auto& f : files) spaces.push_back(load_checked_space(f));  // all valid before any work
 
   report::TuneProgressPrinter progress(a.quiet);
   check::CheckResult all;
@@ -91,7 +87,7 @@ void add_check_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--top", a->top,
                   "verify only the K best configurations per problem that the results store "
                   "knows for this GPU (default: every configuration)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, 1'000'000));
   // A flag with an optional value: --sanitize alone is "all"; a value only with '=' (--sanitize=memcheck), so
   // that a following space file is never taken for one.
   a->sanitize_opt =
@@ -104,7 +100,7 @@ void add_check_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--db", a->db,
                   "results database for --top (default $XDG_CACHE_HOME/flashtune/flashtune.db)");
   cmd->add_option("--jobs,-j", a->jobs, "compile worker processes (0: one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 1024));
   cmd->add_flag("--quiet,-q", a->quiet, "no progress line");
   cmd->callback([a, &exit_code] { exit_code = run_check_command(*a); });
 }

@@ -3,13 +3,14 @@
 // problem is SLOWER, else 0.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "check/result_comparison.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/validators.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "report/compare_report.hpp"
 
 namespace flashtune::cli {
@@ -30,9 +31,7 @@ int run_compare(const CompareArgs& a) {
       check::compare(check::load_comparison_side(a.old_path), check::load_comparison_side(a.new_path), o);
   report::print_comparison(c, std::cout);
   if (!a.json.empty()) {
-    std::ofstream out(a.json, std::ios::binary);
-    out << report::comparison_json(c);
-    if (!out) throw Error(ErrorKind::io, "cannot write " + a.json);
+    write_file(a.json, report::comparison_json(c));
   }
   return c.regressed() ? kRegression : kOk;
 }
@@ -50,7 +49,7 @@ void add_compare_command(CLI::App& app, int& exit_code) {
   cmd->add_option("new", a->new_path, "the candidate: the same kinds")->required();
   cmd->add_option("--threshold", a->threshold,
                   "relative change in percent that is always SAME; beyond it noise decides")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(finite_in(0, 100))
       ->capture_default_str();
   cmd->add_flag("--any-gpu", a->any_gpu, "match problems across different GPUs");
   cmd->add_option("--json", a->json, "also write the comparison as JSON to this file");

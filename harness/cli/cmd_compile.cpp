@@ -7,9 +7,11 @@
 #include "cli/compile_table.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/options.hpp"
+#include "cli/validators.hpp"
 #include "core/error.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
+#include "jit/arch_check.hpp"
 #include "kernels/default_grid.hpp"
 #include "report/progress.hpp"
 #include "run/precompile.hpp"
@@ -41,12 +43,12 @@ void add_compile_command(CLI::App& app, int& exit_code) {
       "compile", "compile FA2 configurations (the default grid, or the one given) and check their resources");
   cmd->add_option("--arch", args->arch,
                   "target architecture, e.g. sm_90a or sm_80 (default: the GPU's, else sm_90a)")
-      ->check([](const std::string& a) { return a.rfind("sm_", 0) == 0 ? "" : "must look like sm_90a"; });
+      ->check([](const std::string& a) { return jit::arch_problem(a).value_or(""); });
   cmd->add_option("--head-dim,-d", args->head_dims, "head dimensions")->check(CLI::IsMember({64, 128}));
   cmd->add_option("--dtype", args->dtypes, "element types")->check(CLI::IsMember({"bf16", "fp16"}));
   cmd->add_option("--causal", args->causal, "causal modes")->check(CLI::IsMember({"both", "yes", "no"}));
   cmd->add_option("--jobs,-j", args->jobs, "compile worker processes (0: one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 1024));
   cmd->add_flag("--quiet,-q", args->quiet, "no progress output");
   args->config.add_to(*cmd);
   cmd->callback([args, &exit_code] {

@@ -1,13 +1,13 @@
 // flashtune export --format yaml|json|header: the cached best configurations for other code.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/store_selection.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "report/export_format.hpp"
 
 namespace flashtune::cli {
@@ -38,9 +38,7 @@ void add_export_command(CLI::App& app, int& exit_code) {
     if (a->out.empty()) {
       std::cout << text;
     } else {
-      std::ofstream out(a->out);
-      out << text;
-      if (!out) throw Error(ErrorKind::io, "cannot write " + a->out);
+      write_file(a->out, text);
       std::cerr << fmt::format("wrote {} configurations to {}\n", s.entries.size(), a->out);
     }
     exit_code = kOk;

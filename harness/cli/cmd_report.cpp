@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/validators.hpp"
 #include "core/error.hpp"
 #include "report/io_report_format.hpp"
 #include "report/io_report_model.hpp"
@@ -59,9 +60,7 @@ iomodel::L2Calibration parse_calibration(const std::string& text) {
 void run_report_io(const ReportIoArgs& a) {
   const std::filesystem::path db =
       a.db.empty() ? store::ResultStore::default_path() : std::filesystem::path(a.db);
-  if (!std::filesystem::exists(db))
-    throw Error(ErrorKind::not_found, fmt::format("no results database at {}", db.string()));
-  const store::ResultStore store(db);
+  const store::ResultStore store(db, store::ResultStore::Access::read_only);
   const report::IoReportOptions options{.sweep_ids = a.sweeps,
                                         .peak_bandwidth = a.peak_bandwidth_tbs * 1e12,
                                         .peak_flops = a.peak_tflops * 1e12,
@@ -99,17 +98,17 @@ void add_report_command(CLI::App& app, int& exit_code) {
   io->add_option("--out,-o", a->out, "directory to write the report into")->capture_default_str();
   io->add_option("--peak-bandwidth", a->peak_bandwidth_tbs,
                  "roofline memory roof in TB/s (H100: measured device-to-device copy)")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_in(0.001, 1000))
       ->capture_default_str();
   io->add_option("--peak-tflops", a->peak_tflops, "roofline compute roof in TFLOP/s (H100: bf16 GEMM)")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_in(0.001, 100000))
       ->capture_default_str();
   io->add_option("--l2-calibration", a->calibration,
                  "A,B,C,D of the L2 model: A·requested.read + B·requested.write + C·DRAM.read + D·DRAM.write")
       ->capture_default_str();
   io->add_option("--l2-usable-fraction", a->l2_usable_fraction,
                  "part of the L2 the DRAM model lets working sets use")
-      ->check(CLI::Range(0.01, 1.0))
+      ->check(finite_in(0.01, 1))
       ->capture_default_str();
   io->callback([a, &exit_code] {
     run_report_io(*a);

@@ -3,12 +3,14 @@
 // needs one (exit 3).
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/space_files.hpp"
+#include "cli/validators.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "report/tune_progress.hpp"
 #include "report/tune_report.hpp"
 #include "space/space_loader.hpp"
@@ -34,7 +36,7 @@ struct TuneArgs {
 };
 
 int run_one(const TuneArgs& a, const std::filesystem::path& file) {
-  space::SearchSpace space = space::load_search_space(file);
+  space::SearchSpace space = load_checked_space(file);
   if (!a.profile.empty()) space.measure.profile = *space::parse_profile_mode(a.profile);
   tune::TuneOptions o;
   o.db = a.db;
@@ -51,9 +53,7 @@ int run_one(const TuneArgs& a, const std::filesystem::path& file) {
   progress.finish();
   report::print_tune_summary(s, std::cout);
   if (!a.json_path.empty()) {
-    std::ofstream out(a.json_path);
-    out << s.to_json().dump(2) << '\n';
-    if (!out) throw Error(ErrorKind::io, "cannot write " + a.json_path);
+    write_file(a.json_path, s.to_json().dump(2) + "\n");
   }
   if (!s.no_gpu.empty()) {
     std::cout << fmt::format(
@@ -81,7 +81,7 @@ int run_tune(const TuneArgs& a) {
   std::vector<std::filesystem::path> files;
   for (const std::string& s : a.spaces) files.emplace_back(s);
   if (files.empty()) files.push_back(space::default_search_space());
-  for (const auto& f : files) (void)space::load_search_space(f);
+  for (const auto& f : files) (void)load_checked_space(f);
   int worst = kOk;
   bool no_gpu = false;
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -111,11 +111,12 @@ void add_tune_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--compile-only", a->compile_only, "compile and resource-check only; never use the GPU");
   cmd->add_option("--strategy", a->strategy, "override the space's strategy")
       ->check(CLI::IsMember({"exhaustive", "random", "racing"}));
-  a->seed_opt = cmd->add_option("--seed", a->seed, "override the space's seed (inputs and random draws)");
+  a->seed_opt = cmd->add_option("--seed", a->seed, "override the space's seed (inputs and random draws)")
+                    ->check(unsigned_integer());
   cmd->add_option("--random-budget", a->random_budget, "random strategy: configurations per problem")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 1'000'000));
   cmd->add_option("--jobs,-j", a->jobs, "compile worker processes (0: one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 1024));
   cmd->add_option("--json", a->json_path, "also write the summary as JSON to this file");
   cmd->add_flag("--quiet,-q", a->quiet, "no progress line");
   cmd->callback([a, &exit_code] { exit_code = run_tune(*a); });

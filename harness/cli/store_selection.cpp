@@ -22,7 +22,8 @@ void StoreSelection::add_to(CLI::App& cmd) {
 }
 
 SelectedEntries StoreSelection::select(std::ostream& notes) const {
-  const store::ResultStore store(db.empty() ? store::ResultStore::default_path() : std::filesystem::path(db));
+  const store::ResultStore store(db.empty() ? store::ResultStore::default_path() : std::filesystem::path(db),
+                                 store::ResultStore::Access::read_only);
   SelectedEntries s;
   s.db_path = store.path().string();
   std::string this_gpu;

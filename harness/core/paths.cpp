@@ -31,8 +31,12 @@ fs::path find_data_dir(const char* env_var, const char* share_name, const fs::pa
     std::error_code ec;
     return fs::is_regular_file(p / marker, ec);
   };
+  // A variable that is set but wrong is an error, not a reason to fall back to another copy silently.
   if (const char* d = env(env_var)) {
     if (ok(d)) return d;
+    throw Error(ErrorKind::not_found, std::string(env_var) + "=" + d + ": no " + marker +
+                                          " there (it should name the " + what +
+                                          " folder; unset it to use the installed or built-in one)");
   }
   if (fs::path p = executable_dir() / "../share/flashtune" / share_name; ok(p))
     return fs::weakly_canonical(p);
@@ -67,7 +71,8 @@ fs::path cache_dir() {
   if (const char* d = env("FLASHTUNE_CACHE_DIR")) return d;
   if (const char* d = env("XDG_CACHE_HOME")) return fs::path(d) / "flashtune";
   if (const char* d = env("HOME")) return fs::path(d) / ".cache" / "flashtune";
-  return "/tmp/flashtune-cache";
+  // Per user: /tmp is shared, and the directory is refused unless private (core/private_dir.hpp).
+  return fs::path("/tmp") / ("flashtune-cache-" + std::to_string(::geteuid()));
 }
 
 }  // namespace flashtune

@@ -45,7 +45,7 @@ bool wait_for_exit(pid_t pid, std::chrono::milliseconds grace, int& status) {
 }  // namespace
 
 WorkerProcess::WorkerProcess(const std::vector<std::string>& argv, const Options& options)
-    : exit_grace_(options.exit_grace) {
+    : exit_grace_(options.exit_grace), max_line_bytes_(options.max_line_bytes) {
   if (argv.empty()) throw Error(ErrorKind::internal, "worker process: empty command");
   int err_fd = -1;
   if (!options.stderr_file.empty()) {
@@ -124,12 +124,20 @@ bool WorkerProcess::send_line(const std::string& line) {
 }
 
 bool WorkerProcess::read_available() {
-  if (out_ < 0) return false;
+  if (out_ < 0 || overflowed_) return false;
   char chunk[4096];
   while (true) {
     ssize_t n = ::read(out_, chunk, sizeof chunk);
     if (n > 0) {
-      buffer_.append(chunk, static_cast<std::size_t>(n));
+      const std::string_view got(chunk, static_cast<std::size_t>(n));
+      buffer_.append(got);
+      // Only the bytes after the last newline (the line still being written) can outgrow the limit.
+      const std::size_t nl = got.rfind('\n');
+      open_line_bytes_ = nl == std::string_view::npos ? open_line_bytes_ + got.size() : got.size() - nl - 1;
+      if (open_line_bytes_ > max_line_bytes_) {
+        overflowed_ = true;
+        return false;
+      }
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

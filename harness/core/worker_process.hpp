@@ -6,9 +6,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace flashtune {
@@ -22,6 +24,9 @@ class WorkerProcess {
     // How long finish(false) and the destructor wait for the child to exit after closing its stdin, before
     // killing it.
     std::chrono::milliseconds exit_grace{1000};
+    // The longest reply line kept: a child that writes more without a newline is misbehaving, and
+    // read_available() stops reading it (overflowed() says so) instead of growing without bound.
+    std::size_t max_line_bytes = std::size_t{16} << 20;
   };
 
   // Starts argv[0] (looked up in PATH when it has no slash) with argv. Throws Error(not_found) when it cannot
@@ -40,8 +45,10 @@ class WorkerProcess {
   bool send_line(const std::string& line);
 
   // Reads what the child has written (call when poll() reports stdout_fd() readable or hung up). False at end
-  // of file or on a read error, i.e. the child closed its stdout or died.
+  // of file or on a read error, i.e. the child closed its stdout or died, and when a line outgrew
+  // Options::max_line_bytes (then overflowed() is true: end the child with finish(true)).
   bool read_available();
+  bool overflowed() const { return overflowed_; }
 
   // The next complete line read so far, without its newline.
   std::optional<std::string> take_line();
@@ -55,8 +62,11 @@ class WorkerProcess {
  private:
   pid_t pid_ = -1;
   std::chrono::milliseconds exit_grace_{1000};
-  int in_ = -1;   // the child's stdin, our write end
-  int out_ = -1;  // the child's stdout, our read end
+  std::size_t max_line_bytes_;
+  bool overflowed_ = false;
+  std::size_t open_line_bytes_ = 0;  // bytes read since the last newline
+  int in_ = -1;                      // the child's stdin, our write end
+  int out_ = -1;                     // the child's stdout, our read end
   std::string buffer_;
   std::string ended_;  // finish()'s description, once reaped
 };

@@ -3,11 +3,15 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
+
+#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
@@ -41,6 +45,7 @@ CompileResult failed(const std::string& key, std::string log) {
 struct Reply {
   std::optional<CompileResult> meta;
   std::string error;
+  std::string error_kind;  // the ErrorKind's name when the worker caught a flashtune::Error
   bool cache_hit = false;
 };
 
@@ -51,6 +56,7 @@ Reply parse_reply(const std::string& line, std::size_t id) {
   Reply reply;
   if (j.contains("error")) {
     reply.error = j.at("error").get<std::string>();
+    reply.error_kind = j.value("kind", "");
   } else {
     reply.meta = detail::result_from_json(j.at("result"));
     reply.cache_hit = j.value("cache_hit", false);
@@ -64,15 +70,17 @@ class Dispatch {
  public:
   using Finish = std::function<void(std::size_t, CompileResult)>;
   Dispatch(std::vector<std::unique_ptr<WorkerProcess>>& procs, const std::vector<std::string>& argv,
-           const std::vector<CompileRequest>& requests, const std::vector<std::string>& keys,
-           const CubinCache& cache, Finish finish)
+           std::chrono::milliseconds timeout, const std::vector<CompileRequest>& requests,
+           const std::vector<std::string>& keys, const CubinCache& cache, Finish finish)
       : procs_(procs),
         argv_(argv),
+        timeout_(timeout),
         requests_(requests),
         keys_(keys),
         cache_(cache),
         finish_(std::move(finish)),
-        busy_(procs.size()) {}
+        busy_(procs.size()),
+        sent_at_(procs.size()) {}
 
   // If we leave by an exception (a throwing progress callback), a worker still compiling would answer the
   // next batch with this one's reply: end it.
@@ -97,20 +105,35 @@ class Dispatch {
         owner.push_back(w);
       }
       if (fds.empty()) return;  // nothing in flight and nothing left to send
-      if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (::poll(fds.data(), fds.size(), poll_ms(owner)) < 0) {
         if (errno == EINTR) continue;
         throw Error(ErrorKind::internal, std::string("poll: ") + std::strerror(errno));
       }
       for (std::size_t k = 0; k < fds.size(); ++k)
         if (fds[k].revents != 0) on_readable(owner[k]);
+      const auto now = Clock::now();
+      for (std::size_t w : owner)
+        if (busy_[w] && now - sent_at_[w] >= timeout_)
+          crashed(w, fmt::format("no reply within {} s, killed", timeout_.count() / 1000));
     }
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // Until the first busy worker's deadline (at least 1 ms, at most 1 s).
+  int poll_ms(const std::vector<std::size_t>& busy) const {
+    auto first = Clock::time_point::max();
+    for (std::size_t w : busy) first = std::min(first, sent_at_[w] + timeout_);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 1, 1000));
+  }
+
   void send(std::size_t w, std::size_t i) {
     const std::string line =
         detail::dump_line(json{{"id", i}, {"request", detail::request_to_json(requests_[i])}});
     busy_[w] = i;
+    sent_at_[w] = Clock::now();
     // A worker may have died while idle: a fresh one gets the request before we call it a crash.
     if (procs_[w] && procs_[w]->send_line(line)) return;
     procs_[w] = std::make_unique<WorkerProcess>(argv_);
@@ -127,8 +150,9 @@ class Dispatch {
     if (procs_[w] && procs_[w]->take_line()) {
       procs_[w].reset();  // more output than requests: not a worker we can trust
     } else if (!open) {
+      const bool overflowed = procs_[w]->overflowed();
       if (busy_[w])
-        crashed(w, "");
+        crashed(w, overflowed ? "a reply line over the size limit, killed" : "");
       else
         procs_[w].reset();
     }
@@ -143,6 +167,10 @@ class Dispatch {
       return crashed(w, "bad reply '" + line.substr(0, 200) + "'");
     }
     busy_[w].reset();
+    // The worker could not write the cache (an unwritable or full disk, a file-size limit): every other
+    // request would fail the same way, and it is no compile error. Stop the batch and say why.
+    if (reply.error_kind == to_string(ErrorKind::io))
+      throw Error(ErrorKind::io, "flashtune-jit-worker: " + reply.error);
     if (!reply.meta) return finish_(i, failed(keys_[i], "flashtune-jit-worker: " + reply.error));
     if (!reply.meta->ok) {
       reply.meta->cache_key = keys_[i];
@@ -168,17 +196,31 @@ class Dispatch {
 
   std::vector<std::unique_ptr<WorkerProcess>>& procs_;
   const std::vector<std::string>& argv_;
+  std::chrono::milliseconds timeout_;
   const std::vector<CompileRequest>& requests_;
   const std::vector<std::string>& keys_;
   const CubinCache& cache_;
   Finish finish_;
   std::vector<std::optional<std::size_t>> busy_;  // the request each worker is compiling
+  std::vector<Clock::time_point> sent_at_;        // when it was sent
 };
 
 }  // namespace
 
-CompilePool::CompilePool(int workers, std::vector<std::string> worker_command)
-    : workers_(workers < 0 ? 0 : workers), command_(std::move(worker_command)) {}
+std::chrono::seconds default_compile_timeout() {
+  const char* v = std::getenv("FLASHTUNE_COMPILE_TIMEOUT");
+  if (v == nullptr || *v == '\0') return std::chrono::seconds(600);
+  char* end = nullptr;
+  errno = 0;
+  const long long s = std::strtoll(v, &end, 10);
+  if (errno != 0 || end == v || *end != '\0' || s < 1 || s > 86400)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("FLASHTUNE_COMPILE_TIMEOUT={}: expected whole seconds in 1..86400", v));
+  return std::chrono::seconds(s);
+}
+
+CompilePool::CompilePool(int workers, std::vector<std::string> worker_command, std::chrono::seconds timeout)
+    : workers_(workers < 0 ? 0 : workers), command_(std::move(worker_command)), timeout_(timeout) {}
 
 CompilePool::~CompilePool() = default;  // each WorkerProcess closes its pipes and reaps its child, noexcept
 
@@ -222,6 +264,7 @@ std::vector<CompileResult> CompilePool::compile(const std::vector<CompileRequest
       try {
         finish(i, compile_cached(requests[i], cache));
       } catch (const Error& e) {
+        if (e.kind() == ErrorKind::io) throw;  // the cache cannot be written: no compile error (see on_reply)
         finish(i, failed(keys[i], e.what()));
       }
     }
@@ -234,7 +277,7 @@ std::vector<CompileResult> CompilePool::compile(const std::vector<CompileRequest
   argv.push_back(cache.dir().string());
   procs_.resize(
       std::min<std::size_t>(static_cast<std::size_t>(workers_), std::max(procs_.size(), pending.size())));
-  Dispatch(procs_, argv, requests, keys, cache, finish).run(pending);
+  Dispatch(procs_, argv, timeout_, requests, keys, cache, finish).run(pending);
   return results;
 }
 

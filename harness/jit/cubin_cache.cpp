@@ -1,15 +1,13 @@
 #include "jit/cubin_cache.hpp"
 
-#include <unistd.h>
-
-#include <atomic>
-#include <cstdio>
 #include <fstream>
 #include <iterator>
-#include <random>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/hash128.hpp"
 #include "core/paths.hpp"
+#include "core/private_dir.hpp"
 #include "jit/cache_key.hpp"
 #include "jit/compiler.hpp"
 #include "jit/detail/json_codec.hpp"
@@ -26,36 +24,26 @@ std::optional<std::string> read_all(const fs::path& path) {
   return bytes;
 }
 
-// A name no other thread or process uses: pid, a per-process counter and a random tag.
-fs::path temp_name(const fs::path& target) {
-  static std::atomic<unsigned> counter{0};
-  static const unsigned tag = std::random_device{}();
-  return fs::path(target.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) +
-                  "." + std::to_string(tag));
+// The checksum of an entry's metadata: every field but entry_hash itself, as canonical JSON (sorted keys).
+std::string entry_hash(nlohmann::json meta) {
+  meta.erase("entry_hash");
+  Hash128 h;
+  h.field("flashtune-cubin-entry", detail::dump_line(meta));
+  return h.hex();
 }
 
-// Writes `bytes` to a temporary file beside `target`, then renames it over `target`.
-void write_atomically(const fs::path& target, const char* data, std::size_t size) {
-  const fs::path tmp = temp_name(target);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data, static_cast<std::streamsize>(size));
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw Error(ErrorKind::io, "cannot write cache file " + tmp.string());
-    }
-  }
+void refuse_unless_private(const fs::path& dir) {
   std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error(ErrorKind::io, "cannot rename cache file into " + target.string() + ": " + ec.message());
-  }
+  if (!fs::exists(dir, ec)) return;
+  if (auto why = not_private_reason(dir))
+    throw Error(ErrorKind::io, "refusing the cubin cache " + dir.string() + ": " + *why +
+                                   "; another user could change what flashtune runs and reports (set "
+                                   "FLASHTUNE_CACHE_DIR to a directory of your own)");
 }
 
 }  // namespace
+
+CubinCache::CubinCache() : dir_(default_dir()), private_parent_(cache_dir()) {}
 
 CubinCache::CubinCache(fs::path dir) : dir_(std::move(dir)) {}
 
@@ -65,11 +53,14 @@ fs::path CubinCache::default_dir() {
 
 std::optional<CompileResult> CubinCache::load(const std::string& key) const {
   if (key.empty()) return std::nullopt;
+  if (!private_parent_.empty()) refuse_unless_private(private_parent_);
+  refuse_unless_private(dir_);
   std::optional<std::string> meta = read_all(dir_ / (key + ".json"));
   if (!meta) return std::nullopt;
   try {
     const nlohmann::json j = nlohmann::json::parse(*meta);
     if (j.at("format").get<int>() != kCacheFormatVersion) return std::nullopt;
+    if (j.at("entry_hash").get<std::string>() != entry_hash(j)) return std::nullopt;  // edited or damaged
     CompileResult result = detail::result_from_json(j);
     if (result.cache_key != key) return std::nullopt;
     if (result.ok) {
@@ -90,16 +81,15 @@ std::optional<CompileResult> CubinCache::load(const std::string& key) const {
 void CubinCache::store(const CompileResult& result) const {
   if (result.cache_key.empty())
     throw Error(ErrorKind::internal, "CubinCache::store: result has no cache key");
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec)
-    throw Error(ErrorKind::io, "cannot create cubin cache directory " + dir_.string() + ": " + ec.message());
+  if (!private_parent_.empty()) ensure_private_dir(private_parent_);
+  ensure_private_dir(dir_);
   if (result.ok)
-    write_atomically(dir_ / (result.cache_key + ".cubin"), result.cubin.data(), result.cubin.size());
+    write_file_atomically(dir_ / (result.cache_key + ".cubin"),
+                          std::string_view(result.cubin.data(), result.cubin.size()));
   nlohmann::json meta = detail::result_to_json(result);
   meta["format"] = kCacheFormatVersion;
-  const std::string text = detail::dump_line(meta) + "\n";
-  write_atomically(dir_ / (result.cache_key + ".json"), text.data(), text.size());
+  meta["entry_hash"] = entry_hash(meta);
+  write_file_atomically(dir_ / (result.cache_key + ".json"), detail::dump_line(meta) + "\n");
 }
 
 CompileResult compile_cached(const CompileRequest& request, const CubinCache& cache) {

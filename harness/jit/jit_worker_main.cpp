@@ -4,14 +4,15 @@
 //   stdin:  {"id": N, "request": <CompileRequest as detail::request_to_json>}
 //   stdout: {"id": N, "result": <metadata as detail::result_to_json>, "cache_hit": bool}   on success or a
 //           compile error (the cubin and the metadata are in CACHE_DIR, under the result's cache_key), or
-//           {"id": N, "error": "<message>"}                                                    on an
-//           exception.
+//           {"id": N, "error": "<message>", "kind": "<ErrorKind>"}                               on an
+//           exception ("kind" only for a flashtune::Error: "io" when the cache cannot be written).
 // Exits 0 at end of input, 2 on bad usage. Nothing else is written to stdout; diagnostics go to stderr.
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
 
+#include "core/error.hpp"
 #include "jit/cubin_cache.hpp"
 #include "jit/detail/json_codec.hpp"
 
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
       const CompileResult result = compile_cached(detail::request_from_json(request.at("request")), cache);
       reply["result"] = detail::result_to_json(result);
       reply["cache_hit"] = result.cache_hit;
+    } catch (const flashtune::Error& e) {
+      reply["error"] = e.what();
+      reply["kind"] = std::string(flashtune::to_string(e.kind()));
     } catch (const std::exception& e) {
       reply["error"] = e.what();
     }

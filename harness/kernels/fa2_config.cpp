@@ -59,6 +59,9 @@ int persistent_ctas(const Fa2Config& c, int head_dim) {
 
 std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   const Fa2Config& c = inst.config;
+  // The ranges of the template's ParamSpecs, first: the shared-memory size below must not overflow.
+  if (c.block_m < 16 || c.block_m > 512) return fmt::format("block_m {} is not in 16..512", c.block_m);
+  if (c.block_n < 16 || c.block_n > 512) return fmt::format("block_n {} is not in 16..512", c.block_n);
   if (auto bad = warp_tiling_reason(inst.head_dim, c.block_m, c.warps)) return bad;
   if (c.block_n < 16 || c.block_n % 16 != 0)
     return fmt::format("block_n {} is not a multiple of 16", c.block_n);

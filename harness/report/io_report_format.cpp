@@ -1,10 +1,9 @@
 #include "report/io_report_format.hpp"
 
-#include <fstream>
-
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "report/detail/io_report_printers.hpp"
 
 namespace flashtune::report {
@@ -40,10 +39,7 @@ std::vector<std::filesystem::path> write_io_report(const IoReport& report, const
   std::vector<std::filesystem::path> written;
   for (const IoReportPrinter& p : kPrinters) {
     const std::filesystem::path file = dir / p.file_name;
-    std::ofstream out(file, std::ios::binary);
-    out << p.render(report);
-    out.close();
-    if (!out) throw Error(ErrorKind::io, fmt::format("cannot write {}", file.string()));
+    write_file(file, p.render(report));
     written.push_back(file);
   }
   return written;

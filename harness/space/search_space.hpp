@@ -102,6 +102,7 @@ struct SearchSpace {
   int version = 1;
   std::string template_id;
   std::string arch;                   // "" = the GPU's (sm_90a without one)
+  SourceLocation arch_where;          // where `arch:` was written (for errors found later, against NVRTC)
   std::vector<Parameter> parameters;  // in file order
   std::vector<Constraint> constraints;
   std::vector<SramBudget>

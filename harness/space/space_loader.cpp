@@ -3,15 +3,12 @@
 #include "space/space_loader.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/hash128.hpp"
 #include "space/detail/section_readers.hpp"
 #include "space/detail/yaml_reader.hpp"
@@ -123,6 +120,7 @@ SearchSpace parse_search_space(std::string_view yaml_text, const std::string& fi
 
   if (const Field* f = top.find("arch")) {
     s.arch = r.string(f->value, "arch");
+    s.arch_where = f->value.where;
     if (!valid_arch(s.arch))
       r.fail(f->value.where,
              fmt::format("arch: expected sm_<digits> with an optional a or f suffix (sm_90a), "
@@ -145,15 +143,16 @@ SearchSpace parse_search_space(std::string_view yaml_text, const std::string& fi
 }
 
 SearchSpace load_search_space(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec))
-    throw SpaceError({file.string()}, "cannot read: is a directory");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw SpaceError({file.string()}, fmt::format("cannot read: {}", std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw SpaceError({file.string()}, "cannot read: I/O error");
-  return parse_search_space(text.str(), file.string());
+  std::string text;
+  try {
+    text = read_regular_file(file, kMaxSpaceFileBytes, "search space");
+  } catch (const Error& e) {
+    // read_regular_file's message starts "search space <file>: "; the location says the file already.
+    const std::string what = e.what();
+    const std::string prefix = "search space " + file.string() + ": ";
+    throw SpaceError({file.string()}, what.starts_with(prefix) ? what.substr(prefix.size()) : what);
+  }
+  return parse_search_space(text, file.string());
 }
 
 }  // namespace flashtune::space

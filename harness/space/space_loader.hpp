@@ -7,6 +7,7 @@
 //   SearchSpace s = load_search_space("search_spaces/fa2_fwd.yaml");
 //   load_search_space("x.yaml");
 //   // SpaceError: "x.yaml:3:5: parameter 'warps': pow2 bounds must be powers of two, got 3"
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -16,8 +17,12 @@
 
 namespace flashtune::space {
 
+// The largest search space file read: the shipped ones are a few KiB.
+inline constexpr std::size_t kMaxSpaceFileBytes = std::size_t{1} << 20;
+
 // Reads and parses `file`; locations name the path as given. Throws SpaceError, also when the file cannot
-// be read (then the location is the file alone).
+// be read, is not a regular file (a FIFO, /dev/zero) or is larger than kMaxSpaceFileBytes (then the location
+// is the file alone).
 SearchSpace load_search_space(const std::filesystem::path& file);
 
 // Parses YAML text; `file_name` is used in locations and as SearchSpace::file.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <functional>
 #include <mutex>
 #include <tuple>
 
@@ -15,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "core/private_dir.hpp"
 #include "store/best_config_rule.hpp"
 #include "store/detail/migrations.hpp"
 #include "store/detail/sqlite.hpp"
@@ -257,29 +259,117 @@ void enable_wal(Database& db, const fs::path& path) {
   }
 }
 
-std::unique_ptr<Database> open_database(const fs::path& path) {
-  if (const fs::path dir = path.parent_path(); !dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec)
-      throw Error(ErrorKind::io, fmt::format("cannot create the directory {} for the results database: {}",
-                                             dir.string(), ec.message()));
-  }
-  auto db = std::make_unique<Database>(path);
+// The first line of a PRAGMA quick_check / integrity_check: "ok" for a sound file.
+std::string check_result(Database& db, std::string_view pragma) {
+  Statement st(db, pragma);
+  return st.step() ? st.text(0) : "no answer";
+}
+
+void refuse_if_damaged(Database& db, const fs::path& path, std::string_view pragma) {
+  const std::string result = check_result(db, pragma);
+  if (result != "ok")
+    throw Error(ErrorKind::io, fmt::format("{} is damaged ({} says: {}); it is not used: restore it from a "
+                                           "copy, or give --db a new file",
+                                           path.string(), pragma, result));
+}
+
+// The results database's own folder: the cache directory must be private (core/private_dir.hpp); another
+// folder is the user's choice, created when a writer needs it.
+bool in_cache_dir(const fs::path& path) {
+  std::error_code ec;
+  const fs::path dir = fs::weakly_canonical(path.has_parent_path() ? path.parent_path() : ".", ec);
+  return !ec && dir == fs::weakly_canonical(cache_dir(), ec);
+}
+
+void refuse_special_file(const fs::path& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st))
+    throw Error(ErrorKind::io,
+                fmt::format("{} is not a regular file, so not a results database", path.string()));
+}
+
+// Sets the busy timeout and reads the header: fails on a file that is not a database.
+void probe(Database& db) {
+  db.busy_timeout(kBusyTimeoutMs);
+  Statement st(db, "SELECT count(*) FROM sqlite_master");
+  st.run();
+}
+
+// Runs `open`, naming the file when sqlite finds it is no database or corrupt.
+std::unique_ptr<Database> named_errors(const fs::path& path,
+                                       const std::function<std::unique_ptr<Database>()>& open) {
   try {
-    db->busy_timeout(kBusyTimeoutMs);
-    Statement probe(*db, "SELECT count(*) FROM sqlite_master");  // reads the header: fails on a non-database
-    probe.run();
-    enable_wal(*db, path);
-    db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
-    detail::migrate(*db);
+    return open();
   } catch (const detail::SqliteError& e) {
     if (detail::is_not_a_database(e))
       throw Error(ErrorKind::io,
                   fmt::format("{} is not a flashtune database ({})", path.string(), e.message()));
     throw;
   }
-  return db;
+}
+
+std::unique_ptr<Database> open_for_writing(const fs::path& path) {
+  refuse_special_file(path);
+  if (const fs::path dir = path.parent_path(); !dir.empty()) {
+    if (in_cache_dir(path)) {
+      ensure_private_dir(dir);
+    } else {
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (ec)
+        throw Error(ErrorKind::io, fmt::format("cannot create the directory {} for the results database: {}",
+                                               dir.string(), ec.message()));
+    }
+  }
+  return named_errors(path, [&] {
+    auto db = std::make_unique<Database>(path);
+    probe(*db);
+    refuse_if_damaged(*db, path, "PRAGMA quick_check");
+    enable_wal(*db, path);
+    db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+    detail::migrate(*db);
+    return db;
+  });
+}
+
+// Read-only and never created: a missing file is an error, not an empty database. Without a -wal file beside
+// it no writer has the database open (a writer's connection keeps one), so it is read as immutable and
+// sqlite creates nothing (no -wal or -shm files left behind, also in a read-only directory); with one, it is
+// read alongside that writer. An older schema is migrated in a private in-memory copy, never in the file.
+std::unique_ptr<Database> open_for_reading(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw Error(ErrorKind::not_found,
+                fmt::format("no results database at {} (flashtune tune writes one; --db names another)",
+                            path.string()));
+  refuse_special_file(path);
+  if (in_cache_dir(path))
+    if (auto why = not_private_reason(path.parent_path()))
+      throw Error(ErrorKind::io, fmt::format("refusing the results database {}: its directory is not private "
+                                             "({}); set FLASHTUNE_CACHE_DIR to a directory of your own",
+                                             path.string(), *why));
+  return named_errors(path, [&] {
+    std::unique_ptr<Database> db;
+    const bool writer_open = fs::exists(path.string() + "-wal", ec);
+    for (Database::Mode mode :
+         {writer_open ? Database::Mode::read_only : Database::Mode::immutable, Database::Mode::immutable}) {
+      try {
+        db = std::make_unique<Database>(path, mode);
+        probe(*db);
+        break;
+      } catch (const detail::SqliteError& e) {
+        // A -wal but no way to share its -shm (a read-only directory): read the file as it is.
+        if (e.code() != SQLITE_CANTOPEN || mode == Database::Mode::immutable) throw;
+      }
+    }
+    refuse_if_damaged(*db, path, "PRAGMA integrity_check");
+    db->exec("PRAGMA foreign_keys = ON");
+    Statement version(*db, "PRAGMA user_version");
+    if (version.step() && version.int32(0) < detail::kLatestSchemaVersion) db = Database::copy_in_memory(*db);
+    detail::migrate(*db);  // checks the owner and the version; writes nothing when current
+    return db;
+  });
 }
 
 }  // namespace
@@ -290,9 +380,9 @@ struct ResultStore::Impl {
   std::mutex mutex;  // one connection, used by one thread at a time
 };
 
-ResultStore::ResultStore(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+ResultStore::ResultStore(const fs::path& path, Access access) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
-  impl_->db = open_database(path);
+  impl_->db = access == Access::read_only ? open_for_reading(path) : open_for_writing(path);
 }
 
 ResultStore::~ResultStore() = default;

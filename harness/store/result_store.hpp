@@ -26,12 +26,22 @@ namespace flashtune::store {
 
 class ResultStore {
  public:
-  // Opens (creating it and its directory when missing) the database: WAL journal, a busy timeout so two
-  // processes can share it, foreign keys on; creates or migrates the schema (its version is PRAGMA
-  // user_version). Throws Error(io) for a file that is not a database or is corrupt ("<path> is not a
-  // flashtune database (file is not a database)"), a schema newer than this build knows ("<path> was written
-  // by a newer flashtune (schema 7 > 1)"), an unwritable directory or file.
-  explicit ResultStore(const std::filesystem::path& path);
+  enum class Access {
+    read_write,  // tune: created when missing, migrated in place
+    read_only,   // show, export, compare, report: never created or written
+  };
+  // read_write opens (creating it and its directory when missing) the database: WAL journal, a busy timeout
+  // so two processes can share it, foreign keys on; creates or migrates the schema (its version is PRAGMA
+  // user_version); a file that fails PRAGMA quick_check is refused.
+  // read_only opens an existing database without writing anything (not even a journal where the directory is
+  // read-only); it must pass PRAGMA integrity_check; an older schema is migrated in an in-memory copy. The
+  // writing calls below then fail with Error(io).
+  // Throws Error(not_found) for a missing file (read_only), Error(io) for a path that is not a regular file,
+  // a file that is not a database ("<path> is not a flashtune database (file is not a database)"), a damaged
+  // one ("<path> is damaged (PRAGMA integrity_check says: ...)"), a schema newer than this build knows
+  // ("<path> was written by a newer flashtune (schema 7 > 1)"), an unwritable directory or file, or a cache
+  // directory that is not private (core/private_dir.hpp).
+  explicit ResultStore(const std::filesystem::path& path, Access access = Access::read_write);
   ~ResultStore();  // noexcept
   ResultStore(const ResultStore&) = delete;
   ResultStore& operator=(const ResultStore&) = delete;

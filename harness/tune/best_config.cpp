@@ -21,7 +21,10 @@ store::BestKey best_key_for(const AttentionProblem& problem, const GpuIdentity& 
 
 std::optional<store::BestEntry> best_config(const AttentionProblem& problem, const GpuIdentity& gpu,
                                             const BestConfigQuery& query) {
-  const store::ResultStore db(query.db.empty() ? store::ResultStore::default_path() : query.db);
+  const std::filesystem::path path = query.db.empty() ? store::ResultStore::default_path() : query.db;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;  // nothing tuned yet
+  const store::ResultStore db(path, store::ResultStore::Access::read_only);
   return db.best_config(best_key_for(problem, gpu, query.template_id, query.smem_budget));
 }
 

@@ -103,9 +103,11 @@ TrialClient::Reply TrialClient::call(const json& request, double timeout_s) {
     const int n = ::poll(&fd, 1, static_cast<int>(std::min<long long>(left, 1000)));
     if (n < 0 && errno != EINTR)
       throw Error(ErrorKind::internal, std::string("poll: ") + std::strerror(errno));
-    if (n > 0 && !proc_->read_available() && !proc_->has_line()) {
+    if (n > 0 && !proc_->read_available() && (proc_->overflowed() || !proc_->has_line())) {
       reply.end = End::died;
-      reply.why = proc_->finish(false);
+      reply.why = proc_->overflowed()
+                      ? "a reply line over the size limit; killed (" + proc_->finish(true) + ")"
+                      : proc_->finish(false);
       proc_.reset();
       return reply;
     }

@@ -15,31 +15,19 @@
 #include "gpu/driver_api.hpp"
 #include "store/result_store.hpp"
 #include "store/store_test_util.hpp"
+#include "testing/cli_run.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 using namespace flashtune;
+using flashtune::testing::CliRun;
+using flashtune::testing::contains;
+using flashtune::testing::run_flashtune;
 
 const fs::path kFixtures = FLASHTUNE_CHECK_FIXTURES;
 
-struct CliRun {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
 CliRun flashtune_cli(const std::string& args) {
-  const std::string cmd = std::string(FLASHTUNE_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
+  return run_flashtune(args);
 }
 
 std::string read(const fs::path& f) {

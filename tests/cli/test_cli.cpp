@@ -9,27 +9,16 @@
 #include <string>
 
 #include "gpu/driver_api.hpp"
+#include "store/result_store.hpp"
+#include "testing/cli_run.hpp"
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string output;  // stdout and stderr
-};
+using flashtune::testing::CliRun;
+using flashtune::testing::contains;
 
 CliRun flashtune(const std::string& args) {
-  const std::string cmd = std::string(FLASHTUNE_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
+  return flashtune::testing::run_flashtune(args);
 }
 
 TEST(Cli, NoSubcommandIsAUsageError) {
@@ -130,6 +119,7 @@ TEST(Cli, TuneCompileOnlyCompilesAndResourceChecksTheSweep) {
 TEST(Cli, ExportAndShowOnAnEmptyDatabase) {
   const std::string db =
       std::filesystem::temp_directory_path() / ("flashtune-cli-" + std::to_string(::getpid()) + ".db");
+  { flashtune::store::ResultStore created(db); }  // readers never create one
   const CliRun show = flashtune("show --all --db " + db);
   EXPECT_EQ(show.code, 0) << show.output;
   EXPECT_TRUE(contains(show.output, "no cached configurations")) << show.output;

@@ -101,11 +101,12 @@ TEST(CompilePool, InProcessWhenZeroWorkers) {
 
 // Each worker reads one request and then misbehaves; every request must fail with "crashed" and the batch
 // must end in seconds.
-void expect_all_crash(const std::vector<std::string>& command, const std::string& detail) {
+void expect_all_crash(const std::vector<std::string>& command, const std::string& detail,
+                      std::chrono::seconds timeout = default_compile_timeout()) {
   ScratchDir dir;
   CubinCache cache(dir.path());
   const auto requests = eight_requests();
-  CompilePool pool(2, command);
+  CompilePool pool(2, command, timeout);
   std::size_t last_done = 0;
   const auto start = std::chrono::steady_clock::now();
   const auto results = within(seconds(30), [&] {
@@ -131,6 +132,52 @@ TEST(CompilePool, WorkerKilledBySignalFailsEveryRequest) {
 
 TEST(CompilePool, WorkerWritingGarbageIsKilled) {
   expect_all_crash({"/bin/sh", "-c", "read x; echo not-json; exec sleep 60"}, "bad reply 'not-json'");
+}
+
+// A worker that never answers (or closed its stdin, so that it never even reads the request) is killed once
+// the timeout passes: 8 requests on 2 workers with 1 s each end in about 4 s instead of never.
+TEST(CompilePool, WorkerThatHangsIsKilledAtTheTimeout) {
+  expect_all_crash({"/bin/sh", "-c", "exec sleep 60"}, "no reply within 1 s, killed", seconds(1));
+}
+
+// Whether the request reaches it before it closes its stdin is a race: either it is killed at the timeout or
+// the write fails at once; both end the request as a crash, in bounded time.
+TEST(CompilePool, WorkerThatClosesItsStdinIsKilledAtTheTimeout) {
+  expect_all_crash({"/bin/sh", "-c", "exec 0<&-; exec sleep 60"}, "compile worker crashed (", seconds(1));
+}
+
+// A reply line without end is cut at WorkerProcess::Options::max_line_bytes: the worker is killed instead of
+// growing this process without bound.
+TEST(CompilePool, WorkerWithAnEndlessReplyIsKilled) {
+  expect_all_crash({"/bin/sh", "-c", "read x; head -c 40000000 /dev/zero; exec sleep 60"},
+                   "a reply line over the size limit, killed");
+}
+
+TEST(CompilePool, TheTimeoutComesFromTheEnvironment) {
+  ::setenv("FLASHTUNE_COMPILE_TIMEOUT", "17", 1);
+  EXPECT_EQ(default_compile_timeout(), seconds(17));
+  for (const char* bad : {"0", "-5", "abc", "12x", "99999999999999999999"}) {
+    ::setenv("FLASHTUNE_COMPILE_TIMEOUT", bad, 1);
+    EXPECT_THROW(default_compile_timeout(), Error) << bad;
+  }
+  ::unsetenv("FLASHTUNE_COMPILE_TIMEOUT");
+  EXPECT_EQ(default_compile_timeout(), seconds(600));
+}
+
+// The real worker cannot store into the cache (its directory lies under a file): that is an I/O error that
+// stops the batch and names the path, not one "compile error" per request.
+TEST(CompilePool, ACacheTheWorkerCannotWriteIsAnIoError) {
+  ScratchDir dir;
+  write_text(dir / "a_file", "");
+  CubinCache cache(dir / "a_file" / "cubin");
+  CompilePool pool(1);
+  try {
+    within(seconds(60), [&] { return pool.compile({tiny_request("sm_80")}, cache); });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(std::string(e.what()).find((dir / "a_file").string()), std::string::npos) << e.what();
+  }
 }
 
 TEST(CompilePool, WorkerThatNeverStartsThrows) {

@@ -3,6 +3,7 @@
 #include "jit/cubin_cache.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -82,6 +83,57 @@ TEST(CubinCache, CorruptJsonIsAMissThenOverwritten) {
 
   write_text(dir / (first.cache_key + ".json"), "[1, 2, 3]\n");  // valid JSON, wrong shape
   EXPECT_FALSE(cache.load(first.cache_key).has_value());
+}
+
+// The .json carries a checksum of itself: an edited fact (fewer registers, no spills) is a miss, so a sweep
+// never prunes or reports from numbers the compiler did not give.
+TEST(CubinCache, EditedFactsAreAMiss) {
+  ScratchDir dir;
+  CubinCache cache(dir.path());
+  const CompileResult first = compile_cached(tiny_request("sm_80"), cache);
+  ASSERT_TRUE(first.ok);
+  ASSERT_FALSE(first.ptxas.empty());
+  const fs::path meta = dir / (first.cache_key + ".json");
+  std::string text = read_text(meta);
+  const std::string from = "\"registers\":" + std::to_string(first.ptxas.front().registers);
+  const std::size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, from.size(), "\"registers\":7");
+  write_text(meta, text);
+  EXPECT_FALSE(cache.load(first.cache_key).has_value());
+  const CompileResult again = compile_cached(tiny_request("sm_80"), cache);
+  EXPECT_FALSE(again.cache_hit);
+  EXPECT_EQ(again.ptxas.front().registers, first.ptxas.front().registers);
+}
+
+// Another user could edit a shared cache: a directory that others can write, or that another user owns, is
+// refused on load and on store, with the reason.
+TEST(CubinCache, ADirectoryOthersCanWriteIsRefused) {
+  ScratchDir dir;
+  CubinCache cache(dir.path());
+  const CompileResult first = compile_cached(tiny_request("sm_80"), cache);
+  ::chmod(dir.path().c_str(), 0777);
+  try {
+    (void)cache.load(first.cache_key);
+    FAIL() << "loaded from a world-writable cache";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(std::string(e.what()).find("writable by every user"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(cache.store(first), Error);
+  ::chmod(dir.path().c_str(), 0700);
+  EXPECT_TRUE(cache.load(first.cache_key).has_value());
+}
+
+TEST(CubinCache, ANewCacheDirectoryIsPrivate) {
+  ScratchDir dir;
+  CubinCache cache(dir / "new" / "cubin");
+  (void)compile_cached(tiny_request("sm_80"), cache);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "new" / "cubin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((dir / "new").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
 TEST(CubinCache, TruncatedOrMissingCubinIsAMissThenOverwritten) {

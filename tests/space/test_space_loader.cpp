@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include "core/error.hpp"
 #include "core/hash128.hpp"
 #include "space/space_loader.hpp"
 
@@ -327,6 +330,27 @@ TEST(SpaceLoader, CannotRead) {
     EXPECT_EQ(std::string(e.what()).rfind("/nonexistent/space.yaml: cannot read", 0), 0u);
   }
   EXPECT_THROW(load_search_space(kFixtures), SpaceError);  // a directory
+  // Not regular files: refused at once, never read (a FIFO would block, /dev/zero never ends).
+  for (const char* special : {"/dev/zero", "/dev/null"}) {
+    try {
+      load_search_space(special);
+      ADD_FAILURE() << special << " was read";
+    } catch (const SpaceError& e) {
+      EXPECT_NE(e.message().find("a character device"), std::string::npos) << e.what();
+    }
+  }
+  {
+    const fs::path big =
+        fs::temp_directory_path() / ("flashtune-big-" + std::to_string(::getpid()) + ".yaml");
+    std::ofstream(big) << std::string(kMaxSpaceFileBytes + 1, '#');
+    try {
+      load_search_space(big);
+      ADD_FAILURE() << "a file over the size limit was read";
+    } catch (const SpaceError& e) {
+      EXPECT_NE(e.message().find("larger than"), std::string::npos) << e.what();
+    }
+    fs::remove(big);
+  }
   EXPECT_EQ(parse_error("").where(), (SourceLocation{"t.yaml", 1, 1}));
   EXPECT_NE(parse_error("[1, 2]\n").message().find("expected a map"), std::string::npos);
 }
@@ -338,8 +362,14 @@ TEST(SpaceLoader, SearchSpaceDirFollowsTheEnvironment) {
   ::setenv("FLASHTUNE_SPACE_DIR", dir.c_str(), 1);
   EXPECT_EQ(search_space_dir(), dir);
   EXPECT_EQ(load_search_space(default_search_space()).size(), 2u);
+  // Set but wrong is an error naming the variable, not a silent fall back to the source tree's copy.
   ::setenv("FLASHTUNE_SPACE_DIR", "/nonexistent", 1);
-  EXPECT_NE(search_space_dir(), fs::path("/nonexistent"));  // falls back to the source tree
+  try {
+    (void)search_space_dir();
+    ADD_FAILURE() << "a wrong FLASHTUNE_SPACE_DIR was ignored";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("FLASHTUNE_SPACE_DIR=/nonexistent"), std::string::npos) << e.what();
+  }
   ::unsetenv("FLASHTUNE_SPACE_DIR");
   fs::remove_all(dir);
 }

@@ -5,9 +5,15 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
 #include <string>
 
+#include "core/error.hpp"
+#include "store/detail/sqlite.hpp"
 #include "store/records.hpp"
+#include "store/result_store.hpp"
 
 namespace flashtune::store::testing {
 namespace fs = std::filesystem;
@@ -86,6 +92,52 @@ inline BestEntry entry_for(const AttentionProblem& p, std::int64_t budget = kMax
           .trial_id = 7,
           .sweep_id = 3,
           .updated_at = "2026-11-24T03:13:21Z"};
+}
+
+// A database file at `path` with `entries` best entries (8 seqlens on each of entries / 8 GPUs), written and
+// closed.
+inline void write_sample_database(const fs::path& path, int entries) {
+  ResultStore db(path);
+  for (int i = 0; i < entries; ++i) {
+    GpuIdentity gpu = h100();
+    gpu.name += " #" + std::to_string(i / 8);
+    db.put_best(entry_for(problem(1024 << (i % 8)), kMaxBudget, 128, gpu));
+  }
+}
+
+// Copies `pristine` to `damaged` with bytes flipped inside its b-tree pages (never the header page) so that
+// sqlite still opens it but PRAGMA quick_check fails: the silent corruption a reader must refuse. Tries
+// seeded patterns until one does (deterministic for a given file); false if none did.
+inline bool write_damaged_copy(const fs::path& pristine, const fs::path& damaged) {
+  std::string bytes;
+  {
+    std::ifstream in(pristine, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  constexpr std::size_t kPage = 4096;
+  if (bytes.size() < 3 * kPage) return false;
+  for (unsigned seed = 1; seed <= 500; ++seed) {
+    std::string copy = bytes;
+    std::mt19937 rng(seed);
+    for (int i = 0; i < 8; ++i) {
+      const std::size_t at = kPage + rng() % (copy.size() - kPage);
+      copy[at] = static_cast<char>(copy[at] ^ (1u << (rng() % 8)));
+    }
+    {
+      std::ofstream out(damaged, std::ios::binary | std::ios::trunc);
+      out.write(copy.data(), static_cast<std::streamsize>(copy.size()));
+    }
+    try {
+      detail::Database raw(damaged, detail::Database::Mode::read_only);
+      detail::Statement probe(raw, "SELECT count(*) FROM sqlite_master");
+      probe.run();
+      detail::Statement check(raw, "PRAGMA quick_check");
+      if (check.step() && check.text(0) != "ok") return true;
+    } catch (const Error&) {
+      // not openable at all: not the silent kind; try another pattern
+    }
+  }
+  return false;
 }
 
 }  // namespace flashtune::store::testing

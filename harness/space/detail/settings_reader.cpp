@@ -13,21 +13,32 @@
 namespace flashtune::space::detail {
 namespace {
 
+// The largest budget accepted: far above any SM's shared memory (227 KiB on sm_90), far below overflow.
+constexpr std::int64_t kMaxBudgetBytes = std::int64_t{1} << 30;
+
 // "48 KiB" -> 49152, "50000 B" and "50000" -> 50000, "max" -> 0; nullopt for anything else, with `unit`
-// set when the text is an integer and a unit we do not know ("99 KB").
-std::optional<std::int64_t> parse_budget(std::string_view s, std::string* unit) {
+// set when the text is an integer and a unit we do not know ("99 KB"), and `too_large` when it is a known
+// unit but over kMaxBudgetBytes (or past 64 bits).
+std::optional<std::int64_t> parse_budget(std::string_view s, std::string* unit, bool* too_large) {
   if (s == "max") return 0;
   std::int64_t n = 0;
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || ptr == s.data()) return std::nullopt;
+  if ((ec != std::errc() && ec != std::errc::result_out_of_range) || ptr == s.data()) return std::nullopt;
   std::string_view rest = s.substr(static_cast<std::size_t>(ptr - s.data()));
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  if (rest.empty() || rest == "B") return n;
-  const bool word = std::all_of(rest.begin(), rest.end(),
-                                [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
-  if (word) *unit = std::string(rest);  // else not "<integer> <unit>" at all: no unit to blame
-  if (rest == "KiB" && n <= INT64_MAX / 1024 && n >= INT64_MIN / 1024) return n * 1024;
-  return std::nullopt;
+  const bool known = rest.empty() || rest == "B" || rest == "KiB";
+  if (!known) {
+    const bool word = std::all_of(rest.begin(), rest.end(),
+                                  [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    if (word) *unit = std::string(rest);  // else not "<integer> <unit>" at all: no unit to blame
+    return std::nullopt;
+  }
+  const std::int64_t scale = rest == "KiB" ? 1024 : 1;
+  if (ec == std::errc::result_out_of_range || n > kMaxBudgetBytes / scale) {
+    *too_large = true;
+    return std::nullopt;
+  }
+  return n * scale;
 }
 
 // The entries of `section`, a map of the given keys.
@@ -56,7 +67,12 @@ std::vector<SramBudget> read_sram_budgets(const YamlReader& r, const Field& sect
   for (const Value& v : r.list(section.value, "sram_budgets")) {
     const std::string& s = r.scalar(v, "sram budget", "a size");
     std::string unit;
-    const std::optional<std::int64_t> bytes = parse_budget(s, &unit);
+    bool too_large = false;
+    const std::optional<std::int64_t> bytes = parse_budget(s, &unit, &too_large);
+    if (too_large)
+      r.fail(v.where,
+             fmt::format("sram budget '{}' is too large (at most {} KiB; an SM has 227 KiB on sm_90)", s,
+                         kMaxBudgetBytes / 1024));
     if (!bytes && !unit.empty())
       r.fail(v.where, fmt::format("sram budget '{}': unknown unit '{}' (expected KiB or B)", s, unit));
     if (!bytes)

@@ -71,11 +71,25 @@ const Field* Fields::find(std::string_view key) const {
 }
 
 YAML::Node YamlReader::load() const {
+  // A NUL byte ends yaml-cpp's view of the text and misleads its messages ("unknown escape character"): say
+  // where it is.
+  if (const std::size_t nul = text_.find('\0'); nul != std::string_view::npos) {
+    const std::string_view before = text_.substr(0, nul);
+    const std::size_t line_start = before.rfind('\n');
+    const int line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const int column = static_cast<int>(line_start == std::string_view::npos ? nul + 1 : nul - line_start);
+    fail({file_, line, column}, "a NUL byte: a search space is a YAML text file");
+  }
+  std::vector<YAML::Node> documents;
   try {
-    return YAML::Load(std::string(text_));
+    documents = YAML::LoadAll(std::string(text_));
   } catch (const YAML::ParserException& e) {
     fail(at(e.mark), "YAML syntax error: " + e.msg);
   }
+  if (documents.size() > 1)
+    fail(at(documents[1].Mark()),
+         "a second YAML document: a search space is one document (remove the '---')");
+  return documents.empty() ? YAML::Node() : documents.front();
 }
 
 SourceLocation YamlReader::at(const YAML::Mark& mark) const {

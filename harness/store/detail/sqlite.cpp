@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -54,15 +55,34 @@ std::string why_not_openable(const std::filesystem::path& path, int system_errno
   return system_errno != 0 ? std::strerror(system_errno) : "no further detail";
 }
 
+// "file:" URI of a path: every byte but unreserved ones and '/' percent-encoded.
+std::string file_uri(const std::filesystem::path& path, std::string_view query) {
+  std::string uri = "file:";
+  for (unsigned char c : path.string()) {
+    if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '_' || c == '.' || c == '~')
+      uri += static_cast<char>(c);
+    else
+      uri += fmt::format("%{:02X}", c);
+  }
+  return uri + "?" + std::string(query);
+}
+
 }  // namespace
 
 bool is_not_a_database(const SqliteError& e) {
   return e.code() == SQLITE_NOTADB || e.code() == SQLITE_CORRUPT;
 }
 
-Database::Database(std::filesystem::path path) : path_(std::move(path)) {
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
-  const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+Database::Database(std::filesystem::path path, Mode mode) : path_(std::move(path)) {
+  int flags = SQLITE_OPEN_FULLMUTEX;
+  std::string name = path_.string();
+  if (mode == Mode::read_write) {
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  } else {
+    flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    name = file_uri(path_, mode == Mode::immutable ? "mode=ro&immutable=1" : "mode=ro");
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     message += fmt::format(" ({})", why_not_openable(path_, db_ != nullptr ? sqlite3_system_errno(db_) : 0));
@@ -70,13 +90,28 @@ Database::Database(std::filesystem::path path) : path_(std::move(path)) {
     db_ = nullptr;
     throw SqliteError(fmt::format("sqlite3_open_v2 on {}: {}", path_.string(), message), rc & 0xff, message);
   }
-  if (sqlite3_db_readonly(db_, "main") == 1) {
+  if (mode == Mode::read_write && sqlite3_db_readonly(db_, "main") == 1) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
     const std::string message = "the file is not writable (sqlite opened it read-only)";
     throw SqliteError(fmt::format("sqlite3_open_v2 on {}: {}", path_.string(), message), SQLITE_READONLY,
                       message);
   }
+}
+
+std::unique_ptr<Database> Database::copy_in_memory(const Database& source) {
+  std::unique_ptr<Database> copy(new Database());
+  copy->path_ = source.path_;
+  const int rc =
+      sqlite3_open_v2(":memory:", &copy->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) copy->fail(rc, "sqlite3_open_v2", ":memory:");
+  sqlite3_backup* backup = sqlite3_backup_init(copy->db_, "main", source.db_, "main");
+  if (backup == nullptr) copy->fail(sqlite3_errcode(copy->db_), "sqlite3_backup_init", "copy to memory");
+  const int step = sqlite3_backup_step(backup, -1);
+  const int finish = sqlite3_backup_finish(backup);
+  if (step != SQLITE_DONE) source.fail(step, "sqlite3_backup_step", "copy to memory");
+  copy->check(finish, "sqlite3_backup_finish", "copy to memory");
+  return copy;
 }
 
 Database::~Database() {

@@ -11,6 +11,7 @@
 #include <concepts>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,9 +43,17 @@ bool is_not_a_database(const SqliteError& e);  // SQLITE_NOTADB or SQLITE_CORRUP
 
 class Database {
  public:
-  // Opens (creating when missing) the file for reading and writing. A file that exists but cannot be written
-  // is an error too (sqlite would silently open it read-only).
-  explicit Database(std::filesystem::path path);
+  enum class Mode {
+    read_write,  // created when missing; a file that exists but cannot be written is an error (sqlite would
+                 // silently open it read-only)
+    read_only,   // never created or written (SQLITE_OPEN_READONLY); the file must exist
+    immutable,   // read_only, and sqlite assumes nobody writes it meanwhile (no -shm needed): for a WAL
+                 // database in a directory this user cannot write
+  };
+  explicit Database(std::filesystem::path path, Mode mode = Mode::read_write);
+  // A private in-memory copy of `source` (sqlite's backup API), named like it in messages: for reading an
+  // older schema migrated without writing the file.
+  static std::unique_ptr<Database> copy_in_memory(const Database& source);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -63,6 +72,7 @@ class Database {
   [[noreturn]] void fail(int rc, std::string_view call, std::string_view context) const;
 
  private:
+  Database() = default;
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
 };
