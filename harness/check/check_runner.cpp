@@ -11,7 +11,7 @@
 #include "jit/compile_pool.hpp"
 #include "run/device_limits.hpp"
 #include "store/result_store.hpp"
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
 namespace flashtune::check {
 namespace detail {
@@ -35,7 +35,7 @@ std::string compile_facts(const std::vector<std::string>& exprs, const jit::Comp
 
 }  // namespace
 
-Checker::Checker(const space::SearchSpace& space, const CheckOptions& options, tune::TuneObserver& observer)
+Checker::Checker(const space::SearchSpace& space, const CheckOptions& options, trial::Observer& observer)
     : space_(space),
       options_(options),
       observer_(observer),
@@ -48,7 +48,7 @@ void Checker::note(std::string message) {
 }
 
 void Checker::report(const std::string& phase) {
-  tune::TuneProgress p;
+  trial::Progress p;
   p.phase = phase;
   p.compiled = compiled_.size();
   p.to_compile = plan_.requests.size();
@@ -70,15 +70,11 @@ CheckCase Checker::make_case(const CheckConfig& c, CheckStage stage, std::string
 
 void Checker::start_worker() {
   if (options_.compile_only) return;
-  worker_argv_ = options_.trial_worker.empty() ? tune::default_trial_worker_command() : options_.trial_worker;
-  client_ = std::make_unique<tune::TrialClient>(worker_argv_, cubin_.dir());
-  tune::TrialClient::Hello h = client_->hello();
-  if (h.device) {
-    device_ = *h.device;
-  } else {
-    result_.no_gpu = h.no_gpu.empty() ? "no GPU" : h.no_gpu;
-    client_.reset();
-  }
+  trial::WorkerSession s = trial::start_trial_worker(options_.trial_worker, cubin_.dir());
+  worker_argv_ = std::move(s.argv);
+  client_ = std::move(s.client);
+  device_ = s.device;
+  if (!device_) result_.no_gpu = s.no_gpu;
 }
 
 void Checker::plan() {
@@ -104,7 +100,7 @@ void Checker::compile() {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   std::vector<jit::CompileResult> results =
       pool.compile(plan_.requests, cubin_, [&](std::size_t done, std::size_t total) {
-        tune::TuneProgress p;
+        trial::Progress p;
         p.phase = "compiling";
         p.compiled = done;
         p.to_compile = total;
@@ -124,7 +120,7 @@ void Checker::compile() {
                                space_.check.expect_compile_error->where.to_string(), k.detail);
     } else {
       k.outcome = c.expect_compile_error ? CheckOutcome::expected_failure : CheckOutcome::fail;
-      k.detail = tune::compile_error_summary(r.log);
+      k.detail = trial::compile_error_summary(r.log);
     }
     result_.cases.push_back(std::move(k));
   }
@@ -140,7 +136,7 @@ void Checker::choose() {
     return;
   }
   const store::ResultStore store(db, store::ResultStore::Access::read_only);
-  const TopConfigs top = top_configs(store, tune::identity_of(*device_), space_, options_.top_k);
+  const TopConfigs top = top_configs(store, trial::identity_of(*device_), space_, options_.top_k);
   for (const std::string& n : top.notes) note(n);
   for (std::size_t i = 0; i < plan_.configs.size(); ++i)
     chosen_[i] = top.chosen(plan_.configs[i].params, plan_.configs[i].variant);
@@ -154,8 +150,8 @@ bool Checker::runnable(const CheckConfig& c, const AttentionProblem& problem, st
   }
   // The space's prune limits (spills, registers, blocks per SM) are tuning policy, not correctness: only what
   // cannot launch under the budget is left out.
-  const tune::Gate g = tune::gate_trial(
-      tune::kernel_facts(plan_.request_exprs[c.request], template_.launches(c.params, problem), r), budget_,
+  const trial::Gate g = trial::gate_trial(
+      trial::kernel_facts(plan_.request_exprs[c.request], template_.launches(c.params, problem), r), budget_,
       space::PruneSettings{});
   if (g.failed) {
     *why = fmt::format("{}: {}", to_string(*g.failed), g.detail);
@@ -246,7 +242,7 @@ CheckResult Checker::run() {
 }  // namespace detail
 
 CheckResult run_check(const space::SearchSpace& space, const CheckOptions& options,
-                      tune::TuneObserver& observer) {
+                      trial::Observer& observer) {
   return detail::Checker(space, options, observer).run();
 }
 

@@ -23,7 +23,7 @@
 #include "check/check_result.hpp"
 #include "check/sanitizer.hpp"
 #include "space/search_space.hpp"
-#include "tune/tune_observer.hpp"
+#include "trial/observer.hpp"
 
 namespace flashtune::check {
 
@@ -35,7 +35,7 @@ struct CheckOptions {
   std::filesystem::path db;  // the results store top_k reads; empty: store::ResultStore::default_path()
   std::filesystem::path cubin_dir;        // empty: jit::CubinCache::default_dir()
   int jobs = 0;                           // compile worker processes; 0: one per core
-  std::vector<std::string> trial_worker;  // empty: tune::default_trial_worker_command()
+  std::vector<std::string> trial_worker;  // empty: trial::default_trial_worker_command()
   std::vector<std::string> sanitizer;     // empty: default_sanitizer_command()
   std::filesystem::path log_dir;          // the sanitizer's logs; empty: a new folder in the temp directory
 };
@@ -43,6 +43,6 @@ struct CheckOptions {
 // Throws Error for a broken setup (a worker that cannot start, a store that cannot be read); a configuration
 // that fails is a case, never an exception.
 CheckResult run_check(const space::SearchSpace& space, const CheckOptions& options,
-                      tune::TuneObserver& observer);
+                      trial::Observer& observer);
 
 }  // namespace flashtune::check

@@ -9,8 +9,8 @@
 #include "gpu/driver_api.hpp"
 #include "jit/nvrtc_program.hpp"
 #include "store/result_store.hpp"
+#include "trial/trial_protocol.hpp"
 #include "tune/best_config.hpp"
-#include "tune/trial_protocol.hpp"
 
 namespace flashtune::cli {
 
@@ -30,7 +30,7 @@ SelectedEntries StoreSelection::select(std::ostream& notes) const {
   if (!all && gpu.empty()) {
     std::string why;
     if (gpu::gpu_available(&why)) {
-      this_gpu = tune::identity_of(gpu::query_device(0)).key();
+      this_gpu = trial::identity_of(gpu::query_device(0)).key();
     } else {
       notes << "no GPU here (" << why << "): showing every GPU's configurations\n";
     }

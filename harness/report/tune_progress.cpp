@@ -19,7 +19,7 @@ void TuneProgressPrinter::finish() {
   open_ = false;
 }
 
-std::string TuneProgressPrinter::line(const tune::TuneProgress& p) const {
+std::string TuneProgressPrinter::line(const trial::Progress& p) const {
   std::string s = fmt::format("[{}] compiled {}/{} | verified {} | timed {}", p.phase, p.compiled,
                               p.to_compile, p.verified, p.timed);
   if (p.trials_total > 0) s += fmt::format(" | trials {}/{}", p.trials_done, p.trials_total);
@@ -28,7 +28,7 @@ std::string TuneProgressPrinter::line(const tune::TuneProgress& p) const {
   return s;
 }
 
-void TuneProgressPrinter::progress(const tune::TuneProgress& p) {
+void TuneProgressPrinter::progress(const trial::Progress& p) {
   if (quiet_) return;
   const auto now = std::chrono::steady_clock::now();
   if (tty_) {

@@ -7,20 +7,20 @@
 #include <chrono>
 #include <string>
 
-#include "tune/tune_observer.hpp"
+#include "trial/observer.hpp"
 
 namespace flashtune::report {
 
-class TuneProgressPrinter final : public tune::TuneObserver {
+class TuneProgressPrinter final : public trial::Observer {
  public:
   explicit TuneProgressPrinter(bool quiet = false);
   ~TuneProgressPrinter() override;  // ends an open terminal line
-  void progress(const tune::TuneProgress& p) override;
+  void progress(const trial::Progress& p) override;
   void note(std::string_view message) override;
   void finish();
 
  private:
-  std::string line(const tune::TuneProgress& p) const;
+  std::string line(const trial::Progress& p) const;
   bool quiet_;
   bool tty_;
   bool open_ = false;

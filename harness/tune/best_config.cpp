@@ -6,7 +6,7 @@
 #include "kernels/kernel_template.hpp"
 #include "run/kernel_loader.hpp"
 #include "store/result_store.hpp"
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
 namespace flashtune::tune {
 
@@ -29,7 +29,7 @@ std::optional<store::BestEntry> best_config(const AttentionProblem& problem, con
 }
 
 std::optional<store::BestEntry> best_config(const AttentionProblem& problem, const BestConfigQuery& query) {
-  return best_config(problem, identity_of(gpu::query_device(0)), query);
+  return best_config(problem, trial::identity_of(gpu::query_device(0)), query);
 }
 
 }  // namespace flashtune::tune

@@ -1,6 +1,6 @@
 #include "tune/tune_summary.hpp"
 
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
 namespace flashtune::tune {
 using nlohmann::json;
@@ -8,7 +8,7 @@ using nlohmann::json;
 json TuneSummary::to_json() const {
   json winners_json = json::array();
   for (const Winner& w : winners)
-    winners_json.push_back({{"problem", tune::to_json(w.problem)},
+    winners_json.push_back({{"problem", trial::to_json(w.problem)},
                             {"smem_budget", w.smem_budget},
                             {"budget", w.budget_label},
                             {"config", w.params},

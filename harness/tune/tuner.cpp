@@ -10,7 +10,7 @@
 namespace flashtune::tune {
 namespace detail {
 
-Sweep::Sweep(const space::SearchSpace& space, const TuneOptions& options, TuneObserver& observer)
+Sweep::Sweep(const space::SearchSpace& space, const TuneOptions& options, trial::Observer& observer)
     : space_(space),
       options_(options),
       observer_(observer),
@@ -68,7 +68,7 @@ TuneSummary Sweep::run() {
 
 }  // namespace detail
 
-TuneSummary tune(const space::SearchSpace& space, const TuneOptions& options, TuneObserver& observer) {
+TuneSummary tune(const space::SearchSpace& space, const TuneOptions& options, trial::Observer& observer) {
   return detail::Sweep(space, options, observer).run();
 }
 

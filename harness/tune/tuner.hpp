@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "space/search_space.hpp"
-#include "tune/tune_observer.hpp"
+#include "trial/observer.hpp"
 #include "tune/tune_summary.hpp"
 
 namespace flashtune::tune {
@@ -33,11 +33,11 @@ struct TuneOptions {
   std::optional<space::StrategyKind> strategy;  // overrides the space's
   std::optional<std::uint64_t> seed;
   std::optional<int> random_budget;
-  std::vector<std::string> trial_worker;  // empty: default_trial_worker_command()
+  std::vector<std::string> trial_worker;  // empty: trial::default_trial_worker_command()
 };
 
 // Runs the sweep. Throws Error for a broken setup (unknown template, unreadable store, a trial worker that
 // cannot start); a bad configuration is never an exception, it is a trial status.
-TuneSummary tune(const space::SearchSpace& space, const TuneOptions& options, TuneObserver& observer);
+TuneSummary tune(const space::SearchSpace& space, const TuneOptions& options, trial::Observer& observer);
 
 }  // namespace flashtune::tune

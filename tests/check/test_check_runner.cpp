@@ -77,7 +77,7 @@ CheckOptions fake_gpu() {
 
 TEST(CheckRunner, CompileOnlyOfASmallSpacePasses) {
   const space::SearchSpace s = space::parse_search_space(kSpace, "small.yaml");
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r = run_check(s, {.compile_only = true, .jobs = 2}, quiet);
   ASSERT_EQ(r.cases.size(), 2u);
   EXPECT_EQ(r.count(CheckOutcome::pass, CheckStage::compile), 2u);
@@ -91,7 +91,7 @@ TEST(CheckRunner, CompileOnlyOfASmallSpacePasses) {
 
 TEST(CheckRunner, AnExpectedCompileErrorIsAnExpectedFailure) {
   const space::SearchSpace s = space::load_search_space(kFixtures / "fault_expected.yaml");
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r = run_check(s, {.compile_only = true, .jobs = 2}, quiet);
   ASSERT_EQ(r.cases.size(), 2u);
   EXPECT_EQ(r.cases[0].outcome, CheckOutcome::pass);  // fault 0
@@ -102,7 +102,7 @@ TEST(CheckRunner, AnExpectedCompileErrorIsAnExpectedFailure) {
 
 TEST(CheckRunner, AnUnexpectedCompileErrorFails) {
   const space::SearchSpace s = space::load_search_space(kFixtures / "fault_unexpected.yaml");
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r = run_check(s, {.compile_only = true, .jobs = 2}, quiet);
   ASSERT_EQ(r.cases.size(), 2u);
   EXPECT_EQ(r.cases[1].outcome, CheckOutcome::fail);
@@ -122,7 +122,7 @@ TEST(CheckRunner, AnUnexpectedCompileErrorFails) {
 
 TEST(CheckRunner, VerifiesEveryConfigurationOnTheCheckProblems) {
   const space::SearchSpace s = space::parse_search_space(kSpace, "small.yaml");
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r = run_check(s, fake_gpu(), quiet);
   EXPECT_TRUE(r.no_gpu.empty()) << r.no_gpu;
   // Both causal modes compiled: 2 configurations x 2 variants; each verified on N 1, 17, 1000.
@@ -137,7 +137,7 @@ TEST(CheckRunner, VerifiesEveryConfigurationOnTheCheckProblems) {
 
 TEST(CheckRunner, IncorrectResultsAgainstTheSpacesExpectations) {
   Env bad("FAKE_WORKER_INCORRECT", "block_n=128");
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   // Expected on N17 only: the other shapes' wrong answers fail.
   const CheckResult r =
       run_check(space::parse_search_space(
@@ -158,7 +158,7 @@ TEST(CheckRunner, IncorrectResultsAgainstTheSpacesExpectations) {
 }
 
 TEST(CheckRunner, AnExpectedWrongAnswerThatIsRightIsAnUnexpectedPass) {
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r =
       run_check(space::parse_search_space(with_check("{expect_incorrect: block_n == 64}"), "x.yaml"),
                 fake_gpu(), quiet);
@@ -199,7 +199,7 @@ TEST(CheckRunner, TopKTakesTheBestThatTheStoreKnows) {
   CheckOptions o = fake_gpu();
   o.top_k = 1;
   o.db = dir / "results.db";
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r = run_check(s, o, quiet);
   const std::vector<CheckCase> v = cases(r, CheckStage::verify, CheckOutcome::pass);
   ASSERT_EQ(v.size(), 6u);
@@ -226,7 +226,7 @@ TEST(CheckRunner, SanitizerReportsAreAttributedToOneConfiguration) {
   o.sanitize = {SanitizerTool::memcheck};
   o.sanitizer = {"/bin/sh", (kFixtures / "fake_sanitizer.sh").string()};
   o.log_dir = dir / "logs";
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r = run_check(space::parse_search_space(kSpace, "small.yaml"), o, quiet);
   EXPECT_EQ(r.count(CheckOutcome::pass, CheckStage::verify), 12u);
   const std::vector<CheckCase> passed = cases(r, CheckStage::memcheck, CheckOutcome::pass);
@@ -255,7 +255,7 @@ TEST(CheckRunner, ASanitizerThatCannotStartFailsItsCases) {
   o.sanitize = {SanitizerTool::racecheck};
   o.sanitizer = {"/nonexistent/compute-sanitizer"};
   o.log_dir = temp_dir("no-sanitizer");
-  tune::TuneObserver quiet;
+  trial::Observer quiet;
   const CheckResult r = run_check(space::parse_search_space(kSpace, "small.yaml"), o, quiet);
   const std::vector<CheckCase> failed = cases(r, CheckStage::racecheck, CheckOutcome::fail);
   ASSERT_EQ(failed.size(), 4u);

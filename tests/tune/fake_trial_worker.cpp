@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
 using nlohmann::json;
 using namespace flashtune;
@@ -66,12 +66,12 @@ int main() {
     const std::string op = req.at("op").get<std::string>();
     json reply{{"ok", true}};
     if (op == "hello") {
-      reply["device"] = tune::to_json(fake_device());
+      reply["device"] = trial::to_json(fake_device());
     } else if (op == "problem") {
       reply["reference"] = "fake";
       reply["setup_ms"] = 0.0;
     } else if (op == "trial") {
-      const run::TrialSpec spec = tune::spec_from_json(req.at("spec"));
+      const run::TrialSpec spec = trial::spec_from_json(req.at("spec"));
       if (const char* ms = std::getenv("FAKE_WORKER_DELAY_MS"))  // a slow sweep, for kill tests
         std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
       if (spec.label.find("block_n=32") != std::string::npos) std::_Exit(9);
@@ -93,7 +93,7 @@ int main() {
         sanitizer_errors += 1;
       }
       o.timing = gpu::summarize(std::vector<double>(5, fake_ms(spec.label)));
-      reply["outcome"] = tune::to_json(o);
+      reply["outcome"] = trial::to_json(o);
     } else if (op == "remeasure") {
       json samples = json::array();
       for (const json& s : req.at("specs"))
@@ -118,7 +118,7 @@ int main() {
           p.extra["l1tex__m_xbar2l1tex_read_bytes.sum"] = 2e6;
         }
       }
-      reply["profile"] = tune::to_json(p);
+      reply["profile"] = trial::to_json(p);
     } else {
       reply = json{{"ok", false}, {"error", "unknown op"}};
     }

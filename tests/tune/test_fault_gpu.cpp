@@ -25,7 +25,7 @@ TEST(FaultGpu, EveryFailureCostsOnlyItsConfiguration) {
   const space::SearchSpace space = space::load_search_space(FLASHTUNE_FAULT_SPACE);
   TuneOptions o;
   o.db = dir / "faults.db";
-  TuneObserver quiet;
+  trial::Observer quiet;
   const TuneSummary s = tune(space, o, quiet);
   EXPECT_GE(s.restarts, 2u);  // after the illegal address and after the hang
   ASSERT_EQ(s.winners.size(), 1u);

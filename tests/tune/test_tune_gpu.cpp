@@ -43,7 +43,7 @@ TEST(TuneGpu, SmallSweepEndToEndAndEveryWinnerVerifiesAgain) {
   const space::SearchSpace space = space::parse_search_space(kSpace, "small-gpu.yaml");
   TuneOptions o;
   o.db = dir / "results.db";
-  TuneObserver quiet;
+  trial::Observer quiet;
   const TuneSummary s = tune(space, o, quiet);
   ASSERT_TRUE(s.no_gpu.empty()) << s.no_gpu;
   EXPECT_FALSE(s.from_cache);

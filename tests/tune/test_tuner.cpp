@@ -16,11 +16,11 @@ namespace flashtune::tune {
 namespace {
 namespace fs = std::filesystem;
 
-class QuietObserver : public TuneObserver {
+class QuietObserver : public trial::Observer {
  public:
   std::vector<std::string> notes;
   std::size_t calls = 0;
-  void progress(const TuneProgress&) override { ++calls; }
+  void progress(const trial::Progress&) override { ++calls; }
   void note(std::string_view m) override { notes.emplace_back(m); }
 };
 
@@ -223,7 +223,7 @@ TEST(Tuner, FaultInjectionSpaceCompileOnly) {
   TuneOptions o;
   o.compile_only = true;
   o.jobs = 2;
-  TuneObserver quiet;
+  trial::Observer quiet;
   const TuneSummary s = tune(space, o, quiet);
   EXPECT_EQ(s.trials, 8u);
   EXPECT_EQ(s.trials_by_status.at("compile_error"), 1u);      // fault 4

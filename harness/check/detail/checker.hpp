@@ -17,8 +17,8 @@
 #include "kernels/kernel_template.hpp"
 #include "kernels/sram_budget.hpp"
 #include "run/trial_runner.hpp"
-#include "tune/trial_client.hpp"
-#include "tune/trial_gate.hpp"
+#include "trial/trial_gate.hpp"
+#include "trial/worker_session.hpp"
 
 namespace flashtune::check::detail {
 
@@ -29,7 +29,7 @@ inline double seconds_since(Clock::time_point t) {
 
 class Checker {
  public:
-  Checker(const space::SearchSpace& space, const CheckOptions& options, tune::TuneObserver& observer);
+  Checker(const space::SearchSpace& space, const CheckOptions& options, trial::Observer& observer);
   CheckResult run();
 
  private:
@@ -50,13 +50,13 @@ class Checker {
 
   const space::SearchSpace& space_;
   const CheckOptions& options_;
-  tune::TuneObserver& observer_;
+  trial::Observer& observer_;
   const KernelTemplate& template_;
   jit::CubinCache cubin_;
   CheckResult result_;
   Clock::time_point start_ = Clock::now();
 
-  std::unique_ptr<tune::TrialClient> client_;
+  std::unique_ptr<trial::TrialClient> client_;
   std::optional<gpu::DeviceInfo> device_;
   std::vector<std::string> worker_argv_;
   SramPlan budget_;  // the largest of the space's budgets: the launches' limits

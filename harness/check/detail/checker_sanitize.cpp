@@ -84,9 +84,9 @@ CheckCase Checker::sanitize_one(SanitizerTool tool, const CheckConfig& c, std::s
   std::string ended;
   const auto t0 = Clock::now();
   try {
-    tune::TrialClient client(argv, cubin_.dir(),
-                             {.stderr_file = err, .exit_grace = std::chrono::seconds(60)});
-    const tune::TrialClient::Hello h = client.hello(timeout_s);
+    trial::TrialClient client(argv, cubin_.dir(),
+                              {.stderr_file = err, .exit_grace = std::chrono::seconds(60)});
+    const trial::TrialClient::Hello h = client.hello(timeout_s);
     if (!h.device) failures.push_back("the worker under compute-sanitizer sees no GPU: " + h.no_gpu);
     for (std::size_t i = 0; h.device && i < problems.size() && failures.empty(); ++i) {
       client.set_problem(problems[i], space_.strategy.seed, false, timeout_s);

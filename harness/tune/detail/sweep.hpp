@@ -19,9 +19,9 @@
 #include "kernels/sram_budget.hpp"
 #include "store/records.hpp"
 #include "store/result_store.hpp"
+#include "trial/trial_gate.hpp"
+#include "trial/worker_session.hpp"
 #include "tune/async_compiler.hpp"
-#include "tune/trial_client.hpp"
-#include "tune/trial_gate.hpp"
 #include "tune/tuner.hpp"
 
 namespace flashtune::tune::detail {
@@ -83,7 +83,7 @@ double median(std::vector<double> xs);
 
 class Sweep {
  public:
-  Sweep(const space::SearchSpace& space, const TuneOptions& options, TuneObserver& observer);
+  Sweep(const space::SearchSpace& space, const TuneOptions& options, trial::Observer& observer);
   TuneSummary run();
 
  private:
@@ -98,8 +98,8 @@ class Sweep {
   void measure_problem(std::size_t pi);
   void finish_group(const ProblemPlan& plan, const Budget& budget, std::vector<Contender>& contenders);
   store::TrialRecord base_record(const ProblemPlan& plan, const Candidate& c, const Budget& b,
-                                 const jit::CompileResult& r, const std::vector<KernelFacts>& f) const;
-  std::vector<KernelFacts> facts_of(const Candidate& c, const jit::CompileResult& r) const;
+                                 const jit::CompileResult& r, const std::vector<trial::KernelFacts>& f) const;
+  std::vector<trial::KernelFacts> facts_of(const Candidate& c, const jit::CompileResult& r) const;
   run::TrialSpec spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const;
   store::BestKey best_key(const AttentionProblem& p, const Budget& b) const;
   void count(const store::TrialRecord& t);
@@ -113,14 +113,14 @@ class Sweep {
 
   const space::SearchSpace& space_;
   const TuneOptions& options_;
-  TuneObserver& observer_;
+  trial::Observer& observer_;
   const KernelTemplate& template_;
   jit::CubinCache cubin_;
   space::StrategySettings strategy_;
   TuneSummary summary_;
   Clock::time_point start_ = Clock::now();
 
-  std::unique_ptr<TrialClient> client_;
+  std::unique_ptr<trial::TrialClient> client_;
   std::optional<gpu::DeviceInfo> device_;
   SmLimits limits_;
   std::string arch_;

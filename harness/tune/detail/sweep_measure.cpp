@@ -9,13 +9,13 @@
 #include "jit/nvrtc_program.hpp"
 #include "run/kernel_loader.hpp"
 #include "space/enumerate.hpp"
+#include "trial/trial_protocol.hpp"
 #include "tune/strategy.hpp"
-#include "tune/trial_protocol.hpp"
 
 namespace flashtune::tune::detail {
 
 void Sweep::report(const std::string& phase, double best_tflops, const std::string& best) {
-  TuneProgress p;
+  trial::Progress p;
   p.phase = phase;
   p.compiled = compiler_ ? compiler_->done() : 0;
   p.to_compile = requests_.size();
@@ -32,8 +32,8 @@ void Sweep::report(const std::string& phase, double best_tflops, const std::stri
   observer_.progress(p);
 }
 
-std::vector<KernelFacts> Sweep::facts_of(const Candidate& c, const jit::CompileResult& r) const {
-  return kernel_facts(request_exprs_[c.request], c.launches, r);
+std::vector<trial::KernelFacts> Sweep::facts_of(const Candidate& c, const jit::CompileResult& r) const {
+  return trial::kernel_facts(request_exprs_[c.request], c.launches, r);
 }
 
 run::TrialSpec Sweep::spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const {
@@ -131,14 +131,15 @@ void Sweep::count(const store::TrialRecord& t) {
 
 store::TrialRecord Sweep::base_record(const ProblemPlan& plan, const Candidate& c, const Budget& b,
                                       const jit::CompileResult& r,
-                                      const std::vector<KernelFacts>& facts) const {
+                                      const std::vector<trial::KernelFacts>& facts) const {
   store::TrialRecord t;
   t.sweep_id = summary_.sweep_id;
   t.problem = plan.problem;
   t.smem_budget = b.bytes;
   t.template_id = std::string(template_.id());
   t.params = c.params;
-  for (const KernelFacts& f : facts) {  // the heaviest kernel's registers and shared memory, all spills
+  for (const trial::KernelFacts& f :
+       facts) {  // the heaviest kernel's registers and shared memory, all spills
     t.registers = std::max(t.registers, f.registers);
     t.spill_bytes += f.spill_bytes;
     t.smem_bytes = std::max(t.smem_bytes, f.smem_total());
@@ -166,12 +167,12 @@ void Sweep::measure_problem(std::size_t pi) {
     const auto t_wait = Clock::now();
     const jit::CompileResult& r = compiler_->wait(c.request);
     summary_.compile_wait_s += seconds_since(t_wait);
-    const std::vector<KernelFacts> f = facts_of(c, r);
+    const std::vector<trial::KernelFacts> f = facts_of(c, r);
     std::map<int, store::TrialRecord> measured;  // by modeled blocks/SM: the GPU trials of this configuration
     for (std::size_t bi = 0; bi < budgets_.size(); ++bi) {
       const Budget& b = budgets_[bi];
       store::TrialRecord t = base_record(plan, c, b, r, f);
-      const Gate g = gate_trial(f, b.plan, space_.prune);
+      const trial::Gate g = trial::gate_trial(f, b.plan, space_.prune);
       const auto resumed = done_.find(trial_key(plan.problem, b.bytes, c.params));
       if (resumed != done_.end()) {
         // Stored before the sweep was interrupted: not run again. A measurement of this budget's own launch

@@ -9,8 +9,8 @@
 #include "jit/nvrtc_program.hpp"
 #include "run/kernel_loader.hpp"
 #include "space/enumerate.hpp"
+#include "trial/trial_protocol.hpp"
 #include "tune/strategy.hpp"
-#include "tune/trial_protocol.hpp"
 
 namespace flashtune::tune::detail {
 
@@ -41,16 +41,13 @@ void Sweep::start_worker() {
     summary_.no_gpu = "--compile-only";
     return;
   }
-  client_ = std::make_unique<TrialClient>(
-      options_.trial_worker.empty() ? default_trial_worker_command() : options_.trial_worker, cubin_.dir());
-  TrialClient::Hello h = client_->hello();
-  if (h.device) {
-    device_ = *h.device;
-    summary_.gpu = identity_of(*device_);
-  } else {
-    summary_.no_gpu = h.no_gpu;
-    client_.reset();
-  }
+  trial::WorkerSession s = trial::start_trial_worker(options_.trial_worker, cubin_.dir());
+  client_ = std::move(s.client);
+  device_ = s.device;
+  if (device_)
+    summary_.gpu = trial::identity_of(*device_);
+  else
+    summary_.no_gpu = s.no_gpu;
 }
 
 void Sweep::resolve_budgets() {
@@ -169,9 +166,9 @@ void Sweep::compile_only() {
     for (const Candidate& c : plan.candidates) {
       const jit::CompileResult& r = compiler_->wait(c.request);
       report(fmt::format("compiling ({} of {} problems)", pi + 1, plans_.size()));
-      const std::vector<KernelFacts> f = facts_of(c, r);
+      const std::vector<trial::KernelFacts> f = facts_of(c, r);
       for (const Budget& b : budgets_) {
-        const Gate g = gate_trial(f, b.plan, space_.prune);
+        const trial::Gate g = trial::gate_trial(f, b.plan, space_.prune);
         ++summary_.trials_by_status[g.failed ? std::string(to_string(*g.failed)) : "needs_gpu"];
         ++summary_.trials;
       }

@@ -21,7 +21,7 @@
 #include "gpu/device_info.hpp"
 #include "run/trial_runner.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 
 // {$FLASHTUNE_TRIAL_WORKER} when set, else executable_dir()/flashtune-trial-worker, else the build tree's.
 // Throws Error(not_found) listing what was tried.
@@ -95,4 +95,4 @@ class TrialClient {
   double problem_timeout_s_ = 600;
 };
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

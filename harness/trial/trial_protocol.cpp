@@ -1,6 +1,6 @@
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 using nlohmann::json;
 
 json to_json(const AttentionProblem& p) {
@@ -249,4 +249,4 @@ GpuIdentity identity_of(const gpu::DeviceInfo& d) {
                      d.l2_bytes, d.driver_version};
 }
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

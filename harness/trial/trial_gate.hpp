@@ -14,7 +14,7 @@
 #include "kernels/sram_budget.hpp"
 #include "space/search_space.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 
 struct KernelFacts {
   bool compiled = false;
@@ -48,4 +48,4 @@ Gate gate_trial(const std::vector<KernelFacts>& kernels, const SramPlan& budget,
 // The first lines of a compile log that say what went wrong (errors first), at most `max_chars`.
 std::string compile_error_summary(const std::string& log, std::size_t max_chars = 600);
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

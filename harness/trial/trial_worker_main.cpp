@@ -15,7 +15,7 @@
 #include "core/error.hpp"
 #include "gpu/driver_api.hpp"
 #include "run/trial_runner.hpp"
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
 namespace {
 
@@ -31,7 +31,7 @@ struct Worker {
     std::string why;
     if (!gpu::gpu_available(&why)) return json{{"ok", false}, {"no_gpu", true}, {"error", why}};
     if (!runner) runner = std::make_unique<run::TrialRunner>(cache_dir);
-    return json{{"ok", true}, {"device", tune::to_json(runner->device())}};
+    return json{{"ok", true}, {"device", trial::to_json(runner->device())}};
   }
 
   run::TrialRunner& gpu() {
@@ -44,28 +44,28 @@ struct Worker {
     if (op == "hello") return hello();
     if (op == "problem") {
       const auto t0 = std::chrono::steady_clock::now();
-      gpu().set_problem(tune::problem_from_json(request.at("problem")),
+      gpu().set_problem(trial::problem_from_json(request.at("problem")),
                         request.at("seed").get<std::uint64_t>(), request.at("verify").get<bool>());
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       return json{{"ok", true}, {"reference", runner->problem()->reference_source()}, {"setup_ms", ms}};
     }
     if (op == "trial") {
-      const run::TrialOutcome o = gpu().run(tune::spec_from_json(request.at("spec")));
+      const run::TrialOutcome o = gpu().run(trial::spec_from_json(request.at("spec")));
       poisoned = o.context_poisoned;
-      return json{{"ok", true}, {"outcome", tune::to_json(o)}};
+      return json{{"ok", true}, {"outcome", trial::to_json(o)}};
     }
     if (op == "remeasure") {
       std::vector<run::TrialSpec> specs;
-      for (const json& s : request.at("specs")) specs.push_back(tune::spec_from_json(s));
+      for (const json& s : request.at("specs")) specs.push_back(trial::spec_from_json(s));
       return json{{"ok", true},
                   {"samples", gpu().remeasure(specs, request.at("rounds").get<int>(),
                                               request.at("flush_l2").get<bool>())}};
     }
     if (op == "profile")
       return json{{"ok", true},
-                  {"profile", tune::to_json(gpu().profile(tune::spec_from_json(request.at("spec")),
-                                                          request.value("utilization", false)))}};
+                  {"profile", trial::to_json(gpu().profile(trial::spec_from_json(request.at("spec")),
+                                                           request.value("utilization", false)))}};
     throw Error(ErrorKind::invalid_argument, "unknown op '" + op + "'");
   }
 };

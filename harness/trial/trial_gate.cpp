@@ -1,10 +1,10 @@
-#include "tune/trial_gate.hpp"
+#include "trial/trial_gate.hpp"
 
 #include <fmt/format.h>
 
 #include <sstream>
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 
 std::vector<KernelFacts> kernel_facts(const std::vector<std::string>& exprs,
                                       const std::vector<KernelLaunch>& launches,
@@ -87,4 +87,4 @@ std::string compile_error_summary(const std::string& log, std::size_t max_chars)
   return s;
 }
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

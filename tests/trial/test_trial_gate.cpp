@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "tune/trial_gate.hpp"
+#include "trial/trial_gate.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 namespace {
 
 KernelFacts facts(int regs, int dyn_smem, int threads, int spills = 0) {
@@ -99,4 +99,4 @@ TEST(CompileErrorSummary, KeepsErrorLinesAndBoundsTheLength) {
 }
 
 }  // namespace
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 namespace {
 
 TEST(TrialProtocol, ProblemRoundTrip) {
@@ -96,4 +96,4 @@ TEST(TrialProtocol, IdentityOfADeviceKeysEveryField) {
 }
 
 }  // namespace
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

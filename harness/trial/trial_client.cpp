@@ -1,4 +1,4 @@
-#include "tune/trial_client.hpp"
+#include "trial/trial_client.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -13,9 +13,9 @@
 #include "core/error.hpp"
 #include "core/paths.hpp"
 #include "core/worker_process.hpp"
-#include "tune/trial_protocol.hpp"
+#include "trial/trial_protocol.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -208,4 +208,4 @@ run::ProfileResult TrialClient::profile(const run::TrialSpec& spec, bool utiliza
   }
 }
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

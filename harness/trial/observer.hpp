@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 
-struct TuneProgress {
+struct Progress {
   std::string phase;  // "compiling", "problem 3/8: B16 H16 N1024 d128 bf16", "re-measuring", ...
   std::size_t compiled = 0, to_compile = 0;
   std::size_t verified = 0;  // trials whose output was checked against the reference
@@ -18,12 +18,12 @@ struct TuneProgress {
   double eta_s = -1;  // -1: unknown yet
 };
 
-class TuneObserver {
+class Observer {
  public:
-  virtual ~TuneObserver() = default;
-  virtual void progress(const TuneProgress& p) { (void)p; }
+  virtual ~Observer() = default;
+  virtual void progress(const Progress& p) { (void)p; }
   // A one-line message for people ("no GPU: ...", "results cache: 16 of 16 answered").
   virtual void note(std::string_view message) { (void)message; }
 };
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial

@@ -20,7 +20,7 @@
 #include "gpu/device_info.hpp"
 #include "run/trial_runner.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::trial {
 
 nlohmann::json to_json(const AttentionProblem& p);
 AttentionProblem problem_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
@@ -40,4 +40,4 @@ run::ProfileResult profile_from_json(const nlohmann::json& j);
 // The identity a results cache is keyed by, from the worker's device facts.
 GpuIdentity identity_of(const gpu::DeviceInfo& d);
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::trial
