@@ -36,6 +36,7 @@
 #include "kernels/kernel_template.hpp"
 #include "kernels/sram_budget.hpp"
 #include "run/device_limits.hpp"
+#include "run/instance.hpp"
 #include "run/kernel_loader.hpp"
 #include "run/trial_runner.hpp"
 #include "tune/best_config.hpp"
@@ -126,20 +127,12 @@ class Case {
   Case(std::shared_ptr<run::TrialRunner> runner, const KernelTemplate& t, const store::BestEntry& best,
        const AttentionProblem& problem, int warmup)
       : runner_(std::move(runner)), problem_(problem), params_(best.params), warmup_(warmup) {
-    const std::vector<std::string> exprs = t.name_expressions(params_, variant_of(problem));
-    jit::CompileRequest req =
-        run::make_request(std::string(t.source_file()), exprs.front(), runner_->device().arch());
-    req.name_expressions = exprs;
-    const jit::CompileResult r = jit::compile_cached(req, jit::CubinCache());
-    if (!r.ok) throw Error(ErrorKind::compile, fmt::format("{} {}: {}", t.id(), to_string(params_), r.log));
-    spec_.label = fmt::format("{} {}", t.id(), to_string(params_));
-    spec_.kernels = run::kernel_refs(r, exprs, spec_.label);
-    spec_.launches = t.launches(params_, problem);
-    spec_.workspace_bytes = t.workspace_bytes(params_, problem);
-    spec_.tensor_maps = t.tensor_maps(params_, variant_of(problem));
-    const SramPlan plan = plan_sram_budget(best.key.problem.smem_budget, run::limits_of(runner_->device()));
-    spec_.smem_limit = plan.per_block_limit;
-    spec_.carveout_percent = plan.carveout_percent;
+    const run::Instance inst = run::Instance::make(t, params_, problem);
+    const jit::CompileResult r =
+        jit::compile_cached(inst.compile_request(runner_->device().arch()), jit::CubinCache());
+    if (!r.ok) throw Error(ErrorKind::compile, fmt::format("{}: {}", inst.label(), r.log));
+    spec_ =
+        inst.trial_spec(r, plan_sram_budget(best.key.problem.smem_budget, run::limits_of(runner_->device())));
     spec_.time = false;
   }
 

@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "core/error.hpp"
-#include "run/kernel_loader.hpp"
 #include "space/enumerate.hpp"
 
 namespace flashtune::check {
@@ -99,7 +98,7 @@ CheckPlan plan_check(const space::SearchSpace& space, const PlanOptions& options
   plan.variants = variants_of(space, options.gpu);
   if (options.gpu) plan.problems = check_problems(space, options.full_problems);
 
-  std::map<std::vector<std::string>, std::size_t> request_of;  // name expressions -> request index
+  run::CompileRequests requests(options.arch);
   for (const ProblemVariant& v : plan.variants) {
     // Every combination some problem of the variant admits, with the first problem that does.
     std::vector<std::pair<ParamValues, AttentionProblem>> admitted;
@@ -110,34 +109,24 @@ CheckPlan plan_check(const space::SearchSpace& space, const PlanOptions& options
     plan.pruned_constraint += plan.combinations - admitted.size();
 
     for (auto& [params, origin] : admitted) {
-      if (t.invalid_reason(params, v)) {
+      std::optional<run::Instance> inst = run::Instance::try_make(t, std::move(params), origin, nullptr);
+      if (!inst) {
         ++plan.pruned_template;
         continue;
       }
-      if (t.smem_bytes(params, v) > options.smem_limit) {
+      if (inst->smem_bytes() > options.smem_limit) {
         ++plan.pruned_over_budget;
         continue;
       }
-      CheckConfig c;
-      c.params = std::move(params);
-      c.variant = v;
-      c.origin = origin;
-      c.expect_compile_error = space.check.expect_compile_error &&
-                               expectation_holds(*space.check.expect_compile_error, c.params, c.origin);
-      c.label = fmt::format("{} ({})", to_string(c.params), to_string(v));
-      const std::vector<std::string> exprs = t.name_expressions(c.params, v);
-      auto [it, inserted] = request_of.emplace(exprs, plan.requests.size());
-      if (inserted) {
-        jit::CompileRequest req =
-            run::make_request(std::string(t.source_file()), exprs.front(), options.arch);
-        req.name_expressions = exprs;
-        plan.requests.push_back(std::move(req));
-        plan.request_exprs.push_back(exprs);
-      }
-      c.request = it->second;
-      plan.configs.push_back(std::move(c));
+      const bool expect_compile_error =
+          space.check.expect_compile_error &&
+          expectation_holds(*space.check.expect_compile_error, inst->params(), origin);
+      std::string label = fmt::format("{} ({})", to_string(inst->params()), to_string(v));
+      const std::size_t request = requests.add(*inst);
+      plan.configs.push_back(CheckConfig{std::move(*inst), request, expect_compile_error, std::move(label)});
     }
   }
+  plan.requests = requests.requests();
   return plan;
 }
 

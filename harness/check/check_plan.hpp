@@ -24,29 +24,31 @@
 #include "core/problem.hpp"
 #include "jit/compile_request.hpp"
 #include "kernels/kernel_template.hpp"
+#include "run/instance.hpp"
 #include "space/search_space.hpp"
 
 namespace flashtune::check {
 
 struct CheckConfig {
-  ParamValues params;
-  ProblemVariant variant;
-  // The first problem that admitted it (with the variant's causal mode): the problem variables its
-  // expect_compile_error expression sees.
-  AttentionProblem origin;
+  // The configuration on the first problem that admitted it (with the variant's causal mode): the problem
+  // variables its expect_compile_error expression see; Instance::for_problem moves it to a check problem.
+  run::Instance instance;
   std::size_t request = 0;            // index into CheckPlan::requests
   bool expect_compile_error = false;  // the space's check.expect_compile_error holds for it
   std::string label;                  // "block_m=64 block_n=64 stages=2 warps=4 (d64 bf16)"
+
+  const ParamValues& params() const { return instance.params(); }
+  ProblemVariant variant() const { return instance.variant(); }
+  const AttentionProblem& origin() const { return instance.problem(); }
 };
 
 struct CheckPlan {
   std::string template_id;
-  std::vector<ProblemVariant> variants;                 // in the order their problems appear in the space
-  std::vector<CheckConfig> configs;                     // by variant, then in enumeration order
-  std::vector<jit::CompileRequest> requests;            // one per distinct instantiation
-  std::vector<std::vector<std::string>> request_exprs;  // each request's name expressions, in kernel order
-  std::vector<AttentionProblem> problems;               // the GPU check problems (empty when !gpu)
-  std::size_t combinations = 0;                         // per variant: space.size()
+  std::vector<ProblemVariant> variants;       // in the order their problems appear in the space
+  std::vector<CheckConfig> configs;           // by variant, then in enumeration order
+  std::vector<jit::CompileRequest> requests;  // one per distinct instantiation
+  std::vector<AttentionProblem> problems;     // the GPU check problems (empty when !gpu)
+  std::size_t combinations = 0;               // per variant: space.size()
   // (variant, combination) pairs left out, by the first rule that removes them.
   std::size_t pruned_constraint = 0, pruned_template = 0, pruned_over_budget = 0;
 };

@@ -113,7 +113,7 @@ void Checker::compile() {
     k.seconds = r.cache_hit ? 0 : r.compile_ms * 1e-3;  // the time this run spent
     if (r.ok) {
       k.outcome = c.expect_compile_error ? CheckOutcome::unexpected_pass : CheckOutcome::pass;
-      k.detail = compile_facts(plan_.request_exprs[c.request], r);
+      k.detail = compile_facts(c.instance.name_expressions(), r);
       if (c.expect_compile_error)
         k.detail = fmt::format("compiled, but check.expect_compile_error '{}' ({}) says it does not; {}",
                                space_.check.expect_compile_error->expr.text(),
@@ -139,7 +139,7 @@ void Checker::choose() {
   const TopConfigs top = top_configs(store, trial::identity_of(*device_), space_, options_.top_k);
   for (const std::string& n : top.notes) note(n);
   for (std::size_t i = 0; i < plan_.configs.size(); ++i)
-    chosen_[i] = top.chosen(plan_.configs[i].params, plan_.configs[i].variant);
+    chosen_[i] = top.chosen(plan_.configs[i].params(), plan_.configs[i].variant());
 }
 
 bool Checker::runnable(const CheckConfig& c, const AttentionProblem& problem, std::string* why) const {
@@ -151,8 +151,8 @@ bool Checker::runnable(const CheckConfig& c, const AttentionProblem& problem, st
   // The space's prune limits (spills, registers, blocks per SM) are tuning policy, not correctness: only what
   // cannot launch under the budget is left out.
   const trial::Gate g = trial::gate_trial(
-      trial::kernel_facts(plan_.request_exprs[c.request], template_.launches(c.params, problem), r), budget_,
-      space::PruneSettings{});
+      trial::kernel_facts(c.instance.name_expressions(), c.instance.for_problem(problem).launches(), r),
+      budget_, space::PruneSettings{});
   if (g.failed) {
     *why = fmt::format("{}: {}", to_string(*g.failed), g.detail);
     return false;
@@ -161,16 +161,7 @@ bool Checker::runnable(const CheckConfig& c, const AttentionProblem& problem, st
 }
 
 run::TrialSpec Checker::spec_of(const CheckConfig& c, const AttentionProblem& problem) const {
-  const jit::CompileResult& r = compiled_[c.request];
-  const std::vector<std::string>& exprs = plan_.request_exprs[c.request];
-  run::TrialSpec spec;
-  spec.label = fmt::format("{} {}", plan_.template_id, c.label);
-  spec.kernels = run::kernel_refs(r, exprs, spec.label);
-  spec.launches = template_.launches(c.params, problem);
-  spec.workspace_bytes = template_.workspace_bytes(c.params, problem);
-  spec.tensor_maps = template_.tensor_maps(c.params, variant_of(problem));
-  spec.smem_limit = budget_.per_block_limit;
-  spec.carveout_percent = budget_.carveout_percent;
+  run::TrialSpec spec = c.instance.for_problem(problem).trial_spec(compiled_[c.request], budget_);
   spec.verify = true;
   spec.time = false;
   return spec;
@@ -180,16 +171,16 @@ void Checker::verify() {
   trials_total_ = 0;
   for (const AttentionProblem& q : plan_.problems)
     for (std::size_t i = 0; i < plan_.configs.size(); ++i)
-      trials_total_ += chosen_[i] && plan_.configs[i].variant == variant_of(q);
+      trials_total_ += chosen_[i] && plan_.configs[i].variant() == variant_of(q);
   for (const AttentionProblem& q : plan_.problems) {
     const std::string phase = fmt::format("verifying on {}", q.to_string());
     bool set_up = false;
     for (std::size_t i = 0; i < plan_.configs.size(); ++i) {
       const CheckConfig& c = plan_.configs[i];
-      if (!chosen_[i] || c.variant != variant_of(q)) continue;
+      if (!chosen_[i] || c.variant() != variant_of(q)) continue;
       CheckCase k = make_case(c, CheckStage::verify, q.to_string());
       const bool expected =
-          space_.check.expect_incorrect && expectation_holds(*space_.check.expect_incorrect, c.params, q);
+          space_.check.expect_incorrect && expectation_holds(*space_.check.expect_incorrect, c.params(), q);
       if (!runnable(c, q, &k.detail)) {
         k.outcome = CheckOutcome::skipped;
       } else {

@@ -7,6 +7,7 @@
 
 #include "core/dtype.hpp"
 #include "core/problem.hpp"
+#include "kernels/kernel_template.hpp"
 
 namespace flashtune {
 
@@ -43,6 +44,10 @@ struct Fa2Instance {
   std::string name_expression() const;
   std::string to_string() const;  // "fa2_fwd bm128 bn64 w8 s2 d128 bf16 causal"
 };
+
+// The fa2_fwd template's parameter map of a configuration (optional parameters only where they differ from
+// their defaults), for run::Instance and everything generic over templates.
+ParamValues to_params(const Fa2Config& c);
 
 namespace fa2 {
 

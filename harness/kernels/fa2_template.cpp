@@ -11,6 +11,17 @@ namespace flashtune {
 
 const KernelTemplate& fa2_template();
 
+ParamValues to_params(const Fa2Config& c) {
+  ParamValues v{{"block_m", c.block_m}, {"block_n", c.block_n}, {"warps", c.warps}, {"stages", c.stages}};
+  const std::pair<const char*, int> optional[] = {
+      {"q_regs", c.q_regs},         {"pipeline", c.pipeline},
+      {"min_blocks", c.min_blocks}, {"lazy_rescale", c.lazy_rescale},
+      {"persistent", c.persistent}, {"fuse_pv", c.fuse_pv}};
+  for (const auto& [name, value] : optional)
+    if (value != param_or_default(fa2_template(), {}, name)) v[name] = value;
+  return v;
+}
+
 namespace {
 
 Fa2Config to_config(const ParamValues& v) {

@@ -48,7 +48,7 @@ TuneSummary Sweep::run() {
     }
   }
 
-  compiler_ = std::make_unique<AsyncCompiler>(requests_, options_.jobs, cubin_);
+  compiler_ = std::make_unique<AsyncCompiler>(requests_.requests(), options_.jobs, cubin_);
   if (device_)
     measure();
   else

@@ -20,9 +20,9 @@
 namespace {
 namespace fs = std::filesystem;
 using namespace flashtune;
-using flashtune::testing::CliRun;
-using flashtune::testing::contains;
-using flashtune::testing::run_flashtune;
+using flashtune::cli_test::CliRun;
+using flashtune::cli_test::contains;
+using flashtune::cli_test::run_flashtune;
 
 const fs::path kFixtures = FLASHTUNE_CHECK_FIXTURES;
 

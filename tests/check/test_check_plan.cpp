@@ -30,7 +30,7 @@ check:
 
 std::size_t count_variant(const CheckPlan& p, const ProblemVariant& v) {
   return static_cast<std::size_t>(std::count_if(p.configs.begin(), p.configs.end(),
-                                                [&](const CheckConfig& c) { return c.variant == v; }));
+                                                [&](const CheckConfig& c) { return c.variant() == v; }));
 }
 
 TEST(CheckPlan, CompileOnlyCoversTheVariantsOfTheSpacesProblems) {
@@ -56,8 +56,8 @@ TEST(CheckPlan, CompileOnlyCoversTheVariantsOfTheSpacesProblems) {
   for (const CheckConfig& c : p.configs) {
     expected += c.expect_compile_error;
     if (c.expect_compile_error) {
-      EXPECT_TRUE(c.variant.causal);
-      EXPECT_EQ(c.params.at("block_n"), 32);
+      EXPECT_TRUE(c.variant().causal);
+      EXPECT_EQ(c.params().at("block_n"), 32);
     }
   }
   EXPECT_EQ(expected, 2u);
@@ -83,8 +83,8 @@ TEST(CheckPlan, GpuChecksBothCausalModesOnRaggedProblems) {
   EXPECT_EQ(p.problems[11].to_string(), "B2 H3 N1000 d128 fp16 causal");
 
   EXPECT_EQ(check_problems(s, true).size(), 15u);  // and the space's own 3
-  EXPECT_TRUE(expectation_holds(*s.check.expect_incorrect, p.configs[0].params, p.problems[1]));
-  EXPECT_FALSE(expectation_holds(*s.check.expect_incorrect, p.configs[0].params, p.problems[2]));
+  EXPECT_TRUE(expectation_holds(*s.check.expect_incorrect, p.configs[0].params(), p.problems[1]));
+  EXPECT_FALSE(expectation_holds(*s.check.expect_incorrect, p.configs[0].params(), p.problems[2]));
 }
 
 TEST(CheckPlan, ConfigurationsOverTheLargestBudgetAreLeftOut) {

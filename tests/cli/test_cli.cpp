@@ -14,11 +14,11 @@
 
 namespace {
 
-using flashtune::testing::CliRun;
-using flashtune::testing::contains;
+using flashtune::cli_test::CliRun;
+using flashtune::cli_test::contains;
 
 CliRun flashtune(const std::string& args) {
-  return flashtune::testing::run_flashtune(args);
+  return flashtune::cli_test::run_flashtune(args);
 }
 
 TEST(Cli, NoSubcommandIsAUsageError) {

@@ -16,12 +16,12 @@
 
 namespace {
 namespace fs = std::filesystem;
+using flashtune::cli_test::CliRun;
+using flashtune::cli_test::contains;
+using flashtune::cli_test::run_flashtune;
 using flashtune::store::testing::ScratchDir;
 using flashtune::store::testing::write_damaged_copy;
 using flashtune::store::testing::write_sample_database;
-using flashtune::testing::CliRun;
-using flashtune::testing::contains;
-using flashtune::testing::run_flashtune;
 
 const std::string kSmall = FLASHTUNE_SMALL_SPACE;
 const std::string kOneConfig =

@@ -45,7 +45,8 @@ TEST_F(Device, InfoIsSane) {
 
 TEST_F(Device, H100FactsWhenOnAnH100) {
   const DeviceInfo& d = device();
-  if (d.cc_major != 9 || d.cc_minor != 0) return;
+  if (d.cc_major != 9 || d.cc_minor != 0)
+    GTEST_SKIP() << d.name << " is sm_" << d.cc_major << d.cc_minor << ", not an sm_90 (H100/H200)";
   EXPECT_EQ(d.arch(), "sm_90a");
   EXPECT_EQ(d.smem_optin_per_block, 232448);  // 227 KiB
   EXPECT_EQ(d.max_threads_per_sm, 2048);

@@ -12,12 +12,15 @@
 
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
+#include "instance_check.hpp"
 #include "kernels/default_grid.hpp"
-#include "run/fa2_bench.hpp"
-#include "run/precompile.hpp"
 
 namespace flashtune {
 namespace {
+
+const KernelTemplate& fa2() {
+  return find_template("fa2_fwd");
+}
 
 // The schedule variants (q_regs, pipeline, min_blocks, lazy_rescale, fuse_pv) of the grid's configurations:
 // Q's fragments in registers or re-read, the tile-by-tile and the software-pipelined loop, registers capped
@@ -79,38 +82,41 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
   return fmt::format("d{}_{}_{}_N{}", c.head_dim, c.causal ? "causal" : "full", to_string(c.dtype), c.seqlen);
 }
 
+// The grid and its schedule variants.
+std::vector<Fa2Config> all_configs() {
+  std::vector<Fa2Config> configs = default_fa2_grid();
+  for (const Fa2Config& v : schedule_variants()) configs.push_back(v);
+  return configs;
+}
+
 class Fa2Gpu : public testing::TestWithParam<Case> {
- protected:
+ public:
   static void SetUpTestSuite() {
     if (!gpu::gpu_available()) return;
     // Compile the whole grid once, in parallel, before the first context exists.
-    std::vector<Fa2Instance> all;
+    std::vector<run::Instance> all;
     for (int d : {64, 128})
       for (DType t : {DType::bf16, DType::f16})
         for (bool causal : {false, true})
-          for (const auto& i : default_fa2_instances(d, t, causal)) all.push_back(i);
-    for (int d : {64, 128})
-      for (DType t : {DType::bf16, DType::f16})
-        for (bool causal : {false, true})
-          for (const Fa2Config& c : schedule_variants()) all.push_back({c, d, t, causal});
-    for (const auto& c : run::precompile(all, gpu::query_device(0).arch(), 0))
-      ASSERT_TRUE(c.result.ok) << c.instance.to_string() << "\n" << c.result.log;
+          for (const Fa2Config& c : all_configs())
+            all.push_back(run::Instance::make(
+                fa2(), to_params(c),
+                {.batch = 1, .heads = 1, .seqlen = 128, .head_dim = d, .dtype = t, .causal = causal}));
+    flashtune::kernel_test::compile_all(all, gpu::query_device(0).arch());
+  }
+  static run::TrialRunner& runner() {
+    static run::TrialRunner r(jit::CubinCache::default_dir());
+    return r;
   }
 };
 
 // Runs every configuration on one problem (NaN-poisoned outputs, checked against the reference).
 void expect_all_match(const AttentionProblem& p, std::uint64_t seed, const std::vector<Fa2Config>& configs) {
-  run::BenchOptions opts;
-  opts.time = false;
-  opts.seed = seed;
-  run::Fa2Bench bench(p, opts);
+  ASSERT_FALSE(configs.empty());
+  Fa2Gpu::runner().set_problem(p, seed, /*verify=*/true);
   for (const Fa2Config& cfg : configs) {
-    const run::BenchResult r = bench.run(cfg);
-    EXPECT_EQ(r.status, TrialStatus::ok)
-        << r.instance.to_string() << " on " << p.to_string() << ": " << r.detail;
-    ASSERT_TRUE(r.check.has_value()) << r.instance.to_string();
-    EXPECT_TRUE(r.check->ok) << r.instance.to_string() << " on " << p.to_string();
-    EXPECT_EQ(r.check->o.non_finite, 0) << r.instance.to_string();
+    flashtune::kernel_test::expect_verified(Fa2Gpu::runner(), run::Instance::make(fa2(), to_params(cfg), p));
+    if (testing::Test::HasFatalFailure()) return;
   }
 }
 
@@ -128,9 +134,7 @@ TEST_P(Fa2Gpu, EveryGridConfigurationMatchesTheReference) {
   std::string why;
   if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
   const Case& c = GetParam();
-  std::vector<Fa2Config> configs = default_fa2_grid();
-  for (const Fa2Config& v : schedule_variants()) configs.push_back(v);
-  expect_all_match(problem_of(c), 1000 + c.seqlen, configs);
+  expect_all_match(problem_of(c), 1000 + c.seqlen, all_configs());
 }
 
 // Sharp softmax: softmax_scale 1 instead of 1/sqrt(d) spreads the logits over hundreds of log2 units, so

@@ -14,13 +14,9 @@
 
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
-#include "jit/compile_pool.hpp"
-#include "jit/cubin_cache.hpp"
+#include "instance_check.hpp"
 #include "kernels/kernel_template.hpp"
-#include "run/kernel_loader.hpp"
 #include "run/trial_runner.hpp"
-#include "space/enumerate.hpp"
-#include "space/space_loader.hpp"
 
 namespace flashtune {
 namespace {
@@ -29,16 +25,8 @@ const KernelTemplate& hopper() {
   return find_template("hopper_fwd");
 }
 
-std::vector<ParamValues> configurations(const AttentionProblem& p) {
-  const space::SearchSpace s = space::load_search_space(space::search_space_dir() / "hopper_fwd.yaml");
-  std::vector<ParamValues> out;
-  for (const ParamValues& v : space::enumerate(s, p).kept)
-    if (!hopper().invalid_reason(v, variant_of(p))) out.push_back(v);
-  return out;
-}
-
-jit::CompileRequest request_for(const ParamValues& v, const ProblemVariant& pv) {
-  return run::make_request(std::string(hopper().source_file()), hopper().name_expression(v, pv), "sm_90a");
+std::vector<run::Instance> configurations(const AttentionProblem& p) {
+  return flashtune::kernel_test::space_instances("hopper_fwd", p);
 }
 
 // Why this machine cannot run the tests, or empty.
@@ -56,20 +44,16 @@ class HopperGpu : public testing::Test {
   // context exists.
   static void SetUpTestSuite() {
     if (!skip_reason().empty()) return;
-    std::vector<jit::CompileRequest> requests;
+    std::vector<run::Instance> all;
     for (int d : {64, 128})
       for (bool causal : {false, true})
         for (DType t : {DType::bf16, DType::f16}) {
           const AttentionProblem p{
               .batch = 1, .heads = 1, .seqlen = 1024, .head_dim = d, .dtype = t, .causal = causal};
-          for (const ParamValues& v : configurations(p)) requests.push_back(request_for(v, variant_of(p)));
+          for (run::Instance& inst : configurations(p)) all.push_back(std::move(inst));
         }
-    const int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    jit::CubinCache cache;
-    jit::CompilePool pool(jobs, jit::default_worker_command());
-    const auto results = pool.compile(requests, cache);
-    for (std::size_t i = 0; i < results.size(); ++i)
-      ASSERT_TRUE(results[i].ok) << requests[i].name_expressions.front() << "\n" << results[i].log;
+    ASSERT_GT(all.size(), 0u) << "hopper_fwd.yaml admits no configuration";
+    flashtune::kernel_test::compile_all(all, "sm_90a");
   }
 
   static run::TrialRunner& runner() {
@@ -78,30 +62,8 @@ class HopperGpu : public testing::Test {
   }
 
   // Verifies one configuration on the runner's current problem; returns its O relative L2 error.
-  static double verify(const ParamValues& v, const AttentionProblem& p) {
-    const std::string label = fmt::format("hopper_fwd {} on {}", to_string(v), p.to_string());
-    const jit::CompileRequest req = request_for(v, variant_of(p));
-    const jit::CompileResult compiled = jit::compile_cached(req, jit::CubinCache());
-    EXPECT_TRUE(compiled.ok) << label << "\n" << compiled.log;
-    if (!compiled.ok) return 1.0;
-    run::TrialSpec spec;
-    spec.label = label;
-    spec.kernels.push_back(
-        {compiled.cache_key, compiled.lowered_names.at(req.name_expressions.front()), label});
-    spec.launches = hopper().launches(v, p);
-    spec.tensor_maps = hopper().tensor_maps(v, variant_of(p));
-    spec.verify = true;
-    spec.time = false;
-    const run::TrialOutcome o = runner().run(spec);
-    EXPECT_FALSE(o.context_poisoned) << label << ": " << o.detail;
-    EXPECT_EQ(o.status, TrialStatus::ok) << label << ": " << o.detail;
-    if (!o.check) {
-      ADD_FAILURE() << label << ": not checked";
-      return 1.0;
-    }
-    EXPECT_TRUE(o.check->ok) << label << ": " << o.check->detail;
-    EXPECT_EQ(o.check->o.non_finite, 0) << label;
-    return o.check->o.rel_l2;
+  static double verify(const run::Instance& inst) {
+    return flashtune::kernel_test::expect_verified(runner(), inst);
   }
 };
 
@@ -116,11 +78,12 @@ TEST_F(HopperGpu, EverySearchSpaceConfigurationMatchesTheReference) {
           runner().set_problem(p, 3000 + n, /*verify=*/true);
           double worst = 0;
           int trials = 0;
-          for (const ParamValues& v : configurations(p)) {
-            worst = std::max(worst, verify(v, p));
+          for (const run::Instance& inst : configurations(p)) {
+            worst = std::max(worst, verify(inst));
             ++trials;
             if (testing::Test::HasFatalFailure()) return;
           }
+          EXPECT_GT(trials, 0) << p.to_string() << ": no configuration to verify";
           std::printf("%s: %d configurations verified, max O rel_l2 %.2e\n", p.to_string().c_str(), trials,
                       worst);
         }
@@ -141,10 +104,13 @@ TEST_F(HopperGpu, LargeLogitsMatchTheReference) {
                                .causal = causal,
                                .softmax_scale = 1.0f};
       runner().set_problem(p, 7000 + d, /*verify=*/true);
-      for (const ParamValues& v : configurations(p)) {
-        verify(v, p);
+      int trials = 0;
+      for (const run::Instance& inst : configurations(p)) {
+        verify(inst);
+        ++trials;
         if (testing::Test::HasFatalFailure()) return;
       }
+      EXPECT_GT(trials, 0) << p.to_string() << ": no configuration to verify";
     }
 }
 
@@ -160,10 +126,10 @@ TEST_F(HopperGpu, PersistentConfigurationsLoopOverTiles) {
       runner().set_problem(p, 5000 + d, /*verify=*/true);
       double worst = 0;
       int trials = 0;
-      for (const ParamValues& v : configurations(p)) {
-        if (param_or_default(hopper(), v, "persistent") == 0) continue;
-        EXPECT_EQ(hopper().launch(v, p).grid[0], 132u);  // fewer CTAs than tiles
-        worst = std::max(worst, verify(v, p));
+      for (const run::Instance& inst : configurations(p)) {
+        if (param_or_default(hopper(), inst.params(), "persistent") == 0) continue;
+        EXPECT_EQ(inst.launches().front().grid[0], 132u);  // fewer CTAs than tiles
+        worst = std::max(worst, verify(inst));
         ++trials;
         if (testing::Test::HasFatalFailure()) return;
       }
@@ -190,7 +156,7 @@ TEST_F(HopperGpu, DefaultConfigurationMatchesOnGpuMdShapes) {
                                  .causal = causal};
         runner().set_problem(p, 4000 + n, /*verify=*/true);
         for (const ParamValues& v : configs) {
-          const double err = verify(v, p);
+          const double err = verify(run::Instance::make(hopper(), v, p));
           std::printf("%s %s: O rel_l2 %.2e\n", p.to_string().c_str(), to_string(v).c_str(), err);
         }
       }

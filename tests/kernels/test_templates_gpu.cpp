@@ -14,13 +14,8 @@
 
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
-#include "jit/compile_pool.hpp"
-#include "jit/cubin_cache.hpp"
-#include "kernels/kernel_template.hpp"
-#include "run/kernel_loader.hpp"
+#include "instance_check.hpp"
 #include "run/trial_runner.hpp"
-#include "space/enumerate.hpp"
-#include "space/space_loader.hpp"
 
 namespace flashtune {
 namespace {
@@ -48,53 +43,24 @@ AttentionProblem problem_of(const Case& c) {
                           .causal = c.causal};
 }
 
-// The configurations of a template's search space that it admits for `p` (the space's constraints do not
-// depend on the problem's size, only on the parameters).
-std::vector<ParamValues> configurations(const std::string& id, const AttentionProblem& p) {
-  const space::SearchSpace s = space::load_search_space(space::search_space_dir() / (id + ".yaml"));
-  const KernelTemplate& t = find_template(id);
-  std::vector<ParamValues> out;
-  for (const ParamValues& v : space::enumerate(s, p).kept)
-    if (!t.invalid_reason(v, variant_of(p))) out.push_back(v);
-  return out;
-}
-
-// One request per configuration, all of its kernels in it (as a sweep builds them).
-jit::CompileRequest request_for(const KernelTemplate& t, const ParamValues& v, const ProblemVariant& pv,
-                                const std::string& arch) {
-  const std::vector<std::string> exprs = t.name_expressions(v, pv);
-  jit::CompileRequest r = run::make_request(std::string(t.source_file()), exprs.front(), arch);
-  r.name_expressions = exprs;
-  return r;
-}
-
 class TemplatesGpu : public testing::TestWithParam<Case> {
  protected:
   // Compile every configuration of every case once, in parallel worker processes, into the cubin cache,
   // before the first context exists; the tests then find each in the cache.
   static void SetUpTestSuite() {
     if (!gpu::gpu_available()) return;
-    std::vector<jit::CompileRequest> requests;
+    std::vector<run::Instance> all;
     for (int d : {64, 128})
       for (bool causal : {false, true})
-        for (DType t : {DType::bf16, DType::f16}) {
-          const AttentionProblem p = problem_of({d, causal, t, 1024});
+        for (DType t : {DType::bf16, DType::f16})
           for (const char* id : kTemplates)
-            for (const ParamValues& v : configurations(id, p))
-              requests.push_back(request_for(find_template(id), v, variant_of(p), arch()));
-        }
-    const int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    jit::CubinCache cache;
-    jit::CompilePool pool(jobs, jit::default_worker_command());
-    const auto results = pool.compile(requests, cache);
-    for (std::size_t i = 0; i < results.size(); ++i)
-      ASSERT_TRUE(results[i].ok) << requests[i].name_expressions.front() << "\n" << results[i].log;
+            for (run::Instance& inst :
+                 flashtune::kernel_test::space_instances(id, problem_of({d, causal, t, 1024})))
+              all.push_back(std::move(inst));
+    ASSERT_GT(all.size(), 0u);
+    flashtune::kernel_test::compile_all(all, gpu::query_device(0).arch());
   }
 
-  static std::string arch() {
-    static const std::string a = gpu::query_device(0).arch();
-    return a;
-  }
   static run::TrialRunner& runner() {
     static run::TrialRunner r(jit::CubinCache::default_dir());
     return r;
@@ -112,33 +78,17 @@ TEST_P(TemplatesGpu, EverySearchSpaceConfigurationMatchesTheReference) {
   const AttentionProblem p = problem_of(c);
   run::TrialRunner& r = runner();
   r.set_problem(p, 2000 + c.seqlen, /*verify=*/true);
-  const jit::CubinCache cache;
   int trials = 0;
   double worst = 0;
   for (const char* id : kTemplates) {
-    const KernelTemplate& t = find_template(id);
-    for (const ParamValues& v : configurations(id, p)) {
-      const std::string label = fmt::format("{} {} on {}", id, to_string(v), p.to_string());
-      const jit::CompileRequest req = request_for(t, v, variant_of(p), arch());
-      const jit::CompileResult compiled = jit::compile_cached(req, cache);
-      ASSERT_TRUE(compiled.ok) << label << "\n" << compiled.log;
-      run::TrialSpec spec;
-      spec.label = label;
-      for (const std::string& expr : req.name_expressions)
-        spec.kernels.push_back({compiled.cache_key, compiled.lowered_names.at(expr), label + ": " + expr});
-      spec.launches = t.launches(v, p);
-      spec.workspace_bytes = t.workspace_bytes(v, p);
-      spec.verify = true;
-      spec.time = false;
-      const run::TrialOutcome o = r.run(spec);
-      ASSERT_FALSE(o.context_poisoned) << label << ": " << o.detail;
-      EXPECT_EQ(o.status, TrialStatus::ok) << label << ": " << o.detail;
-      ASSERT_TRUE(o.check.has_value()) << label;
-      EXPECT_TRUE(o.check->ok) << label << ": " << o.check->detail;
-      EXPECT_EQ(o.check->o.non_finite, 0) << label;
-      worst = std::max(worst, o.check->o.rel_l2);
-      ++trials;
+    int of_template = 0;
+    for (const run::Instance& inst : flashtune::kernel_test::space_instances(id, p)) {
+      worst = std::max(worst, flashtune::kernel_test::expect_verified(r, inst));
+      ++of_template;
+      if (testing::Test::HasFatalFailure()) return;
     }
+    EXPECT_GT(of_template, 0) << id << " on " << p.to_string() << ": no configuration to verify";
+    trials += of_template;
   }
   worst_rel_l2(c.dtype) = std::max(worst_rel_l2(c.dtype), worst);
   std::printf("%s: %d configurations verified, max O rel_l2 %.2e (max so far: bf16 %.2e, fp16 %.2e)\n",

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -334,10 +335,18 @@ TEST_F(ProfileGpuTest, CostOfProfiling) {
   };
   std::vector<std::string> lines;
   lines.push_back(fmt::format("profiler idle {:.2f} us", timed_small_copy_us()));
-  const double profile_ms = median_ms([&] { profiler_->profile([&] { f.copy16(f.small, f.small2); }); });
+  Counters profiled, profiled_no_sweep;
+  const double profile_ms =
+      median_ms([&] { profiled = profiler_->profile([&] { f.copy16(f.small, f.small2); }); });
   profiler_->set_write_back_l2(false);
   const double profile_no_sweep_ms =
-      median_ms([&] { profiler_->profile([&] { f.copy16(f.small, f.small2); }); });
+      median_ms([&] { profiled_no_sweep = profiler_->profile([&] { f.copy16(f.small, f.small2); }); });
+  // Every profile() of the timing loop still measured the copy: one range, its 8 MB written to DRAM or L2.
+  for (const Counters* c : {&profiled, &profiled_no_sweep}) {
+    EXPECT_EQ(c->kernels, 1);
+    EXPECT_GT(c->gpu_time_ns, 0);
+    EXPECT_GE(c->l2_bytes, 8e6);
+  }
   profiler_->set_write_back_l2(true);
   lines.push_back(fmt::format("after profiles {:.2f} us", timed_small_copy_us()));
   profiler_.reset();
@@ -345,7 +354,11 @@ TEST_F(ProfileGpuTest, CostOfProfiling) {
   std::string why;
   auto activity = KernelActivity::create(&why);
   ASSERT_TRUE(activity) << why;
-  const double record_ms = median_ms([&] { activity->record([&] { f.copy16(f.small, f.small2); }); });
+  std::vector<KernelActivity::Record> recorded;
+  const double record_ms =
+      median_ms([&] { recorded = activity->record([&] { f.copy16(f.small, f.small2); }); });
+  ASSERT_EQ(recorded.size(), 1u);  // the one copy kernel, with a duration
+  EXPECT_GT(recorded.front().end_ns, recorded.front().start_ns);
   lines.push_back(fmt::format("right after activity records {:.2f} us", timed_small_copy_us()));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   lines.push_back(fmt::format("0.3 s later {:.2f} us", timed_small_copy_us()));
@@ -356,6 +369,11 @@ TEST_F(ProfileGpuTest, CostOfProfiling) {
   const double create_ms = ms_since(t0);
   ASSERT_TRUE(profiler_) << why;
   lines.push_back(fmt::format("profiler again {:.2f} us", timed_small_copy_us()));
+  // Each of these is wall time of CUDA work that finished: finite and positive, or the calls did nothing.
+  for (double ms : {profile_ms, profile_no_sweep_ms, record_ms, create_ms}) {
+    EXPECT_TRUE(std::isfinite(ms));
+    EXPECT_GT(ms, 0);
+  }
   note(fmt::format("8 MB copy, event-timed mean of 50 back to back: {}", fmt::join(lines, ", ")));
   note(fmt::format(
       "wall: RangeProfiler::create {:.1f} ms; profile() of one 8 MB copy median {:.2f} ms ({:.2f} ms "

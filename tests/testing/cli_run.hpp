@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-namespace flashtune::testing {
+namespace flashtune::cli_test {
 
 struct CliRun {
   int code;            // the exit status; -1 when killed by a signal or not started
@@ -33,4 +33,4 @@ inline bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-}  // namespace flashtune::testing
+}  // namespace flashtune::cli_test

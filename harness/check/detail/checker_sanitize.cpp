@@ -60,7 +60,7 @@ CheckCase Checker::sanitize_one(SanitizerTool tool, const CheckConfig& c, std::s
   std::vector<std::string> names;
   std::string why_not;
   for (const AttentionProblem& q : plan_.problems)
-    if (c.variant == variant_of(q) && runnable(c, q, &why_not)) {
+    if (c.variant() == variant_of(q) && runnable(c, q, &why_not)) {
       problems.push_back(q);
       names.push_back(q.to_string());
     }

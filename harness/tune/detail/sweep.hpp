@@ -17,6 +17,7 @@
 #include "jit/cubin_cache.hpp"
 #include "kernels/kernel_template.hpp"
 #include "kernels/sram_budget.hpp"
+#include "run/instance.hpp"
 #include "store/records.hpp"
 #include "store/result_store.hpp"
 #include "trial/trial_gate.hpp"
@@ -38,12 +39,9 @@ struct Budget {
 };
 
 struct Candidate {
-  ParamValues params;
-  std::size_t request = 0;             // index of its compile request (all the template's kernels)
-  std::vector<KernelLaunch> launches;  // one per kernel, in order
-  std::size_t workspace_bytes = 0;
-  std::vector<TensorMapRequest> tensor_maps;  // KernelTemplate::tensor_maps
-  std::string label;                          // "fa2_fwd block_m=128 ... (d128 bf16)"
+  run::Instance instance;   // the configuration on the plan's problem
+  std::size_t request = 0;  // index of its compile request (all the template's kernels)
+  const ParamValues& params() const { return instance.params(); }
 };
 
 // A configuration whose shared memory is over every budget: never compiled, stored as resource_exceeded.
@@ -128,8 +126,7 @@ class Sweep {
   int nvrtc_ = 0;
   std::vector<Budget> budgets_;  // largest first
   std::vector<ProblemPlan> plans_;
-  std::vector<jit::CompileRequest> requests_;
-  std::vector<std::vector<std::string>> request_exprs_;  // each request's name expressions, in kernel order
+  run::CompileRequests requests_;
   std::unique_ptr<AsyncCompiler> compiler_;
   std::unique_ptr<store::ResultStore> store_;
 

@@ -33,19 +33,11 @@ void Sweep::report(const std::string& phase, double best_tflops, const std::stri
 }
 
 std::vector<trial::KernelFacts> Sweep::facts_of(const Candidate& c, const jit::CompileResult& r) const {
-  return trial::kernel_facts(request_exprs_[c.request], c.launches, r);
+  return trial::kernel_facts(c.instance.name_expressions(), c.instance.launches(), r);
 }
 
 run::TrialSpec Sweep::spec_of(const Candidate& c, const jit::CompileResult& r, const Budget& b) const {
-  run::TrialSpec spec;
-  spec.label = c.label;
-  spec.kernels = run::kernel_refs(r, request_exprs_[c.request], c.label);
-  spec.launches = c.launches;
-  spec.workspace_bytes = c.workspace_bytes;
-  spec.tensor_maps = c.tensor_maps;
-  spec.smem_limit = b.plan.per_block_limit;
-  spec.carveout_percent = b.plan.carveout_percent;
-  return spec;
+  return c.instance.trial_spec(r, b.plan);
 }
 
 bool Sweep::profile_into(store::TrialRecord& t, const run::TrialSpec& spec, bool utilization) {
@@ -137,7 +129,7 @@ store::TrialRecord Sweep::base_record(const ProblemPlan& plan, const Candidate& 
   t.problem = plan.problem;
   t.smem_budget = b.bytes;
   t.template_id = std::string(template_.id());
-  t.params = c.params;
+  t.params = c.params();
   for (const trial::KernelFacts& f :
        facts) {  // the heaviest kernel's registers and shared memory, all spills
     t.registers = std::max(t.registers, f.registers);
@@ -173,7 +165,7 @@ void Sweep::measure_problem(std::size_t pi) {
       const Budget& b = budgets_[bi];
       store::TrialRecord t = base_record(plan, c, b, r, f);
       const trial::Gate g = trial::gate_trial(f, b.plan, space_.prune);
-      const auto resumed = done_.find(trial_key(plan.problem, b.bytes, c.params));
+      const auto resumed = done_.find(trial_key(plan.problem, b.bytes, c.params()));
       if (resumed != done_.end()) {
         // Stored before the sweep was interrupted: not run again. A measurement of this budget's own launch
         // still stands in for budgets of equal occupancy.
@@ -257,7 +249,7 @@ void Sweep::measure_problem(std::size_t pi) {
         contenders[bi].push_back({t.id, t.median_ms, &c, t.blocks_per_sm, t});
         if (best_ms[bi] == 0 || t.median_ms < best_ms[bi]) {
           best_ms[bi] = t.median_ms;
-          if (bi == 0) best_label = to_string(c.params);
+          if (bi == 0) best_label = to_string(c.params());
         }
       }
       report(phase, best_ms[0] > 0 ? plan.problem.flops() / (best_ms[0] * 1e-3) / 1e12 : 0, best_label);
@@ -327,7 +319,7 @@ void Sweep::finish_group(const ProblemPlan& plan, const Budget& b, std::vector<C
   win.problem = plan.problem;
   win.smem_budget = b.bytes;
   win.budget_label = b.label;
-  win.params = contenders[w].candidate->params;
+  win.params = contenders[w].candidate->params();
   win.median_ms = final_ms[w];
   win.screening_ms = contenders[w].median_ms;
   win.tflops = plan.problem.flops() / (win.median_ms * 1e-3) / 1e12;

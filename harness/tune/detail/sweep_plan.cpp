@@ -75,50 +75,34 @@ void Sweep::resolve_budgets() {
 }
 
 void Sweep::plan_problems() {
-  std::map<std::vector<std::string>, std::size_t> request_of;  // name expressions -> request index
+  requests_ = run::CompileRequests(arch_);
   for (std::size_t pi = 0; pi < space_.problems.size(); ++pi) {
     ProblemPlan plan;
     plan.problem = space_.problems[pi];
-    const ProblemVariant variant = variant_of(plan.problem);
     const space::Enumeration e = space::enumerate(space_, plan.problem);
     summary_.combinations = e.total;
     summary_.pruned_constraint += e.pruned.size();
-    std::vector<const ParamValues*> valid;
+    std::vector<run::Instance> valid;
     for (const ParamValues& v : e.kept) {
-      if (template_.invalid_reason(v, variant)) {
+      std::optional<run::Instance> inst = run::Instance::try_make(template_, v, plan.problem, nullptr);
+      if (!inst) {
         ++summary_.pruned_template;
-      } else if (const int smem = template_.smem_bytes(v, variant);
-                 smem > budgets_.front().plan.per_block_limit) {
+      } else if (inst->smem_bytes() > budgets_.front().plan.per_block_limit) {
         ++summary_.pruned_over_budget;
         plan.over_budget.push_back(
             {v, fmt::format(
                     "{} B of shared memory: over every SRAM budget (the largest allows {} B); not compiled",
-                    smem, budgets_.front().plan.per_block_limit)});
+                    inst->smem_bytes(), budgets_.front().plan.per_block_limit)});
       } else {
-        valid.push_back(&v);
+        valid.push_back(std::move(*inst));
       }
     }
     const Selection sel = select_configs(strategy_, valid.size(), pi);
     summary_.pruned_strategy += valid.size() - sel.order.size();
     plan.race = sel.race;
     for (std::size_t k : sel.order) {
-      Candidate c;
-      c.params = *valid[k];
-      const std::vector<std::string> exprs = template_.name_expressions(c.params, variant);
-      auto [it, inserted] = request_of.emplace(exprs, requests_.size());
-      if (inserted) {
-        jit::CompileRequest req =
-            run::make_request(std::string(template_.source_file()), exprs.front(), arch_);
-        req.name_expressions = exprs;
-        requests_.push_back(std::move(req));
-        request_exprs_.push_back(exprs);
-      }
-      c.request = it->second;
-      c.launches = template_.launches(c.params, plan.problem);
-      c.workspace_bytes = template_.workspace_bytes(c.params, plan.problem);
-      c.tensor_maps = template_.tensor_maps(c.params, variant);
-      c.label = fmt::format("{} {} ({})", template_.id(), to_string(c.params), to_string(variant));
-      plan.candidates.push_back(std::move(c));
+      const std::size_t request = requests_.add(valid[k]);
+      plan.candidates.push_back(Candidate{std::move(valid[k]), request});
     }
     trials_total_ += (plan.candidates.size() + plan.over_budget.size()) * budgets_.size();
     plans_.push_back(std::move(plan));
