@@ -1,6 +1,6 @@
-// flashtune bench: verify and time FA2 configurations on one problem (one configuration, or the default
-// grid). Without a GPU it still compiles and resource-checks them, then says that timing needs a GPU (exit
-// 3).
+// flashtune bench: verify and time a template's configurations on one problem (one configuration, or the
+// default grid of its search space). Without a GPU it still compiles and resource-checks them, then says that
+// timing needs a GPU (exit 3).
 #include <fmt/format.h>
 
 #include <iostream>
@@ -8,18 +8,20 @@
 #include "cli/commands.hpp"
 #include "cli/compile_table.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/instances.hpp"
 #include "cli/options.hpp"
 #include "cli/validators.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
-#include "kernels/default_grid.hpp"
+#include "jit/cubin_cache.hpp"
 #include "report/bench_json.hpp"
 #include "report/progress.hpp"
 #include "report/table.hpp"
-#include "run/fa2_bench.hpp"
+#include "run/bench.hpp"
 #include "run/precompile.hpp"
+#include "run/trial_runner.hpp"
 
 namespace flashtune::cli {
 namespace {
@@ -37,11 +39,18 @@ struct BenchArgs {
 };
 
 std::vector<std::string> result_row(const run::BenchResult& r) {
+  const std::string label = to_string(r.instance.params());
   const std::string err = r.check ? fmt::format("{:.1e}", r.check->o.rel_l2) : "-";
   if (r.status != TrialStatus::ok || !r.timing)
-    return {r.instance.config.to_string(), std::string(to_string(r.status)), "-", "-", "-", err,
-            std::to_string(r.registers),   std::to_string(r.blocks_per_sm)};
-  return {r.instance.config.to_string(),
+    return {label,
+            std::string(to_string(r.status)),
+            "-",
+            "-",
+            "-",
+            err,
+            std::to_string(r.registers),
+            std::to_string(r.blocks_per_sm)};
+  return {label,
           "ok",
           fmt::format("{:.4f}", r.timing->median_ms),
           fmt::format("{:.1f}", r.tflops),
@@ -53,23 +62,20 @@ std::vector<std::string> result_row(const run::BenchResult& r) {
 
 int run_bench(const BenchArgs& a) {
   const AttentionProblem problem = a.problem.resolve();
-  std::vector<Fa2Instance> instances;
-  if (a.config.any_given()) {
-    Fa2Instance inst = Fa2Instance::for_problem(a.config.config, problem);
-    if (auto why = fa2::invalid_reason(inst))
-      throw Error(ErrorKind::invalid_argument, inst.to_string() + ": " + *why);
-    instances.push_back(inst);
-  } else {
-    instances = default_fa2_instances(problem.head_dim, problem.dtype, problem.causal);
-  }
+  const std::vector<run::Instance> instances = command_instances(a.config, problem);
+  if (instances.empty())
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("the default grid of {} admits no configuration on {}", a.config.template_id,
+                            problem.to_string()));
 
   std::string why_no_gpu;
   const bool have_gpu = gpu::gpu_available(&why_no_gpu);
   const std::string arch = have_gpu ? gpu::query_device(0).arch() : "sm_90a";
+  require_arch(a.config.kernel_template(), arch);
   // Compile everything first, in parallel worker processes, before this process creates a CUDA context.
   report::Progress cprog(fmt::format("compiling {} configurations for {}", instances.size(), arch), a.quiet);
-  const auto compiled =
-      run::precompile(instances, arch, a.jobs, {}, [&](auto d, auto t) { cprog.update(d, t); });
+  const auto compiled = run::precompile(instances, arch, a.jobs, limits_of_arch(arch),
+                                        [&](auto d, auto t) { cprog.update(d, t); });
   cprog.finish();
   if (!have_gpu) {
     compile_table(compiled).print(std::cout);
@@ -89,12 +95,13 @@ int run_bench(const BenchArgs& a) {
   opts.timing.max_noise = a.max_noise;
   std::cerr << fmt::format("problem {} ({:.1f} GFLOP), seed {}\n", problem.to_string(), problem.flops() / 1e9,
                            a.seed);
-  run::Fa2Bench bench(problem, opts);
+  run::TrialRunner runner(jit::CubinCache::default_dir());
+  runner.set_problem(problem, opts.seed, opts.verify);
   std::vector<run::BenchResult> results;
   report::Progress prog("benchmarking", a.quiet);
-  for (std::size_t i = 0; i < instances.size(); ++i) {
-    results.push_back(bench.run(instances[i].config));
-    prog.update(i + 1, instances.size());
+  for (std::size_t i = 0; i < compiled.size(); ++i) {
+    results.push_back(run::bench_instance(runner, compiled[i], opts));
+    prog.update(i + 1, compiled.size());
   }
   prog.finish();
 
@@ -109,15 +116,16 @@ int run_bench(const BenchArgs& a) {
     else if (r.timing && (!best || r.timing->median_ms < best->timing->median_ms))
       best = &r;
   }
-  std::cout << fmt::format("{} on {} ({}), reference {}\n", problem.to_string(), gpu::query_device(0).name,
-                           arch, bench.reference_source());
+  std::cout << fmt::format("{} {} on {} ({}), reference {}\n", a.config.template_id, problem.to_string(),
+                           runner.device().name, arch,
+                           runner.problem() ? runner.problem()->reference_source() : "none");
   t.print(std::cout);
   if (best)
-    std::cout << fmt::format("\nbest: {}  {:.4f} ms  {:.1f} TFLOP/s\n", best->instance.config.to_string(),
+    std::cout << fmt::format("\nbest: {}  {:.4f} ms  {:.1f} TFLOP/s\n", to_string(best->instance.params()),
                              best->timing->median_ms, best->tflops);
   for (const auto& r : results)
     if (r.status != TrialStatus::ok)
-      std::cerr << fmt::format("{}: {}: {}\n", r.instance.to_string(), to_string(r.status), r.detail);
+      std::cerr << fmt::format("{}: {}: {}\n", r.instance.label(), to_string(r.status), r.detail);
   if (!a.json_path.empty()) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& r : results) j.push_back(report::to_json(r));
@@ -132,7 +140,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand(
       "bench",
-      "verify and time FA2 configurations on one problem (the default grid unless a configuration is given)");
+      "verify and time a template's configurations on one problem (the default grid of its search space "
+      "unless one is given with --param)");
   args->problem.add_to(*cmd);
   args->config.add_to(*cmd);
   cmd->add_option("--json", args->json_path, "also write the results as JSON to this file");

@@ -1,4 +1,4 @@
-// flashtune compile: compile configurations with NVRTC and check their resources. Needs no GPU.
+// flashtune compile: compile a template's configurations with NVRTC and check their resources. Needs no GPU.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -6,13 +6,13 @@
 #include "cli/commands.hpp"
 #include "cli/compile_table.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/instances.hpp"
 #include "cli/options.hpp"
 #include "cli/validators.hpp"
 #include "core/error.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
 #include "jit/arch_check.hpp"
-#include "kernels/default_grid.hpp"
 #include "report/progress.hpp"
 #include "run/precompile.hpp"
 
@@ -40,7 +40,9 @@ std::string resolve_arch(const std::string& requested) {
 void add_compile_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<CompileArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "compile", "compile FA2 configurations (the default grid, or the one given) and check their resources");
+      "compile",
+      "compile a template's configurations (the default grid of its search space, or the one given with "
+      "--param) and check their resources");
   cmd->add_option("--arch", args->arch,
                   "target architecture, e.g. sm_90a or sm_80 (default: the GPU's, else sm_90a)")
       ->check([](const std::string& a) { return jit::arch_problem(a).value_or(""); });
@@ -53,26 +55,26 @@ void add_compile_command(CLI::App& app, int& exit_code) {
   args->config.add_to(*cmd);
   cmd->callback([args, &exit_code] {
     const std::string arch = resolve_arch(args->arch);
-    std::vector<Fa2Instance> instances;
+    require_arch(args->config.kernel_template(), arch);
+    std::vector<run::Instance> instances;
     std::vector<bool> modes;
     if (args->causal != "yes") modes.push_back(false);
     if (args->causal != "no") modes.push_back(true);
     for (int d : args->head_dims)
       for (const std::string& t : args->dtypes)
         for (bool causal : modes) {
-          const DType dt = *parse_dtype(t);
-          if (args->config.any_given()) {
-            Fa2Instance inst{args->config.config, d, dt, causal};
-            if (auto why = fa2::invalid_reason(inst))
-              throw Error(ErrorKind::invalid_argument, inst.to_string() + ": " + *why);
-            instances.push_back(inst);
-          } else {
-            for (const Fa2Instance& inst : default_fa2_instances(d, dt, causal)) instances.push_back(inst);
-          }
+          // Compiling needs the variant only; the launch facts are those of a 1024-token sequence.
+          const AttentionProblem p{.batch = 1,
+                                   .heads = 1,
+                                   .seqlen = 1024,
+                                   .head_dim = d,
+                                   .dtype = *parse_dtype(t),
+                                   .causal = causal};
+          for (run::Instance& inst : command_instances(args->config, p)) instances.push_back(std::move(inst));
         }
     report::Progress progress(fmt::format("compiling for {}", arch), args->quiet);
     const auto compiled =
-        run::precompile(instances, arch, args->jobs, {},
+        run::precompile(instances, arch, args->jobs, limits_of_arch(arch),
                         [&](std::size_t done, std::size_t total) { progress.update(done, total); });
     progress.finish();
     compile_table(compiled).print(std::cout);
@@ -87,11 +89,10 @@ void add_compile_command(CLI::App& app, int& exit_code) {
     }
     std::cout << fmt::format(
         "\n{} configurations for {}: {} compiled, {} failed, {} spill registers, {} do not fit an SM; {} "
-        "from the "
-        "cache, {:.1f} s of NVRTC time\n",
+        "from the cache, {:.1f} s of NVRTC time\n",
         compiled.size(), arch, compiled.size() - failed, failed, spilling, unfit, hits, ms / 1000);
     for (const auto& c : compiled)
-      if (!c.result.ok) std::cerr << "\n" << c.instance.to_string() << ":\n" << c.result.log << "\n";
+      if (!c.result.ok) std::cerr << "\n" << c.instance.label() << ":\n" << c.result.log << "\n";
     exit_code = failed > 0 ? kTrialFailed : kOk;
   });
 }

@@ -9,11 +9,11 @@ report::Table compile_table(const std::vector<run::CompiledInstance>& compiled) 
                    "compile ms", "cache"});
   for (const run::CompiledInstance& c : compiled) {
     if (!c.result.ok) {
-      t.add_row({c.instance.to_string(), "-", "-", "-", std::to_string(c.dynamic_smem), "-", "compile error",
+      t.add_row({c.instance.label(), "-", "-", "-", std::to_string(c.dynamic_smem), "-", "compile error",
                  fmt::format("{:.0f}", c.result.compile_ms), c.result.cache_hit ? "hit" : "miss"});
       continue;
     }
-    t.add_row({c.instance.to_string(), std::to_string(c.facts.registers),
+    t.add_row({c.instance.label(), std::to_string(c.facts.registers),
                std::to_string(c.facts.spill_store_bytes + c.facts.spill_load_bytes),
                std::to_string(c.facts.stack_bytes),
                std::to_string(c.dynamic_smem + c.facts.static_smem_bytes),

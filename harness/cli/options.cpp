@@ -1,6 +1,9 @@
 #include "cli/options.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <charconv>
 
 #include "cli/validators.hpp"
 #include "core/error.hpp"
@@ -38,47 +41,64 @@ AttentionProblem ProblemOptions::resolve() const {
 }
 
 void ConfigOptions::add_to(CLI::App& app) {
-  options_.push_back(app.add_option("--block-m", config.block_m, "query rows per CTA")
-                         ->check(integer_in(16, 512))
-                         ->capture_default_str());
-  options_.push_back(app.add_option("--block-n", config.block_n, "key/value rows per stage")
-                         ->check(integer_in(16, 512))
-                         ->capture_default_str());
-  options_.push_back(app.add_option("--warps", config.warps, "warps per CTA")
-                         ->check(integer_in(1, 32))
-                         ->capture_default_str());
-  options_.push_back(app.add_option("--stages", config.stages, "K/V pipeline stages")
-                         ->check(integer_in(1, 4))
-                         ->capture_default_str());
-  options_.push_back(
-      app.add_option("--q-regs", config.q_regs, "Q fragments: 0 shared memory, 1 registers, 2 automatic")
-          ->check(integer_in(0, 8))
-          ->capture_default_str());
-  options_.push_back(
-      app.add_option("--pipeline", config.pipeline, "loop schedule: 0 tile by tile, 1 software-pipelined")
-          ->check(integer_in(0, 8))
-          ->capture_default_str());
-  options_.push_back(app.add_option("--min-blocks", config.min_blocks,
-                                    "__launch_bounds__ minimum CTAs per SM (caps registers)")
-                         ->check(integer_in(0, 8))
-                         ->capture_default_str());
-  options_.push_back(
-      app.add_option("--lazy-rescale", config.lazy_rescale,
-                     "1: skip rescaling O when no row max grew, 2: and let the max outgrow the base by 2^8")
-          ->check(integer_in(0, 8))
-          ->capture_default_str());
-  options_.push_back(app.add_option("--persistent", config.persistent,
-                                    "1: CTAs loop over the query tiles, next Q prefetched (stages 1)")
-                         ->check(integer_in(0, 8))
-                         ->capture_default_str());
-  options_.push_back(app.add_option("--fuse-pv", config.fuse_pv,
-                                    "1: softmax and P V in one block, step by step (pipeline 0)")
-                         ->check(integer_in(0, 8))
-                         ->capture_default_str());
+  app.add_option("--template,-t", template_id, "kernel template (flashtune info --templates lists them)")
+      ->capture_default_str();
+  app.add_option("--space", space,
+                 "search space whose combinations are the default grid (default: "
+                 "search_spaces/<template>.yaml)");
+  app.add_option("--param,-p", param_args_, "a template parameter, key=value (repeatable)");
+  // The FA2 flags, kept as aliases of their parameters: each an integer in fa2_fwd's range for it (checked
+  // again, with the rest, against the chosen template's ranges by check_params).
+  const std::pair<const char*, const char*> aliases[] = {
+      {"block-m", "block_m"},       {"block-n", "block_n"},
+      {"warps", "warps"},           {"stages", "stages"},
+      {"q-regs", "q_regs"},         {"pipeline", "pipeline"},
+      {"min-blocks", "min_blocks"}, {"lazy-rescale", "lazy_rescale"},
+      {"persistent", "persistent"}, {"fuse-pv", "fuse_pv"}};
+  const KernelTemplate& fa2 = find_template("fa2_fwd");
+  for (const auto& [flag, name] : aliases) {
+    const auto spec = std::find_if(fa2.params().begin(), fa2.params().end(),
+                                   [n = std::string(name)](const ParamSpec& p) { return p.name == n; });
+    app.add_option_function<std::int64_t>(
+           std::string("--") + flag, [this, n = std::string(name)](std::int64_t v) { aliases_[n] = v; },
+           std::string("alias of --param ") + name + "=N")
+        ->check(integer_in(spec->min, spec->max));
+  }
 }
 
-bool ConfigOptions::any_given() const {
-  return std::any_of(options_.begin(), options_.end(), [](const CLI::Option* o) { return o->count() > 0; });
+const KernelTemplate& ConfigOptions::kernel_template() const {
+  try {
+    return find_template(template_id);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::invalid_argument, std::string("--template: ") + e.what());
+  }
+}
+
+std::optional<ParamValues> ConfigOptions::params() const {
+  if (param_args_.empty() && aliases_.empty()) return std::nullopt;
+  ParamValues v;
+  auto put = [&](const std::string& name, std::int64_t value, const std::string& given) {
+    if (!v.emplace(name, value).second)
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: parameter {} is given twice", given, name));
+  };
+  for (const auto& [name, value] : aliases_) put(name, value, "--" + name);
+  for (const std::string& arg : param_args_) {
+    const std::size_t eq = arg.find('=');
+    std::int64_t value = 0;
+    const char* first = eq == std::string::npos ? nullptr : arg.data() + eq + 1;
+    const auto [end, ec] =
+        first ? std::from_chars(first, arg.data() + arg.size(), value) : std::from_chars_result{first, {}};
+    if (eq == std::string::npos || eq == 0 || ec != std::errc() || end != arg.data() + arg.size())
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("--param '{}': expected key=integer (block_n=128)", arg));
+    put(arg.substr(0, eq), value, "--param " + arg);
+  }
+  // Required parameters left out take their defaults: a configuration names only what it changes.
+  for (const ParamSpec& p : kernel_template().params())
+    if (p.required) v.emplace(p.name, p.default_value);
+  if (auto bad = check_params(kernel_template(), v))
+    throw Error(ErrorKind::invalid_argument, fmt::format("{}: {}", template_id, *bad));
+  return v;
 }
 
 }  // namespace flashtune::cli

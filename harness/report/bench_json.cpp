@@ -3,17 +3,17 @@
 namespace flashtune::report {
 
 nlohmann::json to_json(const run::BenchResult& r) {
-  const Fa2Config& c = r.instance.config;
+  const AttentionProblem& p = r.instance.problem();
   nlohmann::json j{
-      {"template", fa2::kTemplateId},
-      {"config", {{"block_m", c.block_m}, {"block_n", c.block_n}, {"warps", c.warps}, {"stages", c.stages}}},
+      {"template", r.instance.kernel_template().id()},
+      {"config", r.instance.params()},
       {"problem",
-       {{"batch", r.problem.batch},
-        {"heads", r.problem.heads},
-        {"seqlen", r.problem.seqlen},
-        {"head_dim", r.problem.head_dim},
-        {"dtype", to_string(r.problem.dtype)},
-        {"causal", r.problem.causal}}},
+       {{"batch", p.batch},
+        {"heads", p.heads},
+        {"seqlen", p.seqlen},
+        {"head_dim", p.head_dim},
+        {"dtype", to_string(p.dtype)},
+        {"causal", p.causal}}},
       {"status", to_string(r.status)},
       {"detail", r.detail},
       {"registers", r.registers},

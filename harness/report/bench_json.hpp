@@ -2,7 +2,7 @@
 // JSON form of benchmark results (flashtune bench --json), read by bench/peers.py.
 #include <nlohmann/json.hpp>
 
-#include "run/fa2_bench.hpp"
+#include "run/bench.hpp"
 
 namespace flashtune::report {
 

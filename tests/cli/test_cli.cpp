@@ -59,7 +59,7 @@ TEST(Cli, CompileOneConfigurationWithoutAGpu) {
       "compile --arch sm_90a --block-m 128 --block-n 64 --warps 8 --stages 2 -d 64 --dtype bf16 --causal no "
       "-q");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "bm128 bn64 w8 s2")) << r.output;
+  EXPECT_TRUE(contains(r.output, "fa2_fwd block_m=128 block_n=64 stages=2 warps=8 (d64 bf16)")) << r.output;
   EXPECT_TRUE(contains(r.output, "1 compiled, 0 failed")) << r.output;
 }
 

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "core/paths.hpp"
+#include "fa2_grid.hpp"
 #include "jit/compile_pool.hpp"
 #include "jit/cubin_cache.hpp"
-#include "kernels/default_grid.hpp"
 #include "kernels/resource_check.hpp"
 #include "run/kernel_loader.hpp"
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "kernels/default_grid.hpp"
+#include "fa2_grid.hpp"
 #include "kernels/fa2_config.hpp"
 
 namespace flashtune {

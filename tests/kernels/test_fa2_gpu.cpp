@@ -10,10 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "fa2_grid.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
 #include "instance_check.hpp"
-#include "kernels/default_grid.hpp"
 
 namespace flashtune {
 namespace {

@@ -1,4 +1,4 @@
-#include "kernels/default_grid.hpp"
+#include "fa2_grid.hpp"
 
 namespace flashtune {
 
