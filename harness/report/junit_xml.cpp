@@ -5,6 +5,7 @@
 #include <map>
 
 #include "report/check_report.hpp"
+#include "report/svg_plot.hpp"
 
 namespace flashtune::report {
 namespace {
@@ -12,36 +13,9 @@ namespace {
 using check::CheckCase;
 using check::CheckOutcome;
 
-// Text for an attribute or element: the five XML escapes; control characters XML 1.0 does not allow become
-// '?'.
+// Text for an attribute or element (svg_plot.hpp's escape: the five XML escapes, no control characters).
 std::string xml(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t' && ch != '\r')
-          out += '?';
-        else
-          out += ch;
-    }
-  }
-  return out;
+  return xml_escape(s);
 }
 
 std::string first_line(const std::string& s) {

@@ -136,7 +136,7 @@ std::string marker_svg(const SvgSeries& s, double x, double y, const std::string
 
 }  // namespace
 
-std::string xml_escape(const std::string& s) {
+std::string xml_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) switch (c) {
@@ -153,10 +153,11 @@ std::string xml_escape(const std::string& s) {
         out += "&quot;";
         break;
       case '\'':
-        out += "&#39;";
+        out += "&apos;";
         break;
       default:
-        out += c;
+        // Control characters XML 1.0 does not allow become '?'.
+        out += static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r' ? '?' : c;
     }
   return out;
 }

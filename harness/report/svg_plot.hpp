@@ -7,6 +7,7 @@
 //   p.series.push_back({.name = "measured: DRAM", .color = "#2ca02c", .x = {32, 64}, .y = {1.2, 0.8}});
 //   std::string svg = render_svg(p);  // <svg class="plot" width="660" height="392" ...>...</svg>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace flashtune::report {
@@ -33,7 +34,7 @@ struct SvgPlot {
 
 std::string render_svg(const SvgPlot& plot);
 
-// Escapes &, <, >, " and ' for XML text and attributes.
-std::string xml_escape(const std::string& s);
+// Escapes &, <, >, " and ' for XML text and attributes; control characters XML 1.0 does not allow become '?'.
+std::string xml_escape(std::string_view s);
 
 }  // namespace flashtune::report
