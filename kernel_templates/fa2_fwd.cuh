@@ -33,15 +33,12 @@
 #include "cp_async.cuh"
 #include "device_types.cuh"
 #include "fa2_warp_ops.cuh"
+#include "kernel_limits.h"
 #include "mma.cuh"
 #include "online_softmax.cuh"
 #include "swizzle.cuh"
 
 namespace flashtune {
-
-// Largest dynamic shared memory a block may opt in to on sm_90 (227 KiB); smaller budgets are the tuner's
-// job.
-constexpr int kMaxSmemPerBlock = 232448;
 
 template <int kBlockM, int kBlockN, int kHeadDim_, int kWarps, int kStages, int kQRegs = 2, int kPipeline = 0,
           int kLazy = 0, int kPersistent_ = 0, int kFusePv_ = 0>
@@ -85,7 +82,7 @@ struct Fa2Traits {
   static_assert(!kPersistent || (kStages == 1 && !kPipelined), "persistent needs stages 1 and pipeline 0");
   static_assert(kFusePv_ == 0 || kFusePv_ == 1, "fuse_pv: 0 or 1");
   static_assert(!kFusePv || (!kPipelined && !kPersistent), "fuse_pv needs pipeline 0 and persistent 0");
-  static_assert(kSmemBytes <= kMaxSmemPerBlock,
+  static_assert(kSmemBytes <= kSmemOptinBytes,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
 

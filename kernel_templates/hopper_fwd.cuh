@@ -29,6 +29,7 @@
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
 #include "attention_params.h"
 #include "device_types.cuh"
+#include "kernel_limits.h"
 #include "mbarrier.cuh"
 #include "online_softmax.cuh"
 #include "tma.cuh"
@@ -43,9 +44,6 @@ struct HopperTensorMaps {
   TmaDescriptor k;
   TmaDescriptor v;
 };
-
-// Largest dynamic shared memory a block may opt in to on sm_90 (227 KiB).
-constexpr int kHopperSmemOptin = 232448;
 
 template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, bool kPingPong = false>
 struct HopperTraits {
@@ -73,7 +71,7 @@ struct HopperTraits {
                 "block_n must be one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)");
   static_assert(kStages >= 1 && kStages <= 4, "1..4 pipeline stages");
   static_assert(!kPingPong || kConsumerWGs >= 2, "ping-pong needs 2 or 3 consumer warpgroups");
-  static_assert(kSmemBytes <= kHopperSmemOptin,
+  static_assert(kSmemBytes <= kSmemOptinBytes,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
 

@@ -23,6 +23,7 @@
 
 #include "core/problem.hpp"
 #include "jit/compile_request.hpp"
+#include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "run/instance.hpp"
 #include "space/search_space.hpp"
@@ -57,7 +58,8 @@ struct PlanOptions {
   bool gpu = false;            // the check variants and check problems
   bool full_problems = false;  // also the space's own problems (gpu)
   std::string arch = "sm_90a";
-  int smem_limit = 232448;  // the largest budget's per-block bytes; configurations over it are left out
+  int smem_limit =
+      kSmemOptinBytes;  // the largest budget's per-block bytes; configurations over it are left out
 };
 
 // Throws Error(not_found) for a template the catalog lacks (a loaded space never has one).

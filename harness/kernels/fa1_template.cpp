@@ -4,13 +4,12 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/tiling_rules.hpp"
 
 namespace flashtune {
 namespace {
-
-constexpr int kSmemOptinBytes = 232448;  // kSmemOptinBytes of common/tile_io.cuh (sm_90 opt-in limit)
 
 struct Fa1Config {
   int block_m = 64;

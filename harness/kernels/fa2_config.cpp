@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "kernel_limits.h"
 #include "kernels/resource_check.hpp"
 #include "kernels/tiling_rules.hpp"
 
@@ -81,8 +82,8 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
                        c.pipeline, c.persistent);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
-  if (const int smem = smem_bytes(c, inst.head_dim); smem > kMaxSmemPerBlock)
-    return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", smem, kMaxSmemPerBlock);
+  if (const int smem = smem_bytes(c, inst.head_dim); smem > kSmemOptinBytes)
+    return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", smem, kSmemOptinBytes);
   return std::nullopt;
 }
 

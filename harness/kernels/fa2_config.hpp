@@ -53,8 +53,6 @@ namespace fa2 {
 
 constexpr const char* kTemplateFile = "fa2_fwd.cuh";
 constexpr const char* kTemplateId = "fa2_fwd";
-// kMaxSmemPerBlock of the template: the sm_90 opt-in limit its static_assert enforces.
-constexpr int kMaxSmemPerBlock = 232448;
 
 int threads(const Fa2Config& c);
 // Dynamic shared memory of an instantiation, as Fa2Traits::kSmemBytes computes it.

@@ -6,13 +6,12 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/resource_check.hpp"
 
 namespace flashtune {
 namespace {
-
-constexpr int kSmemOptinBytes = 232448;  // kHopperSmemOptin of hopper_fwd.cuh (sm_90 opt-in limit)
 
 // The wgmma N values kernel_templates/common/wgmma_ops.cuh provides (wgmma_has_n).
 bool has_wgmma_n(int n) {

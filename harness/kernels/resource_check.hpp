@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "kernel_limits.h"
+
 namespace flashtune {
 
 // Per-SM limits. The defaults are sm_90 (H100): 64 K registers, 228 KiB shared memory of which a block may
@@ -12,7 +14,7 @@ struct SmLimits {
   int registers = 65536;
   int register_granularity = 256;  // registers are allocated per warp in units of 256
   int smem_bytes = 233472;
-  int smem_optin_per_block = 232448;
+  int smem_optin_per_block = kSmemOptinBytes;
   int smem_reserved_per_block = 1024;
   int threads = 2048;
   int blocks = 32;

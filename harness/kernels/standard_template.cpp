@@ -6,13 +6,12 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/tiling_rules.hpp"
 
 namespace flashtune {
 namespace {
-
-constexpr int kSmemOptinBytes = 232448;  // kSmemOptinBytes of common/tile_io.cuh (sm_90 opt-in limit)
 
 struct StandardConfig {
   int block_m = 128;

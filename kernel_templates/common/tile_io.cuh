@@ -6,14 +6,11 @@
 // data.
 #include "cp_async.cuh"
 #include "device_types.cuh"
+#include "kernel_limits.h"
 #include "mma.cuh"
 #include "swizzle.cuh"
 
 namespace flashtune {
-
-// The largest dynamic shared memory a block may opt in to on sm_90 (227 KiB): every traits struct of these
-// templates static_asserts against it.
-constexpr int kSmemOptinBytes = 232448;
 
 constexpr int const_max(int a, int b) {
   return a > b ? a : b;
