@@ -6,6 +6,7 @@
 #include "gpu/context.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/launch.hpp"
+#include "gpu/sm_clock.hpp"
 #include "run/attention_buffers.hpp"
 #include "run/kernel_loader.hpp"
 #include "run/reference.hpp"
@@ -18,6 +19,7 @@ struct Fa2Bench::State {
   BenchOptions options;
   gpu::Context context;
   gpu::DeviceInfo device;
+  std::unique_ptr<gpu::SmClock> clock;  // null without NVML: timings then have no clock fraction
   std::string arch;
   AttentionBuffers buffers;
   std::optional<Reference> reference;
@@ -28,6 +30,7 @@ struct Fa2Bench::State {
         options(o),
         context(o.device),
         device(gpu::query_device(o.device)),
+        clock(gpu::SmClock::open(device.uuid)),
         arch(device.arch()),
         buffers(p) {}
 };
@@ -114,7 +117,7 @@ BenchResult Fa2Bench::run(const Fa2Config& config) {
     try {
       r.timing = gpu::time_kernel(
           s.stream, [&](gpu::Stream& st) { gpu::launch(k->kernel, shape, args, &st, expr); },
-          s.options.timing, s.device.l2_bytes);
+          s.options.timing, s.device.l2_bytes, s.clock ? s.clock->sampler() : gpu::ClockSampler{});
     } catch (const Error& e) {
       return fail(TrialStatus::launch_error, e.what());
     }
