@@ -16,12 +16,15 @@ void add_show_command(CLI::App& app, int& exit_code) {
   sel->add_to(*cmd);
   cmd->callback([sel, &exit_code] {
     const SelectedEntries s = sel->select(std::cerr);
-    report::Table t({"GPU", "template", "problem key", "configuration", "median ms", "TFLOP/s",
+    // clock: the winning trial's lowest SM clock while it was timed, in percent of the maximum ("-":
+    // unknown).
+    report::Table t({"GPU", "template", "problem key", "configuration", "median ms", "TFLOP/s", "clock",
                      "example problem", "updated"});
     for (const store::BestEntry& e : s.entries)
       t.add_row({e.key.gpu.name, e.key.template_id, e.key.problem.to_string(), to_string(e.params),
-                 fmt::format("{:.4f}", e.median_ms), fmt::format("{:.1f}", e.tflops), e.problem.to_string(),
-                 e.updated_at});
+                 fmt::format("{:.4f}", e.median_ms), fmt::format("{:.1f}", e.tflops),
+                 e.clock_fraction ? fmt::format("{:.0f}%", 100 * *e.clock_fraction) : "-",
+                 e.problem.to_string(), e.updated_at});
     if (t.size() == 0) {
       std::cout << fmt::format("no cached configurations{} in {}\n", s.filter_text, s.db_path);
     } else {

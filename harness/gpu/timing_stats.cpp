@@ -39,6 +39,11 @@ void validate(const TimingOptions& o) {
   require(o.race_best_ms >= 0, "race_best_ms", fmt::format("{} is negative", o.race_best_ms));
   require(o.race_margin >= 0, "race_margin", fmt::format("{} is negative", o.race_margin));
   require(o.race_min_samples >= 1, "race_min_samples", fmt::format("{} is below 1", o.race_min_samples));
+  require(o.throttle_threshold >= 0 && o.throttle_threshold <= 1, "throttle_threshold",
+          fmt::format("{} is not in [0, 1]", o.throttle_threshold));
+  require(o.throttle_retries >= 0, "throttle_retries", fmt::format("{} is negative", o.throttle_retries));
+  require(o.throttle_recovery_s >= 0, "throttle_recovery_s",
+          fmt::format("{} is negative", o.throttle_recovery_s));
 }
 
 std::string_view to_string(StopReason reason) {

@@ -16,18 +16,27 @@ struct TimingOptions {
   int max_samples = 200;         // at most this many
   double min_gpu_time_s = 0.05;  // at least this much summed GPU time
   double max_noise = 0.01;       // stop once stdev/mean is at most this (1%)
-  double timeout_s = 10;         // wall-clock limit, warm-up included; at least one sample is always taken
-  bool flush_l2 = true;          // overwrite L2 before every sample (cold-cache timing)
+  double timeout_s = 10;  // wall-clock limit of one measurement, warm-up included; at least one sample is
+                          // always taken. A throttled measurement taken again has its own.
+  bool flush_l2 = true;   // overwrite L2 before every sample (cold-cache timing)
   // Racing: stop measuring once this kernel cannot beat the best so far. Off when race_best_ms is 0; else,
   // after race_min_samples, the kernel is raced out when even its fastest sample is slower than
   // race_best_ms * (1 + race_margin).
   double race_best_ms = 0;
   double race_margin = 0.02;
   int race_min_samples = 3;
+  // Clock throttling (gpu/clock_check.hpp), when time_kernel is given a clock sampler: a measurement whose
+  // lowest SM clock reading is below throttle_threshold of the maximum SM clock is discarded and taken again
+  // after throttle_recovery_s, at most throttle_retries times (nvbench's check: 75%, 50 ms). A threshold of
+  // 0 turns re-measuring off; the clock fraction is still recorded.
+  double throttle_threshold = 0.75;
+  int throttle_retries = 2;
+  double throttle_recovery_s = 0.05;
 };
 
 // Throws Error(invalid_argument) naming the field: warmup < 0, min_samples < 1, max_samples < min_samples,
-// min_gpu_time_s < 0, max_noise < 0, timeout_s <= 0.
+// min_gpu_time_s < 0, max_noise < 0, timeout_s <= 0, throttle_threshold outside [0, 1], throttle_retries < 0,
+// throttle_recovery_s < 0 (and the racing fields).
 void validate(const TimingOptions& options);
 
 enum class StopReason {
@@ -48,6 +57,10 @@ struct TimingStats {
   double noise = 0;     // stdev / mean (relative standard deviation); 0 for a single sample
   double total_ms = 0;  // summed GPU time of the samples
   StopReason stop = StopReason::converged;
+  // The lowest SM clock read during the measurement as a fraction of the maximum SM clock (0.93); nullopt
+  // when the clock was not sampled (no NVML: libnvidia-ml.so.1 missing or failing, or no sampler given).
+  std::optional<double> clock_fraction;
+  int throttle_repeats = 0;  // measurements discarded as throttled before this one
 };
 
 // Summarizes samples (median of an even count: the mean of the middle two). stop is left as converged.

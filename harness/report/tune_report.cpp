@@ -37,6 +37,8 @@ void print_tune_summary(const tune::TuneSummary& s, std::ostream& out) {
       s.trials, statuses, s.gpu_trials, s.raced_out, s.shared_trials);
   if (s.restarts > 0) out << fmt::format(", trial worker restarted {} times", s.restarts);
   if (s.profiled > 0) out << fmt::format(", {} profiled (hardware counters)", s.profiled);
+  if (s.throttle_repeats > 0)
+    out << fmt::format(", {} timings taken again after SM clock throttling", s.throttle_repeats);
   if (s.resumed_trials > 0)
     out << fmt::format(", {} stored before the sweep was interrupted (resumed, not run again)",
                        s.resumed_trials);

@@ -32,6 +32,7 @@ TrialRunner::TrialRunner(std::filesystem::path cubin_cache_dir, int ordinal)
     : cache_dir_(std::move(cubin_cache_dir)),
       context_(ordinal),
       device_(gpu::query_device(ordinal)),
+      clock_(gpu::SmClock::open(device_.uuid, &clock_unavailable_)),
       flush_(static_cast<std::size_t>(2 * device_.l2_bytes + 3) / 4 * 4) {}
 
 void TrialRunner::set_problem(const AttentionProblem& problem, std::uint64_t seed, bool verify) {
@@ -150,7 +151,8 @@ TrialOutcome TrialRunner::run(const TrialSpec& spec) {
     if (spec.time) {
       const auto t1 = Clock::now();
       out.timing = gpu::time_kernel(
-          stream_, [&](gpu::Stream&) { launch(ks, spec); }, spec.timing, &flush_);
+          stream_, [&](gpu::Stream&) { launch(ks, spec); }, spec.timing, &flush_,
+          clock_ ? clock_->sampler() : gpu::ClockSampler{});
       out.time_ms = ms_since(t1);
     }
   } catch (const gpu::DriverError& e) {

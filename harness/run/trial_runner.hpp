@@ -20,6 +20,7 @@
 #include "gpu/device_buffer.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/module.hpp"
+#include "gpu/sm_clock.hpp"
 #include "gpu/stream.hpp"
 #include "gpu/timing.hpp"
 #include "jit/compile_request.hpp"
@@ -85,20 +86,26 @@ struct ProfileResult {
 
 class TrialRunner {
  public:
-  // Retains device `ordinal`'s primary context. Throws Error(no_gpu) without one.
+  // Retains device `ordinal`'s primary context and opens its SM clock (NVML) for the throttling check of
+  // run(); without NVML, timings have no clock fraction (sm_clock_unavailable() says why). Throws
+  // Error(no_gpu) without a GPU.
   explicit TrialRunner(std::filesystem::path cubin_cache_dir, int ordinal = 0);
   ~TrialRunner();
   TrialRunner(const TrialRunner&) = delete;
   TrialRunner& operator=(const TrialRunner&) = delete;
 
   const gpu::DeviceInfo& device() const { return device_; }
+  // Why the SM clock cannot be read ("NVML unavailable: libnvidia-ml.so.1 could not be loaded (...)"); ""
+  // when it can.
+  const std::string& sm_clock_unavailable() const { return clock_unavailable_; }
 
   // Replaces the current problem (inputs and reference). Throws Error on bad problems or driver failures.
   void set_problem(const AttentionProblem& problem, std::uint64_t seed, bool verify);
   const ProblemSession* problem() const { return session_.get(); }
 
   // Never throws for a bad kernel: a missing cubin, a launch failure, a wrong result or a fault becomes the
-  // status. Throws Error(internal) when no problem is set.
+  // status. The timing samples the SM clock when it can (TimingStats::clock_fraction; a throttled
+  // measurement is taken again, spec.timing.throttle_*). Throws Error(internal) when no problem is set.
   TrialOutcome run(const TrialSpec& spec);
 
   // Interleaved re-measurement (A B C A B C ...): `rounds` samples of each spec, each after an L2 flush when
@@ -124,6 +131,8 @@ class TrialRunner {
   std::filesystem::path cache_dir_;
   gpu::Context context_;
   gpu::DeviceInfo device_;
+  std::string clock_unavailable_;        // before clock_, which sets it
+  std::unique_ptr<gpu::SmClock> clock_;  // null without NVML
   gpu::Stream stream_;
   gpu::DeviceBuffer flush_;
   gpu::DeviceBuffer workspace_;

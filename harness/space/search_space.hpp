@@ -52,12 +52,16 @@ std::string_view to_string(ProfileMode m);                          // "none", "
 std::optional<ProfileMode> parse_profile_mode(std::string_view s);  // nullopt for anything else
 
 struct MeasureSettings {
-  int warmup = 1;               // untimed launches before sampling
-  int min_samples = 5;          // timed launches at least ...
-  int max_samples = 50;         // ... and at most
-  double min_time_s = 0.01;     // keep sampling until this much time is measured (within max_samples)
-  double max_noise = 0.02;      // stop early once the relative noise is below this
-  double timeout_s = 5;         // the time measurement of one configuration may take
+  int warmup = 1;            // untimed launches before sampling
+  int min_samples = 5;       // timed launches at least ...
+  int max_samples = 50;      // ... and at most
+  double min_time_s = 0.01;  // keep sampling until this much time is measured (within max_samples)
+  double max_noise = 0.02;   // stop early once the relative noise is below this
+  double timeout_s = 5;      // the time measurement of one configuration may take
+  // Throttling: a measurement during which the SM clock fell below this fraction of its maximum is taken
+  // again (0: never), at most throttle_retries times (gpu::TimingOptions::throttle_threshold).
+  double throttle_threshold = 0.75;
+  int throttle_retries = 2;
   bool flush_l2 = true;         // flush L2 between timed launches
   bool verify = true;           // compare against the reference before timing
   int top_k = 3;                // the best k configurations are measured again ...

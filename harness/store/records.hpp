@@ -3,6 +3,7 @@
 // one problem each) and the best configurations (one per BestKey). Time stamps are UTC ISO 8601
 // ("2026-11-24T03:13:21Z"); the store fills an empty one with the current time when it writes the row.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/gpu_identity.hpp"
@@ -45,6 +46,9 @@ struct TrialRecord {
   std::int64_t timed_budget =
       0;  // the budget whose launch produced the timing (differs from smem_budget when shared)
   double remeasured_ms = 0;  // median of the interleaved top-k re-measurement; 0 when not re-measured
+  // The lowest SM clock read while timing, as a fraction of the maximum SM clock (gpu::TimingStats); nullopt
+  // when unknown: not timed, no NVML on the machine, or a trial stored before schema 3.
+  std::optional<double> clock_fraction;
   double tflops = 0;
   std::string created_at;
   // Hardware counters of one profiled launch (all the template's kernels, L2 flushed before it), when
@@ -63,6 +67,9 @@ struct BestEntry {
   ParamValues params;
   double median_ms = 0, tflops = 0;
   std::int64_t trial_id = 0, sweep_id = 0;  // where it came from; 0 when unknown
+  // Read from trial trial_id (its TrialRecord::clock_fraction), never written by put_best: nullopt when that
+  // trial is unknown or its clock was not read.
+  std::optional<double> clock_fraction;
   std::string updated_at;
 };
 

@@ -120,7 +120,7 @@ constexpr std::string_view kTrialColumns =
     "status, detail, registers, spill_bytes, smem_bytes, blocks_per_sm, carveout_percent, compile_ms, "
     "cache_key, verified, o_rel_l2, o_max_abs, lse_max_abs, reference, samples, median_ms, mean_ms, min_ms, "
     "noise, stop, timed_budget, remeasured_ms, tflops, created_at, profiled, dram_read_bytes, "
-    "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json";
+    "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json, clock_fraction";
 
 TrialRecord read_trial(const Statement& st, const Database& db) {
   Columns c(st);
@@ -174,6 +174,7 @@ TrialRecord read_trial(const Statement& st, const Database& db) {
   t.profiled_ns = c.real();
   t.activity_ns = c.real();
   t.counters_json = c.text();
+  t.clock_fraction = c.optional_real();
   return t;
 }
 
@@ -182,7 +183,8 @@ constexpr std::string_view kBestSelect =
     "g.driver_version, "
     "b.template_id, b.source_hash, b.nvrtc_version, b.dtype, b.head_dim, b.causal, b.seqlen_bucket, "
     "b.bh_bucket, b.smem_budget, b.batch, b.heads, b.seqlen, b.softmax_scale, b.params, b.median_ms, "
-    "b.tflops, b.trial_id, b.sweep_id, b.updated_at FROM best b JOIN gpus g ON g.key = b.gpu_key ";
+    "b.tflops, b.trial_id, b.sweep_id, b.updated_at, t.clock_fraction FROM best b JOIN gpus g ON g.key = "
+    "b.gpu_key LEFT JOIN trials t ON t.id = b.trial_id ";
 // The columns best_config() narrows on: the primary key's first seven.
 constexpr std::string_view kBestFamily =
     "WHERE b.gpu_key = ? AND b.template_id = ? AND b.source_hash = ? AND b.nvrtc_version = ? AND b.dtype = ? "
@@ -223,6 +225,7 @@ BestEntry read_best(const Statement& st, const Database& db) {
   e.trial_id = c.int64();
   e.sweep_id = c.int64();
   e.updated_at = c.text();
+  e.clock_fraction = c.optional_real();
   return e;
 }
 
@@ -450,7 +453,7 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
   Transaction tx(db);
   Statement st(db,
                fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            kTrialColumns));
   const AttentionProblem& p = t.problem;
   st.bind_all(t.sweep_id, p.batch, p.heads, p.seqlen, p.head_dim, to_string(p.dtype), p.causal,
@@ -459,7 +462,8 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
               t.carveout_percent, t.compile_ms, t.cache_key, t.verified, t.o_rel_l2, t.o_max_abs,
               t.lse_max_abs, t.reference, t.samples, t.median_ms, t.mean_ms, t.min_ms, t.noise, t.stop,
               t.timed_budget, t.remeasured_ms, t.tflops, or_now(t.created_at), t.profiled, t.dram_read_bytes,
-              t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json);
+              t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json,
+              t.clock_fraction);
   st.run();
   const std::int64_t id = db.last_insert_rowid();
   tx.commit();

@@ -119,10 +119,12 @@ TrialClient::Hello TrialClient::hello(double timeout_s) {
   if (r.end != End::reply) throw Error(ErrorKind::internal, "trial worker: no answer to hello: " + r.why);
   Hello h;
   try {
-    if (r.body.at("ok").get<bool>())
+    if (r.body.at("ok").get<bool>()) {
       h.device = device_from_json(r.body.at("device"));
-    else
+      h.sm_clock_unavailable = r.body.value("sm_clock_unavailable", std::string());
+    } else {
       h.no_gpu = r.body.value("error", std::string("no GPU"));
+    }
   } catch (const json::exception& e) {
     throw Error(ErrorKind::internal, std::string("trial worker: bad hello reply: ") + e.what());
   }

@@ -40,6 +40,8 @@ class TrialClient {
   struct Hello {
     std::optional<gpu::DeviceInfo> device;
     std::string no_gpu;  // why there is no device, when device is empty
+    // With a device: why its SM clock cannot be read (no NVML), "" when it can.
+    std::string sm_clock_unavailable;
   };
   // Starts the worker and asks for its GPU. Throws Error(internal) when the worker cannot be started or
   // answers nonsense.

@@ -82,11 +82,19 @@ gpu::DeviceInfo device_from_json(const json& j) {
 namespace {
 
 json timing_to_json(const gpu::TimingOptions& t) {
-  return json{{"warmup", t.warmup},           {"min_samples", t.min_samples},
-              {"max_samples", t.max_samples}, {"min_gpu_time_s", t.min_gpu_time_s},
-              {"max_noise", t.max_noise},     {"timeout_s", t.timeout_s},
-              {"flush_l2", t.flush_l2},       {"race_best_ms", t.race_best_ms},
-              {"race_margin", t.race_margin}, {"race_min_samples", t.race_min_samples}};
+  return json{{"warmup", t.warmup},
+              {"min_samples", t.min_samples},
+              {"max_samples", t.max_samples},
+              {"min_gpu_time_s", t.min_gpu_time_s},
+              {"max_noise", t.max_noise},
+              {"timeout_s", t.timeout_s},
+              {"flush_l2", t.flush_l2},
+              {"race_best_ms", t.race_best_ms},
+              {"race_margin", t.race_margin},
+              {"race_min_samples", t.race_min_samples},
+              {"throttle_threshold", t.throttle_threshold},
+              {"throttle_retries", t.throttle_retries},
+              {"throttle_recovery_s", t.throttle_recovery_s}};
 }
 
 gpu::TimingOptions timing_from_json(const json& j) {
@@ -101,6 +109,9 @@ gpu::TimingOptions timing_from_json(const json& j) {
   t.race_best_ms = j.at("race_best_ms").get<double>();
   t.race_margin = j.at("race_margin").get<double>();
   t.race_min_samples = j.at("race_min_samples").get<int>();
+  t.throttle_threshold = j.at("throttle_threshold").get<double>();
+  t.throttle_retries = j.at("throttle_retries").get<int>();
+  t.throttle_recovery_s = j.at("throttle_recovery_s").get<double>();
   return t;
 }
 
@@ -189,7 +200,12 @@ json to_json(const run::TrialOutcome& o) {
                   {"o", stats_to_json(o.check->o)},
                   {"lse", stats_to_json(o.check->lse)},
                   {"detail", o.check->detail}};
-  if (o.timing) j["timing"] = {{"samples_ms", o.timing->samples_ms}, {"stop", to_string(o.timing->stop)}};
+  if (o.timing) {
+    json& t = j["timing"] = {{"samples_ms", o.timing->samples_ms},
+                             {"stop", to_string(o.timing->stop)},
+                             {"throttle_repeats", o.timing->throttle_repeats}};
+    if (o.timing->clock_fraction) t["clock_fraction"] = *o.timing->clock_fraction;  // absent: unknown
+  }
   return j;
 }
 
@@ -209,8 +225,12 @@ run::TrialOutcome outcome_from_json(const json& j) {
                                    stats_from_json(c.at("lse")), c.at("detail").get<std::string>()};
   }
   if (j.contains("timing")) {
-    gpu::TimingStats t = gpu::summarize(j.at("timing").at("samples_ms").get<std::vector<double>>());
-    t.stop = stop_from_string(j.at("timing").at("stop").get<std::string>());
+    const json& timing = j.at("timing");
+    gpu::TimingStats t = gpu::summarize(timing.at("samples_ms").get<std::vector<double>>());
+    t.stop = stop_from_string(timing.at("stop").get<std::string>());
+    t.throttle_repeats = timing.value("throttle_repeats", 0);
+    if (const auto f = timing.find("clock_fraction"); f != timing.end() && !f->is_null())
+      t.clock_fraction = f->get<double>();
     o.timing = std::move(t);
   }
   return o;

@@ -31,7 +31,9 @@ struct Worker {
     std::string why;
     if (!gpu::gpu_available(&why)) return json{{"ok", false}, {"no_gpu", true}, {"error", why}};
     if (!runner) runner = std::make_unique<run::TrialRunner>(cache_dir);
-    return json{{"ok", true}, {"device", trial::to_json(runner->device())}};
+    return json{{"ok", true},
+                {"device", trial::to_json(runner->device())},
+                {"sm_clock_unavailable", runner->sm_clock_unavailable()}};
   }
 
   run::TrialRunner& gpu() {

@@ -10,6 +10,7 @@ WorkerSession start_trial_worker(const std::vector<std::string>& argv,
   TrialClient::Hello h = s.client->hello();
   if (h.device) {
     s.device = *h.device;
+    s.sm_clock_unavailable = h.sm_clock_unavailable;
   } else {
     s.no_gpu = h.no_gpu.empty() ? "no GPU" : h.no_gpu;
     s.client.reset();

@@ -20,7 +20,8 @@ struct WorkerSession {
   std::vector<std::string> argv;        // the worker's command (sanitizers wrap it)
   std::unique_ptr<TrialClient> client;  // null without a GPU
   std::optional<gpu::DeviceInfo> device;
-  std::string no_gpu;  // why there is no GPU, when there is none
+  std::string no_gpu;                // why there is no GPU, when there is none
+  std::string sm_clock_unavailable;  // with a GPU: why its SM clock cannot be read (no NVML); "" when it can
 };
 
 // `argv` empty: default_trial_worker_command(). Throws what TrialClient's constructor throws (a worker that

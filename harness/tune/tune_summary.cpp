@@ -40,6 +40,7 @@ json TuneSummary::to_json() const {
            {"gpu", gpu_trials},
            {"shared", shared_trials},
            {"raced_out", raced_out},
+           {"throttle_repeats", throttle_repeats},
            {"profiled", profiled},
            {"resumed", resumed_trials},
            {"by_status", trials_by_status}}},
@@ -58,6 +59,7 @@ json TuneSummary::to_json() const {
   if (gpu) j["gpu"] = {{"name", gpu->name}, {"key", gpu->key()}};
   if (!no_gpu.empty()) j["no_gpu"] = no_gpu;
   if (!profile_note.empty()) j["profile_note"] = profile_note;
+  if (!sm_clock_note.empty()) j["sm_clock_note"] = sm_clock_note;
   return j;
 }
 

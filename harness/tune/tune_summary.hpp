@@ -46,9 +46,11 @@ struct TuneSummary {
   std::size_t kernels = 0, compile_errors = 0, cache_hits = 0;  // distinct instantiations compiled
   std::map<std::string, std::size_t> trials_by_status;          // every stored trial, by status name
   std::size_t trials = 0, gpu_trials = 0, shared_trials = 0, raced_out = 0, restarts = 0;
-  std::size_t profiled = 0;        // trials with hardware counters (measure.profile)
-  std::size_t resumed_trials = 0;  // --resume: trials the interrupted sweep had stored (not run again)
-  std::string profile_note;        // why counters could not be read, when they could not
+  std::size_t profiled = 0;          // trials with hardware counters (measure.profile)
+  std::size_t resumed_trials = 0;    // --resume: trials the interrupted sweep had stored (not run again)
+  std::string profile_note;          // why counters could not be read, when they could not
+  std::size_t throttle_repeats = 0;  // timings taken again because the SM clock was throttled (summed)
+  std::string sm_clock_note;         // why the SM clock could not be read (no throttling check), if not
 
   // Seconds. compile_wall: start to the last compile result; nvrtc_cpu: summed NVRTC time of the compiles
   // done now (not cache hits); compile_wait: time the GPU loop waited for a compile; setup: inputs and

@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "gpu/driver_api.hpp"
 #include "store/result_store.hpp"
+#include "store/store_test_util.hpp"
 #include "testing/cli_run.hpp"
 
 namespace {
@@ -127,6 +129,46 @@ TEST(Cli, ExportAndShowOnAnEmptyDatabase) {
   EXPECT_EQ(exp.code, 1) << exp.output;
   EXPECT_TRUE(contains(exp.output, "no cached configurations")) << exp.output;
   EXPECT_EQ(flashtune("export --format csv --db " + db).code, 2);
+  std::filesystem::remove(db);
+}
+
+// show's clock column: the winning trial's lowest SM clock in percent of the maximum, "-" when unknown.
+TEST(Cli, ShowHasTheWinningTrialsClockColumn) {
+  namespace store = flashtune::store;
+  const std::string db =
+      std::filesystem::temp_directory_path() / ("flashtune-cli-clock-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(db);
+  {
+    store::ResultStore results(db);
+    store::SweepRecord sweep;
+    sweep.template_id = "fa2_fwd";
+    store::TrialRecord trial;
+    trial.sweep_id = results.begin_sweep(sweep);
+    trial.clock_fraction = 0.934;
+    store::BestEntry measured = store::testing::entry_for(store::testing::problem(1024));
+    measured.trial_id = results.add_trial(trial);
+    results.put_best(measured);
+    store::BestEntry unknown = store::testing::entry_for(store::testing::problem(8192));
+    unknown.trial_id = 0;
+    results.put_best(unknown);
+  }
+  const CliRun show = flashtune("show --all --stale --db " + db);  // --stale: a made-up template source hash
+  EXPECT_EQ(show.code, 0) << show.output;
+  EXPECT_TRUE(contains(show.output, "TFLOP/s  clock")) << show.output;
+  std::istringstream lines(show.output);
+  int rows = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (contains(line, "N1024 ")) {
+      ++rows;
+      EXPECT_TRUE(contains(line, "  93%  ")) << line;
+    }
+    if (contains(line, "N8192 ")) {
+      ++rows;
+      EXPECT_TRUE(contains(line, "  -  ")) << line;
+      EXPECT_FALSE(contains(line, "%")) << line;
+    }
+  }
+  EXPECT_EQ(rows, 2) << show.output;
   std::filesystem::remove(db);
 }
 

@@ -11,6 +11,7 @@
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
 #include "gpu/launch.hpp"
+#include "gpu/sm_clock.hpp"
 
 namespace flashtune::gpu {
 namespace {
@@ -51,6 +52,26 @@ TEST(GpuAvailable, EveryEntryPointFailsWithNoGpuWhenFalse) {
     query_device(0);
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), why);  // the same reason everywhere
+  }
+}
+
+// No device has this UUID: without NVML the library is missing (this build machine), with it the device is
+// not found; either way the clock is unavailable with a reason that names the library or the failing call,
+// and open() never throws.
+TEST(SmClock, AnUnknownDeviceOrNoNvmlIsUnavailableWithAReason) {
+  const std::string nobody = "GPU-00000000-0000-0000-0000-000000000000";
+  std::string why = "stale";
+  EXPECT_EQ(SmClock::open(nobody, &why), nullptr);
+  const bool names_it = why.find("libnvidia-ml.so.1") != std::string::npos ||
+                        why.find("nvmlInit_v2") != std::string::npos ||
+                        why.find("nvmlDeviceGetHandleByUUID(" + nobody + ")") != std::string::npos;
+  EXPECT_TRUE(names_it) << why;
+  try {
+    SmClock clock(nobody);
+    ADD_FAILURE() << "a clock for " << nobody;
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.kind() == ErrorKind::no_gpu || e.kind() == ErrorKind::driver) << e.what();
+    EXPECT_EQ(std::string(e.what()), why);  // the same reason, typed
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include "gpu/event_timer.hpp"
 #include "gpu/launch.hpp"
 #include "gpu/module.hpp"
+#include "gpu/sm_clock.hpp"
 #include "gpu/stream.hpp"
 #include "gpu_test.hpp"
 
@@ -100,6 +102,31 @@ TEST_F(Timing, StopsAtMaxSamplesWhenNoiseCannotBeMet) {
       stream, [this](Stream& st) { run(st); }, o, device().l2_bytes);
   EXPECT_EQ(s.samples_ms.size(), 6u);
   EXPECT_EQ(s.stop, StopReason::max_samples);
+}
+
+TEST_F(Timing, RecordsTheSmClockFractionWithASampler) {
+  std::string why;
+  const std::unique_ptr<SmClock> clock = SmClock::open(device().uuid, &why);
+  if (clock == nullptr) GTEST_SKIP() << why;
+  Stream stream;
+  TimingOptions o;
+  o.min_samples = 20;
+  o.max_samples = 40;
+  o.min_gpu_time_s = 0;
+  TimingStats s = time_kernel(
+      stream, [this](Stream& st) { run(st); }, o, device().l2_bytes, clock->sampler());
+  expect_consistent(s, o);
+  ASSERT_TRUE(s.clock_fraction.has_value());
+  EXPECT_GT(*s.clock_fraction, 0.0);
+  EXPECT_LE(*s.clock_fraction, 1.2);
+  EXPECT_GE(s.throttle_repeats, 0);
+  EXPECT_LE(s.throttle_repeats, o.throttle_retries);
+  std::printf("clock fraction %.3f after %d repeats\n", *s.clock_fraction, s.throttle_repeats);
+
+  TimingStats unsampled = time_kernel(
+      stream, [this](Stream& st) { run(st); }, o, device().l2_bytes);
+  EXPECT_FALSE(unsampled.clock_fraction.has_value());
+  EXPECT_EQ(unsampled.throttle_repeats, 0);
 }
 
 TEST_F(Timing, ErrorsFromTheRunPropagate) {

@@ -150,6 +150,30 @@ TEST(TimingOptions, ValidateNamesTheBadField) {
   o = {};
   o.max_noise = -0.5;
   EXPECT_NE(field_of(o).find("max_noise"), std::string::npos);
+  for (double bad : {-0.1, 1.5, std::nan("")}) {
+    o = {};
+    o.throttle_threshold = bad;
+    EXPECT_NE(field_of(o).find("throttle_threshold"), std::string::npos) << bad;
+  }
+  o = {};
+  o.throttle_retries = -1;
+  EXPECT_NE(field_of(o).find("throttle_retries"), std::string::npos);
+  o = {};
+  o.throttle_recovery_s = -0.05;
+  EXPECT_NE(field_of(o).find("throttle_recovery_s"), std::string::npos);
+  for (double edge : {0.0, 1.0}) {  // 0: re-measuring off; 1: anything below the maximum clock
+    o = {};
+    o.throttle_threshold = edge;
+    EXPECT_EQ(field_of(o), "accepted") << edge;
+  }
+}
+
+TEST(TimingOptions, ThrottlingDefaultsAreNvbenchs) {
+  const TimingOptions o;
+  EXPECT_DOUBLE_EQ(o.throttle_threshold, 0.75);
+  EXPECT_EQ(o.throttle_retries, 2);
+  EXPECT_DOUBLE_EQ(o.throttle_recovery_s, 0.05);
+  EXPECT_FALSE(TimingStats{}.clock_fraction.has_value());  // unknown until sampled
 }
 
 TEST(StopReason, Names) {

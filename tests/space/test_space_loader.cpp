@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -113,6 +114,8 @@ TEST(SpaceLoader, DefaultSpace) {
   EXPECT_DOUBLE_EQ(s.measure.timeout_s, 5);
   EXPECT_EQ(s.measure.top_k, 3);
   EXPECT_EQ(s.measure.remeasure_rounds, 10);
+  EXPECT_DOUBLE_EQ(s.measure.throttle_threshold, 0.75);
+  EXPECT_EQ(s.measure.throttle_retries, 2);
   EXPECT_EQ(s.prune.max_spill_bytes, 0);
   EXPECT_EQ(s.prune.max_registers, 255);
   EXPECT_EQ(s.strategy.kind, StrategyKind::racing);
@@ -240,6 +243,38 @@ TEST(SpaceLoader, DurationsAndFractions) {
   EXPECT_NE(
       parse_error(space_text(kParams, "measure: {verify: yes}\n")).message().find("expected true or false"),
       std::string::npos);
+}
+
+TEST(SpaceLoader, ThrottleSettings) {
+  auto measure_of = [](const std::string& yaml) {
+    return parse_search_space(space_text(kParams, yaml), "t.yaml").measure;
+  };
+  const MeasureSettings m = measure_of("measure: {throttle_threshold: 80%, throttle_retries: 5}\n");
+  EXPECT_DOUBLE_EQ(m.throttle_threshold, 0.8);
+  EXPECT_EQ(m.throttle_retries, 5);
+  EXPECT_DOUBLE_EQ(measure_of("measure: {throttle_threshold: 0.9}\n").throttle_threshold, 0.9);
+  EXPECT_DOUBLE_EQ(measure_of("measure: {throttle_threshold: 0}\n").throttle_threshold, 0);  // off
+  EXPECT_DOUBLE_EQ(measure_of("measure: {throttle_threshold: 1}\n").throttle_threshold, 1);
+  EXPECT_EQ(measure_of("measure: {throttle_retries: 0}\n").throttle_retries, 0);
+
+  const SpaceError high = parse_error(space_text(kParams, "measure: {throttle_threshold: 120%}\n"));
+  EXPECT_NE(high.message().find("measure.throttle_threshold must be in [0, 1], got '120%'"),
+            std::string::npos)
+      << high.what();
+  EXPECT_EQ(high.where(), (SourceLocation{"t.yaml", 9, 31})) << high.what();
+  // Each bad measure value, and what its error says.
+  const std::pair<const char*, const char*> bad[] = {
+      {"throttle_threshold: -0.1", "[0, 1]"},
+      {"throttle_threshold: fast", "expected a fraction"},
+      {"throttle_retries: 101", "measure.throttle_retries"},
+      {"throttle_retries: -1", "measure.throttle_retries"},
+      {"throttle_retries: 1.5", "expected an integer"},
+  };
+  for (const auto& [value, says] : bad) {
+    const std::string message =
+        parse_error(space_text(kParams, std::string("measure: {") + value + "}\n")).message();
+    EXPECT_NE(message.find(says), std::string::npos) << value << ": " << message;
+  }
 }
 
 TEST(SpaceLoader, VersionIsCheckedBeforeUnknownKeys) {

@@ -1,5 +1,6 @@
 // Schema migrations: a version-1 database written by a real H100 sweep (results/h100/tune-default.db) opens
-// in this build, is migrated to the latest version, and keeps every trial; profile counters round-trip.
+// in this build, is migrated to the latest version, and keeps every trial; profile counters and the clock
+// fraction round-trip. A version-2 database (made here by undoing migration 3) gains the clock fraction.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "store/detail/sqlite.hpp"
 #include "store/result_store.hpp"
 
 namespace flashtune::store {
@@ -25,8 +27,16 @@ TEST(Migration, AVersionOneDatabaseFromAnH100RunMigratesAndKeepsItsTrials) {
     ASSERT_EQ(sweeps.size(), 1u);
     const std::vector<TrialRecord> trials = db.trials(sweeps[0].id);
     EXPECT_EQ(trials.size(), 2256u);  // the default space: 72 configurations x 8 problems x 4 budgets
-    for (const TrialRecord& t : trials) EXPECT_FALSE(t.profiled);
-    EXPECT_EQ(db.best_entries().size(), 32u);
+    for (const TrialRecord& t : trials) {
+      EXPECT_FALSE(t.profiled);
+      EXPECT_FALSE(t.clock_fraction.has_value());  // measured before the clock was sampled
+    }
+    const std::vector<BestEntry> best = db.best_entries();
+    EXPECT_EQ(best.size(), 32u);
+    for (const BestEntry& e : best) {
+      EXPECT_GT(e.trial_id, 0);
+      EXPECT_FALSE(e.clock_fraction.has_value());
+    }
 
     // A new trial with counters round-trips next to the old ones.
     TrialRecord t = trials.front();
@@ -38,6 +48,7 @@ TEST(Migration, AVersionOneDatabaseFromAnH100RunMigratesAndKeepsItsTrials) {
     t.profiled_ns = 1.54e6;
     t.activity_ns = 1.52e6;
     t.counters_json = R"({"sm__throughput.avg.pct_of_peak_sustained_elapsed": 61.5})";
+    t.clock_fraction = 0.905;
     const std::int64_t id = db.add_trial(t);
     const std::vector<TrialRecord> again = db.trials(sweeps[0].id);
     ASSERT_EQ(again.size(), 2257u);
@@ -50,6 +61,7 @@ TEST(Migration, AVersionOneDatabaseFromAnH100RunMigratesAndKeepsItsTrials) {
     EXPECT_DOUBLE_EQ(back.profiled_ns, 1.54e6);
     EXPECT_DOUBLE_EQ(back.activity_ns, 1.52e6);
     EXPECT_EQ(back.counters_json, t.counters_json);
+    EXPECT_EQ(back.clock_fraction, 0.905);
 
     // Counters added to a stored trial later (the top k are profiled after they were stored).
     TrialRecord c;
@@ -64,6 +76,57 @@ TEST(Migration, AVersionOneDatabaseFromAnH100RunMigratesAndKeepsItsTrials) {
   }
   // Reopening a migrated database is a no-op.
   EXPECT_NO_THROW(ResultStore{db_path});
+  fs::remove_all(dir);
+}
+
+int user_version(detail::Database& db) {
+  detail::Statement st(db, "PRAGMA user_version");
+  return st.step() ? st.int32(0) : -1;
+}
+
+TEST(Migration, AVersionTwoDatabaseGainsAnUnknownClockFraction) {
+  const fs::path dir = fs::temp_directory_path() / ("flashtune-migration-v2-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path db_path = dir / "v2.db";
+  std::int64_t sweep = 0;
+  {
+    ResultStore db(db_path);
+    SweepRecord s;
+    s.template_id = "fa2_fwd";
+    sweep = db.begin_sweep(s);
+    TrialRecord t;
+    t.sweep_id = sweep;
+    t.median_ms = 1.5;
+    db.add_trial(t);
+  }
+  {  // what a version-2 build wrote: no clock_fraction column
+    detail::Database raw(db_path);
+    raw.exec("ALTER TABLE trials DROP COLUMN clock_fraction; PRAGMA user_version = 2");
+  }
+  {
+    const ResultStore reader(db_path, ResultStore::Access::read_only);  // migrated in memory only
+    ASSERT_EQ(reader.trials(sweep).size(), 1u);
+    EXPECT_FALSE(reader.trials(sweep)[0].clock_fraction.has_value());
+  }
+  {
+    detail::Database raw(db_path, detail::Database::Mode::read_only);
+    EXPECT_EQ(user_version(raw), 2);
+  }
+  {
+    ResultStore db(db_path);
+    const std::vector<TrialRecord> old = db.trials(sweep);
+    ASSERT_EQ(old.size(), 1u);
+    EXPECT_EQ(old[0].median_ms, 1.5);
+    EXPECT_FALSE(old[0].clock_fraction.has_value());
+    TrialRecord t = old[0];
+    t.id = 0;
+    t.clock_fraction = 0.5;
+    db.add_trial(t);
+    EXPECT_EQ(db.trials(sweep).back().clock_fraction, 0.5);
+  }
+  detail::Database raw(db_path, detail::Database::Mode::read_only);
+  EXPECT_EQ(user_version(raw), ResultStore::kSchemaVersion);
   fs::remove_all(dir);
 }
 

@@ -86,6 +86,7 @@ void expect_same_trial(const TrialRecord& a, const TrialRecord& b) {
   EXPECT_EQ(a.stop, b.stop);
   EXPECT_EQ(a.timed_budget, b.timed_budget);
   EXPECT_EQ(a.remeasured_ms, b.remeasured_ms);
+  EXPECT_EQ(a.clock_fraction, b.clock_fraction);
   EXPECT_EQ(a.tflops, b.tflops);
   EXPECT_EQ(a.created_at, b.created_at);
 }
@@ -98,6 +99,7 @@ void expect_same_best(const BestEntry& a, const BestEntry& b) {
   EXPECT_EQ(a.tflops, b.tflops);
   EXPECT_EQ(a.trial_id, b.trial_id);
   EXPECT_EQ(a.sweep_id, b.sweep_id);
+  EXPECT_EQ(a.clock_fraction, b.clock_fraction);
   EXPECT_EQ(a.updated_at, b.updated_at);
 }
 
@@ -146,6 +148,7 @@ TrialRecord sample_trial(std::int64_t sweep_id) {
   t.stop = "converged";
   t.timed_budget = 232448;
   t.remeasured_ms = 1.2222;
+  t.clock_fraction = 0.8125;
   t.tflops = 321.5;
   t.created_at = "2026-11-24T03:14:00Z";
   return t;
@@ -249,6 +252,8 @@ TEST(ResultStore, TrialRoundTripKeepsEveryField) {
   EXPECT_TRUE(std::regex_match(got[1].created_at, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
   b.created_at = got[1].created_at;
   expect_same_trial(got[1], b);
+  EXPECT_EQ(got[0].clock_fraction, 0.8125);
+  EXPECT_FALSE(got[1].clock_fraction.has_value());  // unknown stays unknown (NULL), not 0
 
   db.set_remeasured(a.id, 1.1875);
   EXPECT_EQ(db.trials(sweep)[0].remeasured_ms, 1.1875);
@@ -296,6 +301,41 @@ TEST(ResultStore, BestRoundTripAndReplaceByKey) {
   EXPECT_EQ(all[0].params.at("block_m"), 64);
   EXPECT_EQ(all[0].median_ms, 0.25);
   EXPECT_EQ(all[0].updated_at.size(), 20u);
+}
+
+// A best entry reads the clock fraction of the trial it came from; unknown for a trial without one or one the
+// database does not have.
+TEST(ResultStore, BestEntriesCarryTheirTrialsClockFraction) {
+  ScratchDir dir;
+  ResultStore db(dir / "flashtune.db");
+  const std::int64_t sweep = db.begin_sweep(sample_sweep());
+  TrialRecord measured = sample_trial(sweep);
+  measured.clock_fraction = 0.9375;
+  const std::int64_t with_clock = db.add_trial(measured);
+  measured.clock_fraction.reset();
+  const std::int64_t without_clock = db.add_trial(measured);
+
+  BestEntry a = entry_for(problem(1024));
+  a.trial_id = with_clock;
+  a.clock_fraction = 0.1;  // not written: the trial's value is what reads back
+  db.put_best(a);
+  BestEntry b = entry_for(problem(4096));
+  b.trial_id = without_clock;
+  db.put_best(b);
+  BestEntry c = entry_for(problem(16384));
+  c.trial_id = 424242;  // pruned, or from another database
+  db.put_best(c);
+
+  const std::vector<BestEntry> all = db.best_entries();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].trial_id, with_clock);
+  EXPECT_EQ(all[0].clock_fraction, 0.9375);
+  EXPECT_EQ(all[1].trial_id, without_clock);
+  EXPECT_FALSE(all[1].clock_fraction.has_value());
+  EXPECT_EQ(all[2].trial_id, 424242);
+  EXPECT_FALSE(all[2].clock_fraction.has_value());
+  EXPECT_EQ(db.find_best(a.key)->clock_fraction, 0.9375);
+  EXPECT_EQ(db.best_config(a.key)->clock_fraction, 0.9375);
 }
 
 TEST(ResultStore, BestEntriesAreOrderedByGpuTemplateAndProblem) {

@@ -34,6 +34,9 @@ TEST(TrialProtocol, SpecRoundTrip) {
   s.carveout_percent = 43;
   s.timing.min_samples = 7;
   s.timing.race_best_ms = 1.25;
+  s.timing.throttle_threshold = 0.6;
+  s.timing.throttle_retries = 5;
+  s.timing.throttle_recovery_s = 0.125;
   s.verify = false;
   const run::TrialSpec t = spec_from_json(nlohmann::json::parse(to_json(s).dump()));
   EXPECT_EQ(t.label, "standard block_m=64");
@@ -50,6 +53,9 @@ TEST(TrialProtocol, SpecRoundTrip) {
   EXPECT_EQ(t.carveout_percent, 43);
   EXPECT_EQ(t.timing.min_samples, 7);
   EXPECT_DOUBLE_EQ(t.timing.race_best_ms, 1.25);
+  EXPECT_DOUBLE_EQ(t.timing.throttle_threshold, 0.6);
+  EXPECT_EQ(t.timing.throttle_retries, 5);
+  EXPECT_DOUBLE_EQ(t.timing.throttle_recovery_s, 0.125);
   EXPECT_FALSE(t.verify);
 }
 
@@ -62,6 +68,8 @@ TEST(TrialProtocol, OutcomeRoundTripKeepsSamplesAndStatus) {
   o.check->o.rel_l2 = 0.5;
   gpu::TimingStats t = gpu::summarize({1.0, 3.0, 2.0});
   t.stop = gpu::StopReason::raced_out;
+  t.clock_fraction = 0.8125;
+  t.throttle_repeats = 2;
   o.timing = t;
   const run::TrialOutcome r = outcome_from_json(nlohmann::json::parse(to_json(o).dump()));
   EXPECT_EQ(r.status, TrialStatus::incorrect);
@@ -73,6 +81,23 @@ TEST(TrialProtocol, OutcomeRoundTripKeepsSamplesAndStatus) {
   EXPECT_DOUBLE_EQ(r.timing->median_ms, 2.0);
   EXPECT_EQ(r.timing->stop, gpu::StopReason::raced_out);
   EXPECT_EQ(r.timing->samples_ms.size(), 3u);
+  EXPECT_EQ(r.timing->clock_fraction, 0.8125);
+  EXPECT_EQ(r.timing->throttle_repeats, 2);
+}
+
+TEST(TrialProtocol, AnUnknownClockFractionStaysUnknown) {
+  run::TrialOutcome o;
+  o.timing = gpu::summarize({1.0, 2.0});  // timed without a clock sampler (no NVML)
+  const nlohmann::json j = to_json(o);
+  EXPECT_FALSE(j.at("timing").contains("clock_fraction")) << j.dump();
+  const run::TrialOutcome r = outcome_from_json(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(r.timing);
+  EXPECT_FALSE(r.timing->clock_fraction.has_value());
+  EXPECT_EQ(r.timing->throttle_repeats, 0);
+
+  nlohmann::json null_fraction = j;  // a null (how JSON writes NaN) is unknown too
+  null_fraction["timing"]["clock_fraction"] = nullptr;
+  EXPECT_FALSE(outcome_from_json(null_fraction).timing->clock_fraction.has_value());
 }
 
 TEST(TrialProtocol, IdentityOfADeviceKeysEveryField) {

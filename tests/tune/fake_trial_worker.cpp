@@ -4,13 +4,15 @@
 //   contains "block_n=32"   exits with status 9 after reading the trial (a worker that dies mid-trial)
 //   contains "block_n=64 stages=1"  never answers (a hung kernel: the tuner's watchdog must kill it)
 //   anything else           answers ok with synthetic samples: 1 ms + block_n / 1000 (no claim about speed)
-// and answers "profile" with synthetic counters (none with FAKE_WORKER_NO_COUNTERS=1).
-// Every started process appends a line to $FAKE_WORKER_LOG (if set), so a test can count restarts;
-// FAKE_WORKER_DELAY_MS makes every trial take that long.
-// For `flashtune check` (tests/check): a trial whose label contains $FAKE_WORKER_INCORRECT fails verification
-// (incorrect); one whose label contains $FAKE_WORKER_SANITIZER_ERROR writes a compute-sanitizer-like report
-// to stderr, and the process then ends with a sanitizer summary and status 86 (the fake sanitizer of
-// tests/check sends that stderr to the sanitizer's log).
+// and answers "profile" with synthetic counters (none with FAKE_WORKER_NO_COUNTERS=1). Timings carry a clock
+// fraction of the spec's throttle_threshold + 0.125 and throttle_retries repeats, so that a test sees the
+// space's settings reach the worker and the outcome reach the store; with FAKE_WORKER_NO_CLOCK=1 the worker
+// has no SM clock (hello says why) and timings have no clock fraction. Every started process appends a line
+// to $FAKE_WORKER_LOG (if set), so a test can count restarts; FAKE_WORKER_DELAY_MS makes every trial take
+// that long. For `flashtune check` (tests/check): a trial whose label contains $FAKE_WORKER_INCORRECT fails
+// verification (incorrect); one whose label contains $FAKE_WORKER_SANITIZER_ERROR writes a
+// compute-sanitizer-like report to stderr, and the process then ends with a sanitizer summary and status 86
+// (the fake sanitizer of tests/check sends that stderr to the sanitizer's log).
 #include <unistd.h>
 
 #include <cstdio>
@@ -67,6 +69,7 @@ int main() {
     json reply{{"ok", true}};
     if (op == "hello") {
       reply["device"] = trial::to_json(fake_device());
+      reply["sm_clock_unavailable"] = std::getenv("FAKE_WORKER_NO_CLOCK") ? "NVML unavailable (fake)" : "";
     } else if (op == "problem") {
       reply["reference"] = "fake";
       reply["setup_ms"] = 0.0;
@@ -93,6 +96,10 @@ int main() {
         sanitizer_errors += 1;
       }
       o.timing = gpu::summarize(std::vector<double>(5, fake_ms(spec.label)));
+      if (std::getenv("FAKE_WORKER_NO_CLOCK") == nullptr) {
+        o.timing->clock_fraction = spec.timing.throttle_threshold + 0.125;
+        o.timing->throttle_repeats = spec.timing.throttle_retries;
+      }
       reply["outcome"] = trial::to_json(o);
     } else if (op == "remeasure") {
       json samples = json::array();

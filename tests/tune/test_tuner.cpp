@@ -38,6 +38,21 @@ int lines_in(const fs::path& f) {
   return n;
 }
 
+// A sweep of the space `text` against the stand-in worker, stored in dir/results.db.
+TuneSummary tune_with_fake_worker(const char* text, const fs::path& dir, trial::Observer& observer) {
+  TuneOptions o;
+  o.db = dir / "results.db";
+  o.trial_worker = {FAKE_TRIAL_WORKER};
+  o.jobs = 2;
+  return tune(space::parse_search_space(text, "space.yaml"), o, observer);
+}
+
+// How many of the observer's notes contain `text`.
+std::ptrdiff_t notes_with(const QuietObserver& obs, const std::string& text) {
+  return std::count_if(obs.notes.begin(), obs.notes.end(),
+                       [&](const std::string& n) { return n.find(text) != std::string::npos; });
+}
+
 constexpr const char* kSpace = R"(template: fa2_fwd
 parameters:
   block_m: 64
@@ -112,14 +127,9 @@ strategy: {kind: exhaustive}
 // of the one overwrites the other.
 TEST(Tuner, ProfileAllKeepsTrafficCountersAndAddsUtilizationToTheTopK) {
   const fs::path dir = temp_dir("tuner-profile");
-  const space::SearchSpace space = space::parse_search_space(kProfiledSpace, "profiled.yaml");
-  TuneOptions o;
-  o.db = dir / "results.db";
-  o.trial_worker = {FAKE_TRIAL_WORKER};
-  o.jobs = 2;
   QuietObserver obs;
-  const TuneSummary s = tune(space, o, obs);
-  const store::ResultStore db(o.db);
+  const TuneSummary s = tune_with_fake_worker(kProfiledSpace, dir, obs);
+  const store::ResultStore db(dir / "results.db");
   int ok = 0, with_util = 0;
   for (const store::TrialRecord& t : db.trials(s.sweep_id)) {
     if (t.status != TrialStatus::ok) continue;
@@ -136,25 +146,73 @@ TEST(Tuner, ProfileAllKeepsTrafficCountersAndAddsUtilizationToTheTopK) {
   fs::remove_all(dir);
 }
 
+// Two budgets, so that some trials share a measurement of equal occupancy.
+constexpr const char* kThrottledSpace = R"(template: fa2_fwd
+parameters:
+  block_m: 128
+  block_n: [64, 128]
+  warps: [4, 8]
+  stages: 2
+sram_budgets: [99 KiB, max]
+problems:
+  - {batch: 1, heads: 2, seqlen: 512, head_dim: 64, dtype: bf16}
+measure: {throttle_threshold: 50%, throttle_retries: 1}
+strategy: {kind: exhaustive}
+)";
+
+// The space's throttle settings reach the worker, and each timing's clock fraction reaches the store (also
+// for trials that share a measurement of equal occupancy) and the winners' best entries.
+TEST(Tuner, ClockFractionsAreStoredWithTheirTrialsAndWinners) {
+  const fs::path dir = temp_dir("tuner-clock");
+  QuietObserver obs;
+  const TuneSummary s = tune_with_fake_worker(kThrottledSpace, dir, obs);
+  const store::ResultStore db(dir / "results.db");
+  int timed = 0;
+  for (const store::TrialRecord& t : db.trials(s.sweep_id)) {
+    if (t.samples == 0) continue;
+    ++timed;
+    EXPECT_EQ(t.clock_fraction, 0.625) << t.id;  // the fake's 50% + 0.125
+  }
+  EXPECT_EQ(timed, 8);  // 4 configurations x 2 budgets
+  EXPECT_GT(s.gpu_trials, 0u);
+  EXPECT_GT(s.shared_trials, 0u);               // the copy of a shared measurement carries the fraction too
+  EXPECT_EQ(s.throttle_repeats, s.gpu_trials);  // throttle_retries (1) repeats reported by each
+  EXPECT_TRUE(s.sm_clock_note.empty()) << s.sm_clock_note;
+  const std::vector<store::BestEntry> best = db.best_entries();
+  ASSERT_EQ(best.size(), 2u);
+  for (const store::BestEntry& e : best) EXPECT_EQ(e.clock_fraction, 0.625);
+  fs::remove_all(dir);
+}
+
+// A worker without an SM clock: said once, and every fraction is unknown (never a made-up number).
+TEST(Tuner, NoSmClockIsSaidOnceAndFractionsAreUnknown) {
+  const fs::path dir = temp_dir("tuner-no-clock");
+  ::setenv("FAKE_WORKER_NO_CLOCK", "1", 1);
+  QuietObserver obs;
+  const TuneSummary s = tune_with_fake_worker(kThrottledSpace, dir, obs);
+  ::unsetenv("FAKE_WORKER_NO_CLOCK");
+  EXPECT_EQ(s.sm_clock_note, "NVML unavailable (fake)");
+  EXPECT_EQ(s.throttle_repeats, 0u);
+  EXPECT_EQ(notes_with(obs, "the SM clock cannot be read (NVML unavailable (fake))"), 1);
+  const store::ResultStore db(dir / "results.db");
+  EXPECT_FALSE(db.trials(s.sweep_id).empty());
+  for (const store::TrialRecord& t : db.trials(s.sweep_id))
+    EXPECT_FALSE(t.clock_fraction.has_value()) << t.id;
+  for (const store::BestEntry& e : db.best_entries()) EXPECT_FALSE(e.clock_fraction.has_value());
+  fs::remove_all(dir);
+}
+
 // Without counter access the sweep goes on, says why once, and stores unprofiled trials.
 TEST(Tuner, NoCounterAccessIsSaidOnceAndTheSweepGoesOn) {
   const fs::path dir = temp_dir("tuner-no-counters");
   ::setenv("FAKE_WORKER_NO_COUNTERS", "1", 1);
-  const space::SearchSpace space = space::parse_search_space(kProfiledSpace, "profiled.yaml");
-  TuneOptions o;
-  o.db = dir / "results.db";
-  o.trial_worker = {FAKE_TRIAL_WORKER};
-  o.jobs = 2;
   QuietObserver obs;
-  const TuneSummary s = tune(space, o, obs);
+  const TuneSummary s = tune_with_fake_worker(kProfiledSpace, dir, obs);
   ::unsetenv("FAKE_WORKER_NO_COUNTERS");
   EXPECT_EQ(s.profile_note, "counters restricted (fake)");
   EXPECT_EQ(s.profiled, 0u);
   EXPECT_EQ(s.winners.size(), 2u);
-  const auto said = std::count_if(obs.notes.begin(), obs.notes.end(), [](const std::string& n) {
-    return n.find("counters restricted (fake)") != std::string::npos;
-  });
-  EXPECT_EQ(said, 1);
+  EXPECT_EQ(notes_with(obs, "counters restricted (fake)"), 1);
   fs::remove_all(dir);
 }
 

@@ -90,10 +90,11 @@ std::vector<SramBudget> read_sram_budgets(const YamlReader& r, const Field& sect
 
 MeasureSettings read_measure(const YamlReader& r, const Field& section) {
   MeasureSettings m;
-  const Fields fields = settings(r, section,
-                                 {"warmup", "min_samples", "max_samples", "min_time", "max_noise", "timeout",
-                                  "flush_l2", "verify", "top_k", "remeasure_rounds", "trial_timeout",
-                                  "share_equal_occupancy", "profile", "profile_utilization"});
+  const Fields fields =
+      settings(r, section,
+               {"warmup", "min_samples", "max_samples", "min_time", "max_noise", "timeout",
+                "throttle_threshold", "throttle_retries", "flush_l2", "verify", "top_k", "remeasure_rounds",
+                "trial_timeout", "share_equal_occupancy", "profile", "profile_utilization"});
   for (const Field& field : fields.all()) {  // not a structured binding: clang < 16 cannot capture one
     const std::string& key = field.key;
     const Value& v = field.value;
@@ -111,6 +112,9 @@ MeasureSettings read_measure(const YamlReader& r, const Field& section) {
     if (key == "max_noise")
       m.max_noise = checked(r, v, what, r.fraction(v, what), End::open, 0, 1, End::open);
     if (key == "timeout") m.timeout_s = seconds(End::open, 86400);
+    if (key == "throttle_threshold")
+      m.throttle_threshold = checked(r, v, what, r.fraction(v, what), End::closed, 0, 1, End::closed);
+    if (key == "throttle_retries") m.throttle_retries = count(0, 100);
     if (key == "flush_l2") m.flush_l2 = r.boolean(v, what);
     if (key == "verify") m.verify = r.boolean(v, what);
     if (key == "top_k") m.top_k = count(1, 100000);

@@ -23,6 +23,10 @@
 // profiled launch, all kernels), activity_ns (the kernels' durations from the Activity API, an unprofiled
 // launch) and counters_json (any further metrics, name -> value). Trials of version 1 read back unprofiled.
 //
+// Version 3 adds to trials clock_fraction: the lowest SM clock read during the trial's timing as a fraction
+// of the maximum SM clock (gpu/clock_check.hpp); NULL where it is unknown (no NVML, not timed, or an older
+// trial).
+//
 // Time stamps are TEXT, UTC ISO 8601 ("2026-11-24T03:13:21Z"). REAL columns are nullable because sqlite
 // stores NaN as NULL; the store reads NULL back as NaN. Booleans are INTEGER 0/1.
 //
@@ -146,6 +150,9 @@ ALTER TABLE trials ADD COLUMN l2_bytes REAL;
 ALTER TABLE trials ADD COLUMN profiled_ns REAL;
 ALTER TABLE trials ADD COLUMN activity_ns REAL;
 ALTER TABLE trials ADD COLUMN counters_json TEXT NOT NULL DEFAULT '';
+)sql"},
+    Migration{3, R"sql(
+ALTER TABLE trials ADD COLUMN clock_fraction REAL;
 )sql"},
 };
 static_assert(kMigrations.back().version == kLatestSchemaVersion,

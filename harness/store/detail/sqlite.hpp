@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -86,6 +87,9 @@ class Statement {
 
   Statement& bind(int index, std::string_view v);  // 1-based, as in SQL
   Statement& bind(int index, double v);            // NaN is stored as NULL (sqlite's rule), read back as NaN
+  Statement& bind(int index, const std::optional<double>& v) {
+    return v ? bind(index, *v) : bind_null(index);
+  }
   template <std::integral T>
   Statement& bind(int index, T v) {
     return bind_int64(index, static_cast<std::int64_t>(v));
@@ -130,6 +134,11 @@ class Columns {
   int int32() { return st_.int32(i_++); }
   bool boolean() { return st_.int64(i_++) != 0; }
   double real() { return st_.real(i_++); }
+  std::optional<double> optional_real() {  // NULL -> nullopt
+    const bool null = is_null();
+    const double v = real();
+    return null ? std::nullopt : std::optional<double>(v);
+  }
   std::string text() { return st_.text(i_++); }
 
  private:

@@ -194,6 +194,7 @@ void Sweep::measure_problem(std::size_t pi) {
         t.noise = m.noise;
         t.stop = m.stop;
         t.timed_budget = m.timed_budget;
+        t.clock_fraction = m.clock_fraction;
         t.tflops = m.tflops;
         t.profiled = m.profiled;
         t.dram_read_bytes = m.dram_read_bytes;
@@ -234,6 +235,8 @@ void Sweep::measure_problem(std::size_t pi) {
           t.min_ms = o.timing->min_ms;
           t.noise = o.timing->noise;
           t.stop = std::string(to_string(o.timing->stop));
+          t.clock_fraction = o.timing->clock_fraction;
+          summary_.throttle_repeats += static_cast<std::size_t>(o.timing->throttle_repeats);
           summary_.raced_out += o.timing->stop == gpu::StopReason::raced_out;
           t.tflops = plan.problem.flops() / (o.timing->median_ms * 1e-3) / 1e12;
         }

@@ -27,6 +27,8 @@ gpu::TimingOptions timing_of(const space::MeasureSettings& m) {
   t.max_noise = m.max_noise;
   t.timeout_s = m.timeout_s;
   t.flush_l2 = m.flush_l2;
+  t.throttle_threshold = m.throttle_threshold;
+  t.throttle_retries = m.throttle_retries;
   return t;
 }
 
@@ -48,6 +50,12 @@ void Sweep::start_worker() {
     summary_.gpu = trial::identity_of(*device_);
   else
     summary_.no_gpu = s.no_gpu;
+  summary_.sm_clock_note = device_ ? s.sm_clock_unavailable : "";
+  if (!summary_.sm_clock_note.empty())
+    observer_.note(
+        fmt::format("the SM clock cannot be read ({}): trials are timed without the throttling "
+                    "check, and their clock fraction is unknown",
+                    s.sm_clock_unavailable));
 }
 
 void Sweep::resolve_budgets() {
