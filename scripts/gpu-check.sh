@@ -5,15 +5,10 @@
 # ./gpu-out): run.log (everything), ctest-gpu.log, bench-hopper.json. CTEST_REGEX limits the GPU tests.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out="${OUT:-gpu-out}"; mkdir -p "$out"
-for f in .gpu-deps/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-export PATH=/usr/local/cuda/bin:$PATH
-exec > >(tee "$out/run.log") 2>&1
+. scripts/gpu-common.sh
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw --format=csv
 t0=$(date +%s)
-{ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build -j16; } > "$out/build.log" 2>&1 \
-  || { tail -60 "$out/build.log"; exit 1; }
-rm -f "$out/build.log"
+gpu_build
 echo "build $(( $(date +%s) - t0 )) s"
 work=$(mktemp -d)
 export FLASHTUNE_CACHE_DIR="$work/cache"

@@ -6,13 +6,8 @@
 # SKIP_CTEST=1 skips the tests; SPACES overrides the spaces.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out="${OUT:-gpu-out}"; mkdir -p "$out"
-for f in .gpu-deps/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-export PATH=/usr/local/cuda/bin:$PATH
-exec > >(tee "$out/run.log") 2>&1
-{ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build -j16; } > "$out/build.log" 2>&1 \
-  || { tail -60 "$out/build.log"; exit 1; }
-rm -f "$out/build.log"
+. scripts/gpu-common.sh
+gpu_build
 build/flashtune info | head -3
 if [ "${SKIP_CTEST:-0}" != 1 ]; then
   ctest --test-dir build -L gpu --output-on-failure -j1 > "$out/ctest-gpu.log" 2>&1; echo "ctest -L gpu rc=$?"

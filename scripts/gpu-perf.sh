@@ -12,10 +12,7 @@
 #                rule, bench.json), then the peers; both, in the order given.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out="${OUT:-gpu-out}"; mkdir -p "$out"
-for f in .gpu-deps/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-export PATH=/usr/local/cuda/bin:$PATH
-exec > >(tee "$out/run.log") 2>&1
+. scripts/gpu-common.sh
 stamp() { echo "=== $(date +%T.%N | cut -c1-12) $*"; }
 tests="${GPU_TESTS-test_fa2_gpu}"
 targets="flashtune flashtune-trial-worker flashtune-jit-worker flashtune-bench"

@@ -7,13 +7,8 @@
 # run.log, ctest-gpu.log, tune-cold.json, tune-warm.json, peers.md, results.tgz (exports + the database).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out="${OUT:-gpu-out}"; mkdir -p "$out"
-for f in .gpu-deps/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-export PATH=/usr/local/cuda/bin:$PATH
-exec > >(tee "$out/run.log") 2>&1
-{ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build -j16; } > "$out/build.log" 2>&1 \
-  || { tail -60 "$out/build.log"; exit 1; }
-rm -f "$out/build.log"
+. scripts/gpu-common.sh
+gpu_build
 build/flashtune info
 nproc
 if [ "${SKIP_CTEST:-0}" != 1 ]; then
