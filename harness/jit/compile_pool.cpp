@@ -104,7 +104,12 @@ class Dispatch {
         fds.push_back(pollfd{procs_[w]->stdout_fd(), POLLIN, 0});
         owner.push_back(w);
       }
-      if (fds.empty()) return;  // nothing in flight and nothing left to send
+      // Nothing in flight: done, unless every send of this round failed at once (workers that died before
+      // reading, e.g. with their stdin closed) and requests are still waiting for a worker.
+      if (fds.empty()) {
+        if (next < pending.size()) continue;
+        return;
+      }
       if (::poll(fds.data(), fds.size(), poll_ms(owner)) < 0) {
         if (errno == EINTR) continue;
         throw Error(ErrorKind::internal, std::string("poll: ") + std::strerror(errno));
