@@ -255,6 +255,27 @@ TEST(HostileInput, MessagesNameTheOptionAndWhatItTakes) {
   }
 }
 
+// The configuration options of compile and bench: malformed --param values, unknown names and templates, a
+// space of another template are usage errors that say what is wrong; nothing is compiled.
+TEST(HostileInput, ConfigurationOptionsAreChecked) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"--param block_n", "expected key=integer"},
+      {"--param =64", "expected key=integer"},
+      {"--param block_n=abc", "expected key=integer"},
+      {"--param block_n=99999999999999999999", "expected key=integer"},
+      {"--param blok_n=64", "unknown parameter 'blok_n'"},
+      {"--param block_n=100000", "block_n"},
+      {"--block-n 64 --param block_n=128", "given twice"},
+      {"--template nope", "--template:"},
+      {"--template hopper_fwd --space " + kSmall, "is a space of fa2_fwd, not of --template hopper_fwd"},
+  };
+  for (const auto& [args, message] : cases) {
+    const CliRun r = run_flashtune("compile -q -j 1 -d 64 --dtype bf16 --causal no " + args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, message)) << args << "\n" << r.output;
+  }
+}
+
 // An export whose median is not a time (negative, zero, absurd) is refused, not compared as "+inf%".
 TEST(HostileInput, ExportsWithImpossibleTimesAreRefused) {
   ScratchDir dir;

@@ -234,6 +234,13 @@ TEST(SpaceLoader, DurationsAndFractions) {
   EXPECT_NE(
       parse_error(space_text(kParams, "measure: {timeout: 5 min}\n")).message().find("expected a duration"),
       std::string::npos);
+  // Every re-measurement of a throttled measurement must fit in the trial's limit.
+  EXPECT_NE(parse_error(space_text(kParams, "measure: {timeout: 30 s, throttle_retries: 2}\n"))
+                .message()
+                .find("must be below trial_timeout (60 s)"),
+            std::string::npos);
+  EXPECT_NE(parse_error(space_text(kParams, "measure: {throttle_retries: 100}\n")).message().find("505 s"),
+            std::string::npos);
   EXPECT_NE(parse_error(space_text(kParams, "measure: {timeout: 0}\n")).message().find("must be in (0"),
             std::string::npos);
   EXPECT_NE(parse_error(space_text(kParams, "arch: 90a\n")).message().find("arch"), std::string::npos);

@@ -62,7 +62,7 @@ parameters:
 sram_budgets: [max]
 problems:
   - {batch: 1, heads: 2, seqlen: 256, head_dim: 64, dtype: bf16}
-measure: {trial_timeout: 3 s, top_k: 2, remeasure_rounds: 3}
+measure: {timeout: 500 ms, trial_timeout: 3 s, top_k: 2, remeasure_rounds: 3}
 strategy: {kind: exhaustive, seed: 5}
 )";
 

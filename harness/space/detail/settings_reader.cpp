@@ -134,6 +134,18 @@ MeasureSettings read_measure(const YamlReader& r, const Field& section) {
     r.fail(at->value.where, fmt::format("measure: max_samples ({}) must be >= min_samples ({})",
                                         m.max_samples, m.min_samples));
   }
+  // A measurement may be taken throttle_retries + 1 times, each up to timeout: all of it must fit in the
+  // trial's own limit, or a trial that re-measures on a throttled GPU is killed as a timeout.
+  if (const double worst = m.timeout_s * (m.throttle_retries + 1); worst >= m.trial_timeout_s) {
+    const Field* at = fields.find("trial_timeout")      ? fields.find("trial_timeout")
+                      : fields.find("throttle_retries") ? fields.find("throttle_retries")
+                                                        : fields.find("timeout");
+    r.fail(at->value.where,
+           fmt::format(
+               "measure: timeout ({} s) x (throttle_retries ({}) + 1) = {} s must be below trial_timeout "
+               "({} s)",
+               m.timeout_s, m.throttle_retries, worst, m.trial_timeout_s));
+  }
   return m;
 }
 
