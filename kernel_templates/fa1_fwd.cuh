@@ -16,17 +16,26 @@
 // written in one outer iteration is read back by the same warp in the next. Q tiles are double-buffered: Q
 // for the next query block loads while the current one computes.
 #include "attention_params.h"
+#include "block_range.h"
 #include "cp_async.cuh"
 #include "device_types.cuh"
+#include "kernel_limits.h"
 #include "mma.cuh"
 #include "online_softmax.cuh"
+#include "smem_bytes.h"
 #include "swizzle.cuh"
 #include "tile_io.cuh"
 
 namespace flashtune {
 
-template <int kBlockM, int kBlockN, int kHeadDim, int kWarps>
+// Every compile-time parameter of fa1_fwd but the problem's: fa1_fwd<Fa1Traits<block_m, block_n, head_dim,
+// warps>, causal, T> (kernels/fa1_template.cpp builds the name).
+template <int kBlockM_, int kBlockN_, int kHeadDim_, int kWarps_>
 struct Fa1Traits {
+  static constexpr int kBlockM = kBlockM_;
+  static constexpr int kBlockN = kBlockN_;
+  static constexpr int kHeadDim = kHeadDim_;
+  static constexpr int kWarps = kWarps_;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kRowsPerWarp = kBlockM / kWarps;
   static constexpr int kMTiles = kRowsPerWarp / 16;  // 16-row MMA tiles per warp
@@ -37,8 +46,7 @@ struct Fa1Traits {
   static constexpr int kQElems = kBlockM * kHeadDim;
   static constexpr int kKVElems = kBlockN * kHeadDim;
   static constexpr int kQBuffers = 2;
-  // K_j + V_j + two Q tiles, 2-byte elements.
-  static constexpr int kSmemBytes = 2 * (2 * kKVElems + kQBuffers * kQElems);
+  static constexpr int kSmemBytes = fa1_smem_bytes(kBlockM, kBlockN, kHeadDim);
 
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head_dim must be 64 or 128");
   static_assert(kWarps >= 1 && kThreads <= 1024, "1..32 warps");
@@ -50,18 +58,32 @@ struct Fa1Traits {
                 "K, V and two Q tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
 
-template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, bool kCausal, typename T>
-__global__ void __launch_bounds__(kWarps * 32, 1) fa1_fwd(const AttentionParams p) {
-  using Tr = Fa1Traits<kBlockM, kBlockN, kHeadDim, kWarps>;
+// The shared memory of fa1_fwd, typed: its size is the host's fa1_smem_bytes (smem_bytes.h).
+template <class Tr, typename T>
+struct Fa1Smem {
+  T k[Tr::kKVElems];
+  T v[Tr::kKVElems];
+  T q[Tr::kQBuffers][Tr::kQElems];
+};
+
+// Tr is a Fa1Traits.
+template <class Tr, bool kCausal, typename T>
+__global__ void __launch_bounds__(Tr::kThreads, 1) fa1_fwd(const AttentionParams p) {
+  constexpr int kBlockM = Tr::kBlockM;
+  constexpr int kBlockN = Tr::kBlockN;
+  constexpr int kHeadDim = Tr::kHeadDim;
+  constexpr int kWarps = Tr::kWarps;
   using Tile = SwizzledTile<kHeadDim>;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
-  constexpr float kLn2 = 0.69314718055994530942f;
 
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  T* const sK = reinterpret_cast<T*>(smem_raw);
-  T* const sV = sK + Tr::kKVElems;
-  T* const sQ = sV + Tr::kKVElems;  // kQBuffers tiles
+  using Smem = Fa1Smem<Tr, T>;
+  static_assert(sizeof(Smem) == Tr::kSmemBytes, "the typed layout and fa1_smem_bytes disagree");
+  Smem& smem = *reinterpret_cast<Smem*>(smem_raw);
+  T* const sK = smem.k;
+  T* const sV = smem.v;
+  T* const sQ = smem.q[0];  // kQBuffers tiles
 
   const int tid = threadIdx.x;
   const int warp = tid / 32;
@@ -154,8 +176,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa1_fwd(const AttentionParams 
       }
 
       // Mask keys past the end and, when causal, keys after the query.
-      const bool need_mask = (k0 + kBlockN > n) || (kCausal && k0 + kBlockN - 1 > q0);
-      if (need_mask) {
+      if (block_needs_mask<kBlockN, kCausal>(k0, q0, n)) {
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -164,7 +185,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa1_fwd(const AttentionParams 
             for (int e = 0; e < 4; ++e) {
               const int key = k0 + nt * 8 + 2 * c + (e & 1);
               const int query = q0 + warp_row0 + mt * 16 + g + (e >> 1) * 8;
-              if (key >= n || (kCausal && key > query)) s[mt][nt][e] = neg_infinity();
+              if (key_masked<kCausal>(key, query, n)) s[mt][nt][e] = neg_infinity();
             }
       }
 
@@ -262,7 +283,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) fa1_fwd(const AttentionParams 
       const float2 x = *reinterpret_cast<const float2*>(src);
       *reinterpret_cast<unsigned*>(dst) = element_traits<T>::pack2(x.x * inv, x.y * inv);
     }
-    if (lane == 0) p.lse[bh * n + q] = l > 0.0f ? (m + __log2f(l)) * kLn2 : neg_infinity();
+    if (lane == 0) p.lse[bh * n + q] = row_lse(m, l);
   }
 }
 

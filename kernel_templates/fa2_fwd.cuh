@@ -30,20 +30,31 @@
 // Causal: query tiles are scheduled longest-first (reverse order), tiles strictly above the diagonal are
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
 #include "attention_params.h"
+#include "block_range.h"
 #include "cp_async.cuh"
 #include "device_types.cuh"
 #include "fa2_warp_ops.cuh"
 #include "kernel_limits.h"
 #include "mma.cuh"
 #include "online_softmax.cuh"
+#include "smem_bytes.h"
 #include "swizzle.cuh"
+#include "tile_scheduler.cuh"
 
 namespace flashtune {
 
-template <int kBlockM, int kBlockN, int kHeadDim_, int kWarps, int kStages, int kQRegs = 2, int kPipeline = 0,
-          int kLazy = 0, int kPersistent_ = 0, int kFusePv_ = 0>
+// Every compile-time parameter of fa2_fwd, in the order of the host's name expression
+// (kernels/fa2_config.cpp): fa2_fwd<Fa2Traits<block_m, block_n, head_dim, warps, stages, q_regs, pipeline,
+// min_blocks, lazy_rescale, persistent, fuse_pv>, causal, T>.
+template <int kBlockM_, int kBlockN_, int kHeadDim_, int kWarps_, int kStages_, int kQRegs = 2,
+          int kPipeline = 0, int kMinBlocks_ = 1, int kLazy = 0, int kPersistent_ = 0, int kFusePv_ = 0>
 struct Fa2Traits {
+  static constexpr int kBlockM = kBlockM_;
+  static constexpr int kBlockN = kBlockN_;
   static constexpr int kHeadDim = kHeadDim_;
+  static constexpr int kWarps = kWarps_;
+  static constexpr int kStages = kStages_;
+  static constexpr int kMinBlocks = kMinBlocks_;  // __launch_bounds__' minimum CTAs per SM
   static constexpr bool kPersistent = kPersistent_ == 1;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kRowsPerWarp = kBlockM / kWarps;
@@ -54,9 +65,8 @@ struct Fa2Traits {
   static constexpr int kPVSteps = kBlockN / 16;      // k16 steps of P V
   static constexpr int kQElems = kBlockM * kHeadDim;
   static constexpr int kKVElems = kBlockN * kHeadDim;
-  // Q tile (reused for the O tile on the way out; two when persistent) + kStages K tiles + kStages V tiles,
-  // 2-byte elements.
-  static constexpr int kSmemBytes = 2 * ((kPersistent ? 2 : 1) * kQElems + 2 * kStages * kKVElems);
+  static constexpr int kQBuffers = kPersistent ? 2 : 1;  // the O tile is staged in a Q buffer on the way out
+  static constexpr int kSmemBytes = fa2_smem_bytes(kBlockM, kBlockN, kHeadDim, kStages, kPersistent);
   static constexpr bool kQInRegisters = kQRegs == 2 ? kMTiles * kQKSteps * 4 <= 32 : kQRegs == 1;
   static constexpr int kQFragM = kQInRegisters ? kMTiles : 1;
   static constexpr int kQFragK = kQInRegisters ? kQKSteps : 1;
@@ -74,6 +84,7 @@ struct Fa2Traits {
   static_assert(kMTiles <= 4, "at most 64 query rows per warp (register budget)");
   static_assert(kBlockN % 16 == 0 && kBlockN >= 16, "kBlockN must be a multiple of 16");
   static_assert(kStages >= 1 && kStages <= 4, "1..4 pipeline stages");
+  static_assert(kMinBlocks >= 1 && kMinBlocks <= 4, "min_blocks: 1..4 CTAs per SM");
   static_assert(kQRegs >= 0 && kQRegs <= 2, "q_regs: 0 shared memory, 1 registers, 2 automatic");
   static_assert(kPipeline == 0 || kPipeline == 1, "pipeline: 0 or 1");
   static_assert(kLazy >= 0 && kLazy <= 2, "lazy_rescale: 0, 1 or 2");
@@ -84,6 +95,14 @@ struct Fa2Traits {
   static_assert(!kFusePv || (!kPipelined && !kPersistent), "fuse_pv needs pipeline 0 and persistent 0");
   static_assert(kSmemBytes <= kSmemOptinBytes,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
+};
+
+// The shared memory of fa2_fwd, typed: its size is the host's fa2_smem_bytes (smem_bytes.h).
+template <class Tr, typename T>
+struct Fa2Smem {
+  T q[Tr::kQBuffers][Tr::kQElems];
+  T k[Tr::kStages][Tr::kKVElems];
+  T v[Tr::kStages][Tr::kKVElems];
 };
 
 // Copies `rows` rows of a [seqlen, kHeadDim] head slice, starting at row0, into a swizzled tile. Rows past
@@ -121,18 +140,10 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0
   }
 }
 
-// Whether key tile j needs the element mask: it reaches past the sequence, or (causal) past the CTA's first
-// query.
-template <int kBlockN, bool kCausal>
-__device__ __forceinline__ bool tile_needs_mask(int j, int q0, int seqlen) {
-  const int k0 = j * kBlockN;
-  return (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0);
-}
-
 // Epilogue of one query tile: normalize O, stage it through shared memory (sO, a Q tile no warp reads any
 // more) for 16-byte coalesced stores, write the log-sum-exp. O and lse point at the tile's head; q0 is its
 // first query row.
-template <class Tr, int kBlockM, typename T>
+template <class Tr, typename T>
 __device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::kDTiles][4],
                                              const RowState (&row)[Tr::kMTiles][2], T* sO, T* O, float* lse,
                                              int q0, int seqlen, int warp_row0, int tid) {
@@ -140,7 +151,6 @@ __device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::k
   const int lane = tid % 32;
   const int g = lane / 4;
   const int c = lane % 4;
-  constexpr float kLn2 = 0.69314718055994530942f;
 #pragma unroll
   for (int mt = 0; mt < Tr::kMTiles; ++mt)
 #pragma unroll
@@ -153,11 +163,10 @@ __device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::k
         *reinterpret_cast<unsigned*>(sO + Tile::offset(r, dt * 8 + 2 * c)) =
             element_traits<T>::pack2(o[mt][dt][2 * h] * inv, o[mt][dt][2 * h + 1] * inv);
       }
-      if (c == 0 && q0 + r < seqlen)
-        lse[q0 + r] = total > 0.0f ? (row[mt][h].max + __log2f(total)) * kLn2 : neg_infinity();
+      if (c == 0 && q0 + r < seqlen) lse[q0 + r] = row_lse(row[mt][h].max, total);
     }
   __syncthreads();
-  constexpr int kOutChunks = kBlockM * Tile::kChunksPerRow;
+  constexpr int kOutChunks = Tr::kBlockM * Tile::kChunksPerRow;
 #pragma unroll
   for (int i = tid; i < kOutChunks; i += Tr::kThreads) {
     const int r = i / Tile::kChunksPerRow;
@@ -169,63 +178,50 @@ __device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::k
   }
 }
 
-// The persistent schedule (Tr::kPersistent; one stage, tile by tile): gridDim.x CTAs take the query tiles
-// blockIdx.x, blockIdx.x + gridDim.x, ... (query tiles of one head, then the next head; causal: longest
-// first). The K/V stream runs on across tiles: the last iteration of a tile loads the next tile's K_0, and
-// its first iteration the next tile's Q into the other of two Q buffers, so a CTA starts its next tile with
-// both resident instead of paying a CTA launch and the Q/K latency per tile. The kernel sits at 255
-// registers: the only state carried across tiles is (x, bh, round), the rest is recomputed where needed,
-// and the loaders' per-thread addresses are recomputed at every call (opaque); hoisted and kept live across
-// the tile loop they spilled the softmax state (run 18).
-template <class Tr, int kBlockM, int kBlockN, bool kCausal, typename T>
-__device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigned char* smem_raw) {
+// The persistent schedule (Tr::kPersistent; one stage, tile by tile): gridDim.x CTAs take the query tiles of
+// the TileScheduler. The K/V stream runs on across tiles: the last iteration of a tile loads the next tile's
+// K_0, and its first iteration the next tile's Q into the other of two Q buffers, so a CTA starts its next
+// tile with both resident instead of paying a CTA launch and the Q/K latency per tile. The kernel sits at
+// 255 registers: the only state carried across tiles is (t, round), the next tile is recomputed where it is
+// needed, and the loaders' per-thread addresses are recomputed at every call (opaque); hoisted and kept live
+// across the tile loop they spilled the softmax state (run 18).
+template <class Tr, bool kCausal, typename T>
+__device__ __forceinline__ void fa2_persistent(const AttentionParams& p, Fa2Smem<Tr, T>& smem) {
   constexpr int kHeadDim = Tr::kHeadDim;
+  constexpr int kBlockM = Tr::kBlockM;
+  constexpr int kBlockN = Tr::kBlockN;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
   constexpr int kQBytes = Tr::kQElems * 2;
-  T* const sQ = reinterpret_cast<T*>(smem_raw);  // two buffers
-  T* const sK = sQ + 2 * Tr::kQElems;
-  T* const sV = sK + Tr::kKVElems;
   const int tid = threadIdx.x;
   const int warp = tid / 32;
   const int lane = tid % 32;
   const int seqlen = p.seqlen;
-  const int m_blocks = (seqlen + kBlockM - 1) / kBlockM;
-  const int bh_count = p.batch * p.heads;
+  const TileScheduler<kBlockM, kBlockN, kCausal, true> sched(p);
   const int warp_row0 = warp * Tr::kRowsPerWarp;
-  WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
+  WarpAddrs<kHeadDim> addr(smem.q[0], smem.k[0], smem.v[0], warp_row0, lane);
 
-  // Tile (x, bh): query tile x of head bh; the CTA's next tile is gridDim.x tiles further.
-  auto q0_of = [&](int x) { return (kCausal ? m_blocks - 1 - x : x) * kBlockM; };
-  auto blocks_of = [&](int q0) {
-    const int n = (seqlen + kBlockN - 1) / kBlockN;
-    return kCausal ? min(n, (q0 + kBlockM + kBlockN - 1) / kBlockN) : n;
-  };
   auto head = [&](const void* base, int bh) {
     return static_cast<const T*>(base) + static_cast<long long>(opaque(bh)) * seqlen * kHeadDim;
   };
-  auto advance = [&](int& x, int& bh) {
-    const int t = x + static_cast<int>(gridDim.x);
-    bh += t / m_blocks;
-    x = t % m_blocks;
-  };
-  auto load_q = [&](int x, int bh, int buf) {
-    load_tile_async<kHeadDim, kBlockM, kThreads>(sQ + buf * Tr::kQElems, head(p.q, bh), q0_of(x), seqlen,
+  auto load_q = [&](const QueryTile& tile, int buf) {
+    load_tile_async<kHeadDim, kBlockM, kThreads>(smem.q[buf], head(p.q, tile.bh), tile.q0, seqlen,
                                                  opaque(tid));
   };
   auto load_kv = [&](T* dst, const void* src, int bh, int j) {
     load_tile_async<kHeadDim, kBlockN, kThreads>(dst, head(src, bh), j * kBlockN, seqlen, opaque(tid));
   };
 
-  int x = static_cast<int>(blockIdx.x) % m_blocks;
-  int bh = static_cast<int>(blockIdx.x) / m_blocks;
-  if (bh >= bh_count) return;
-  load_q(x, bh, 0);
-  load_kv(sK, p.k, bh, 0);
+  int t = sched.first();
+  if (t >= sched.num_tiles) return;
+  load_q(sched.tile(t), 0);
+  load_kv(smem.k[0], p.k, sched.tile(t).bh, 0);
   cp_async_commit();
-  for (int round = 0; bh < bh_count; ++round) {
-    const int q0 = q0_of(x);
-    const int n_blocks = blocks_of(q0);
+  for (int round = 0; t < sched.num_tiles; ++round, t += sched.step()) {
+    const QueryTile tile = sched.tile(t);
+    const int q0 = tile.q0;
+    const int n_blocks = tile.n_blocks;
+    const bool has_next = t + sched.step() < sched.num_tiles;
     float o[kMT][Tr::kDTiles][4];
     RowState row[kMT][2];
 #pragma unroll
@@ -243,7 +239,7 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigne
       cp_async_wait<0>();  // K_j (and this tile's Q) landed; every warp is done with V_{j-1} after the
                            // barrier
       __syncthreads();
-      load_kv(sV, p.v, bh, j);
+      load_kv(smem.v[0], p.v, tile.bh, j);
       cp_async_commit();
       if constexpr (Tr::kQInRegisters) {
         if (j == 0) {
@@ -254,65 +250,62 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, unsigne
         }
       }
       warp_qk<Tr, T>(s, q_frag, addr, 0);
-      if (tile_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
+      if (key_block_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
         warp_mask<Tr, kCausal>(s, j * kBlockN, q0 + warp_row0, seqlen, lane);
       warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);
       warp_rescale<Tr>(o, alpha);
       cp_async_wait<0>();  // V_j landed; after the barrier every warp is done with K_j (and this tile's Q)
       __syncthreads();
       if (j + 1 < n_blocks) {
-        load_kv(sK, p.k, bh, j + 1);
-      } else {
-        int nx = x, nbh = bh;
-        advance(nx, nbh);
-        if (nbh < bh_count) load_kv(sK, p.k, nbh, 0);
+        load_kv(smem.k[0], p.k, tile.bh, j + 1);
+      } else if (has_next) {
+        load_kv(smem.k[0], p.k, sched.tile(t + sched.step()).bh, 0);
       }
-      if (j == 0) {
-        // The other Q buffer was the previous tile's O staging, read before the barrier above.
-        int nx = x, nbh = bh;
-        advance(nx, nbh);
-        if (nbh < bh_count) load_q(nx, nbh, (round & 1) ^ 1);
-      }
+      // The other Q buffer was the previous tile's O staging, read before the barrier above.
+      if (j == 0 && has_next) load_q(sched.tile(t + sched.step()), (round & 1) ^ 1);
       cp_async_commit();
       warp_pv<Tr, T>(o, pk, addr, 0);
     }
     // No warp reads this tile's Q any more (the last Q K^T came before the last barrier): stage O there.
     const int buf = round & 1;
-    store_o_tile<Tr, kBlockM, T>(o, row, sQ + buf * Tr::kQElems,
-                                 static_cast<T*>(p.o) + static_cast<long long>(bh) * seqlen * kHeadDim,
-                                 p.lse + static_cast<long long>(bh) * seqlen, q0, seqlen, warp_row0, tid);
+    store_o_tile<Tr, T>(o, row, smem.q[buf],
+                        static_cast<T*>(p.o) + static_cast<long long>(tile.bh) * seqlen * kHeadDim,
+                        p.lse + static_cast<long long>(tile.bh) * seqlen, q0, seqlen, warp_row0, tid);
     addr.q += buf ? -kQBytes : kQBytes;  // the next tile's Q buffer
-    advance(x, bh);
   }
 }
 
-template <int kBlockM, int kBlockN, int kHeadDim, int kWarps, int kStages, bool kCausal, typename T,
-          int kQRegs = 2, int kPipeline = 0, int kMinBlocks = 1, int kLazy = 0, int kPersistent = 0,
-          int kFusePv = 0>
-__global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const AttentionParams p) {
-  static_assert(kMinBlocks >= 1 && kMinBlocks <= 4, "min_blocks: 1..4 CTAs per SM");
-  using Tr =
-      Fa2Traits<kBlockM, kBlockN, kHeadDim, kWarps, kStages, kQRegs, kPipeline, kLazy, kPersistent, kFusePv>;
+// Tr is a Fa2Traits.
+template <class Tr, bool kCausal, typename T>
+__global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const AttentionParams p) {
+  constexpr int kBlockM = Tr::kBlockM;
+  constexpr int kBlockN = Tr::kBlockN;
+  constexpr int kHeadDim = Tr::kHeadDim;
+  constexpr int kStages = Tr::kStages;
   constexpr int kThreads = Tr::kThreads;
   constexpr int kMT = Tr::kMTiles;
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
+  using Smem = Fa2Smem<Tr, T>;
+  static_assert(sizeof(Smem) == Tr::kSmemBytes, "the typed layout and fa2_smem_bytes disagree");
+  Smem& smem = *reinterpret_cast<Smem*>(smem_raw);
   if constexpr (Tr::kPersistent) {
-    fa2_persistent<Tr, kBlockM, kBlockN, kCausal, T>(p, smem_raw);
+    fa2_persistent<Tr, kCausal, T>(p, smem);
     return;
   }
-  T* const sQ = reinterpret_cast<T*>(smem_raw);
-  T* const sK = sQ + Tr::kQElems;
-  T* const sV = sK + kStages * Tr::kKVElems;
+  T* const sQ = smem.q[0];
+  T* const sK = smem.k[0];
+  T* const sV = smem.v[0];
   constexpr int kStageBytes = Tr::kKVElems * 2;
 
   const int tid = threadIdx.x;
   const int warp = tid / 32;
   const int lane = tid % 32;
   const int seqlen = p.seqlen;
-  const int m_block = kCausal ? static_cast<int>(gridDim.x - 1 - blockIdx.x) : static_cast<int>(blockIdx.x);
-  const int q0 = m_block * kBlockM;
-  const long long head_offset = static_cast<long long>(blockIdx.y) * seqlen * kHeadDim;
+  const QueryTile tile = TileScheduler<kBlockM, kBlockN, kCausal, false>(p).tile(0);
+  const int q0 = tile.q0;
+  const int n_blocks = tile.n_blocks;
+  const long long head_offset = static_cast<long long>(tile.bh) * seqlen * kHeadDim;
   const T* const Q = static_cast<const T*>(p.q) + head_offset;
   const T* const K = static_cast<const T*>(p.k) + head_offset;
   const T* const V = static_cast<const T*>(p.v) + head_offset;
@@ -320,8 +313,6 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
   const int warp_row0 = warp * Tr::kRowsPerWarp;
   const WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
 
-  int n_blocks = (seqlen + kBlockN - 1) / kBlockN;
-  if constexpr (kCausal) n_blocks = min(n_blocks, (q0 + kBlockM + kBlockN - 1) / kBlockN);
   auto load_k = [&](int j) {
     if (j < n_blocks)
       load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (j % kStages) * Tr::kKVElems, K, j * kBlockN, seqlen,
@@ -391,7 +382,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
       }
       if (j == 0) load_q_registers();
       warp_qk<Tr, T>(s, q_frag, addr, stage * kStageBytes);
-      if (tile_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
+      if (key_block_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
         warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
       // V_j landed; after the barrier every warp is done with K_j (one stage: K_{j+1} loads under P_j V_j).
       // fuse_pv 1 takes this barrier before the softmax so that softmax and P V form one basic block.
@@ -428,7 +419,8 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
     __syncthreads();
     load_q_registers();
     warp_qk<Tr, T>(s, q_frag, addr, 0);
-    if (tile_needs_mask<kBlockN, kCausal>(0, q0, seqlen)) warp_mask<Tr, kCausal>(s, 0, row0, seqlen, lane);
+    if (key_block_needs_mask<kBlockN, kCausal>(0, q0, seqlen))
+      warp_mask<Tr, kCausal>(s, 0, row0, seqlen, lane);
     warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);  // O is still zero: nothing to rescale
 
     for (int j = 0; j < n_blocks; ++j) {
@@ -442,7 +434,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
       const int v_offset = (j % kStages) * kStageBytes;
       if (j + 1 < n_blocks) {
         warp_qk<Tr, T>(s, q_frag, addr, ((j + 1) % kStages) * kStageBytes);
-        if (tile_needs_mask<kBlockN, kCausal>(j + 1, q0, seqlen))
+        if (key_block_needs_mask<kBlockN, kCausal>(j + 1, q0, seqlen))
           warp_mask<Tr, kCausal>(s, (j + 1) * kBlockN, row0, seqlen, lane);
         warp_pv<Tr, T>(o, pk, addr, v_offset);                 // tensor cores busy with P_j V_j ...
         warp_softmax<Tr, T>(s, pk, row, alpha, p.scale_log2);  // ... while the exponentials of tile j+1 run
@@ -455,8 +447,8 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) fa2_fwd(const Attenti
 
   // Epilogue: every warp is done with the Q tile, which stages O.
   __syncthreads();
-  store_o_tile<Tr, kBlockM, T>(o, row, sQ, O, p.lse + static_cast<long long>(blockIdx.y) * seqlen, q0, seqlen,
-                               warp_row0, tid);
+  store_o_tile<Tr, T>(o, row, sQ, O, p.lse + static_cast<long long>(tile.bh) * seqlen, q0, seqlen, warp_row0,
+                      tid);
 }
 
 }  // namespace flashtune

@@ -28,12 +28,17 @@
 // or past seqlen are masked to -inf. Causal: query tiles run longest-first, tiles above the diagonal are
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
 #include "attention_params.h"
+#include "block_range.h"
 #include "device_types.cuh"
 #include "kernel_limits.h"
-#include "mbarrier.cuh"
+#include "mbarrier_ring.cuh"
 #include "online_softmax.cuh"
+#include "smem_bytes.h"
+#include "tile_scheduler.cuh"
 #include "tma.cuh"
+#include "warp_specialized.cuh"
 #include "wgmma.cuh"
+#include "wgmma_shapes.h"
 
 namespace flashtune {
 
@@ -45,8 +50,18 @@ struct HopperTensorMaps {
   TmaDescriptor v;
 };
 
-template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, bool kPingPong = false>
+// Every compile-time parameter of hopper_fwd but the problem's, in the order of the host's name expression
+// (kernels/hopper_template.cpp): hopper_fwd<HopperTraits<block_n, head_dim, consumer_wgs, stages, pingpong,
+// persistent>, causal, T>.
+template <int kBlockN_, int kHeadDim_, int kConsumerWGs_, int kStages_, bool kPingPong_ = false,
+          bool kPersistent_ = false>
 struct HopperTraits {
+  static constexpr int kBlockN = kBlockN_;
+  static constexpr int kHeadDim = kHeadDim_;
+  static constexpr int kConsumerWGs = kConsumerWGs_;
+  static constexpr int kStages = kStages_;
+  static constexpr bool kPingPong = kPingPong_;
+  static constexpr bool kPersistent = kPersistent_;
   static constexpr int kBlockM = 64 * kConsumerWGs;
   static constexpr int kThreads = 128 * (1 + kConsumerWGs);
   static constexpr int kPanels = kHeadDim / 64;  // 64-column (128-byte) TMA boxes per row
@@ -54,9 +69,7 @@ struct HopperTraits {
   static constexpr int kKVBytes = kBlockN * kHeadDim * 2;  // one K (or V) stage
   static constexpr int kQPanelBytes = kBlockM * 128;
   static constexpr int kKVPanelBytes = kBlockN * 128;
-  static constexpr int kBarriers = 2 + 4 * kStages;  // full Q, free Q; full K, full V, empty K, empty V
-  // 1024 bytes of slack to align the tiles for the 128-byte swizzle, Q, the K and V rings, the barriers.
-  static constexpr int kSmemBytes = 1024 + kQBytes + 2 * kStages * kKVBytes + 8 * kBarriers;
+  static constexpr int kSmemBytes = hopper_smem_bytes(kBlockN, kHeadDim, kConsumerWGs, kStages);
   // Registers per thread after reallocation (FlashAttention-3's choices); one consumer warpgroup keeps the
   // entry allocation (256 threads may use 255 registers each).
   static constexpr bool kReallocate = kConsumerWGs >= 2;
@@ -68,121 +81,103 @@ struct HopperTraits {
   static_assert(kBlockN % 16 == 0 && kBlockN >= 64 && kBlockN <= 256,
                 "block_n must be a multiple of 16 in 64..256 (a wgmma N and a TMA box)");
   static_assert(wgmma_has_n(kBlockN),
-                "block_n must be one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)");
+                "block_n must be a wgmma N of wgmma_shapes.h (64, 96, 128, 160, 176, 192, 256)");
   static_assert(kStages >= 1 && kStages <= 4, "1..4 pipeline stages");
   static_assert(!kPingPong || kConsumerWGs >= 2, "ping-pong needs 2 or 3 consumer warpgroups");
   static_assert(kSmemBytes <= kSmemOptinBytes,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
 
-template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, bool kPingPong, bool kPersistent,
-          bool kCausal, typename T>
-__global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
+// The shared memory of hopper_fwd: named offsets from the 1024-byte aligned base (the kernel aligns the
+// dynamic allocation, whose size hopper_smem_bytes gives: this layout plus 1024 bytes of slack). Offsets,
+// not a struct, because the kernel addresses shared memory by 32-bit shared addresses (TMA, wgmma
+// descriptors, mbarriers), and a struct's member addresses did not fold into them (72 more instructions).
+template <class Tr>
+struct HopperSmem {
+  static constexpr unsigned kQ = 0;                                    // kPanels panels of 64 columns
+  static constexpr unsigned kK = kQ + Tr::kQBytes;                     // the K ring
+  static constexpr unsigned kV = kK + Tr::kStages * Tr::kKVBytes;      // the V ring
+  static constexpr unsigned kQFull = kV + Tr::kStages * Tr::kKVBytes;  // the Q tile has landed
+  static constexpr unsigned kQFree = kQFull + 8;  // the Q tile (and the O staging in it) may be refilled
+  static constexpr unsigned kKFull =
+      kQFree + 8;  // then kStages barriers each: K full, V full, K empty, V empty
+  static constexpr unsigned kVFull = kKFull + 8 * Tr::kStages;
+  static constexpr unsigned kKEmpty = kVFull + 8 * Tr::kStages;
+  static constexpr unsigned kVEmpty = kKEmpty + 8 * Tr::kStages;
+  static constexpr unsigned kBytes = kVEmpty + 8 * Tr::kStages;
+  static_assert(1024 + kBytes == Tr::kSmemBytes, "hopper_fwd's layout and hopper_smem_bytes disagree");
+};
+
+// Tr is a HopperTraits.
+template <class Tr, bool kCausal, typename T>
+__global__ void __launch_bounds__(Tr::kThreads, 1)
     hopper_fwd(const AttentionParams p, const __grid_constant__ HopperTensorMaps maps) {
-  using Tr = HopperTraits<kBlockN, kHeadDim, kConsumerWGs, kStages, kPingPong>;
   constexpr int kBlockM = Tr::kBlockM;
+  constexpr int kBlockN = Tr::kBlockN;
+  constexpr int kHeadDim = Tr::kHeadDim;
+  constexpr int kConsumerWGs = Tr::kConsumerWGs;
+  constexpr int kStages = Tr::kStages;
+  constexpr bool kPingPong = Tr::kPingPong;
   constexpr int kSAcc = kBlockN / 2;   // S accumulator registers per thread
   constexpr int kOAcc = kHeadDim / 2;  // O accumulator registers per thread
   constexpr int kPSteps = kBlockN / 16;
 
+  using Smem = HopperSmem<Tr>;
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   const unsigned smem_base = (smem_addr(smem_raw) + 1023u) & ~1023u;
-  const unsigned sQ = smem_base;
-  const unsigned sK = sQ + Tr::kQBytes;
-  const unsigned sV = sK + kStages * Tr::kKVBytes;
-  const unsigned bar_q = sV + kStages * Tr::kKVBytes;
-  const unsigned bar_q_free = bar_q + 8;             // the Q tile (and the O staging in it) may be refilled
-  const unsigned bar_k = bar_q_free + 8;             // kStages barriers
-  const unsigned bar_v = bar_k + 8 * kStages;        // kStages barriers
-  const unsigned bar_k_empty = bar_v + 8 * kStages;  // kStages barriers
-  const unsigned bar_v_empty = bar_k_empty + 8 * kStages;  // kStages barriers
+  unsigned char* const smem_generic = smem_raw + (smem_base - smem_addr(smem_raw));
+  const unsigned sQ = smem_base + Smem::kQ;
+  const unsigned sK = smem_base + Smem::kK;
+  const unsigned sV = smem_base + Smem::kV;
+  const unsigned bar_q = smem_base + Smem::kQFull;
+  const unsigned bar_q_free = smem_base + Smem::kQFree;
+  const MbarrierRing<kStages> ring_k{smem_base + Smem::kKFull, smem_base + Smem::kKEmpty};
+  const MbarrierRing<kStages> ring_v{smem_base + Smem::kVFull, smem_base + Smem::kVEmpty};
 
   const int tid = threadIdx.x;
-  const int warpgroup = tid / 128;
   const int seqlen = p.seqlen;
-  const int m_blocks = (seqlen + kBlockM - 1) / kBlockM;
-  // Tiles in the order of the one-tile-per-CTA grid (query tiles of one head, then the next head; causal:
-  // longest first). Persistent: gridDim.x CTAs take tiles blockIdx.x, blockIdx.x + gridDim.x, ...
-  const int num_tiles = kPersistent ? m_blocks * p.batch * p.heads : 1;
-  const int first_tile = kPersistent ? static_cast<int>(blockIdx.x) : 0;
-  const int tile_step = kPersistent ? static_cast<int>(gridDim.x) : 1;
-  struct Tile {
-    int bh, q0, n_blocks;
-  };
-  auto tile_at = [&](int t) {
-    const int x = kPersistent ? t % m_blocks : static_cast<int>(blockIdx.x);
-    const int bh = kPersistent ? t / m_blocks : static_cast<int>(blockIdx.y);
-    const int m_block = kCausal ? m_blocks - 1 - x : x;
-    const int q0 = m_block * kBlockM;
-    int n = (seqlen + kBlockN - 1) / kBlockN;
-    if constexpr (kCausal) n = min(n, (q0 + kBlockM + kBlockN - 1) / kBlockN);
-    return Tile{bh, q0, n};
-  };
+  const TileScheduler<kBlockM, kBlockN, kCausal, Tr::kPersistent> sched(p);
 
   if (tid == 0) {
     mbarrier_init(bar_q, 1);
     mbarrier_init(bar_q_free, 4 * kConsumerWGs);  // one arrival per consumer warp
-#pragma unroll
-    for (int s = 0; s < kStages; ++s) {
-      mbarrier_init(bar_k + 8 * s, 1);
-      mbarrier_init(bar_v + 8 * s, 1);
-      mbarrier_init(bar_k_empty + 8 * s, 4 * kConsumerWGs);  // one arrival per consumer warp
-      mbarrier_init(bar_v_empty + 8 * s, 4 * kConsumerWGs);
-    }
+    ring_k.init(4 * kConsumerWGs);                // one arrival per consumer warp
+    ring_v.init(4 * kConsumerWGs);
     fence_mbarrier_init();
   }
   __syncthreads();
 
-  if (warpgroup == 0) {
-    // ---------------------------------------------------------------- producer
-    if constexpr (Tr::kReallocate) setmaxnreg_dec<Tr::kProducerRegs>();
-    if (tid == 0) {
-      tma_prefetch_descriptor(&maps.q);
-      tma_prefetch_descriptor(&maps.k);
-      tma_prefetch_descriptor(&maps.v);
-      int it = 0;  // K/V tiles loaded so far, over every query tile of this CTA: the ring position
-      int round = 0;
-      auto load_k = [&](int i, int j, int bh) {  // K_j into ring position i
-        const int s = i % kStages;
-        mbarrier_wait(bar_k_empty + 8 * s, ((i / kStages) & 1) ^ 1);
-        mbarrier_arrive_expect_tx(bar_k + 8 * s, Tr::kKVBytes);
+  // ---------------------------------------------------------------- producer
+  // One thread: the first K tile is on its way (the previous query tile's last ones may still be in use),
+  // then Q, once the consumers have stored the previous tile's O out of it; then K one tile ahead of V.
+  auto produce_start = [&] {
+    tma_prefetch_descriptor(&maps.q);
+    tma_prefetch_descriptor(&maps.k);
+    tma_prefetch_descriptor(&maps.v);
+  };
+  auto produce = [&](const QueryTile& tile, int it, int round) {
+    auto load = [&](const MbarrierRing<kStages>& ring, unsigned ring_base, const TmaDescriptor* map, int i,
+                    int j) {  // tile j of the head into ring position i
+      const unsigned bar = ring.acquire(i, Tr::kKVBytes);
 #pragma unroll
-        for (int c = 0; c < Tr::kPanels; ++c)
-          tma_load_3d(sK + s * Tr::kKVBytes + c * Tr::kKVPanelBytes, &maps.k, bar_k + 8 * s, 64 * c,
-                      j * kBlockN, bh);
-      };
-      auto load_v = [&](int i, int j, int bh) {  // V_j into ring position i
-        const int s = i % kStages;
-        mbarrier_wait(bar_v_empty + 8 * s, ((i / kStages) & 1) ^ 1);
-        mbarrier_arrive_expect_tx(bar_v + 8 * s, Tr::kKVBytes);
+      for (int c = 0; c < Tr::kPanels; ++c)
+        tma_load_3d(ring_base + ring.stage(i) * Tr::kKVBytes + c * Tr::kKVPanelBytes, map, bar, 64 * c,
+                    j * kBlockN, tile.bh);
+    };
+    load(ring_k, sK, &maps.k, it, 0);
+    if (round > 0) mbarrier_wait(bar_q_free, (round - 1) & 1);
+    mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
 #pragma unroll
-        for (int c = 0; c < Tr::kPanels; ++c)
-          tma_load_3d(sV + s * Tr::kKVBytes + c * Tr::kKVPanelBytes, &maps.v, bar_v + 8 * s, 64 * c,
-                      j * kBlockN, bh);
-      };
-      for (int t = first_tile; t < num_tiles; t += tile_step, ++round) {
-        const Tile tile = tile_at(t);
-        // The first K tile is on its way (the previous query tile's last ones may still be in use); Q waits
-        // until the consumers have stored the previous tile's O out of it.
-        load_k(it, 0, tile.bh);
-        if (round > 0) mbarrier_wait(bar_q_free, (round - 1) & 1);
-        mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
-#pragma unroll
-        for (int c = 0; c < Tr::kPanels; ++c)
-          tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
-        for (int j = 0; j < tile.n_blocks; ++j) {
-          if (j + 1 < tile.n_blocks) load_k(it + j + 1, j + 1, tile.bh);
-          load_v(it + j, j, tile.bh);
-        }
-        it += tile.n_blocks;
-      }
+    for (int c = 0; c < Tr::kPanels; ++c)
+      tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
+    for (int j = 0; j < tile.n_blocks; ++j) {
+      if (j + 1 < tile.n_blocks) load(ring_k, sK, &maps.k, it + j + 1, j + 1);
+      load(ring_v, sV, &maps.v, it + j, j);
     }
-    return;
-  }
+  };
 
   // ------------------------------------------------------------------ consumers
-  if constexpr (Tr::kReallocate) setmaxnreg_inc<Tr::kConsumerRegs>();
-  const int wg = warpgroup - 1;  // consumer index: query rows 64*wg .. 64*wg+63 of the tile
+  const int wg = tid / 128 - 1;  // consumer index: query rows 64*wg .. 64*wg+63 of the tile
   const int ctid = tid % 128;
   const int warp = ctid / 32;
   const int lane = ctid % 32;
@@ -203,8 +198,10 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
   auto sched_pass = [&] {
     if constexpr (kPingPong) named_barrier_arrive(kSchedBarrier + (wg + 1) % kConsumerWGs, 256);
   };
-  if constexpr (kPingPong)
-    if (wg == kConsumerWGs - 1) named_barrier_arrive(kSchedBarrier, 256);
+  auto consume_start = [&] {
+    if constexpr (kPingPong)
+      if (wg == kConsumerWGs - 1) named_barrier_arrive(kSchedBarrier, 256);
+  };
 
   // Q rows of this warpgroup start 64 rows (8 KiB) into each panel: 1024-byte aligned, as the swizzle needs.
   const unsigned sQwg = sQ + 64 * wg * 128;
@@ -235,12 +232,8 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     }
   };
 
-  unsigned char* const smem_generic = smem_raw + (smem_base - smem_addr(smem_raw));
   unsigned char* const sO = smem_generic + (sQwg - smem_base);  // rows 0..63 of this warpgroup, panel layout
-  int it = 0;  // K/V tiles consumed so far (the producer's ring position)
-  int round = 0;
-  for (int tt = first_tile; tt < num_tiles; tt += tile_step, ++round) {
-    const Tile tile = tile_at(tt);
+  auto consume = [&](const QueryTile& tile, int it, int round) {
     const int q0 = tile.q0;
     const int bh = tile.bh;
     const int n_blocks = tile.n_blocks;
@@ -254,13 +247,12 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     RowState row[2] = {{neg_infinity(), 0.0f}, {neg_infinity(), 0.0f}};
     auto softmax = [&](float(&s)[kSAcc], int j, float(&alpha)[2]) {
       const int k0 = j * kBlockN;
-      const bool need_mask = (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q0 + 64 * wg);
-      if (need_mask) {
+      if (block_needs_mask<kBlockN, kCausal>(k0, q0 + 64 * wg, seqlen)) {
 #pragma unroll
         for (int i = 0; i < kSAcc; ++i) {
           const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
           const int query = row0 + ((i >> 1) & 1) * 8;
-          if (key >= seqlen || (kCausal && key > query)) s[i] = neg_infinity();
+          if (key_masked<kCausal>(key, query, seqlen)) s[i] = neg_infinity();
         }
       }
       // This lane's share of row h's block max (raw scores).
@@ -322,14 +314,8 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
       }
       wgmma_commit();
     };
-    auto stage_of = [&](int j) { return (it + j) % kStages; };
-    auto phase_of = [&](int j) { return static_cast<unsigned>(((it + j) / kStages) & 1); };
-
+    auto stage_of = [&](int j) { return MbarrierRing<kStages>::stage(it + j); };
     // K_j is no longer read once S_j is in registers; V_j once P_j V_j is done (one arrival per warp).
-    auto release = [&](unsigned bar, int j) {
-      __syncwarp();
-      if (lane == 0) mbarrier_arrive(bar + 8 * stage_of(j));
-    };
     auto rescale_o = [&] {
       // Skipped when every alpha of the warp is 1 (asked again here rather than kept live across the
       // GEMM issue: a flag held over it made the persistent 3-warpgroup and block_n >= 176 builds spill).
@@ -339,13 +325,13 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     };
 
     mbarrier_wait(bar_q, round & 1);
-    mbarrier_wait(bar_k + 8 * stage_of(0), phase_of(0));
+    ring_k.wait(it);
     sched_wait();
     q_k_product(s, stage_of(0));
     sched_pass();
     wgmma_wait<0>();
     fence_registers(s);
-    release(bar_k_empty, 0);
+    ring_k.release(it, lane);
     softmax(s, 0, alpha);
     pack_p(s);
 
@@ -353,24 +339,24 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     // rescaled by tile j's factor under it, then O += P_j V_j; the softmax of S_{j+1} runs while P_j V_j is
     // still on the tensor cores. (For j = 0, O is 0 and alpha is 0: the rescale is a no-op.)
     for (int j = 0; j + 1 < n_blocks; ++j) {
-      mbarrier_wait(bar_k + 8 * stage_of(j + 1), phase_of(j + 1));
+      ring_k.wait(it + j + 1);
       sched_wait();
       q_k_product(s, stage_of(j + 1));
       rescale_o();
-      mbarrier_wait(bar_v + 8 * stage_of(j), phase_of(j));
+      ring_v.wait(it + j);
       p_v_product(stage_of(j));
       sched_pass();
       wgmma_wait<1>();  // S_{j+1} is in registers; P_j V_j may still run
       fence_registers(s);
-      release(bar_k_empty, j + 1);
+      ring_k.release(it + j + 1, lane);
       softmax(s, j + 1, alpha);
       wgmma_wait<0>();  // P_j V_j done: V_j is no longer read, P_j's registers are free
       fence_registers(o);
       fence_registers(pa);
-      release(bar_v_empty, j);
+      ring_v.release(it + j, lane);
       pack_p(s);
     }
-    mbarrier_wait(bar_v + 8 * stage_of(n_blocks - 1), phase_of(n_blocks - 1));
+    ring_v.wait(it + n_blocks - 1);
     sched_wait();
     rescale_o();
     p_v_product(stage_of(n_blocks - 1));
@@ -378,8 +364,7 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     wgmma_wait<0>();
     fence_registers(o);
     // The last V stage is released too: a persistent CTA's next query tile streams through the same ring.
-    release(bar_v_empty, n_blocks - 1);
-    it += n_blocks;
+    ring_v.release(it + n_blocks - 1, lane);
 
     // Epilogue: normalize, stage O through this warpgroup's rows of the Q tile (no longer read), store.
     // The staging base and thread index pass through empty asm, so that the compiler cannot hoist the
@@ -387,16 +372,13 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
     unsigned char* so = sO;
     int et = ctid;
     asm volatile("" : "+l"(so), "+r"(et));
-    constexpr float kLn2 = 0.69314718055994530942f;
     float inv[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const float total = quad_sum(row[h].sum);
       inv[h] = total > 0.0f ? 1.0f / total : 0.0f;
       const int r = row0 + 8 * h;
-      if (c == 0 && r < seqlen)
-        p.lse[static_cast<long long>(bh) * seqlen + r] =
-            total > 0.0f ? (row[h].max + __log2f(total)) * kLn2 : neg_infinity();
+      if (c == 0 && r < seqlen) p.lse[static_cast<long long>(bh) * seqlen + r] = row_lse(row[h].max, total);
     }
 #pragma unroll
     for (int i = 0; i < kOAcc; i += 2) {
@@ -422,13 +404,15 @@ __global__ void __launch_bounds__(128 * (1 + kConsumerWGs), 1)
         *reinterpret_cast<uint4*>(O + static_cast<long long>(q) * kHeadDim + ch * 8) = v;
       }
     }
-    if constexpr (kPersistent) {
+    if constexpr (Tr::kPersistent) {
       // This warp's reads and writes of the Q tile are done; the next Q tile's TMA load may overwrite it.
       fence_proxy_async_shared();
       __syncwarp();
       if (lane == 0) mbarrier_arrive(bar_q_free);
     }
-  }
+  };
+
+  warp_specialized<Tr>(sched, produce_start, produce, consume_start, consume);
 }
 
 }  // namespace flashtune

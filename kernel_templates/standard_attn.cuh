@@ -13,8 +13,10 @@
 #include "attention_params.h"
 #include "cp_async.cuh"
 #include "device_types.cuh"
+#include "kernel_limits.h"
 #include "mma.cuh"
 #include "online_softmax.cuh"
+#include "smem_bytes.h"
 #include "swizzle.cuh"
 #include "tile_io.cuh"
 
@@ -29,11 +31,9 @@ struct StandardTraits {
   static constexpr int kQKSteps = kHeadDim / 16;     // k16 steps of Q K^T
   static constexpr int kChunkN = 64;                 // S columns a warp accumulates at once (32 registers)
   static constexpr int kPVSteps = kBlockN / 16;      // k16 steps of P V per key block
-  // standard_scores: the Q and K tiles, 2-byte elements.
-  static constexpr int kScoresSmemBytes = 2 * (kBlockM + kBlockN) * kHeadDim;
-  // standard_pv: kStages stages of (P tile + V tile); the O tile reuses the ring on the way out.
-  static constexpr int kStageElems = kBlockM * kBlockN + kBlockN * kHeadDim;
-  static constexpr int kPvSmemBytes = 2 * const_max(kStages * kStageElems, kBlockM* kHeadDim);
+  static constexpr int kScoresSmemBytes = standard_scores_smem_bytes(kBlockM, kBlockN, kHeadDim);
+  static constexpr int kStageElems = kBlockM * kBlockN + kBlockN * kHeadDim;  // a P tile and a V tile
+  static constexpr int kPvSmemBytes = standard_pv_smem_bytes(kBlockM, kBlockN, kHeadDim, kStages);
   static constexpr int kSmemBytes = const_max(kScoresSmemBytes, kPvSmemBytes);
 
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head_dim must be 64 or 128");
@@ -168,7 +168,6 @@ template <int kWarps, bool kCausal, typename T>
 __global__ void __launch_bounds__(kWarps * 32) standard_softmax(const AttentionParams p) {
   static_assert(kWarps >= 1 && kWarps <= 32, "1..32 warps");
   constexpr float kLog2e = 1.4426950408889634074f;
-  constexpr float kLn2 = 0.69314718055994530942f;
   const int lane = threadIdx.x % 32;
   const int n = p.seqlen;
   const int row = blockIdx.x * kWarps + threadIdx.x / 32;
@@ -258,7 +257,7 @@ __global__ void __launch_bounds__(kWarps * 32) standard_softmax(const AttentionP
     for (int col = lane; col < n; col += 32)
       prow[col] = to_element<T>(col <= last_key ? fast_exp2(srow[col] * kLog2e - row_max) * inv : 0.0f);
   }
-  if (lane == 0) p.lse[bh * n + row] = (row_max + __log2f(row_sum)) * kLn2;
+  if (lane == 0) p.lse[bh * n + row] = row_lse(row_max, row_sum);
 }
 
 // O_i = P_i V for one query tile: key blocks of kBlockN rows stream P_ik (kBlockM x kBlockN) and V_k

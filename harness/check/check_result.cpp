@@ -1,54 +1,40 @@
 #include "check/check_result.hpp"
 
 #include <algorithm>
-#include <array>
-#include <utility>
+
+#include "core/enum_names.hpp"
 
 namespace flashtune::check {
 namespace {
 
-constexpr std::array<std::pair<CheckStage, std::string_view>, 4> kStages = {{
+constexpr EnumNames<CheckStage, 4> kStages{{{
     {CheckStage::compile, "compile"},
     {CheckStage::verify, "verify"},
     {CheckStage::memcheck, "memcheck"},
     {CheckStage::racecheck, "racecheck"},
-}};
+}}};
 
-constexpr std::array<std::pair<CheckOutcome, std::string_view>, 5> kOutcomes = {{
+constexpr EnumNames<CheckOutcome, 5> kOutcomes{{{
     {CheckOutcome::pass, "pass"},
     {CheckOutcome::fail, "fail"},
     {CheckOutcome::expected_failure, "expected_failure"},
     {CheckOutcome::unexpected_pass, "unexpected_pass"},
     {CheckOutcome::skipped, "skipped"},
-}};
-
-template <typename E, std::size_t N>
-std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E e) {
-  for (const auto& [value, name] : table)
-    if (value == e) return name;
-  return "?";
-}
-
-template <typename E, std::size_t N>
-std::optional<E> value_of(const std::array<std::pair<E, std::string_view>, N>& table, std::string_view s) {
-  for (const auto& [value, name] : table)
-    if (name == s) return value;
-  return std::nullopt;
-}
+}}};
 
 }  // namespace
 
 std::string_view to_string(CheckStage s) {
-  return name_of(kStages, s);
+  return kStages.name(s);
 }
 std::optional<CheckStage> parse_check_stage(std::string_view s) {
-  return value_of(kStages, s);
+  return kStages.parse(s);
 }
 std::string_view to_string(CheckOutcome o) {
-  return name_of(kOutcomes, o);
+  return kOutcomes.name(o);
 }
 std::optional<CheckOutcome> parse_check_outcome(std::string_view s) {
-  return value_of(kOutcomes, s);
+  return kOutcomes.parse(s);
 }
 
 std::size_t CheckResult::count(CheckOutcome o) const {

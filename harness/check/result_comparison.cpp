@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check/detail/hardware_key.hpp"
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "store/result_store.hpp"
@@ -141,22 +142,19 @@ ComparisonSide load_comparison_side(const std::filesystem::path& path) {
   return is_sqlite(path) ? load_database(path) : load_export(path);
 }
 
+namespace {
+constexpr EnumNames<Verdict, 6> kVerdicts{{{
+    {Verdict::same, "SAME"},
+    {Verdict::faster, "FASTER"},
+    {Verdict::slower, "SLOWER"},
+    {Verdict::ambiguous, "AMBIGUOUS"},
+    {Verdict::added, "ADDED"},
+    {Verdict::removed, "REMOVED"},
+}}};
+}  // namespace
+
 std::string_view to_string(Verdict v) {
-  switch (v) {
-    case Verdict::same:
-      return "SAME";
-    case Verdict::faster:
-      return "FASTER";
-    case Verdict::slower:
-      return "SLOWER";
-    case Verdict::ambiguous:
-      return "AMBIGUOUS";
-    case Verdict::added:
-      return "ADDED";
-    case Verdict::removed:
-      return "REMOVED";
-  }
-  return "?";
+  return kVerdicts.name(v);
 }
 
 Verdict classify(double change, double noise, double threshold) {

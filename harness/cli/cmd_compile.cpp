@@ -4,15 +4,18 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/compile_json.hpp"
 #include "cli/compile_table.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/instances.hpp"
 #include "cli/options.hpp"
 #include "cli/validators.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
 #include "jit/arch_check.hpp"
+#include "jit/cubin_cache.hpp"
 #include "report/progress.hpp"
 #include "run/precompile.hpp"
 
@@ -26,6 +29,7 @@ struct CompileArgs {
   std::string causal = "both";
   int jobs = 0;
   bool quiet = false;
+  std::string json_path;
   ConfigOptions config;
 };
 
@@ -52,6 +56,8 @@ void add_compile_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--jobs,-j", args->jobs, "compile worker processes (0: one per core)")
       ->check(integer_in(0, 1024));
   cmd->add_flag("--quiet,-q", args->quiet, "no progress output");
+  cmd->add_option("--json", args->json_path,
+                  "also write every configuration's facts and cubin cache entry as JSON to this file");
   args->config.add_to(*cmd);
   cmd->callback([args, &exit_code] {
     const std::string arch = resolve_arch(args->arch);
@@ -91,6 +97,9 @@ void add_compile_command(CLI::App& app, int& exit_code) {
         "\n{} configurations for {}: {} compiled, {} failed, {} spill registers, {} do not fit an SM; {} "
         "from the cache, {:.1f} s of NVRTC time\n",
         compiled.size(), arch, compiled.size() - failed, failed, spilling, unfit, hits, ms / 1000);
+    if (!args->json_path.empty())
+      write_file(args->json_path,
+                 compile_json(compiled, arch, jit::CubinCache::default_dir().string()).dump(2) + "\n");
     for (const auto& c : compiled)
       if (!c.result.ok) std::cerr << "\n" << c.instance.label() << ":\n" << c.result.log << "\n";
     exit_code = failed > 0 ? kTrialFailed : kOk;

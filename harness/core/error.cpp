@@ -1,27 +1,24 @@
 #include "core/error.hpp"
 
+#include "core/enum_names.hpp"
+
 namespace flashtune {
 
+namespace {
+constexpr EnumNames<ErrorKind, 8> kNames{{{
+    {ErrorKind::invalid_argument, "invalid_argument"},
+    {ErrorKind::not_found, "not_found"},
+    {ErrorKind::no_gpu, "no_gpu"},
+    {ErrorKind::driver, "driver"},
+    {ErrorKind::compile, "compile"},
+    {ErrorKind::resource_exceeded, "resource_exceeded"},
+    {ErrorKind::io, "io"},
+    {ErrorKind::internal, "internal"},
+}}};
+}  // namespace
+
 std::string_view to_string(ErrorKind k) {
-  switch (k) {
-    case ErrorKind::invalid_argument:
-      return "invalid_argument";
-    case ErrorKind::not_found:
-      return "not_found";
-    case ErrorKind::no_gpu:
-      return "no_gpu";
-    case ErrorKind::driver:
-      return "driver";
-    case ErrorKind::compile:
-      return "compile";
-    case ErrorKind::resource_exceeded:
-      return "resource_exceeded";
-    case ErrorKind::io:
-      return "io";
-    case ErrorKind::internal:
-      return "internal";
-  }
-  return "unknown";
+  return kNames.name(k, "unknown");
 }
 
 }  // namespace flashtune

@@ -1,11 +1,10 @@
 #include "core/trial_status.hpp"
 
-#include <array>
-#include <utility>
+#include "core/enum_names.hpp"
 
 namespace flashtune {
 namespace {
-constexpr std::array<std::pair<TrialStatus, std::string_view>, 7> kNames{{
+constexpr EnumNames<TrialStatus, 7> kNames{{{
     {TrialStatus::ok, "ok"},
     {TrialStatus::compile_error, "compile_error"},
     {TrialStatus::resource_exceeded, "resource_exceeded"},
@@ -13,19 +12,15 @@ constexpr std::array<std::pair<TrialStatus, std::string_view>, 7> kNames{{
     {TrialStatus::incorrect, "incorrect"},
     {TrialStatus::timeout, "timeout"},
     {TrialStatus::crashed, "crashed"},
-}};
+}}};
 }  // namespace
 
 std::string_view to_string(TrialStatus s) {
-  for (const auto& [k, name] : kNames)
-    if (k == s) return name;
-  return "unknown";
+  return kNames.name(s, "unknown");
 }
 
 std::optional<TrialStatus> parse_trial_status(std::string_view s) {
-  for (const auto& [k, name] : kNames)
-    if (name == s) return k;
-  return std::nullopt;
+  return kNames.parse(s);
 }
 
 }  // namespace flashtune

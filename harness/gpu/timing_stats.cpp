@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 
 namespace flashtune::gpu {
@@ -46,18 +47,21 @@ void validate(const TimingOptions& o) {
           fmt::format("{} is negative", o.throttle_recovery_s));
 }
 
+namespace {
+constexpr EnumNames<StopReason, 4> kStopReasons{{{
+    {StopReason::converged, "converged"},
+    {StopReason::max_samples, "max_samples"},
+    {StopReason::timeout, "timeout"},
+    {StopReason::raced_out, "raced_out"},
+}}};
+}  // namespace
+
 std::string_view to_string(StopReason reason) {
-  switch (reason) {
-    case StopReason::converged:
-      return "converged";
-    case StopReason::max_samples:
-      return "max_samples";
-    case StopReason::timeout:
-      return "timeout";
-    case StopReason::raced_out:
-      return "raced_out";
-  }
-  return "unknown";
+  return kStopReasons.name(reason, "unknown");
+}
+
+std::optional<StopReason> parse_stop_reason(std::string_view s) {
+  return kStopReasons.parse(s);
 }
 
 double relative_noise(std::span<const double> samples_ms) {

@@ -46,6 +46,7 @@ enum class StopReason {
   raced_out,    // slower than the best so far beyond the racing margin (TimingOptions::race_best_ms)
 };
 std::string_view to_string(StopReason reason);
+std::optional<StopReason> parse_stop_reason(std::string_view s);  // nullopt for an unknown name
 
 struct TimingStats {
   std::vector<double> samples_ms;  // in the order taken

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "block_range.h"
 #include "core/error.hpp"
 #include "iomodel/detail/tiling.hpp"
 #include "iomodel/io_model.hpp"
@@ -56,8 +57,9 @@ Tiling tiling_of(const ModelInputs& in) {
 
 HeadBytes fa2_requested(const Tiling& t, bool causal) {
   std::int64_t key_rows = 0;  // summed over query tiles: the K (and V) rows each tile loads
-  for (std::int64_t i = 0; i < t.tr; ++i)
-    key_rows += causal ? std::min(t.n, ceil_div((i + 1) * t.bm, t.bn) * t.bn) : t.n;
+  const auto [n, bm, bn] = std::array{static_cast<int>(t.n), static_cast<int>(t.bm), static_cast<int>(t.bn)};
+  for (int i = 0; i < t.tr; ++i)
+    key_rows += std::min<std::int64_t>(t.n, std::int64_t{key_blocks(n, i * bm, bm, bn, causal)} * bn);
   return {.read = t.n * t.d * t.e + 2 * key_rows * t.d * t.e, .write = t.n * t.d * t.e + t.n * 4};
 }
 

@@ -7,6 +7,7 @@
 #include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/tiling_rules.hpp"
+#include "smem_bytes.h"
 
 namespace flashtune {
 namespace {
@@ -20,8 +21,7 @@ struct Fa1Config {
     return {static_cast<int>(v.at("block_m")), static_cast<int>(v.at("block_n")),
             static_cast<int>(v.at("warps"))};
   }
-  // Fa1Traits::kSmemBytes: K_j + V_j + two Q tiles of 2-byte elements.
-  int smem(int d) const { return 2 * (2 * block_n * d + 2 * block_m * d); }
+  int smem(int d) const { return fa1_smem_bytes(block_m, block_n, d); }  // Fa1Traits::kSmemBytes
 };
 
 class Fa1Template final : public KernelTemplate {
@@ -55,8 +55,9 @@ class Fa1Template final : public KernelTemplate {
 
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
     const Fa1Config c = checked(v, pv);
-    return fmt::format("flashtune::fa1_fwd<{}, {}, {}, {}, {}, {}>", c.block_m, c.block_n, pv.head_dim,
-                       c.warps, pv.causal ? "true" : "false", cuda_type_name(pv.dtype));
+    return fmt::format("flashtune::fa1_fwd<flashtune::Fa1Traits<{}, {}, {}, {}>, {}, {}>", c.block_m,
+                       c.block_n, pv.head_dim, c.warps, pv.causal ? "true" : "false",
+                       cuda_type_name(pv.dtype));
   }
 
   int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
@@ -82,9 +83,7 @@ class Fa1Template final : public KernelTemplate {
 
  private:
   Fa1Config checked(const ParamValues& v, const ProblemVariant& pv) const {
-    if (auto why = invalid_reason(v, pv))
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("fa1_fwd {} ({}): {}", to_string(v), to_string(pv), *why));
+    require_valid(v, pv);
     return Fa1Config::of(v);
   }
 };

@@ -7,6 +7,7 @@
 #include "kernel_limits.h"
 #include "kernels/resource_check.hpp"
 #include "kernels/tiling_rules.hpp"
+#include "smem_bytes.h"
 
 namespace flashtune {
 
@@ -22,16 +23,11 @@ std::string Fa2Config::to_string() const {
 }
 
 std::string Fa2Instance::name_expression() const {
-  std::string s = fmt::format("flashtune::fa2_fwd<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}", config.block_m,
-                              config.block_n, head_dim, config.warps, config.stages,
-                              causal ? "true" : "false", cuda_type_name(dtype), config.q_regs,
-                              config.pipeline, config.min_blocks, config.lazy_rescale);
-  // The trailing template arguments, defaulted to 0, spelled up to the last one set.
-  const int tail[] = {config.persistent, config.fuse_pv};
-  int n = 2;
-  while (n > 0 && tail[n - 1] == 0) --n;
-  for (int i = 0; i < n; ++i) s += fmt::format(", {}", tail[i]);
-  return s + ">";
+  return fmt::format(
+      "flashtune::fa2_fwd<flashtune::Fa2Traits<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>, {}, {}>",
+      config.block_m, config.block_n, head_dim, config.warps, config.stages, config.q_regs, config.pipeline,
+      config.min_blocks, config.lazy_rescale, config.persistent, config.fuse_pv, causal ? "true" : "false",
+      cuda_type_name(dtype));
 }
 
 std::string Fa2Instance::to_string() const {
@@ -46,7 +42,7 @@ int threads(const Fa2Config& c) {
 }
 
 int smem_bytes(const Fa2Config& c, int head_dim) {
-  return 2 * ((c.persistent ? 2 : 1) * c.block_m * head_dim + 2 * c.stages * c.block_n * head_dim);
+  return fa2_smem_bytes(c.block_m, c.block_n, head_dim, c.stages, c.persistent != 0);
 }
 
 int persistent_ctas(const Fa2Config& c, int head_dim) {

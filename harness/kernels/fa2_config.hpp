@@ -39,8 +39,9 @@ struct Fa2Instance {
   static Fa2Instance for_problem(const Fa2Config& c, const AttentionProblem& p) {
     return {c, p.head_dim, p.dtype, p.causal};
   }
-  // "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1, 0>", then persistent and
-  // fuse_pv up to the last that is not 0 (so names without them stay the same)
+  // "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 8, 2, 2, 0, 1, 0, 0, 0>, false, __nv_bfloat16>":
+  // block_m, block_n, head_dim, warps, stages, q_regs, pipeline, min_blocks, lazy_rescale, persistent,
+  // fuse_pv
   std::string name_expression() const;
   std::string to_string() const;  // "fa2_fwd bm128 bn64 w8 s2 d128 bf16 causal"
 };
@@ -55,7 +56,8 @@ constexpr const char* kTemplateFile = "fa2_fwd.cuh";
 constexpr const char* kTemplateId = "fa2_fwd";
 
 int threads(const Fa2Config& c);
-// Dynamic shared memory of an instantiation, as Fa2Traits::kSmemBytes computes it.
+// Dynamic shared memory of an instantiation: fa2_smem_bytes (kernel_templates/common/smem_bytes.h), which
+// Fa2Traits::kSmemBytes is too.
 int smem_bytes(const Fa2Config& c, int head_dim);
 // CTAs of a persistent launch: as many as fit on kPersistentSms (132, an H100 SXM) sm_90 multiprocessors by
 // shared memory and threads, and by registers at the 255-per-thread worst case; extra CTAs on a smaller GPU

@@ -108,9 +108,7 @@ class Fa2Template final : public KernelTemplate {
 
  private:
   Fa2Instance checked(const ParamValues& v, const ProblemVariant& pv) const {
-    if (auto why = invalid_reason(v, pv))
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("fa2_fwd {} ({}): {}", to_string(v), to_string(pv), *why));
+    require_valid(v, pv);
     return Fa2Instance{to_config(v), pv.head_dim, pv.dtype, pv.causal};
   }
 };

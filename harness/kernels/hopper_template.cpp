@@ -9,15 +9,17 @@
 #include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/resource_check.hpp"
+#include "smem_bytes.h"
+#include "wgmma_shapes.h"
 
 namespace flashtune {
 namespace {
 
-// The wgmma N values kernel_templates/common/wgmma_ops.cuh provides (wgmma_has_n).
-bool has_wgmma_n(int n) {
-  for (int k : {64, 96, 128, 160, 176, 192, 256})
-    if (n == k) return true;
-  return false;
+// "64, 96, ..., 256": the wgmma N values of wgmma_shapes.h (generated with the instructions).
+std::string wgmma_n_list() {
+  std::string s;
+  for (int n : kWgmmaN) s += (s.empty() ? "" : ", ") + std::to_string(n);
+  return s;
 }
 
 struct HopperConfig {
@@ -35,11 +37,9 @@ struct HopperConfig {
   }
   int block_m() const { return 64 * consumer_wgs; }
   int threads() const { return 128 * (1 + consumer_wgs); }
-  // HopperTraits::kSmemBytes: alignment slack, Q, the K and V rings, 2 + 4 * stages mbarriers (Q full and
-  // free; per stage K full, V full, K empty, V empty).
   int smem(int d) const {
-    return 1024 + 2 * block_m() * d + 2 * stages * 2 * block_n * d + 8 * (2 + 4 * stages);
-  }
+    return hopper_smem_bytes(block_n, d, consumer_wgs, stages);
+  }  // HopperTraits::kSmemBytes
 };
 
 class HopperTemplate final : public KernelTemplate {
@@ -53,7 +53,7 @@ class HopperTemplate final : public KernelTemplate {
   }
   const std::vector<ParamSpec>& params() const override {
     static const std::vector<ParamSpec> specs = {
-        {"block_n", 64, 256, 128, "key/value rows per pipeline stage (64, 96, 128, 160, 176, 192 or 256)"},
+        {"block_n", 64, 256, 128, "key/value rows per pipeline stage, a wgmma N (" + wgmma_n_list() + ")"},
         {"consumer_wgs", 1, 3, 2, "consumer warpgroups of 64 query rows each (block_m = 64 * consumer_wgs)"},
         {"stages", 1, 4, 2, "K/V tiles in flight (shared-memory ring depth)"},
         {"pingpong", 0, 1, 0,
@@ -78,9 +78,8 @@ class HopperTemplate final : public KernelTemplate {
     if (pv.head_dim != 64 && pv.head_dim != 128)
       return fmt::format("head_dim {} is not 64 or 128", pv.head_dim);
     if (c.block_n % 16 != 0) return fmt::format("block_n {} is not a multiple of 16", c.block_n);
-    if (!has_wgmma_n(c.block_n))
-      return fmt::format("block_n {} is not one of 64, 96, 128, 160, 176, 192, 256 (wgmma_ops.cuh)",
-                         c.block_n);
+    if (!wgmma_has_n(c.block_n))
+      return fmt::format("block_n {} is not one of {} (wgmma_shapes.h)", c.block_n, wgmma_n_list());
     if (c.pingpong && c.consumer_wgs < 2)
       return fmt::format("pingpong needs 2 or 3 consumer warpgroups, not {}", c.consumer_wgs);
     if (const int s = c.smem(pv.head_dim); s > kSmemOptinBytes)
@@ -90,8 +89,8 @@ class HopperTemplate final : public KernelTemplate {
 
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
     const HopperConfig c = checked(v, pv);
-    return fmt::format("flashtune::hopper_fwd<{}, {}, {}, {}, {}, {}, {}, {}>", c.block_n, pv.head_dim,
-                       c.consumer_wgs, c.stages, c.pingpong, c.persistent, pv.causal,
+    return fmt::format("flashtune::hopper_fwd<flashtune::HopperTraits<{}, {}, {}, {}, {}, {}>, {}, {}>",
+                       c.block_n, pv.head_dim, c.consumer_wgs, c.stages, c.pingpong, c.persistent, pv.causal,
                        cuda_type_name(pv.dtype));
   }
 
@@ -123,9 +122,7 @@ class HopperTemplate final : public KernelTemplate {
 
  private:
   HopperConfig checked(const ParamValues& v, const ProblemVariant& pv) const {
-    if (auto why = invalid_reason(v, pv))
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("hopper_fwd {} ({}): {}", to_string(v), to_string(pv), *why));
+    require_valid(v, pv);
     return HopperConfig::of(*this, v);
   }
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 
 namespace flashtune {
@@ -20,24 +21,27 @@ std::string to_string(const ProblemVariant& v) {
   return fmt::format("d{} {}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "");
 }
 
+void KernelTemplate::require_valid(const ParamValues& values, const ProblemVariant& variant) const {
+  if (auto why = invalid_reason(values, variant))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("{} {} ({}): {}", id(), to_string(values), to_string(variant), *why));
+}
+
+namespace {
+constexpr EnumNames<TensorMapRequest::Tensor, 4> kTensors{{{
+    {TensorMapRequest::Tensor::q, "q"},
+    {TensorMapRequest::Tensor::k, "k"},
+    {TensorMapRequest::Tensor::v, "v"},
+    {TensorMapRequest::Tensor::o, "o"},
+}}};
+}  // namespace
+
 std::string_view to_string(TensorMapRequest::Tensor t) {
-  switch (t) {
-    case TensorMapRequest::Tensor::q:
-      return "q";
-    case TensorMapRequest::Tensor::k:
-      return "k";
-    case TensorMapRequest::Tensor::v:
-      return "v";
-    case TensorMapRequest::Tensor::o:
-      return "o";
-  }
-  return "?";
+  return kTensors.name(t);
 }
 
 TensorMapRequest::Tensor tensor_from_string(std::string_view name) {
-  for (auto t : {TensorMapRequest::Tensor::q, TensorMapRequest::Tensor::k, TensorMapRequest::Tensor::v,
-                 TensorMapRequest::Tensor::o})
-    if (to_string(t) == name) return t;
+  if (const auto t = kTensors.parse(name)) return *t;
   throw Error(ErrorKind::invalid_argument, fmt::format("unknown tensor '{}' (q, k, v or o)", name));
 }
 

@@ -121,6 +121,11 @@ class KernelTemplate {
     (void)problem;
     return 0;
   }
+
+ protected:
+  // Throws Error(invalid_argument) "<id> <values> (<variant>): <why>" when invalid_reason() has a reason:
+  // the first step of every member that builds on the values.
+  void require_valid(const ParamValues& values, const ProblemVariant& variant) const;
 };
 
 // The catalog. Throws Error(not_found) naming the known ids.

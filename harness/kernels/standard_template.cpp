@@ -9,6 +9,7 @@
 #include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/tiling_rules.hpp"
+#include "smem_bytes.h"
 
 namespace flashtune {
 namespace {
@@ -24,8 +25,8 @@ struct StandardConfig {
             static_cast<int>(v.at("warps")), static_cast<int>(v.at("stages"))};
   }
   // StandardTraits::kScoresSmemBytes and kPvSmemBytes.
-  int scores_smem(int d) const { return 2 * (block_m + block_n) * d; }
-  int pv_smem(int d) const { return 2 * std::max(stages * (block_m * block_n + block_n * d), block_m * d); }
+  int scores_smem(int d) const { return standard_scores_smem_bytes(block_m, block_n, d); }
+  int pv_smem(int d) const { return standard_pv_smem_bytes(block_m, block_n, d, stages); }
 };
 
 unsigned ceil_div(long long a, long long b) {
@@ -124,9 +125,7 @@ class StandardTemplate final : public KernelTemplate {
 
  private:
   StandardConfig checked(const ParamValues& v, const ProblemVariant& pv) const {
-    if (auto why = invalid_reason(v, pv))
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("standard_attn {} ({}): {}", to_string(v), to_string(pv), *why));
+    require_valid(v, pv);
     return StandardConfig::of(v);
   }
 };

@@ -5,60 +5,40 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "space/detail/expr_node.hpp"
 
 namespace flashtune::space {
 
 namespace detail {
 
+constexpr EnumNames<ExprOp, 22> kSymbols{{{
+    {ExprOp::literal, "literal"},
+    {ExprOp::variable, "variable"},
+    {ExprOp::negate, "-"},
+    {ExprOp::logical_not, "not"},
+    {ExprOp::add, "+"},
+    {ExprOp::subtract, "-"},
+    {ExprOp::multiply, "*"},
+    {ExprOp::divide, "/"},
+    {ExprOp::modulo, "%"},
+    {ExprOp::equal, "=="},
+    {ExprOp::not_equal, "!="},
+    {ExprOp::less, "<"},
+    {ExprOp::less_equal, "<="},
+    {ExprOp::greater, ">"},
+    {ExprOp::greater_equal, ">="},
+    {ExprOp::logical_and, "and"},
+    {ExprOp::logical_or, "or"},
+    {ExprOp::min, "min"},
+    {ExprOp::max, "max"},
+    {ExprOp::abs, "abs"},
+    {ExprOp::log2, "log2"},
+    {ExprOp::is_pow2, "is_pow2"},
+}}};
+
 std::string_view symbol(ExprOp op) {
-  switch (op) {
-    case ExprOp::literal:
-      return "literal";
-    case ExprOp::variable:
-      return "variable";
-    case ExprOp::negate:
-      return "-";
-    case ExprOp::logical_not:
-      return "not";
-    case ExprOp::add:
-      return "+";
-    case ExprOp::subtract:
-      return "-";
-    case ExprOp::multiply:
-      return "*";
-    case ExprOp::divide:
-      return "/";
-    case ExprOp::modulo:
-      return "%";
-    case ExprOp::equal:
-      return "==";
-    case ExprOp::not_equal:
-      return "!=";
-    case ExprOp::less:
-      return "<";
-    case ExprOp::less_equal:
-      return "<=";
-    case ExprOp::greater:
-      return ">";
-    case ExprOp::greater_equal:
-      return ">=";
-    case ExprOp::logical_and:
-      return "and";
-    case ExprOp::logical_or:
-      return "or";
-    case ExprOp::min:
-      return "min";
-    case ExprOp::max:
-      return "max";
-    case ExprOp::abs:
-      return "abs";
-    case ExprOp::log2:
-      return "log2";
-    case ExprOp::is_pow2:
-      return "is_pow2";
-  }
-  return "?";
+  return kSymbols.name(op);
 }
 
 }  // namespace detail

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
+
 namespace flashtune::space {
 
 std::string SramBudget::label() const {
@@ -10,40 +12,33 @@ std::string SramBudget::label() const {
   return fmt::format("{} B", bytes);
 }
 
+namespace {
+constexpr EnumNames<StrategyKind, 3> kStrategies{{{
+    {StrategyKind::exhaustive, "exhaustive"},
+    {StrategyKind::random, "random"},
+    {StrategyKind::racing, "racing"},
+}}};
+constexpr EnumNames<ProfileMode, 3> kProfileModes{{{
+    {ProfileMode::none, "none"},
+    {ProfileMode::all, "all"},
+    {ProfileMode::top_k, "top_k"},
+}}};
+}  // namespace
+
 std::string_view to_string(StrategyKind k) {
-  switch (k) {
-    case StrategyKind::exhaustive:
-      return "exhaustive";
-    case StrategyKind::random:
-      return "random";
-    case StrategyKind::racing:
-      return "racing";
-  }
-  return "?";
+  return kStrategies.name(k);
 }
 
 std::optional<StrategyKind> parse_strategy(std::string_view s) {
-  for (StrategyKind k : {StrategyKind::exhaustive, StrategyKind::random, StrategyKind::racing})
-    if (to_string(k) == s) return k;
-  return std::nullopt;
+  return kStrategies.parse(s);
 }
 
 std::string_view to_string(ProfileMode m) {
-  switch (m) {
-    case ProfileMode::none:
-      return "none";
-    case ProfileMode::all:
-      return "all";
-    case ProfileMode::top_k:
-      return "top_k";
-  }
-  return "?";
+  return kProfileModes.name(m);
 }
 
 std::optional<ProfileMode> parse_profile_mode(std::string_view s) {
-  for (ProfileMode m : {ProfileMode::none, ProfileMode::all, ProfileMode::top_k})
-    if (to_string(m) == s) return m;
-  return std::nullopt;
+  return kProfileModes.parse(s);
 }
 
 std::size_t SearchSpace::size() const {

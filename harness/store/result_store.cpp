@@ -76,13 +76,7 @@ void put_gpu(Database& db, const GpuIdentity& g) {
 // name, cc_major, cc_minor, sm_count, smem_optin_per_block, l2_bytes, driver_version
 GpuIdentity read_gpu(Columns& c) {
   GpuIdentity g;
-  g.name = c.text();
-  g.cc_major = c.int32();
-  g.cc_minor = c.int32();
-  g.sm_count = c.int32();
-  g.smem_optin_per_block = c.int32();
-  g.l2_bytes = c.int64();
-  g.driver_version = c.int32();
+  c.read(g.name, g.cc_major, g.cc_minor, g.sm_count, g.smem_optin_per_block, g.l2_bytes, g.driver_version);
   return g;
 }
 
@@ -95,22 +89,13 @@ constexpr std::string_view kSweepSelect =
 SweepRecord read_sweep(const Statement& st) {
   Columns c(st);
   SweepRecord s;
-  s.id = c.int64();
-  s.started_at = c.text();
-  s.finished_at = c.text();
-  s.space_file = c.text();
-  s.space_hash = c.text();
-  s.template_id = c.text();
-  s.source_hash = c.text();
-  s.strategy = c.text();
-  s.arch = c.text();
+  c.read(s.id, s.started_at, s.finished_at, s.space_file, s.space_hash, s.template_id, s.source_hash,
+         s.strategy, s.arch);
   s.seed = std::bit_cast<std::uint64_t>(c.int64());
   s.has_gpu = c.boolean();
   GpuIdentity g = read_gpu(c);
   if (s.has_gpu) s.gpu = std::move(g);
-  s.nvrtc_version = c.int32();
-  s.status = c.text();
-  s.summary_json = c.text();
+  c.read(s.nvrtc_version, s.status, s.summary_json);
   return s;
 }
 
@@ -125,17 +110,9 @@ constexpr std::string_view kTrialColumns =
 TrialRecord read_trial(const Statement& st, const Database& db) {
   Columns c(st);
   TrialRecord t;
-  t.id = c.int64();
-  t.sweep_id = c.int64();
-  t.problem.batch = c.int32();
-  t.problem.heads = c.int32();
-  t.problem.seqlen = c.int32();
-  t.problem.head_dim = c.int32();
+  c.read(t.id, t.sweep_id, t.problem.batch, t.problem.heads, t.problem.seqlen, t.problem.head_dim);
   t.problem.dtype = parse_dtype_column(c.text(), db);
-  t.problem.causal = c.boolean();
-  t.problem.softmax_scale = static_cast<float>(c.real());
-  t.smem_budget = c.int64();
-  t.template_id = c.text();
+  c.read(t.problem.causal, t.problem.softmax_scale, t.smem_budget, t.template_id);
   t.params = parse_params(c.text(), db, fmt::format("trial {}", t.id));
   const std::string status = c.text();
   if (auto s = parse_trial_status(status)) {
@@ -144,37 +121,11 @@ TrialRecord read_trial(const Statement& st, const Database& db) {
     throw Error(ErrorKind::io,
                 fmt::format("{}: trial {} has an unknown status '{}'", db.path().string(), t.id, status));
   }
-  t.detail = c.text();
-  t.registers = c.int32();
-  t.spill_bytes = c.int32();
-  t.smem_bytes = c.int32();
-  t.blocks_per_sm = c.int32();
-  t.carveout_percent = c.int32();
-  t.compile_ms = c.real();
-  t.cache_key = c.text();
-  t.verified = c.boolean();
-  t.o_rel_l2 = c.real();
-  t.o_max_abs = c.real();
-  t.lse_max_abs = c.real();
-  t.reference = c.text();
-  t.samples = c.int32();
-  t.median_ms = c.real();
-  t.mean_ms = c.real();
-  t.min_ms = c.real();
-  t.noise = c.real();
-  t.stop = c.text();
-  t.timed_budget = c.int64();
-  t.remeasured_ms = c.real();
-  t.tflops = c.real();
-  t.created_at = c.text();
-  t.profiled = c.boolean();
-  t.dram_read_bytes = c.real();
-  t.dram_write_bytes = c.real();
-  t.l2_bytes = c.real();
-  t.profiled_ns = c.real();
-  t.activity_ns = c.real();
-  t.counters_json = c.text();
-  t.clock_fraction = c.optional_real();
+  c.read(t.detail, t.registers, t.spill_bytes, t.smem_bytes, t.blocks_per_sm, t.carveout_percent,
+         t.compile_ms, t.cache_key, t.verified, t.o_rel_l2, t.o_max_abs, t.lse_max_abs, t.reference,
+         t.samples, t.median_ms, t.mean_ms, t.min_ms, t.noise, t.stop, t.timed_budget, t.remeasured_ms,
+         t.tflops, t.created_at, t.profiled, t.dram_read_bytes, t.dram_write_bytes, t.l2_bytes, t.profiled_ns,
+         t.activity_ns, t.counters_json, t.clock_fraction);
   return t;
 }
 
@@ -204,28 +155,16 @@ BestEntry read_best(const Statement& st, const Database& db) {
   Columns c(st);
   BestEntry e;
   e.key.gpu = read_gpu(c);
-  e.key.template_id = c.text();
-  e.key.source_hash = c.text();
-  e.key.nvrtc_version = c.int32();
+  c.read(e.key.template_id, e.key.source_hash, e.key.nvrtc_version);
   ProblemKey& k = e.key.problem;
   k.dtype = parse_dtype_column(c.text(), db);
-  k.head_dim = c.int32();
-  k.causal = c.boolean();
-  k.seqlen_bucket = c.int32();
-  k.bh_bucket = c.int32();
-  k.smem_budget = c.int64();
-  e.problem = {.batch = c.int32(), .heads = c.int32(), .seqlen = c.int32()};
+  c.read(k.head_dim, k.causal, k.seqlen_bucket, k.bh_bucket, k.smem_budget, e.problem.batch, e.problem.heads,
+         e.problem.seqlen, e.problem.softmax_scale);
   e.problem.head_dim = k.head_dim;
   e.problem.dtype = k.dtype;
   e.problem.causal = k.causal;
-  e.problem.softmax_scale = static_cast<float>(c.real());
   e.params = parse_params(c.text(), db, "best entry " + e.key.to_string());
-  e.median_ms = c.real();
-  e.tflops = c.real();
-  e.trial_id = c.int64();
-  e.sweep_id = c.int64();
-  e.updated_at = c.text();
-  e.clock_fraction = c.optional_real();
+  c.read(e.median_ms, e.tflops, e.trial_id, e.sweep_id, e.updated_at, e.clock_fraction);
   return e;
 }
 

@@ -1,5 +1,22 @@
 #include "trial/trial_protocol.hpp"
 
+// The structs the protocol carries whole, every member by its name (nlohmann's to_json / from_json, found by
+// argument-dependent lookup; a missing member is an error, as the peer is the same build).
+namespace flashtune::gpu {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceInfo, ordinal, name, cc_major, cc_minor, sm_count, l2_bytes,
+                                   smem_optin_per_block, smem_per_sm, smem_per_block_default,
+                                   smem_reserved_per_block, regs_per_sm, regs_per_block, max_threads_per_sm,
+                                   max_threads_per_block, max_blocks_per_sm, warp_size, total_mem_bytes,
+                                   driver_version, sm_clock_khz, mem_clock_khz, mem_bus_width, uuid)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TimingOptions, warmup, min_samples, max_samples, min_gpu_time_s, max_noise,
+                                   timeout_s, flush_l2, race_best_ms, race_margin, race_min_samples,
+                                   throttle_threshold, throttle_retries, throttle_recovery_s)
+}  // namespace flashtune::gpu
+
+namespace flashtune::verify {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ErrorStats, rel_l2, max_abs, worst_index, non_finite, count)
+}  // namespace flashtune::verify
+
 namespace flashtune::trial {
 using nlohmann::json;
 
@@ -28,115 +45,17 @@ AttentionProblem problem_from_json(const json& j) {
 }
 
 json to_json(const gpu::DeviceInfo& d) {
-  return json{{"ordinal", d.ordinal},
-              {"name", d.name},
-              {"cc_major", d.cc_major},
-              {"cc_minor", d.cc_minor},
-              {"sm_count", d.sm_count},
-              {"l2_bytes", d.l2_bytes},
-              {"smem_optin_per_block", d.smem_optin_per_block},
-              {"smem_per_sm", d.smem_per_sm},
-              {"smem_per_block_default", d.smem_per_block_default},
-              {"smem_reserved_per_block", d.smem_reserved_per_block},
-              {"regs_per_sm", d.regs_per_sm},
-              {"regs_per_block", d.regs_per_block},
-              {"max_threads_per_sm", d.max_threads_per_sm},
-              {"max_threads_per_block", d.max_threads_per_block},
-              {"max_blocks_per_sm", d.max_blocks_per_sm},
-              {"warp_size", d.warp_size},
-              {"total_mem_bytes", d.total_mem_bytes},
-              {"driver_version", d.driver_version},
-              {"sm_clock_khz", d.sm_clock_khz},
-              {"mem_clock_khz", d.mem_clock_khz},
-              {"mem_bus_width", d.mem_bus_width},
-              {"uuid", d.uuid}};
+  return d;
 }
 
 gpu::DeviceInfo device_from_json(const json& j) {
-  gpu::DeviceInfo d;
-  d.ordinal = j.at("ordinal").get<int>();
-  d.name = j.at("name").get<std::string>();
-  d.cc_major = j.at("cc_major").get<int>();
-  d.cc_minor = j.at("cc_minor").get<int>();
-  d.sm_count = j.at("sm_count").get<int>();
-  d.l2_bytes = j.at("l2_bytes").get<long long>();
-  d.smem_optin_per_block = j.at("smem_optin_per_block").get<int>();
-  d.smem_per_sm = j.at("smem_per_sm").get<int>();
-  d.smem_per_block_default = j.at("smem_per_block_default").get<int>();
-  d.smem_reserved_per_block = j.at("smem_reserved_per_block").get<int>();
-  d.regs_per_sm = j.at("regs_per_sm").get<int>();
-  d.regs_per_block = j.at("regs_per_block").get<int>();
-  d.max_threads_per_sm = j.at("max_threads_per_sm").get<int>();
-  d.max_threads_per_block = j.at("max_threads_per_block").get<int>();
-  d.max_blocks_per_sm = j.at("max_blocks_per_sm").get<int>();
-  d.warp_size = j.at("warp_size").get<int>();
-  d.total_mem_bytes = j.at("total_mem_bytes").get<long long>();
-  d.driver_version = j.at("driver_version").get<int>();
-  d.sm_clock_khz = j.value("sm_clock_khz", 0);
-  d.mem_clock_khz = j.value("mem_clock_khz", 0);
-  d.mem_bus_width = j.value("mem_bus_width", 0);
-  d.uuid = j.value("uuid", std::string());
-  return d;
+  return j.get<gpu::DeviceInfo>();
 }
 
 namespace {
 
-json timing_to_json(const gpu::TimingOptions& t) {
-  return json{{"warmup", t.warmup},
-              {"min_samples", t.min_samples},
-              {"max_samples", t.max_samples},
-              {"min_gpu_time_s", t.min_gpu_time_s},
-              {"max_noise", t.max_noise},
-              {"timeout_s", t.timeout_s},
-              {"flush_l2", t.flush_l2},
-              {"race_best_ms", t.race_best_ms},
-              {"race_margin", t.race_margin},
-              {"race_min_samples", t.race_min_samples},
-              {"throttle_threshold", t.throttle_threshold},
-              {"throttle_retries", t.throttle_retries},
-              {"throttle_recovery_s", t.throttle_recovery_s}};
-}
-
-gpu::TimingOptions timing_from_json(const json& j) {
-  gpu::TimingOptions t;
-  t.warmup = j.at("warmup").get<int>();
-  t.min_samples = j.at("min_samples").get<int>();
-  t.max_samples = j.at("max_samples").get<int>();
-  t.min_gpu_time_s = j.at("min_gpu_time_s").get<double>();
-  t.max_noise = j.at("max_noise").get<double>();
-  t.timeout_s = j.at("timeout_s").get<double>();
-  t.flush_l2 = j.at("flush_l2").get<bool>();
-  t.race_best_ms = j.at("race_best_ms").get<double>();
-  t.race_margin = j.at("race_margin").get<double>();
-  t.race_min_samples = j.at("race_min_samples").get<int>();
-  t.throttle_threshold = j.at("throttle_threshold").get<double>();
-  t.throttle_retries = j.at("throttle_retries").get<int>();
-  t.throttle_recovery_s = j.at("throttle_recovery_s").get<double>();
-  return t;
-}
-
-json stats_to_json(const verify::ErrorStats& s) {
-  return json{{"rel_l2", s.rel_l2},
-              {"max_abs", s.max_abs},
-              {"worst_index", s.worst_index},
-              {"non_finite", s.non_finite},
-              {"count", s.count}};
-}
-
-verify::ErrorStats stats_from_json(const json& j) {
-  verify::ErrorStats s;
-  s.rel_l2 = j.at("rel_l2").get<double>();
-  s.max_abs = j.at("max_abs").get<double>();
-  s.worst_index = j.at("worst_index").get<std::int64_t>();
-  s.non_finite = j.at("non_finite").get<std::int64_t>();
-  s.count = j.at("count").get<std::int64_t>();
-  return s;
-}
-
 gpu::StopReason stop_from_string(const std::string& s) {
-  for (gpu::StopReason r : {gpu::StopReason::converged, gpu::StopReason::max_samples,
-                            gpu::StopReason::timeout, gpu::StopReason::raced_out})
-    if (to_string(r) == s) return r;
+  if (const auto r = gpu::parse_stop_reason(s)) return *r;
   throw std::runtime_error("bad stop reason '" + s + "'");
 }
 
@@ -161,7 +80,7 @@ json to_json(const run::TrialSpec& s) {
               {"workspace_bytes", s.workspace_bytes},
               {"smem_limit", s.smem_limit},
               {"carveout_percent", s.carveout_percent},
-              {"timing", timing_to_json(s.timing)},
+              {"timing", s.timing},
               {"verify", s.verify},
               {"time", s.time}};
 }
@@ -186,7 +105,7 @@ run::TrialSpec spec_from_json(const json& j) {
                                m.at("box_rows").get<int>(), m.at("box_cols").get<int>()});
   s.smem_limit = j.at("smem_limit").get<int>();
   s.carveout_percent = j.at("carveout_percent").get<int>();
-  s.timing = timing_from_json(j.at("timing"));
+  s.timing = j.at("timing").get<gpu::TimingOptions>();
   s.verify = j.at("verify").get<bool>();
   s.time = j.at("time").get<bool>();
   return s;
@@ -196,10 +115,7 @@ json to_json(const run::TrialOutcome& o) {
   json j{{"status", to_string(o.status)}, {"detail", o.detail},   {"blocks_per_sm", o.blocks_per_sm},
          {"verify_ms", o.verify_ms},      {"time_ms", o.time_ms}, {"context_poisoned", o.context_poisoned}};
   if (o.check)
-    j["check"] = {{"ok", o.check->ok},
-                  {"o", stats_to_json(o.check->o)},
-                  {"lse", stats_to_json(o.check->lse)},
-                  {"detail", o.check->detail}};
+    j["check"] = {{"ok", o.check->ok}, {"o", o.check->o}, {"lse", o.check->lse}, {"detail", o.check->detail}};
   if (o.timing) {
     json& t = j["timing"] = {{"samples_ms", o.timing->samples_ms},
                              {"stop", to_string(o.timing->stop)},
@@ -221,8 +137,8 @@ run::TrialOutcome outcome_from_json(const json& j) {
   o.context_poisoned = j.at("context_poisoned").get<bool>();
   if (j.contains("check")) {
     const json& c = j.at("check");
-    o.check = verify::VerifyResult{c.at("ok").get<bool>(), stats_from_json(c.at("o")),
-                                   stats_from_json(c.at("lse")), c.at("detail").get<std::string>()};
+    o.check = verify::VerifyResult{c.at("ok").get<bool>(), c.at("o").get<verify::ErrorStats>(),
+                                   c.at("lse").get<verify::ErrorStats>(), c.at("detail").get<std::string>()};
   }
   if (j.contains("timing")) {
     const json& timing = j.at("timing");

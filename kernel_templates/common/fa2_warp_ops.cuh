@@ -12,6 +12,7 @@
 // address is the lane's base XOR (k << 5), and whole 16-row steps and pipeline stages are plain immediate
 // offsets. So every fragment address costs one LOP3 and no registers beyond the three bases (CUTLASS's
 // trick); computing them naively kept one register per k step live across the loop and spilled.
+#include "block_range.h"
 #include "device_types.cuh"
 #include "mma.cuh"
 #include "online_softmax.cuh"
@@ -102,7 +103,7 @@ __device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4
       for (int e = 0; e < 4; ++e) {
         const int key = k0 + nt * 8 + 2 * c + (e & 1);
         const int query = row0 + mt * 16 + g + (e >> 1) * 8;
-        if (key >= seqlen || (kCausal && key > query)) s[mt][nt][e] = neg_infinity();
+        if (key_masked<kCausal>(key, query, seqlen)) s[mt][nt][e] = neg_infinity();
       }
 }
 

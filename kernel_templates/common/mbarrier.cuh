@@ -7,9 +7,9 @@
 // has completed. A freshly initialized barrier is in phase 0, so waiting on parity 1 returns at once: a
 // producer that starts with parity 1 finds every stage of its ring free.
 //
-//   mbarrier_init(bar, 1);                         // one thread, then fence_mbarrier_init() +
-//   __syncthreads() mbarrier_arrive_expect_tx(bar, bytes);         // producer: one arrival + bytes the
-//   copies will deliver mbarrier_wait(bar, (round) & 1);               // consumer
+//   mbarrier_init(bar, 1);                    // one thread, then fence_mbarrier_init() and __syncthreads()
+//   mbarrier_arrive_expect_tx(bar, bytes);    // producer: one arrival + the bytes its copies will deliver
+//   mbarrier_wait(bar, round & 1);            // consumer
 #include "mma.cuh"
 
 namespace flashtune {

@@ -49,4 +49,11 @@ __device__ __forceinline__ float safe_base(float m) {
   return m == neg_infinity() ? 0.0f : m;
 }
 
+// The log-sum-exp every template writes per query row (natural log, scale included), from the row's
+// exponent base m (log2 domain) and its whole sum of 2^(s2 - m); -inf for a row that saw no unmasked key.
+__device__ __forceinline__ float row_lse(float m, float total) {
+  constexpr float kLn2 = 0.69314718055994530942f;
+  return total > 0.0f ? (m + __log2f(total)) * kLn2 : neg_infinity();
+}
+
 }  // namespace flashtune

@@ -6,13 +6,9 @@
 // clang-format off
 #pragma once
 #include "device_types.cuh"
+#include "wgmma_shapes.h"
 
 namespace flashtune {
-
-// The N values generated below (kShapes of scripts/gen-wgmma.py).
-constexpr bool wgmma_has_n(int n) {
-  return n == 64 || n == 96 || n == 128 || n == 160 || n == 176 || n == 192 || n == 256;
-}
 
 template <int kN>
 struct Wgmma;

@@ -267,20 +267,39 @@ void check_wrapped(const Expr& e, const Expr& wrapped, const Expr::Lookup& looku
 
 }  // namespace
 
-bool is_safe_name_expression(std::string_view e) {
+namespace {
+
+// Reads "flashtune::name<arg, arg, ...>" from the front of `e` and returns what follows it; an argument is
+// is_safe_argument, or (depth > 0) such a template id itself. nullopt when `e` does not start with one.
+std::optional<std::string_view> read_template_id(std::string_view e, int depth) {
   constexpr std::string_view kPrefix = "flashtune::";
-  if (!e.starts_with(kPrefix) || !e.ends_with('>')) return false;
+  if (!e.starts_with(kPrefix)) return std::nullopt;
   e.remove_prefix(kPrefix.size());
   const std::size_t open = e.find('<');
-  if (open == std::string_view::npos || !is_identifier(e.substr(0, open))) return false;
-  std::string_view args = e.substr(open + 1, e.size() - open - 2);  // between '<' and the final '>'
+  if (open == std::string_view::npos || !is_identifier(e.substr(0, open))) return std::nullopt;
+  e.remove_prefix(open + 1);
   for (;;) {
-    const std::size_t comma = args.find(',');
-    if (!is_safe_argument(args.substr(0, comma))) return false;
-    if (comma == std::string_view::npos) return true;
-    args.remove_prefix(comma + 1);
-    if (args.starts_with(' ')) args.remove_prefix(1);
+    if (depth > 0 && e.starts_with(kPrefix)) {
+      const std::optional<std::string_view> rest = read_template_id(e, depth - 1);
+      if (!rest) return std::nullopt;
+      e = *rest;
+    } else {
+      const std::size_t end = e.find_first_of(",>");
+      if (end == std::string_view::npos || !is_safe_argument(e.substr(0, end))) return std::nullopt;
+      e.remove_prefix(end);
+    }
+    if (e.starts_with('>')) return e.substr(1);
+    if (!e.starts_with(',')) return std::nullopt;
+    e.remove_prefix(1);
+    if (e.starts_with(' ')) e.remove_prefix(1);
   }
+}
+
+}  // namespace
+
+bool is_safe_name_expression(std::string_view e) {
+  const std::optional<std::string_view> rest = read_template_id(e, 1);
+  return rest && rest->empty();
 }
 
 std::size_t check_name_expressions(const SearchSpace& s, std::size_t max_configs) {

@@ -41,10 +41,12 @@ void fuzz_space_once(std::string_view yaml_text);
 void fuzz_expr_once(std::string_view expr_text);
 
 // True when `expr` is exactly `flashtune::<identifier><arg, arg, ...>`, each arg an integer, true, false,
-// __nv_bfloat16 or __half, separated by "," and at most one space. Nothing else can reach NVRTC's
-// nvrtcAddNameExpression: no quotes, parentheses, semicolons, newlines or further template brackets.
+// __nv_bfloat16, __half, or a traits type `flashtune::<identifier><arg, ...>` of such args (one level),
+// separated by "," and at most one space. Nothing else can reach NVRTC's nvrtcAddNameExpression: no quotes,
+// parentheses, semicolons, newlines or deeper template brackets.
 //
 //   is_safe_name_expression("flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16>")  // true
+//   is_safe_name_expression("flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64>, true, __half>") // true
 //   is_safe_name_expression("flashtune::fa2_fwd<64>, evil<1>")                               // false
 bool is_safe_name_expression(std::string_view expr);
 

@@ -88,6 +88,8 @@ TEST(FuzzCorpus, TheShippedAndMalformedSpacesPassTheSpaceTarget) {
 TEST(NameExpressionPattern, AcceptsWhatTheTemplatesBuild) {
   EXPECT_TRUE(is_safe_name_expression("flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16>"));
   EXPECT_TRUE(is_safe_name_expression("flashtune::standard_softmax<4, true, __half>"));
+  EXPECT_TRUE(is_safe_name_expression(
+      "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 4, 1, 0, 0, 1, 2, 0, 1>, true, __nv_bfloat16>"));
   EXPECT_TRUE(is_safe_name_expression("flashtune::x<1,2>"));
   EXPECT_TRUE(is_safe_name_expression("flashtune::x<-1>"));
 }
@@ -105,6 +107,10 @@ TEST(NameExpressionPattern, RejectsEverythingElse) {
            "flashtune::fa2_fwd<64, evil>",
            "flashtune::fa2_fwd<64, \"x\">",
            "flashtune::fa2_fwd<64,  2>",
+           "flashtune::fa2_fwd<flashtune::A<flashtune::B<1>>, 2>",
+           "flashtune::fa2_fwd<flashtune::Fa2Traits<64>",
+           "flashtune::fa2_fwd<flashtune::Fa2Traits<64>>, 1>",
+           "flashtune::fa2_fwd<Fa2Traits<64>, 1>",
            "flashtune::fa2_fwd<64 ,2>",
            "flashtune::fa2_fwd<64,>",
            "flashtune::fa2_fwd<(64)>",

@@ -8,9 +8,12 @@ namespace {
 
 TEST(Fa2Config, NameExpressionSpellsEveryTemplateArgument) {
   const Fa2Instance i{{128, 64, 8, 2}, 128, DType::bf16, false};
-  EXPECT_EQ(i.name_expression(), "flashtune::fa2_fwd<128, 64, 128, 8, 2, false, __nv_bfloat16, 2, 0, 1, 0>");
+  EXPECT_EQ(
+      i.name_expression(),
+      "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 8, 2, 2, 0, 1, 0, 0, 0>, false, __nv_bfloat16>");
   const Fa2Instance h{{64, 32, 4, 3, 1, 1, 2, 1}, 64, DType::f16, true};
-  EXPECT_EQ(h.name_expression(), "flashtune::fa2_fwd<64, 32, 64, 4, 3, true, __half, 1, 1, 2, 1>");
+  EXPECT_EQ(h.name_expression(),
+            "flashtune::fa2_fwd<flashtune::Fa2Traits<64, 32, 64, 4, 3, 1, 1, 2, 1, 0, 0>, true, __half>");
   EXPECT_EQ(h.to_string(), "fa2_fwd bm64 bn32 w4 s3 q1 p1 mb2 lr1 d64 fp16 causal");
 }
 
@@ -26,11 +29,12 @@ TEST(Fa2Config, ScheduleParametersAreChecked) {
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 2, 0, 1, 3}, 128, DType::bf16, false}));
 }
 
-TEST(Fa2Config, PersistentNeedsOneStageAndAppendsItsArgument) {
+TEST(Fa2Config, PersistentNeedsOneStageAndSpellsItsArgument) {
   const Fa2Instance p{{128, 64, 4, 1, 0, 0, 1, 1, 1}, 128, DType::bf16, false};
   EXPECT_FALSE(fa2::invalid_reason(p));
-  EXPECT_EQ(p.name_expression(),
-            "flashtune::fa2_fwd<128, 64, 128, 4, 1, false, __nv_bfloat16, 0, 0, 1, 1, 1>");
+  EXPECT_EQ(
+      p.name_expression(),
+      "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 4, 1, 0, 0, 1, 1, 1, 0>, false, __nv_bfloat16>");
   EXPECT_EQ(p.config.to_string(), "bm128 bn64 w4 s1 q0 lr1 pe1");
   // A second Q buffer: 2 * (2 * 128 * 128 + 2 * 64 * 128) bytes; two CTAs per SM of 132.
   EXPECT_EQ(fa2::smem_bytes(p.config, 128), 2 * (2 * 128 * 128 + 2 * 64 * 128));
@@ -41,14 +45,14 @@ TEST(Fa2Config, PersistentNeedsOneStageAndAppendsItsArgument) {
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 1, 0, 0, 1, 0, 2}, 128, DType::bf16, false}));
 }
 
-TEST(Fa2Config, FusePvNeedsTheTileByTileLoopAndAppendsItsArgument) {
+TEST(Fa2Config, FusePvNeedsTheTileByTileLoopAndSpellsItsArgument) {
   Fa2Config c{128, 64, 4, 1, 0};
   c.fuse_pv = 1;
   const Fa2Instance f{c, 128, DType::bf16, true};
   EXPECT_FALSE(fa2::invalid_reason(f));
-  // persistent's slot is spelled (0) so that fuse_pv's lands in the right place.
-  EXPECT_EQ(f.name_expression(),
-            "flashtune::fa2_fwd<128, 64, 128, 4, 1, true, __nv_bfloat16, 0, 0, 1, 0, 0, 1>");
+  EXPECT_EQ(
+      f.name_expression(),
+      "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 4, 1, 0, 0, 1, 0, 0, 1>, true, __nv_bfloat16>");
   EXPECT_EQ(f.config.to_string(), "bm128 bn64 w4 s1 q0 fp1");
   Fa2Config pipelined = c;
   pipelined.stages = 2;

@@ -4,8 +4,8 @@
 // scores and P·V kernels do not depend on causal: its two softmax kernels share the program), so the front
 // end runs 4 times; the programs compile in 2 worker processes. The whole grid is compiled, not a subset:
 // 162 distinct kernels, 1-2.5 minutes on 2 cores. And configurations the host rejects really fail to
-// compile, on the template's static_asserts; and the host's shared-memory mirrors equal the traits
-// (kernel_templates/testing/smem_probe.cuh).
+// compile, on the template's static_asserts; and what the host asks a launch for equals the typed
+// shared-memory layouts (kernel_templates/testing/smem_probe.cuh).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -198,10 +198,10 @@ TEST(TemplatesCompile, ConfigurationsTheHostRejectsFailOnStaticAsserts) {
   }
 }
 
-// The host's shared-memory mirrors (what a launch asks for) equal the kernels' traits: one program whose
-// probes static_assert equality for several configurations of each template compiles, and one probe off by
-// 8 bytes (one mbarrier) does not.
-TEST(TemplatesCompile, SharedMemoryMirrorsMatchTheTraits) {
+// What the host asks a launch for equals the kernels' typed shared-memory layouts: one program whose probes
+// static_assert equality for several configurations of each template compiles, and one probe off by 8 bytes
+// (one mbarrier) does not.
+TEST(TemplatesCompile, SharedMemoryOfTheHostMatchesTheTypedLayouts) {
   std::vector<std::string> exact;
   std::string off_by_one_barrier;
   const KernelTemplate& hopper = find_template("hopper_fwd");
@@ -234,7 +234,7 @@ TEST(TemplatesCompile, SharedMemoryMirrorsMatchTheTraits) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_TRUE(results[0].ok) << results[0].log;
   EXPECT_FALSE(results[1].ok) << off_by_one_barrier << " compiled";
-  EXPECT_NE(results[1].log.find("smem mirror: hopper_fwd"), std::string::npos) << results[1].log;
+  EXPECT_NE(results[1].log.find("smem layout: hopper_fwd"), std::string::npos) << results[1].log;
 }
 
 }  // namespace

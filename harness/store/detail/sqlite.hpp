@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "core/error.hpp"
@@ -141,7 +142,30 @@ class Columns {
   }
   std::string text() { return st_.text(i_++); }
 
+  // The next columns into `out...`, in order, each by its type: bool, integers (32 or 64 bits), float and
+  // double, std::string, std::optional<double> (NULL -> nullopt).
+  template <typename... T>
+  void read(T&... out) {
+    (read_one(out), ...);
+  }
+
  private:
+  template <typename T>
+  void read_one(T& out) {
+    if constexpr (std::is_same_v<T, bool>)
+      out = boolean();
+    else if constexpr (std::is_integral_v<T>)
+      out = static_cast<T>(sizeof(T) <= 4 ? int32() : int64());
+    else if constexpr (std::is_floating_point_v<T>)
+      out = static_cast<T>(real());
+    else if constexpr (std::is_same_v<T, std::string>)
+      out = text();
+    else if constexpr (std::is_same_v<T, std::optional<double>>)
+      out = optional_real();
+    else
+      static_assert(sizeof(T) == 0, "Columns::read: no column type for this member");
+  }
+
   const Statement& st_;
   int i_ = 0;
 };
