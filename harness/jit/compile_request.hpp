@@ -11,7 +11,7 @@
 namespace flashtune::jit {
 
 // One NVRTC compilation. The translation unit is `#include "<absolute source_file>"`; source_file holds
-// templates that NVRTC instantiates from the name expressions ("fa2_fwd<128, 64, 128, 4, 2, true,
+// templates that NVRTC instantiates from the name expressions ("fa2_fwd<Fa2Traits<128, 64, ...>, true,
 // __nv_bfloat16>"), so configuration values reach the kernel only as template arguments, never as pasted
 // text.
 struct CompileRequest {

@@ -8,8 +8,8 @@
 //   const KernelTemplate& t = find_template("fa2_fwd");
 //   ParamValues v = {{"block_m", 128}, {"block_n", 64}, {"warps", 8}, {"stages", 2}};
 //   if (auto why = t.invalid_reason(v, variant_of(problem))) ...;   // the template's static_asserts, on the
-//   host std::string expr = t.name_expression(v, variant_of(problem));    // "flashtune::fa2_fwd<128, 64,
-//   ...>"
+//   std::string expr = t.name_expression(v, variant_of(problem));
+//   // "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, ...>, false, __nv_bfloat16>"
 #include <cstddef>
 #include <cstdint>
 #include <map>

@@ -14,9 +14,8 @@ FLASHTUNE_HOST_DEVICE constexpr int key_blocks(int seqlen, int q0, int block_m, 
 }
 
 // Whether the key block starting at k0 needs the element mask for queries from q_first on: it reaches past
-// the sequence, or (causal) past the first query. The block size and the mask kind are template arguments, so
-// that the short-circuit folds in the front end: with them as (constant) function arguments the kernels'
-// code came out different, and fa2_fwd's at 255 registers is sensitive to that.
+// the sequence, or (causal) past the first query. The block size and the mask kind are template arguments:
+// as (constant) function arguments they changed fa2_fwd's register allocation.
 template <int kBlockN, bool kCausal>
 FLASHTUNE_HOST_DEVICE constexpr bool block_needs_mask(int k0, int q_first, int seqlen) {
   return (k0 + kBlockN > seqlen) || (kCausal && k0 + kBlockN - 1 > q_first);

@@ -19,8 +19,8 @@ __global__ void fa2_smem_probe() {
 template <int kBlockN, int kHeadDim, int kConsumerWGs, int kStages, int kExpected>
 __global__ void hopper_smem_probe() {
   static_assert(
-      1024 + sizeof(HopperSmem<HopperTraits<kBlockN, kHeadDim, kConsumerWGs, kStages>>) == kExpected,
-      "smem layout: hopper_fwd's typed layout and the host disagree");
+      1024 + HopperSmem<HopperTraits<kBlockN, kHeadDim, kConsumerWGs, kStages>>::kBytes == kExpected,
+      "smem layout: hopper_fwd's layout and the host disagree");
 }
 
 }  // namespace flashtune
