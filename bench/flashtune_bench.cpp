@@ -1,4 +1,5 @@
-// flashtune-bench: Google Benchmark over the cached best configuration of each template on GPU.md's shapes.
+// flashtune-bench: Google Benchmark over the cached best configuration of each template on the benchmark
+// shapes.
 //
 // For each template (--templates, default fa2_fwd,hopper_fwd) and each shape (bf16, 16384 tokens, hidden
 // 2048: d in --d, N in --n, causal and not), the results cache (--db, default the tuner's) gives the best

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Peer numbers and ratio table: torch SDPA with the FLASH and CUDNN backends on GPU.md's shapes, measured in the
+"""Peer numbers and ratio table: torch SDPA with the FLASH and CUDNN backends on the benchmark shapes, measured in the
 same run as flashtune, and the ratio of flashtune's best configuration to each.
 
-Shapes (GPU.md): bf16, batch*seqlen = 16384 tokens, hidden 2048 (heads = 2048/d), TFLOP/s = 4*B*H*N^2*d / time,
+Shapes (the benchmark shapes): bf16, batch*seqlen = 16384 tokens, hidden 2048 (heads = 2048/d), TFLOP/s = 4*B*H*N^2*d / time,
 halved when causal. Timing: CUDA events around one call, L2 flushed (256 MiB write) before each sample, warm-up
 first, median of --reps samples.
 

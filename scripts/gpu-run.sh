@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One device run: build, GPU tests, the default-grid bench on GPU.md's d=128 N=4096 shape, and the peers.
+# One device run: build, GPU tests, the default-grid bench on d=128 N=4096 benchmark shape, and the peers.
 # Logs and JSON go to $OUT (or ./gpu-out). Usage on the GPU machine: scripts/gpu-run.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."

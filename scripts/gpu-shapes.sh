@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU.md shape table: flashtune's default grid (best verified configuration per shape) against SDPA FLASH and
+# The benchmark shape table: flashtune's default grid (best verified configuration per shape) against SDPA FLASH and
 # CUDNN, bf16, 16384 tokens, hidden 2048, in one device run. Output in $OUT (or ./gpu-out).
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,7 @@
 // Every configuration of search_spaces/hopper_fwd.yaml that the template admits is correct on an sm_90 GPU:
 // d in {64, 128}, causal and not, bf16 and fp16, N in {1, 17, 1000, 2048} (ragged ends: TMA zero fill and
 // the key mask), B = 2, H = 3; the persistent ones where each CTA loops over several tiles (B4 H8 N1100);
-// then the default configuration and a ping-pong persistent one on GPU.md's shapes (16384 tokens, hidden
+// then the default configuration and a ping-pong persistent one on the benchmark shapes (16384 tokens, hidden
 // 2048, N 2048..16384). Each trial runs through run::TrialRunner with the template's TMA tensor maps, on
 // NaN-poisoned outputs, against the reference (float64 CPU up to N = 1024, fp32 GPU above). Skipped without
 // a GPU, and on a GPU that is not sm_90.
