@@ -3,7 +3,7 @@
 //
 // For each template (--templates, default fa2_fwd,hopper_fwd) and each shape (bf16, 16384 tokens, hidden
 // 2048: d in --d, N in --n, causal and not), the results cache (--db, default the tuner's) gives the best
-// stored configuration for this GPU (tune::best_config, the fallback rule included). Its kernels are compiled
+// stored configuration for this GPU (runtime::best_config, the fallback rule included). Its kernels are compiled
 // through the cubin cache, launched under the SRAM budget they won (dynamic shared-memory limit and carveout,
 // as the tuner ran them: kernels/sram_budget.hpp), verified once against the reference on NaN-poisoned
 // outputs, then timed: each benchmark iteration is one launch between CUDA events after an L2 flush
@@ -40,7 +40,7 @@
 #include "run/instance.hpp"
 #include "run/kernel_loader.hpp"
 #include "run/trial_runner.hpp"
-#include "tune/best_config.hpp"
+#include "runtime/best_config.hpp"
 
 namespace flashtune::bench {
 namespace {
@@ -201,10 +201,10 @@ int register_cases(const Options& o) {
                                    .dtype = DType::bf16,
                                    .causal = causal != 0};
           const std::string name = fmt::format("{}/d{}/{}/N{}", id, d, causal ? "causal" : "full", n);
-          tune::BestConfigQuery q;
+          runtime::BestConfigQuery q;
           q.template_id = id;
           q.db = o.db;
-          const std::optional<store::BestEntry> best = tune::best_config(p, q);
+          const std::optional<store::BestEntry> best = runtime::best_config(p, q);
           if (!best) {
             std::cerr << fmt::format("flashtune-bench: {}: not tuned on this GPU (no cached best in {})\n",
                                      name, o.db.empty() ? "the default results cache" : o.db);

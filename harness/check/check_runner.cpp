@@ -136,7 +136,7 @@ void Checker::choose() {
     return;
   }
   const store::ResultStore store(db, store::ResultStore::Access::read_only);
-  const TopConfigs top = top_configs(store, trial::identity_of(*device_), space_, options_.top_k);
+  const TopConfigs top = top_configs(store, device_->identity(), space_, options_.top_k);
   for (const std::string& n : top.notes) note(n);
   for (std::size_t i = 0; i < plan_.configs.size(); ++i)
     chosen_[i] = top.chosen(plan_.configs[i].params(), plan_.configs[i].variant());

@@ -10,7 +10,7 @@
 #include "jit/nvrtc_program.hpp"
 #include "store/result_store.hpp"
 #include "trial/trial_protocol.hpp"
-#include "tune/best_config.hpp"
+#include "runtime/best_config.hpp"
 
 namespace flashtune::cli {
 
@@ -30,7 +30,7 @@ SelectedEntries StoreSelection::select(std::ostream& notes) const {
   if (!all && gpu.empty()) {
     std::string why;
     if (gpu::gpu_available(&why)) {
-      this_gpu = trial::identity_of(gpu::query_device(0)).key();
+      this_gpu = gpu::query_device(0).identity().key();
     } else {
       notes << "no GPU here (" << why << "): showing every GPU's configurations\n";
     }
@@ -45,7 +45,7 @@ SelectedEntries StoreSelection::select(std::ostream& notes) const {
       if (it == current_hash.end()) {
         std::string hash;  // "" for a template this build does not know: its entries are stale too
         try {
-          hash = tune::best_key_for(e.problem, e.key.gpu, e.key.template_id, 0).source_hash;
+          hash = runtime::best_key_for(e.problem, e.key.gpu, e.key.template_id, 0).source_hash;
         } catch (const Error&) {
         }
         it = current_hash.emplace(e.key.template_id, hash).first;

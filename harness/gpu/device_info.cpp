@@ -30,6 +30,10 @@ std::string format_uuid(const CUuuid& id) {
 
 }  // namespace
 
+GpuIdentity DeviceInfo::identity() const {
+  return GpuIdentity{name, cc_major, cc_minor, sm_count, smem_optin_per_block, l2_bytes, driver_version};
+}
+
 std::string DeviceInfo::arch() const {
   return fmt::format("sm_{}{}{}", cc_major, cc_minor, cc_major >= 9 ? "a" : "");
 }

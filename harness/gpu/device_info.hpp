@@ -3,6 +3,8 @@
 // decide whether a kernel configuration fits (shared memory, registers, threads).
 #include <string>
 
+#include "core/gpu_identity.hpp"
+
 namespace flashtune::gpu {
 
 struct DeviceInfo {
@@ -34,6 +36,8 @@ struct DeviceInfo {
   // cubin runs on exactly this compute capability ("sm_90a" for 9.0, "sm_100a" for 10.0, "sm_120a" for 12.0);
   // older devices get the plain target ("sm_80", "sm_86").
   std::string arch() const;
+  // What keys results to this GPU: name, compute capability, SM count, shared memory, L2, driver.
+  GpuIdentity identity() const;
   // Peak DRAM bandwidth from the memory clock and bus width (DDR: two transfers a clock), in bytes per
   // second.
   double peak_dram_bytes_per_s() const;

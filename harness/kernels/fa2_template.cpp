@@ -80,6 +80,15 @@ class Fa2Template final : public KernelTemplate {
     };
     return specs;
   }
+  // The winners of search_spaces/fa2_perf.yaml on the H100 (results/h100/README.md): block_m 128, 4 warps,
+  // one stage, softmax fused with P V, lazy rescaling with slack, Q re-read from shared memory; block_n 128
+  // at d 64 and 64 at d 128.
+  ParamValues default_config(const ProblemVariant& pv) const override {
+    return {{"block_m", 128}, {"block_n", pv.head_dim == 64 ? 128 : 64},
+            {"warps", 4},     {"stages", 1},
+            {"q_regs", 0},    {"lazy_rescale", 2},
+            {"fuse_pv", 1}};
+  }
   std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
     if (auto bad = check_params(*this, v)) return bad;
     return fa2::invalid_reason({to_config(v), pv.head_dim, pv.dtype, pv.causal});

@@ -67,6 +67,15 @@ class HopperTemplate final : public KernelTemplate {
     return specs;
   }
 
+  // The winners of search_spaces/hopper_fwd.yaml on the H100 (results/h100/README.md): ping-pong; d 64: three
+  // consumer warpgroups, d 128: two; block_n 128, two stages; persistent unless causal.
+  ParamValues default_config(const ProblemVariant& pv) const override {
+    return {{"block_n", 128},
+            {"consumer_wgs", pv.head_dim == 64 ? 3 : 2},
+            {"stages", 2},
+            {"pingpong", 1},
+            {"persistent", pv.causal ? 0 : 1}};
+  }
   std::optional<std::string> unsupported_arch(std::string_view arch) const override {
     if (arch == "sm_90a") return std::nullopt;
     return fmt::format("hopper_fwd needs sm_90a (wgmma, setmaxnreg, TMA), not {}", arch);

@@ -21,6 +21,13 @@ std::string to_string(const ProblemVariant& v) {
   return fmt::format("d{} {}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "");
 }
 
+ParamValues KernelTemplate::default_config(const ProblemVariant& variant) const {
+  (void)variant;
+  ParamValues v;
+  for (const ParamSpec& p : params()) v[p.name] = p.default_value;
+  return v;
+}
+
 void KernelTemplate::require_valid(const ParamValues& values, const ProblemVariant& variant) const {
   if (auto why = invalid_reason(values, variant))
     throw Error(ErrorKind::invalid_argument,

@@ -102,6 +102,9 @@ class KernelTemplate {
                                              const AttentionProblem& problem) const {
     return {launch(values, problem)};
   }
+  // The configuration to run on `variant` when nothing was tuned (the runtime's built-in default): each
+  // parameter's default value unless the template knows better (the measured winners of its shipped space).
+  virtual ParamValues default_config(const ProblemVariant& variant) const;
   // Why the template cannot be built for `arch` ("sm_90a"), or nullopt when it can (the default: any arch).
   virtual std::optional<std::string> unsupported_arch(std::string_view arch) const {
     (void)arch;

@@ -180,9 +180,4 @@ run::ProfileResult profile_from_json(const json& j) {
   return p;
 }
 
-GpuIdentity identity_of(const gpu::DeviceInfo& d) {
-  return GpuIdentity{d.name,     d.cc_major,      d.cc_minor, d.sm_count, d.smem_optin_per_block,
-                     d.l2_bytes, d.driver_version};
-}
-
 }  // namespace flashtune::trial

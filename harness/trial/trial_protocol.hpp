@@ -39,7 +39,4 @@ run::TrialOutcome outcome_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const run::ProfileResult& p);
 run::ProfileResult profile_from_json(const nlohmann::json& j);
 
-// The identity a results cache is keyed by, from the worker's device facts.
-GpuIdentity identity_of(const gpu::DeviceInfo& d);
-
 }  // namespace flashtune::trial

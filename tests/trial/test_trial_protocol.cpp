@@ -106,18 +106,15 @@ TEST(TrialProtocol, IdentityOfADeviceKeysEveryField) {
   d.cc_major = 9;
   d.sm_count = 132;
   d.driver_version = 13000;
-  const GpuIdentity a = identity_of(d);
+  const GpuIdentity a = d.identity();
   d.driver_version = 13010;
-  EXPECT_NE(a.key(), identity_of(d).key());
-  EXPECT_EQ(a.key(), identity_of(device_from_json(to_json([] {
-                       gpu::DeviceInfo e;
-                       e.name = "GPU";
-                       e.cc_major = 9;
-                       e.sm_count = 132;
-                       e.driver_version = 13000;
-                       return e;
-                     }())))
-                         .key());
+  EXPECT_NE(a.key(), d.identity().key());
+  gpu::DeviceInfo e;
+  e.name = "GPU";
+  e.cc_major = 9;
+  e.sm_count = 132;
+  e.driver_version = 13000;
+  EXPECT_EQ(a.key(), device_from_json(to_json(e)).identity().key());
 }
 
 }  // namespace

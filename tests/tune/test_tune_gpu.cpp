@@ -12,7 +12,7 @@
 #include "run/trial_runner.hpp"
 #include "space/space_loader.hpp"
 #include "store/result_store.hpp"
-#include "tune/best_config.hpp"
+#include "runtime/best_config.hpp"
 #include "tune/tuner.hpp"
 
 namespace flashtune::tune {
@@ -86,9 +86,9 @@ TEST(TuneGpu, SmallSweepEndToEndAndEveryWinnerVerifiesAgain) {
   }
 
   // The library call answers with the winner of the largest budget.
-  BestConfigQuery q;
+  runtime::BestConfigQuery q;
   q.db = o.db;
-  const auto lib = best_config(s.winners[0].problem, q);
+  const auto lib = runtime::best_config(s.winners[0].problem, q);
   ASSERT_TRUE(lib);
   EXPECT_EQ(lib->params, s.winners[0].params);  // winners[0]: the first problem under the largest budget
 

@@ -47,7 +47,7 @@ void Sweep::start_worker() {
   client_ = std::move(s.client);
   device_ = s.device;
   if (device_)
-    summary_.gpu = trial::identity_of(*device_);
+    summary_.gpu = device_->identity();
   else
     summary_.no_gpu = s.no_gpu;
   summary_.sm_clock_note = device_ ? s.sm_clock_unavailable : "";

@@ -1,4 +1,4 @@
-#include "tune/best_config.hpp"
+#include "runtime/best_config.hpp"
 
 #include "gpu/device_info.hpp"
 #include "jit/cache_key.hpp"
@@ -6,9 +6,8 @@
 #include "kernels/kernel_template.hpp"
 #include "run/kernel_loader.hpp"
 #include "store/result_store.hpp"
-#include "trial/trial_protocol.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::runtime {
 
 store::BestKey best_key_for(const AttentionProblem& problem, const GpuIdentity& gpu,
                             const std::string& template_id, std::int64_t smem_budget) {
@@ -29,7 +28,7 @@ std::optional<store::BestEntry> best_config(const AttentionProblem& problem, con
 }
 
 std::optional<store::BestEntry> best_config(const AttentionProblem& problem, const BestConfigQuery& query) {
-  return best_config(problem, trial::identity_of(gpu::query_device(0)), query);
+  return best_config(problem, gpu::query_device(0).identity(), query);
 }
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::runtime

@@ -1,7 +1,7 @@
 #pragma once
 // The library call other code uses: the cached best configuration for a problem on this GPU.
 //
-//   if (auto e = flashtune::tune::best_config(problem)) launch_fa2(e->params);   // nullopt: never tuned
+//   if (auto e = flashtune::runtime::best_config(problem)) launch_fa2(e->params);   // nullopt: never tuned
 //
 // It keys the results cache like `flashtune tune` does (tuning.md): this GPU's identity, the template's id
 // and current source hash, the NVRTC version and the problem's buckets and SRAM budget, and answers with the
@@ -15,7 +15,7 @@
 #include "core/problem.hpp"
 #include "store/records.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::runtime {
 
 struct BestConfigQuery {
   std::string template_id = "fa2_fwd";
@@ -36,4 +36,4 @@ std::optional<store::BestEntry> best_config(const AttentionProblem& problem, con
 store::BestKey best_key_for(const AttentionProblem& problem, const GpuIdentity& gpu,
                             const std::string& template_id, std::int64_t smem_budget);
 
-}  // namespace flashtune::tune
+}  // namespace flashtune::runtime

@@ -1,14 +1,14 @@
-// tune::best_config keys the results cache exactly as the tuner stores winners, and misses when the GPU's
+// runtime::best_config keys the results cache exactly as the tuner stores winners, and misses when the GPU's
 // driver changes. No GPU needed: the identity is given.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "runtime/best_config.hpp"
 #include "store/result_store.hpp"
-#include "tune/best_config.hpp"
 
-namespace flashtune::tune {
+namespace flashtune::runtime {
 namespace {
 namespace fs = std::filesystem;
 
@@ -56,4 +56,4 @@ TEST(BestConfig, AnswersFromTheStoreWithTheNearestBucket) {
 }
 
 }  // namespace
-}  // namespace flashtune::tune
+}  // namespace flashtune::runtime
