@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
-#include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/tiling_rules.hpp"
 #include "smem_bytes.h"
@@ -45,12 +44,8 @@ class Fa1Template final : public KernelTemplate {
     if (auto bad = check_params(*this, v)) return bad;
     const Fa1Config c = Fa1Config::of(v);
     const int d = pv.head_dim;
-    if (auto bad = warp_tiling_reason(d, c.block_m, c.warps)) return bad;
-    if (c.block_n < 16 || c.block_n % 16 != 0)
-      return fmt::format("block_n {} is not a multiple of 16", c.block_n);
-    if (const int s = c.smem(d); s > kSmemOptinBytes)
-      return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", s, kSmemOptinBytes);
-    return std::nullopt;
+    if (auto bad = tile_reason(d, c.block_m, c.block_n, c.warps, 16)) return bad;
+    return smem_limit_reason(c.smem(d));
   }
 
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "kernel_limits.h"
 #include "kernels/resource_check.hpp"
 #include "kernels/tiling_rules.hpp"
 #include "smem_bytes.h"
@@ -59,9 +58,7 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   // The ranges of the template's ParamSpecs, first: the shared-memory size below must not overflow.
   if (c.block_m < 16 || c.block_m > 512) return fmt::format("block_m {} is not in 16..512", c.block_m);
   if (c.block_n < 16 || c.block_n > 512) return fmt::format("block_n {} is not in 16..512", c.block_n);
-  if (auto bad = warp_tiling_reason(inst.head_dim, c.block_m, c.warps)) return bad;
-  if (c.block_n < 16 || c.block_n % 16 != 0)
-    return fmt::format("block_n {} is not a multiple of 16", c.block_n);
+  if (auto bad = tile_reason(inst.head_dim, c.block_m, c.block_n, c.warps, 16)) return bad;
   if (c.stages < 1 || c.stages > 4) return fmt::format("stages {} is not in 1..4", c.stages);
   if (c.q_regs < 0 || c.q_regs > 2) return fmt::format("q_regs {} is not in 0..2", c.q_regs);
   if (c.pipeline < 0 || c.pipeline > 1) return fmt::format("pipeline {} is not 0 or 1", c.pipeline);
@@ -78,9 +75,7 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
                        c.pipeline, c.persistent);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
-  if (const int smem = smem_bytes(c, inst.head_dim); smem > kSmemOptinBytes)
-    return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", smem, kSmemOptinBytes);
-  return std::nullopt;
+  return smem_limit_reason(smem_bytes(c, inst.head_dim));
 }
 
 }  // namespace fa2

@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/resource_check.hpp"
+#include "kernels/tiling_rules.hpp"
 #include "smem_bytes.h"
 #include "wgmma_shapes.h"
 
@@ -91,9 +91,7 @@ class HopperTemplate final : public KernelTemplate {
       return fmt::format("block_n {} is not one of {} (wgmma_shapes.h)", c.block_n, wgmma_n_list());
     if (c.pingpong && c.consumer_wgs < 2)
       return fmt::format("pingpong needs 2 or 3 consumer warpgroups, not {}", c.consumer_wgs);
-    if (const int s = c.smem(pv.head_dim); s > kSmemOptinBytes)
-      return fmt::format("needs {} B of shared memory, over the {} B opt-in limit", s, kSmemOptinBytes);
-    return std::nullopt;
+    return smem_limit_reason(c.smem(pv.head_dim));
   }
 
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {

@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "kernel_limits.h"
 #include "kernels/kernel_template.hpp"
 #include "kernels/tiling_rules.hpp"
 #include "smem_bytes.h"
@@ -56,17 +55,10 @@ class StandardTemplate final : public KernelTemplate {
     if (auto bad = check_params(*this, v)) return bad;
     const StandardConfig c = StandardConfig::of(v);
     const int d = pv.head_dim;
-    if (auto bad = warp_tiling_reason(d, c.block_m, c.warps)) return bad;
-    if (c.block_n < 64 || c.block_n % 64 != 0)
-      return fmt::format("block_n {} is not a multiple of 64", c.block_n);
+    if (auto bad = tile_reason(d, c.block_m, c.block_n, c.warps, 64)) return bad;
     if (c.stages < 1 || c.stages > 4) return fmt::format("stages {} is not in 1..4", c.stages);
-    if (const int s = c.scores_smem(d); s > kSmemOptinBytes)
-      return fmt::format("standard_scores needs {} B of shared memory, over the {} B opt-in limit", s,
-                         kSmemOptinBytes);
-    if (const int s = c.pv_smem(d); s > kSmemOptinBytes)
-      return fmt::format("standard_pv needs {} B of shared memory, over the {} B opt-in limit", s,
-                         kSmemOptinBytes);
-    return std::nullopt;
+    if (auto bad = smem_limit_reason(c.scores_smem(d), "standard_scores")) return bad;
+    return smem_limit_reason(c.pv_smem(d), "standard_pv");
   }
 
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {

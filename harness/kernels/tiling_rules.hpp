@@ -4,10 +4,19 @@
 // 64 query rows (its accumulators live in registers).
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace flashtune {
 
 // Why (head_dim, block_m, warps) breaks those rules, or nullopt.
 std::optional<std::string> warp_tiling_reason(int head_dim, int block_m, int warps);
+
+// The same, and why block_n is not a positive multiple of `block_n_step` (16: whole k16 steps of P V; 64:
+// standard_attn's 128-byte P rows), or nullopt.
+std::optional<std::string> tile_reason(int head_dim, int block_m, int block_n, int warps, int block_n_step);
+
+// "needs N B of shared memory, over the 232448 B opt-in limit" (after `kernel` when given) when `bytes`
+// exceeds kSmemOptinBytes (kernel_limits.h), else nullopt.
+std::optional<std::string> smem_limit_reason(int bytes, std::string_view kernel = {});
 
 }  // namespace flashtune
