@@ -13,9 +13,14 @@ std::string LaunchShape::to_string() const {
 
 void launch(const Kernel& kernel, const LaunchShape& shape, void** args, Stream* stream,
             std::string_view context) {
-  CUresult r = detail::driver().cuLaunchKernel(
-      kernel.native(), shape.grid[0], shape.grid[1], shape.grid[2], shape.block[0], shape.block[1],
-      shape.block[2], shape.dynamic_smem, stream != nullptr ? stream->native() : nullptr, args, nullptr);
+  launch_on(kernel, shape, args, stream != nullptr ? stream->native() : nullptr, context);
+}
+
+void launch_on(const Kernel& kernel, const LaunchShape& shape, void** args, CUstream_st* stream,
+               std::string_view context) {
+  CUresult r = detail::driver().cuLaunchKernel(kernel.native(), shape.grid[0], shape.grid[1], shape.grid[2],
+                                               shape.block[0], shape.block[1], shape.block[2],
+                                               shape.dynamic_smem, stream, args, nullptr);
   if (r == CUDA_SUCCESS) return;
   const std::string where =
       fmt::format("{} {}", context.empty() ? std::string_view(kernel.name()) : context, shape.to_string());

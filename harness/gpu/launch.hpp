@@ -28,5 +28,8 @@ struct LaunchShape {
 // kernel runs surface later, at the next synchronizing call.
 void launch(const Kernel& kernel, const LaunchShape& shape, void** args, Stream* stream = nullptr,
             std::string_view context = {});
+// The same on a stream the caller owns (a CUstream: PyTorch's current stream, say; null: the legacy stream).
+void launch_on(const Kernel& kernel, const LaunchShape& shape, void** args, CUstream_st* stream,
+               std::string_view context = {});
 
 }  // namespace flashtune::gpu

@@ -2,14 +2,24 @@
 
 #include <cstdint>
 
+#include "core/error.hpp"
+
 namespace flashtune::run {
 
 std::vector<gpu::TensorMap> attention_tensor_maps(const std::vector<TensorMapRequest>& requests,
                                                   const AttentionParams& params,
                                                   const AttentionProblem& problem) {
-  std::vector<gpu::TensorMap> maps;
-  maps.reserve(requests.size());
-  for (const TensorMapRequest& r : requests) {
+  std::vector<gpu::TensorMap> maps(requests.size());
+  attention_tensor_maps(requests, params, problem, maps);
+  return maps;
+}
+
+void attention_tensor_maps(std::span<const TensorMapRequest> requests, const AttentionParams& params,
+                           const AttentionProblem& problem, std::span<gpu::TensorMap> out) {
+  if (out.size() < requests.size())
+    throw Error(ErrorKind::internal, "attention_tensor_maps: room for fewer maps than requested");
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const TensorMapRequest& r = requests[i];
     const void* base = nullptr;
     switch (r.tensor) {
       case TensorMapRequest::Tensor::q:
@@ -33,9 +43,8 @@ std::vector<gpu::TensorMap> attention_tensor_maps(const std::vector<TensorMapReq
     s.box = {static_cast<std::uint32_t>(r.box_cols), static_cast<std::uint32_t>(r.box_rows), 1};
     s.swizzle_bytes = 128;
     s.label = std::string(to_string(r.tensor));
-    maps.push_back(gpu::encode_tiled(s));
+    out[i] = gpu::encode_tiled(s);
   }
-  return maps;
 }
 
 }  // namespace flashtune::run

@@ -3,6 +3,7 @@
 // each of Q, K, V, O viewed as [batch*heads, seqlen, head_dim] 16-bit elements, in the request's boxes with a
 // 128-byte swizzle. The result is laid out as the kernel's parameter struct expects (128-byte maps in
 // request order), so `maps.data()` is the kernel argument.
+#include <span>
 #include <vector>
 
 #include "attention_params.h"
@@ -16,5 +17,10 @@ namespace flashtune::run {
 std::vector<gpu::TensorMap> attention_tensor_maps(const std::vector<TensorMapRequest>& requests,
                                                   const AttentionParams& params,
                                                   const AttentionProblem& problem);
+
+// The same into `out` (at least requests.size() maps; Error(internal) otherwise), allocating nothing: the
+// runtime's launch path.
+void attention_tensor_maps(std::span<const TensorMapRequest> requests, const AttentionParams& params,
+                           const AttentionProblem& problem, std::span<gpu::TensorMap> out);
 
 }  // namespace flashtune::run

@@ -7,6 +7,11 @@
 
 namespace flashtune::run {
 
+gpu::LaunchShape shape_of(const KernelLaunch& l) {
+  return gpu::LaunchShape{
+      {l.grid[0], l.grid[1], l.grid[2]}, {l.threads, 1, 1}, static_cast<unsigned>(l.dynamic_smem)};
+}
+
 std::optional<Instance> Instance::try_make(const KernelTemplate& t, ParamValues params,
                                            const AttentionProblem& problem, std::string* why) {
   const ProblemVariant variant = variant_of(problem);

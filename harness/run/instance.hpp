@@ -15,12 +15,16 @@
 #include <vector>
 
 #include "core/problem.hpp"
+#include "gpu/launch.hpp"
 #include "jit/compile_request.hpp"
 #include "kernels/kernel_template.hpp"
 #include "kernels/sram_budget.hpp"
 #include "run/trial_runner.hpp"
 
 namespace flashtune::run {
+
+// The driver's view of a template's launch: grid, one-dimensional block, dynamic shared memory.
+gpu::LaunchShape shape_of(const KernelLaunch& l);
 
 class Instance {
  public:

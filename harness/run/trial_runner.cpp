@@ -12,6 +12,7 @@
 #include "gpu/launch.hpp"
 #include "jit/cubin_cache.hpp"
 #include "run/attention_tensor_maps.hpp"
+#include "run/instance.hpp"
 
 namespace flashtune::run {
 namespace {
@@ -19,11 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-gpu::LaunchShape shape_of(const KernelLaunch& l) {
-  return gpu::LaunchShape{
-      {l.grid[0], l.grid[1], l.grid[2]}, {l.threads, 1, 1}, static_cast<unsigned>(l.dynamic_smem)};
 }
 
 }  // namespace

@@ -51,8 +51,8 @@ Choice choose(std::span<const Candidate> candidates, const AttentionProblem& pro
     }
     if (c.tuned) {
       if (auto why = invalid(t, c.tuned->params, problem)) {
-        reasons.push_back(
-            fmt::format("{}: the tuned {} does not fit: {}", t.id(), flashtune::to_string(c.tuned->params), *why));
+        reasons.push_back(fmt::format("{}: the tuned {} does not fit: {}", t.id(),
+                                      flashtune::to_string(c.tuned->params), *why));
       } else if (!best_tuned || c.tuned->tflops > best_tuned->tuned->tflops) {
         best_tuned = &c;
       }
@@ -70,8 +70,9 @@ Choice choose(std::span<const Candidate> candidates, const AttentionProblem& pro
     ch.params = best_tuned->tuned->params;
     ch.tuned = best_tuned->tuned;
     ch.source = exact(*ch.tuned, problem) ? ChoiceSource::tuned_exact : ChoiceSource::tuned_nearest;
-    ch.why = fmt::format("{} {}: {}, {:.0f} TFLOP/s on {}", ch.kernel_template->id(), flashtune::to_string(ch.params),
-                         to_string(ch.source), ch.tuned->tflops, ch.tuned->problem.to_string());
+    ch.why = fmt::format("{} {}: {}, {:.0f} TFLOP/s on {}", ch.kernel_template->id(),
+                         flashtune::to_string(ch.params), to_string(ch.source), ch.tuned->tflops,
+                         ch.tuned->problem.to_string());
     return ch;
   }
   if (first_default) {

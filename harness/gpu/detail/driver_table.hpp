@@ -37,6 +37,7 @@ inline constexpr int kRequestedVersion = 12000;
   X(cuDevicePrimaryCtxGetState, 7000)                  \
   X(cuCtxSetCurrent, 4000)                             \
   X(cuCtxGetCurrent, 4000)                             \
+  X(cuCtxGetDevice, 2000)                              \
   X(cuCtxSynchronize, 2000)                            \
   X(cuMemAlloc, 3020)                                  \
   X(cuMemFree, 3020)                                   \

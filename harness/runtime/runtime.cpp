@@ -1,0 +1,163 @@
+#include "runtime/runtime.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <numbers>
+#include <tuple>
+
+#include "attention_params.h"
+#include "core/error.hpp"
+#include "gpu/current_context.hpp"
+#include "gpu/device_buffer.hpp"
+#include "gpu/device_info.hpp"
+#include "gpu/launch.hpp"
+#include "gpu/module.hpp"
+#include "jit/cubin_cache.hpp"
+#include "run/attention_tensor_maps.hpp"
+#include "run/instance.hpp"
+#include "runtime/best_config.hpp"
+
+namespace flashtune::runtime {
+namespace {
+
+constexpr std::size_t kMaxTensorMaps = 4;  // Q, K, V, O
+
+// The problem facts a plan depends on (the scale is a kernel argument).
+using PlanKey = std::tuple<int, int, int, int, int, bool>;
+PlanKey key_of(const AttentionProblem& p) {
+  return {p.batch, p.heads, p.seqlen, p.head_dim, static_cast<int>(p.dtype), p.causal};
+}
+
+// One problem on one context: the choice, its instance (launch grids for this problem), its loaded kernels.
+struct Plan {
+  Choice choice;
+  std::optional<run::Instance> instance;
+  gpu::Module module;
+  std::vector<gpu::Kernel> kernels;
+  gpu::DeviceBuffer workspace;
+};
+
+struct ContextState {
+  gpu::DeviceInfo device;
+  std::map<PlanKey, std::unique_ptr<Plan>> plans;
+  // LSE scratch for calls that do not want the LSE: grow-only, and an outgrown buffer is kept (a kernel
+  // queued on another stream may still write to it) until the Runtime goes.
+  std::vector<gpu::DeviceBuffer> lse_scratch;
+};
+
+}  // namespace
+
+struct Runtime::Impl {
+  RuntimeOptions options;
+  std::mutex mutex;
+  std::map<CUctx_st*, ContextState> contexts;
+
+  ContextState& context_state(const gpu::CurrentContext& c) {
+    auto it = contexts.find(c.context);
+    if (it == contexts.end())
+      it = contexts.emplace(c.context, ContextState{gpu::query_device(c.ordinal)}).first;
+    return it->second;
+  }
+
+  Choice select(const gpu::DeviceInfo& device, const AttentionProblem& problem) const {
+    const std::string arch = device.arch();
+    const std::vector<std::string> ids =
+        options.templates.empty() ? default_preference(arch) : options.templates;
+    std::vector<Candidate> candidates;
+    for (const std::string& id : ids) {
+      Candidate c{&find_template(id), std::nullopt};
+      if (options.use_store) {
+        BestConfigQuery q;
+        q.template_id = id;
+        q.db = options.db;
+        c.tuned = best_config(problem, device.identity(), q);
+      }
+      candidates.push_back(std::move(c));
+    }
+    return choose(candidates, problem, arch);
+  }
+
+  Plan& plan(ContextState& state, const AttentionProblem& problem) {
+    const PlanKey key = key_of(problem);
+    if (auto it = state.plans.find(key); it != state.plans.end()) return *it->second;
+    auto p = std::make_unique<Plan>();
+    p->choice = select(state.device, problem);
+    p->instance = run::Instance::make(*p->choice.kernel_template, p->choice.params, problem);
+    const jit::CompileResult compiled =
+        jit::compile_cached(p->instance->compile_request(state.device.arch()), jit::CubinCache());
+    if (!compiled.ok)
+      throw Error(ErrorKind::compile,
+                  fmt::format("{}: NVRTC failed:\n{}", p->instance->label(), compiled.log));
+    p->module = gpu::Module::load(compiled.cubin, p->instance->label());
+    const std::vector<KernelLaunch>& launches = p->instance->launches();
+    for (std::size_t i = 0; i < launches.size(); ++i) {
+      const std::string& expr = p->instance->name_expressions()[i];
+      const auto lowered = compiled.lowered_names.find(expr);
+      if (lowered == compiled.lowered_names.end())
+        throw Error(ErrorKind::internal,
+                    fmt::format("{}: no lowered name for {}", p->instance->label(), expr));
+      gpu::Kernel k = p->module.kernel(lowered->second);
+      k.set_max_dynamic_smem(state.device.smem_optin_per_block - k.attributes().static_smem_bytes);
+      p->kernels.push_back(k);
+    }
+    if (p->instance->workspace_bytes() > 0) p->workspace = gpu::DeviceBuffer(p->instance->workspace_bytes());
+    return *state.plans.emplace(key, std::move(p)).first->second;
+  }
+
+  float* lse_scratch(ContextState& state, const AttentionProblem& problem) {
+    const std::size_t bytes = sizeof(float) * static_cast<std::size_t>(problem.batch) *
+                              static_cast<std::size_t>(problem.heads) *
+                              static_cast<std::size_t>(problem.seqlen);
+    if (state.lse_scratch.empty() || state.lse_scratch.back().size() < bytes)
+      state.lse_scratch.emplace_back(bytes);
+    return reinterpret_cast<float*>(state.lse_scratch.back().ptr());
+  }
+};
+
+Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  for (const std::string& id : impl_->options.templates) (void)find_template(id);  // Error(not_found) now
+}
+
+Runtime::~Runtime() = default;
+
+Choice Runtime::choice(const AttentionProblem& problem) {
+  validate(problem);
+  const gpu::CurrentContext c = gpu::current_context();
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->plan(impl_->context_state(c), problem).choice;
+}
+
+void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
+  const AttentionProblem problem = problem_of(call);
+  const gpu::CurrentContext c = gpu::current_context();
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  ContextState& state = impl_->context_state(c);
+  Plan& plan = impl_->plan(state, problem);
+  AttentionParams params{};
+  params.q = call.q.data;
+  params.k = call.k.data;
+  params.v = call.v.data;
+  params.o = call.o;
+  params.lse = call.lse != nullptr ? call.lse : impl_->lse_scratch(state, problem);
+  params.batch = problem.batch;
+  params.heads = problem.heads;
+  params.seqlen = problem.seqlen;
+  params.scale_log2 = problem.scale() * std::numbers::log2e_v<float>;
+  params.workspace = plan.workspace.size() > 0 ? reinterpret_cast<void*>(plan.workspace.ptr()) : nullptr;
+  const std::vector<TensorMapRequest>& requests = plan.instance->tensor_maps();
+  if (requests.size() > kMaxTensorMaps)
+    throw Error(ErrorKind::internal,
+                fmt::format("{}: {} tensor maps", plan.instance->label(), requests.size()));
+  std::array<gpu::TensorMap, kMaxTensorMaps> maps;
+  run::attention_tensor_maps(requests, params, problem, maps);
+  void* args[] = {&params, maps.data()};
+  const std::vector<KernelLaunch>& launches = plan.instance->launches();
+  for (std::size_t i = 0; i < plan.kernels.size(); ++i)
+    gpu::launch_on(plan.kernels[i], run::shape_of(launches[i]), args, stream, plan.instance->label());
+}
+
+}  // namespace flashtune::runtime

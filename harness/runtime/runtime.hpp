@@ -1,0 +1,54 @@
+#pragma once
+// The tuned kernel, callable. A Runtime (one per process) picks the configuration for a problem on the GPU
+// of the caller's current CUDA context (selection.hpp over the results store: the fastest tuned template,
+// else a template's default), compiles it once (through the cubin cache) and loads it once per context, and
+// launches it on the caller's stream. After a problem's first call, a call allocates nothing and opens
+// nothing: it looks its plan up, encodes the TMA maps on the stack and launches.
+//
+//   flashtune::runtime::Runtime rt;   // the default results store; RuntimeOptions for another
+//   rt.attention({.q = {q, {B, H, N, d}}, .k = {k, {B, H, N, d}}, .v = {v, {B, H, N, d}}, .o = o,
+//                 .dtype = DType::bf16, .causal = true},
+//                stream);
+//
+// Thread-safe: calls from several threads (and streams) share the plans; a problem's first call holds the
+// others back while it compiles. Errors are flashtune::Error: invalid_argument naming the argument
+// (attention_call.hpp) or the reason no template fits, no_gpu, compile (with the NVRTC log), driver.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/attention_call.hpp"
+#include "runtime/selection.hpp"
+
+struct CUstream_st;
+
+namespace flashtune::runtime {
+
+struct RuntimeOptions {
+  std::filesystem::path db;            // the results store; empty: store::ResultStore::default_path()
+  bool use_store = true;               // false: templates' defaults only, no database opened
+  std::vector<std::string> templates;  // the candidates, in order; empty: default_preference(arch)
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // What attention() runs for `problem` on the current context's GPU; selects, compiles and loads it when it
+  // is new, as the first call would.
+  Choice choice(const AttentionProblem& problem);
+
+  // O = softmax(Q K^T * scale) V (and the LSE when call.lse is set), queued on `stream` (null: the legacy
+  // default stream) in the current context.
+  void attention(const AttentionCall& call, CUstream_st* stream);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flashtune::runtime

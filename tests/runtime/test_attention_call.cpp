@@ -1,0 +1,86 @@
+// runtime::problem_of: a call's tensors become an AttentionProblem, and every malformed call is refused with
+// a message that names the argument.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "core/error.hpp"
+#include "runtime/attention_call.hpp"
+
+namespace flashtune::runtime {
+namespace {
+
+// Fake, 16-byte aligned device addresses: problem_of never dereferences them.
+const void* address(std::uintptr_t a) {
+  return reinterpret_cast<const void*>(a);
+}
+
+AttentionCall good_call() {
+  AttentionCall c;
+  c.q = {address(0x10000), {2, 3, 100, 64}};
+  c.k = {address(0x20000), {2, 3, 100, 64}};
+  c.v = {address(0x30000), {2, 3, 100, 64}};
+  c.o = const_cast<void*>(address(0x40000));
+  c.dtype = DType::f16;
+  c.causal = true;
+  return c;
+}
+
+std::string refusal(const AttentionCall& c) {
+  try {
+    (void)problem_of(c);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(AttentionCall, AContiguousCallBecomesItsProblem) {
+  const AttentionProblem p = problem_of(good_call());
+  EXPECT_EQ(p.batch, 2);
+  EXPECT_EQ(p.heads, 3);
+  EXPECT_EQ(p.seqlen, 100);
+  EXPECT_EQ(p.head_dim, 64);
+  EXPECT_EQ(p.dtype, DType::f16);
+  EXPECT_TRUE(p.causal);
+  AttentionCall explicit_strides = good_call();
+  explicit_strides.q.strides = {3 * 100 * 64, 100 * 64, 64, 1};
+  EXPECT_NO_THROW((void)problem_of(explicit_strides));
+}
+
+TEST(AttentionCall, EachMalformedArgumentIsNamed) {
+  AttentionCall c = good_call();
+  c.k.data = nullptr;
+  EXPECT_NE(refusal(c).find("k is a null pointer"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.v.data = address(0x30004);
+  EXPECT_NE(refusal(c).find("v (0x30004) is not 16-byte aligned"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.o = nullptr;
+  EXPECT_NE(refusal(c).find("o is a null pointer"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.q.shape[2] = 0;
+  EXPECT_NE(refusal(c).find("q has shape [2, 3, 0, 64]"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.k.shape[2] = 50;
+  EXPECT_NE(refusal(c).find("must have the same shape"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.q.strides = {3 * 100 * 64, 100 * 64, 64, 2};
+  EXPECT_NE(refusal(c).find("q has stride 2 on head_dim"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.v.strides = {3 * 100 * 64, 64, 3 * 64, 1};  // [B, N, H, d] memory seen as [B, H, N, d]
+  EXPECT_NE(refusal(c).find("only contiguous"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.scale = -1.0f;
+  EXPECT_NE(refusal(c).find("scale -1 must be finite"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.lse = reinterpret_cast<float*>(0x50002);
+  EXPECT_NE(refusal(c).find("lse is not 4-byte aligned"), std::string::npos) << refusal(c);
+  c = good_call();
+  for (TensorArg* t : {&c.q, &c.k, &c.v}) t->shape = {1 << 20, 1 << 12, 1, 64};
+  EXPECT_NE(refusal(c).find("must fit in 2^31 rows"), std::string::npos) << refusal(c);
+}
+
+}  // namespace
+}  // namespace flashtune::runtime

@@ -1,0 +1,94 @@
+// runtime::Runtime on the GPU: each template it can choose, through the launch path a program uses (the
+// caller's context and stream, its own pointers), against the session's reference: ragged and causal
+// problems, both dtypes; the LSE optional; a problem's plan reused with other pointers.
+#include <gtest/gtest.h>
+
+#include "gpu/context.hpp"
+#include "gpu/device_info.hpp"
+#include "gpu/driver_api.hpp"
+#include "gpu/stream.hpp"
+#include "kernels/kernel_template.hpp"
+#include "run/problem_session.hpp"
+#include "runtime/runtime.hpp"
+
+namespace flashtune::runtime {
+namespace {
+
+std::string skip_reason() {
+  std::string why;
+  if (!gpu::gpu_available(&why)) return "no GPU: " + why;
+  return {};
+}
+
+AttentionCall call_of(const AttentionProblem& p, const AttentionParams& params, bool with_lse) {
+  const TensorArg shape{nullptr, {p.batch, p.heads, p.seqlen, p.head_dim}};
+  AttentionCall c;
+  c.q = shape;
+  c.q.data = params.q;
+  c.k = shape;
+  c.k.data = params.k;
+  c.v = shape;
+  c.v.data = params.v;
+  c.o = params.o;
+  c.lse = with_lse ? params.lse : nullptr;
+  c.dtype = p.dtype;
+  c.causal = p.causal;
+  return c;
+}
+
+class RuntimeGpu : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (const std::string why = skip_reason(); !why.empty()) GTEST_SKIP() << why;
+    context_.emplace(0);
+    arch_ = gpu::query_device(0).arch();
+    if (auto bad = find_template(GetParam()).unsupported_arch(arch_)) GTEST_SKIP() << *bad;
+  }
+  std::optional<gpu::Context> context_;
+  std::string arch_;
+};
+
+TEST_P(RuntimeGpu, MatchesTheReferenceOnRaggedAndCausalProblems) {
+  Runtime rt({.use_store = false, .templates = {GetParam()}});
+  gpu::Stream stream;
+  int checked = 0;
+  for (int d : {64, 128})
+    for (bool causal : {false, true})
+      for (DType t : {DType::bf16, DType::f16})
+        for (int n : {1, 17, 1000}) {
+          const AttentionProblem p{
+              .batch = 2, .heads = 3, .seqlen = n, .head_dim = d, .dtype = t, .causal = causal};
+          run::ProblemSession s(p, 20261207, /*verify=*/true, arch_);
+          s.poison();
+          rt.attention(call_of(p, s.params(), true), stream.native());
+          stream.synchronize();
+          const verify::VerifyResult r = *s.check();
+          EXPECT_TRUE(r.ok) << GetParam() << " " << p.to_string() << ": " << r.detail;
+          ++checked;
+        }
+  EXPECT_EQ(checked, 24);
+  const Choice ch = rt.choice({.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = 128});
+  EXPECT_EQ(ch.kernel_template->id(), GetParam());
+  EXPECT_EQ(ch.source, ChoiceSource::builtin_default);
+}
+
+TEST_P(RuntimeGpu, WithoutLseAndWithAPlanReused) {
+  Runtime rt({.use_store = false, .templates = {GetParam()}});
+  const AttentionProblem p{.batch = 3, .heads = 5, .seqlen = 777, .head_dim = 128, .causal = true};
+  for (int round = 0; round < 2; ++round) {  // the second call: new buffers, the same plan
+    run::ProblemSession s(p, 7 + round, /*verify=*/true, arch_);
+    s.poison();
+    rt.attention(call_of(p, s.params(), false), nullptr);
+    gpu::Context::synchronize();
+    const verify::VerifyResult r = *s.check();
+    // The LSE was not asked for: it stays poisoned; O must match.
+    EXPECT_EQ(r.o.non_finite, 0) << r.detail;
+    EXPECT_LT(r.o.rel_l2, 2e-2) << r.detail;
+    EXPECT_GT(r.lse.non_finite, 0) << "the LSE was written although the call passed none";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Templates, RuntimeGpu, testing::Values("fa2_fwd", "hopper_fwd"));
+
+}  // namespace
+}  // namespace flashtune::runtime
