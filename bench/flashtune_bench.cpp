@@ -3,13 +3,13 @@
 //
 // For each template (--templates, default fa2_fwd,hopper_fwd) and each shape (bf16, 16384 tokens, hidden
 // 2048: d in --d, N in --n, causal and not), the results cache (--db, default the tuner's) gives the best
-// stored configuration for this GPU (runtime::best_config, the fallback rule included). Its kernels are compiled
-// through the cubin cache, launched under the SRAM budget they won (dynamic shared-memory limit and carveout,
-// as the tuner ran them: kernels/sram_budget.hpp), verified once against the reference on NaN-poisoned
-// outputs, then timed: each benchmark iteration is one launch between CUDA events after an L2 flush
-// (run::TrialRunner::remeasure, in batches of Case::kBatch samples), reported as Google Benchmark's manual
-// time. Counters: TFLOPS (4*B*H*N^2*d, halved when causal) from the median sample, as bench/peers.py computes
-// the peers', and median_ms. The usual Google Benchmark flags work (--benchmark_format=json,
+// stored configuration for this GPU (runtime::best_config, the fallback rule included). Its kernels are
+// compiled through the cubin cache, launched under the SRAM budget they won (dynamic shared-memory limit and
+// carveout, as the tuner ran them: kernels/sram_budget.hpp), verified once against the reference on
+// NaN-poisoned outputs, then timed: each benchmark iteration is one launch between CUDA events after an L2
+// flush (run::TrialRunner::remeasure, in batches of Case::kBatch samples), reported as Google Benchmark's
+// manual time. Counters: TFLOPS (4*B*H*N^2*d, halved when causal) from the median sample, as bench/peers.py
+// computes the peers', and median_ms. The usual Google Benchmark flags work (--benchmark_format=json,
 // --benchmark_out=FILE, --benchmark_repetitions=N); --warmup N and --samples N give the peers' protocol
 // (bench/peers.py --bench: N untimed launches, then exactly N timed ones).
 //

@@ -8,9 +8,9 @@
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
 #include "jit/nvrtc_program.hpp"
+#include "runtime/best_config.hpp"
 #include "store/result_store.hpp"
 #include "trial/trial_protocol.hpp"
-#include "runtime/best_config.hpp"
 
 namespace flashtune::cli {
 

@@ -10,9 +10,9 @@
 #include "kernels/sram_budget.hpp"
 #include "run/kernel_loader.hpp"
 #include "run/trial_runner.hpp"
+#include "runtime/best_config.hpp"
 #include "space/space_loader.hpp"
 #include "store/result_store.hpp"
-#include "runtime/best_config.hpp"
 #include "tune/tuner.hpp"
 
 namespace flashtune::tune {
