@@ -24,18 +24,8 @@ constexpr EnumNames<CheckOutcome, 5> kOutcomes{{{
 
 }  // namespace
 
-std::string_view to_string(CheckStage s) {
-  return kStages.name(s);
-}
-std::optional<CheckStage> parse_check_stage(std::string_view s) {
-  return kStages.parse(s);
-}
-std::string_view to_string(CheckOutcome o) {
-  return kOutcomes.name(o);
-}
-std::optional<CheckOutcome> parse_check_outcome(std::string_view s) {
-  return kOutcomes.parse(s);
-}
+FLASHTUNE_ENUM_NAME_FUNCTIONS(CheckStage, kStages, parse_check_stage)
+FLASHTUNE_ENUM_NAME_FUNCTIONS(CheckOutcome, kOutcomes, parse_check_outcome)
 
 std::size_t CheckResult::count(CheckOutcome o) const {
   return static_cast<std::size_t>(

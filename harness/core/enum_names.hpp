@@ -5,6 +5,7 @@
 //   constexpr EnumNames<Verdict, 2> kNames{{{{Verdict::same, "SAME"}, {Verdict::faster, "FASTER"}}}};
 //   kNames.name(Verdict::same)   // "SAME" ("?" for a value the table lacks)
 //   kNames.parse("FASTER")       // Verdict::faster (nullopt for an unknown name)
+// and FLASHTUNE_ENUM_NAME_FUNCTIONS below defines an enum's to_string and parse function from its table.
 #include <array>
 #include <cstddef>
 #include <optional>
@@ -30,3 +31,15 @@ struct EnumNames {
 };
 
 }  // namespace flashtune
+
+// Defines the two functions an enum's header declares, `std::string_view to_string(Enum)` and
+// `std::optional<Enum> parse_fn(std::string_view)`, from its EnumNames table (in the namespace of the
+// declarations):
+//   FLASHTUNE_ENUM_NAME_FUNCTIONS(CheckStage, kStages, parse_check_stage)
+#define FLASHTUNE_ENUM_NAME_FUNCTIONS(Enum, table, parse_fn) \
+  std::string_view to_string(Enum value) {                   \
+    return table.name(value);                                \
+  }                                                          \
+  std::optional<Enum> parse_fn(std::string_view text) {      \
+    return table.parse(text);                                \
+  }

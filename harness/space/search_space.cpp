@@ -25,21 +25,8 @@ constexpr EnumNames<ProfileMode, 3> kProfileModes{{{
 }}};
 }  // namespace
 
-std::string_view to_string(StrategyKind k) {
-  return kStrategies.name(k);
-}
-
-std::optional<StrategyKind> parse_strategy(std::string_view s) {
-  return kStrategies.parse(s);
-}
-
-std::string_view to_string(ProfileMode m) {
-  return kProfileModes.name(m);
-}
-
-std::optional<ProfileMode> parse_profile_mode(std::string_view s) {
-  return kProfileModes.parse(s);
-}
+FLASHTUNE_ENUM_NAME_FUNCTIONS(StrategyKind, kStrategies, parse_strategy)
+FLASHTUNE_ENUM_NAME_FUNCTIONS(ProfileMode, kProfileModes, parse_profile_mode)
 
 std::size_t SearchSpace::size() const {
   std::size_t n = 1;
