@@ -3,6 +3,9 @@
 // problems, both dtypes; the LSE optional; a problem's plan reused with other pointers.
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include "gpu/context.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
@@ -86,6 +89,34 @@ TEST_P(RuntimeGpu, WithoutLseAndWithAPlanReused) {
     EXPECT_LT(r.o.rel_l2, 2e-2) << r.detail;
     EXPECT_GT(r.lse.non_finite, 0) << "the LSE was written although the call passed none";
   }
+}
+
+TEST_P(RuntimeGpu, ThreadsShareOneRuntime) {
+  // Four threads, each on its own stream and buffers, two of them on the same problem: the plans are built
+  // once under the lock and every result matches.
+  Runtime rt({.use_store = false, .templates = {GetParam()}});
+  std::vector<std::string> failures(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        context_->make_current();
+        const AttentionProblem p{
+            .batch = 1 + t % 2, .heads = 4, .seqlen = 300 + 100 * (t / 2), .head_dim = 64};
+        run::ProblemSession s(p, 100 + t, /*verify=*/true, arch_);
+        gpu::Stream stream;
+        for (int round = 0; round < 3; ++round) {
+          s.poison();
+          rt.attention(call_of(p, s.params(), true), stream.native());
+          stream.synchronize();
+          if (const verify::VerifyResult r = *s.check(); !r.ok) failures[t] = p.to_string() + ": " + r.detail;
+        }
+      } catch (const std::exception& e) {
+        failures[t] = e.what();
+      }
+    });
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
 }
 
 INSTANTIATE_TEST_SUITE_P(Templates, RuntimeGpu, testing::Values("fa2_fwd", "hopper_fwd"));
