@@ -1,6 +1,5 @@
 #include "gpu/l2_flush.hpp"
 
-#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "gpu/current_context.hpp"
 #include "gpu/detail/driver_table.hpp"
 #include "gpu/device_buffer.hpp"
 #include "gpu/launch.hpp"
@@ -75,18 +75,9 @@ DONE:
 constexpr unsigned kThreads = 256;
 constexpr unsigned kMaxBlocks = 4096;
 
-// A context's identity that no later context shares: the handle, and cuCtxGetId (CUDA 12.0+) where the driver
-// has it, since a primary context released and retained again may come back at the same address.
+// A context's identity that no later context shares (current_context.hpp).
 std::pair<CUcontext, unsigned long long> context_key(CUcontext ctx) {
-  using GetId = CUresult (*)(CUcontext, unsigned long long*);
-  static const GetId get_id = [] {
-    // The driver is loaded already (driver() dlopened it); this only looks the symbol up.
-    void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-    return lib != nullptr ? reinterpret_cast<GetId>(dlsym(lib, "cuCtxGetId")) : nullptr;
-  }();
-  unsigned long long id = 0;
-  if (get_id != nullptr && get_id(ctx, &id) != CUDA_SUCCESS) id = 0;
-  return {ctx, id};
+  return {ctx, context_id(ctx)};
 }
 
 // The flush kernel of the current context, loaded on first use. Modules are never unloaded: the driver frees

@@ -30,11 +30,14 @@ CUtensorMapSwizzle swizzle_of(int bytes) {
 TensorMap encode_tiled(const TiledTensorMapSpec& s) {
   static_assert(sizeof(CUtensorMap) == sizeof(TensorMap) && alignof(CUtensorMap) <= alignof(TensorMap));
   constexpr std::uint64_t kElement = 2;
-  const std::string where = fmt::format("{} dims=({},{},{}) box=({},{},{}) swizzle={}", s.label, s.dims[0],
-                                        s.dims[1], s.dims[2], s.box[0], s.box[1], s.box[2], s.swizzle_bytes);
+  // Formatted only for an error: the runtime encodes maps on every call and allocates nothing then.
+  auto where = [&] {
+    return fmt::format("{} dims=({},{},{}) box=({},{},{}) swizzle={}", s.label, s.dims[0], s.dims[1],
+                       s.dims[2], s.box[0], s.box[1], s.box[2], s.swizzle_bytes);
+  };
   if (s.address % 16 != 0 || (s.dims[0] * kElement) % 16 != 0)
     throw Error(ErrorKind::invalid_argument,
-                fmt::format("tensor map {}: address and row pitch must be multiples of 16 bytes", where));
+                fmt::format("tensor map {}: address and row pitch must be multiples of 16 bytes", where()));
   const CUtensorMapSwizzle swizzle = swizzle_of(s.swizzle_bytes);
   const cuuint64_t dims[3] = {s.dims[0], s.dims[1], s.dims[2]};
   const cuuint64_t strides[2] = {s.dims[0] * kElement, s.dims[0] * s.dims[1] * kElement};  // bytes, dims 1..2
@@ -43,12 +46,12 @@ TensorMap encode_tiled(const TiledTensorMapSpec& s) {
   TensorMap out;
   CUtensorMap map;
   std::memset(&map, 0, sizeof(map));
-  detail::check(detail::driver().cuTensorMapEncodeTiled(
-                    &map, s.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
-                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(s.address)), dims, strides, box,
-                    element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
-                    CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
-                "cuTensorMapEncodeTiled", where);
+  const CUresult r = detail::driver().cuTensorMapEncodeTiled(
+      &map, s.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+      reinterpret_cast<void*>(static_cast<std::uintptr_t>(s.address)), dims, strides, box, element_strides,
+      CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) detail::check(r, "cuTensorMapEncodeTiled", where());
   std::memcpy(out.words.data(), &map, sizeof(map));
   return out;
 }

@@ -11,6 +11,8 @@
 namespace flashtune::runtime {
 namespace {
 
+constexpr std::int64_t kMaxRows = (std::int64_t{1} << 31) - 1;  // batch * heads * seqlen, as an int
+
 [[noreturn]] void bad(const std::string& what) {
   throw Error(ErrorKind::invalid_argument, "attention: " + what);
 }
@@ -31,16 +33,21 @@ void check_tensor(const TensorArg& t, const char* name) {
     if (t.shape[i] < 1 || t.shape[i] > std::numeric_limits<int>::max())
       bad(fmt::format("{} has shape {}: every extent must be in 1..2^31-1 ([batch, heads, seqlen, head_dim])",
                       name, shape_text(t.shape)));
-  if (t.strides == std::array<std::int64_t, 4>{}) return;
+  // Rows first: the dense strides below cannot overflow once batch * heads * seqlen < 2^31.
+  if (t.shape[0] * t.shape[1] > kMaxRows / t.shape[2])
+    bad(fmt::format("{} has shape {}: batch * heads * seqlen must be below 2^31", name, shape_text(t.shape)));
+  if (!t.strides) return;
+  const std::array<std::int64_t, 4>& st = *t.strides;
   const std::array<std::int64_t, 4> dense = {t.shape[1] * t.shape[2] * t.shape[3], t.shape[2] * t.shape[3],
                                              t.shape[3], 1};
-  if (t.strides[3] != 1) bad(fmt::format("{} has stride {} on head_dim: it must be 1", name, t.strides[3]));
+  if (st[3] != 1 && t.shape[3] > 1)
+    bad(fmt::format("{} has stride {} on head_dim: it must be 1", name, st[3]));
   for (int i = 0; i < 3; ++i)
-    if (t.strides[i] != dense[i] && t.shape[i] > 1)
+    if (st[i] != dense[i] && t.shape[i] > 1)
       bad(fmt::format(
           "{} has strides {}: only contiguous [batch, heads, seqlen, head_dim] tensors (strides {}) "
           "are supported",
-          name, shape_text(t.strides), shape_text(dense)));
+          name, shape_text(st), shape_text(dense)));
 }
 
 }  // namespace
@@ -55,6 +62,8 @@ AttentionProblem problem_of(const AttentionCall& call) {
   check_pointer(call.o, "o");
   if (call.lse != nullptr && reinterpret_cast<std::uintptr_t>(call.lse) % alignof(float) != 0)
     bad("lse is not 4-byte aligned");
+  if (call.dtype != DType::bf16 && call.dtype != DType::f16)
+    bad(fmt::format("dtype {} is not bf16 or fp16", static_cast<int>(call.dtype)));
   if (!std::isfinite(call.scale) || call.scale < 0)
     bad(fmt::format("scale {} must be finite and >= 0 (0: 1/sqrt(head_dim))", call.scale));
   AttentionProblem p;
@@ -65,9 +74,6 @@ AttentionProblem problem_of(const AttentionCall& call) {
   p.dtype = call.dtype;
   p.causal = call.causal;
   p.softmax_scale = call.scale;
-  const std::int64_t bh = static_cast<std::int64_t>(p.batch) * p.heads;
-  if (bh > (std::int64_t{1} << 31) / p.seqlen)
-    bad(fmt::format("batch*heads*seqlen = {}*{}*{} must fit in 2^31 rows", p.batch, p.heads, p.seqlen));
   return p;
 }
 

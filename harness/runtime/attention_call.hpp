@@ -7,6 +7,7 @@
 //   AttentionProblem p = problem_of(c);   // Error(invalid_argument) naming the argument that is wrong
 #include <array>
 #include <cstdint>
+#include <optional>
 
 #include "core/dtype.hpp"
 #include "core/problem.hpp"
@@ -15,8 +16,8 @@ namespace flashtune::runtime {
 
 struct TensorArg {
   const void* data = nullptr;
-  std::array<std::int64_t, 4> shape{};    // [batch, heads, seqlen, head_dim]
-  std::array<std::int64_t, 4> strides{};  // in elements; all zero means contiguous
+  std::array<std::int64_t, 4> shape{};                 // [batch, heads, seqlen, head_dim]
+  std::optional<std::array<std::int64_t, 4>> strides;  // in elements; nullopt: contiguous
 };
 
 struct AttentionCall {
@@ -30,8 +31,9 @@ struct AttentionCall {
 
 // The problem `call` describes. Throws Error(invalid_argument) naming the argument: a null pointer; a shape
 // with an extent below 1 or past int; q, k and v of different shapes (grouped heads and unequal lengths are
-// not supported yet); strides other than the contiguous ones; a pointer not 16-byte aligned; a scale that is
-// negative or not finite; sizes AttentionProblem's validate() refuses (head_dim is left to the templates).
+// not supported yet); strides other than the contiguous ones; a pointer not 16-byte aligned; a dtype other
+// than bf16 and fp16; a scale that is negative or not finite; 2^31 rows or more in all. head_dim is left to
+// the templates (selection.hpp), grid limits to the chosen configuration (runtime.cpp).
 AttentionProblem problem_of(const AttentionCall& call);
 
 }  // namespace flashtune::runtime

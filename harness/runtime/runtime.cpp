@@ -37,7 +37,6 @@ struct Plan {
   std::optional<run::Instance> instance;
   gpu::Module module;
   std::vector<gpu::Kernel> kernels;
-  gpu::DeviceBuffer workspace;
 };
 
 struct ContextState {
@@ -53,12 +52,26 @@ struct ContextState {
 struct Runtime::Impl {
   RuntimeOptions options;
   std::mutex mutex;
-  std::map<CUctx_st*, ContextState> contexts;
+  // Keyed by handle and id: a context destroyed and made again may come back at the same address.
+  std::map<std::pair<CUctx_st*, unsigned long long>, ContextState> contexts;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Modules and buffers are freed in the context they were made in. One whose context is gone already went
+  // with it: its stale handles are dropped (leaked), never passed to the driver.
+  ~Impl() {
+    for (auto& [key, state] : contexts) {
+      const gpu::ContextScope scope(key.first, key.second);
+      if (!scope.ok()) static_cast<void>(new ContextState(std::move(state)));
+      state = ContextState{};
+    }
+  }
 
   ContextState& context_state(const gpu::CurrentContext& c) {
-    auto it = contexts.find(c.context);
-    if (it == contexts.end())
-      it = contexts.emplace(c.context, ContextState{gpu::query_device(c.ordinal)}).first;
+    const std::pair<CUctx_st*, unsigned long long> key{c.context, c.id};
+    auto it = contexts.find(key);
+    if (it == contexts.end()) it = contexts.emplace(key, ContextState{gpu::query_device(c.ordinal)}).first;
     return it->second;
   }
 
@@ -86,6 +99,24 @@ struct Runtime::Impl {
     auto p = std::make_unique<Plan>();
     p->choice = select(state.device, problem);
     p->instance = run::Instance::make(*p->choice.kernel_template, p->choice.params, problem);
+    // A workspace (fa1_fwd's running O, standard_attn's S and P) would be shared by calls on different
+    // streams: the runtime runs only templates that keep their state on chip.
+    if (p->instance->workspace_bytes() > 0)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("{} keeps intermediates in a global-memory workspace, which calls on several "
+                              "streams would share: the runtime runs fa2_fwd and hopper_fwd",
+                              p->choice.kernel_template->id()));
+    if (p->instance->name_expressions().size() != p->instance->launches().size())
+      throw Error(ErrorKind::internal,
+                  fmt::format("{}: {} kernels and {} launches", p->instance->label(),
+                              p->instance->name_expressions().size(), p->instance->launches().size()));
+    for (const KernelLaunch& l : p->instance->launches())
+      if (l.grid[1] > 65535 || l.grid[2] > 65535)
+        throw Error(
+            ErrorKind::invalid_argument,
+            fmt::format("batch * heads = {} * {} is over 65535, the grid's y limit of {}; a persistent "
+                        "configuration has no such limit",
+                        problem.batch, problem.heads, p->instance->label()));
     const jit::CompileResult compiled =
         jit::compile_cached(p->instance->compile_request(state.device.arch()), jit::CubinCache());
     if (!compiled.ok)
@@ -103,7 +134,6 @@ struct Runtime::Impl {
       k.set_max_dynamic_smem(state.device.smem_optin_per_block - k.attributes().static_smem_bytes);
       p->kernels.push_back(k);
     }
-    if (p->instance->workspace_bytes() > 0) p->workspace = gpu::DeviceBuffer(p->instance->workspace_bytes());
     return *state.plans.emplace(key, std::move(p)).first->second;
   }
 
@@ -147,7 +177,7 @@ void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
   params.heads = problem.heads;
   params.seqlen = problem.seqlen;
   params.scale_log2 = problem.scale() * std::numbers::log2e_v<float>;
-  params.workspace = plan.workspace.size() > 0 ? reinterpret_cast<void*>(plan.workspace.ptr()) : nullptr;
+  params.workspace = nullptr;  // the runtime runs templates without one (plan())
   const std::vector<TensorMapRequest>& requests = plan.instance->tensor_maps();
   if (requests.size() > kMaxTensorMaps)
     throw Error(ErrorKind::internal,

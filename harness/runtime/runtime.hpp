@@ -10,6 +10,9 @@
 //                 .dtype = DType::bf16, .causal = true},
 //                stream);
 //
+// Its destructor frees each context's modules and buffers in that context; those of a context destroyed
+// before it are left to the driver, which freed them with the context.
+//
 // Thread-safe: calls from several threads (and streams) share the plans; a problem's first call holds the
 // others back while it compiles. Errors are flashtune::Error: invalid_argument naming the argument
 // (attention_call.hpp) or the reason no template fits, no_gpu, compile (with the NVRTC log), driver.

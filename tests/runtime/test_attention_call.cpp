@@ -79,7 +79,17 @@ TEST(AttentionCall, EachMalformedArgumentIsNamed) {
   EXPECT_NE(refusal(c).find("lse is not 4-byte aligned"), std::string::npos) << refusal(c);
   c = good_call();
   for (TensorArg* t : {&c.q, &c.k, &c.v}) t->shape = {1 << 20, 1 << 12, 1, 64};
-  EXPECT_NE(refusal(c).find("must fit in 2^31 rows"), std::string::npos) << refusal(c);
+  EXPECT_NE(refusal(c).find("q has shape [1048576, 4096, 1, 64]: batch * heads * seqlen must be below 2^31"),
+            std::string::npos)
+      << refusal(c);
+  c = good_call();
+  c.dtype = static_cast<DType>(99);
+  EXPECT_NE(refusal(c).find("dtype 99 is not bf16 or fp16"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.q.shape[3] = 1;
+  for (TensorArg* t : {&c.k, &c.v}) t->shape[3] = 1;
+  c.q.strides = std::array<std::int64_t, 4>{3 * 100, 100, 1, 7};  // head_dim 1: its stride is never used
+  EXPECT_EQ(refusal(c), "accepted");
 }
 
 }  // namespace

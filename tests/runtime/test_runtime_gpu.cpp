@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.hpp"
 #include "gpu/context.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
@@ -117,6 +118,40 @@ TEST_P(RuntimeGpu, ThreadsShareOneRuntime) {
     });
   for (std::thread& th : threads) th.join();
   for (int t = 0; t < 4; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+TEST_P(RuntimeGpu, RefusesAGridPastItsLimit) {
+  // A non-persistent configuration (both templates' defaults when causal) puts batch * heads on grid y.
+  Runtime rt({.use_store = false, .templates = {GetParam()}});
+  const AttentionProblem p{.batch = 65536, .heads = 1, .seqlen = 16, .head_dim = 64, .causal = true};
+  try {
+    (void)rt.choice(p);
+    ADD_FAILURE() << "a grid y of 65536 was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("batch * heads = 65536 * 1 is over 65535"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_P(RuntimeGpu, OutlivesItsContext) {
+  // The runtime's context goes first (the primary context's last retain); the Runtime's destructor must not
+  // hand the driver the stale modules. A new context then runs a new Runtime.
+  const AttentionProblem p{.batch = 1, .heads = 2, .seqlen = 100, .head_dim = 64};
+  for (int round = 0; round < 2; ++round) {
+    auto rt = std::make_unique<Runtime>(RuntimeOptions{.use_store = false, .templates = {GetParam()}});
+    {
+      run::ProblemSession s(p, 11 + round, /*verify=*/true, arch_);
+      s.poison();
+      rt->attention(call_of(p, s.params(), true), nullptr);
+      gpu::Context::synchronize();
+      const verify::VerifyResult r = *s.check();
+      EXPECT_TRUE(r.ok) << "round " << round << ": " << r.detail;
+    }
+    context_.reset();
+    rt.reset();
+    context_.emplace(0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Templates, RuntimeGpu, testing::Values("fa2_fwd", "hopper_fwd"));
