@@ -19,6 +19,7 @@
 #include "run/attention_tensor_maps.hpp"
 #include "run/instance.hpp"
 #include "runtime/best_config.hpp"
+#include "runtime/selection.hpp"
 
 namespace flashtune::runtime {
 namespace {
@@ -154,11 +155,13 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
 
 Runtime::~Runtime() = default;
 
-Choice Runtime::choice(const AttentionProblem& problem) {
+Selected Runtime::choice(const AttentionProblem& problem) {
   validate(problem);
   const gpu::CurrentContext c = gpu::current_context();
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->plan(impl_->context_state(c), problem).choice;
+  const Plan& plan = impl_->plan(impl_->context_state(c), problem);
+  return {std::string(plan.choice.kernel_template->id()), plan.choice.params,
+          std::string(to_string(plan.choice.source)), plan.instance->label(), plan.choice.why};
 }
 
 void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {

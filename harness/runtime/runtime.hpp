@@ -16,13 +16,15 @@
 // Thread-safe: calls from several threads (and streams) share the plans; a problem's first call holds the
 // others back while it compiles. Errors are flashtune::Error: invalid_argument naming the argument
 // (attention_call.hpp) or the reason no template fits, no_gpu, compile (with the NVRTC log), driver.
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "runtime/attention_call.hpp"
-#include "runtime/selection.hpp"
 
 struct CUstream_st;
 
@@ -34,6 +36,15 @@ struct RuntimeOptions {
   std::vector<std::string> templates;  // the candidates, in order; empty: default_preference(arch)
 };
 
+// What the runtime runs for a problem (runtime/selection.hpp says how it is chosen).
+struct Selected {
+  std::string template_id;                     // "hopper_fwd"
+  std::map<std::string, std::int64_t> params;  // its configuration
+  std::string source;                          // "tuned", "tuned (nearest bucket)", "default"
+  std::string kernel;                          // the instance's label, as `flashtune show` prints it
+  std::string why;                             // one line: why this one and not the others
+};
+
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options = {});
@@ -43,7 +54,7 @@ class Runtime {
 
   // What attention() runs for `problem` on the current context's GPU; selects, compiles and loads it when it
   // is new, as the first call would.
-  Choice choice(const AttentionProblem& problem);
+  Selected choice(const AttentionProblem& problem);
 
   // O = softmax(Q K^T * scale) V (and the LSE when call.lse is set), queued on `stream` (null: the legacy
   // default stream) in the current context.

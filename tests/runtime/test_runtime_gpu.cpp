@@ -71,9 +71,12 @@ TEST_P(RuntimeGpu, MatchesTheReferenceOnRaggedAndCausalProblems) {
           ++checked;
         }
   EXPECT_EQ(checked, 24);
-  const Choice ch = rt.choice({.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = 128});
-  EXPECT_EQ(ch.kernel_template->id(), GetParam());
-  EXPECT_EQ(ch.source, ChoiceSource::builtin_default);
+  const Selected ch = rt.choice({.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = 128});
+  EXPECT_EQ(ch.template_id, GetParam());
+  EXPECT_EQ(ch.source, "default");
+  EXPECT_EQ(ch.params,
+            find_template(GetParam())
+                .default_config(variant_of({.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = 128})));
 }
 
 TEST_P(RuntimeGpu, WithoutLseAndWithAPlanReused) {
