@@ -1,5 +1,6 @@
 #include "core/paths.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -23,6 +24,17 @@ fs::path executable_dir() {
   return ec ? fs::current_path() : exe.parent_path();
 }
 
+fs::path code_dir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&code_dir), &info) != 0 && info.dli_fname != nullptr &&
+      info.dli_fname[0] == '/') {
+    std::error_code ec;
+    const fs::path object = fs::canonical(info.dli_fname, ec);
+    if (!ec) return object.parent_path();
+  }
+  return executable_dir();
+}
+
 fs::path find_data_dir(const char* env_var, const char* share_name, const fs::path& source_dir,
                        const char* marker, const char* what) {
   std::string tried;
@@ -38,8 +50,11 @@ fs::path find_data_dir(const char* env_var, const char* share_name, const fs::pa
                                           " there (it should name the " + what +
                                           " folder; unset it to use the installed or built-in one)");
   }
-  if (fs::path p = executable_dir() / "../share/flashtune" / share_name; ok(p))
-    return fs::weakly_canonical(p);
+  // Installed: P/bin/<exe> or P/lib/libflashtune_runtime.so next to P/share/flashtune; a Python package keeps
+  // its data beside its extension module (flashtune/share/flashtune).
+  for (const fs::path& base : {executable_dir() / "../share/flashtune", code_dir() / "../share/flashtune",
+                               code_dir() / "share/flashtune"})
+    if (fs::path p = base / share_name; ok(p)) return fs::weakly_canonical(p);
   if (!source_dir.empty() && ok(source_dir)) return source_dir;
   throw Error(ErrorKind::not_found,
               std::string(what) + " not found (set " + env_var + "); looked for " + marker + " in:" + tried);
