@@ -14,6 +14,7 @@
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "store/best_entry_json.hpp"
 #include "store/result_store.hpp"
 
 namespace flashtune::check {
@@ -77,28 +78,19 @@ ComparisonSide load_export(const std::filesystem::path& path) {
                       " is neither a flashtune database nor an export (flashtune export --format "
                       "json): no flashtune_export key");
     for (const json& g : doc.at("gpus")) {
-      GpuIdentity gpu;
-      gpu.name = g.at("name").get<std::string>();
-      gpu.cc_major = g.at("cc_major").get<int>();
-      gpu.cc_minor = g.at("cc_minor").get<int>();
-      gpu.sm_count = g.at("sm_count").get<int>();
-      gpu.smem_optin_per_block = g.at("smem_optin_per_block").get<int>();
-      gpu.l2_bytes = g.at("l2_bytes").get<long long>();
-      gpu.driver_version = g.at("driver_version").get<int>();
+      const GpuIdentity gpu = store::gpu_from_json(g);
       for (const json& e : g.at("entries")) {
+        store::BestEntry best;
+        try {
+          best = store::entry_from_json(e, gpu);
+        } catch (const Error& bad) {
+          throw Error(ErrorKind::io, path.string() + ": " + bad.what());
+        }
         ComparedEntry c;
         c.gpu = gpu;
-        c.template_id = e.at("template").get<std::string>();
-        const json& p = e.at("problem");
-        const std::optional<DType> dtype = parse_dtype(p.at("dtype").get<std::string>());
-        if (!dtype) throw Error(ErrorKind::io, path.string() + ": unknown dtype " + p.at("dtype").dump());
-        c.problem = {*dtype,
-                     p.at("head_dim").get<int>(),
-                     p.at("causal").get<bool>(),
-                     p.at("seqlen_bucket").get<int>(),
-                     p.at("batch_heads_bucket").get<int>(),
-                     p.at("smem_budget").get<std::int64_t>()};
-        for (const auto& [name, value] : e.at("config").items()) c.params[name] = value.get<std::int64_t>();
+        c.template_id = best.key.template_id;
+        c.problem = best.key.problem;
+        c.params = best.params;
         c.median_ms = e.at("median_ms").get<double>();
         if (e.contains("noise") && e.at("noise").is_number()) c.noise = e.at("noise").get<double>();
         if (e.contains("samples") && e.at("samples").is_number()) c.samples = e.at("samples").get<int>();

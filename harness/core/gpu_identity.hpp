@@ -18,7 +18,13 @@ struct GpuIdentity {
   // Every field, in one string: "NVIDIA H100 80GB HBM3|cc9.0|sm132|smem232448|l2-52428800|drv13000". Two
   // identities are the same GPU for the results cache exactly when their keys are equal.
   std::string key() const;
+  // "NVIDIA H100 80GB HBM3 (sm_90a, 132 SMs, driver 13.0)"
+  std::string to_string() const;
   bool operator==(const GpuIdentity&) const = default;
 };
+
+// NVRTC's architecture for a compute capability: "sm_90a" for 9.0 (the arch-specific features: wgmma, TMA
+// multicast), "sm_80" for 8.0.
+std::string arch_name(int cc_major, int cc_minor);
 
 }  // namespace flashtune

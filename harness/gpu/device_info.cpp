@@ -35,7 +35,7 @@ GpuIdentity DeviceInfo::identity() const {
 }
 
 std::string DeviceInfo::arch() const {
-  return fmt::format("sm_{}{}{}", cc_major, cc_minor, cc_major >= 9 ? "a" : "");
+  return arch_name(cc_major, cc_minor);
 }
 
 double DeviceInfo::peak_dram_bytes_per_s() const {

@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "report/detail/exporters.hpp"
+#include "store/best_entry_json.hpp"
 
 namespace flashtune::report::detail {
 
@@ -35,39 +36,10 @@ nlohmann::ordered_json export_document(const std::vector<store::BestEntry>& entr
   ordered_json gpus = ordered_json::array();
   for (const GpuGroup& g : group_by_gpu(entries)) {
     ordered_json list = ordered_json::array();
-    for (const store::BestEntry& e : g.entries) {
-      const store::ProblemKey& k = e.key.problem;
-      ordered_json config = ordered_json::object();
-      for (const auto& [name, value] : e.params) config[name] = value;
-      list.push_back({
-          {"template", e.key.template_id},
-          {"source_hash", e.key.source_hash},
-          {"nvrtc_version", e.key.nvrtc_version},
-          {"problem",
-           {{"dtype", to_string(k.dtype)},
-            {"head_dim", k.head_dim},
-            {"causal", k.causal},
-            {"seqlen_bucket", k.seqlen_bucket},
-            {"batch_heads_bucket", k.bh_bucket},
-            {"smem_budget", k.smem_budget}}},
-          {"config", config},
-          {"median_ms", e.median_ms},
-          {"tflops", e.tflops},
-          {"example_problem",
-           {{"batch", e.problem.batch}, {"heads", e.problem.heads}, {"seqlen", e.problem.seqlen}}},
-      });
-    }
-    gpus.push_back({
-        {"name", g.gpu.name},
-        {"cc_major", g.gpu.cc_major},
-        {"cc_minor", g.gpu.cc_minor},
-        {"sm_count", g.gpu.sm_count},
-        {"smem_optin_per_block", g.gpu.smem_optin_per_block},
-        {"l2_bytes", g.gpu.l2_bytes},
-        {"driver_version", g.gpu.driver_version},
-        {"key", g.gpu.key()},
-        {"entries", std::move(list)},
-    });
+    for (const store::BestEntry& e : g.entries) list.push_back(store::entry_json(e));
+    ordered_json gpu = store::gpu_json(g.gpu);
+    gpu["entries"] = std::move(list);
+    gpus.push_back(std::move(gpu));
   }
   return {{"flashtune_export", kExportVersion},
           {"generated_by", std::string(generated_by())},

@@ -1,0 +1,85 @@
+#include "store/best_entry_json.hpp"
+
+#include "core/error.hpp"
+
+namespace flashtune::store {
+
+nlohmann::ordered_json gpu_json(const GpuIdentity& gpu) {
+  return {
+      {"name", gpu.name},
+      {"cc_major", gpu.cc_major},
+      {"cc_minor", gpu.cc_minor},
+      {"sm_count", gpu.sm_count},
+      {"smem_optin_per_block", gpu.smem_optin_per_block},
+      {"l2_bytes", gpu.l2_bytes},
+      {"driver_version", gpu.driver_version},
+      {"key", gpu.key()},
+  };
+}
+
+nlohmann::ordered_json entry_json(const BestEntry& e) {
+  const ProblemKey& k = e.key.problem;
+  nlohmann::ordered_json config = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : e.params) config[name] = value;
+  return {
+      {"template", e.key.template_id},
+      {"source_hash", e.key.source_hash},
+      {"nvrtc_version", e.key.nvrtc_version},
+      {"problem",
+       {{"dtype", to_string(k.dtype)},
+        {"head_dim", k.head_dim},
+        {"causal", k.causal},
+        {"seqlen_bucket", k.seqlen_bucket},
+        {"batch_heads_bucket", k.bh_bucket},
+        {"smem_budget", k.smem_budget}}},
+      {"config", config},
+      {"median_ms", e.median_ms},
+      {"tflops", e.tflops},
+      {"example_problem",
+       {{"batch", e.problem.batch}, {"heads", e.problem.heads}, {"seqlen", e.problem.seqlen}}},
+  };
+}
+
+GpuIdentity gpu_from_json(const nlohmann::json& j) {
+  GpuIdentity gpu;
+  gpu.name = j.at("name").get<std::string>();
+  gpu.cc_major = j.at("cc_major").get<int>();
+  gpu.cc_minor = j.at("cc_minor").get<int>();
+  gpu.sm_count = j.at("sm_count").get<int>();
+  gpu.smem_optin_per_block = j.at("smem_optin_per_block").get<int>();
+  gpu.l2_bytes = j.at("l2_bytes").get<long long>();
+  gpu.driver_version = j.at("driver_version").get<int>();
+  return gpu;
+}
+
+BestEntry entry_from_json(const nlohmann::json& j, const GpuIdentity& gpu) {
+  BestEntry e;
+  const nlohmann::json& p = j.at("problem");
+  const std::string dtype_name = p.at("dtype").get<std::string>();
+  const std::optional<DType> dtype = parse_dtype(dtype_name);
+  if (!dtype) throw Error(ErrorKind::invalid_argument, "unknown dtype \"" + dtype_name + "\"");
+  e.key.gpu = gpu;
+  e.key.template_id = j.at("template").get<std::string>();
+  e.key.source_hash = j.at("source_hash").get<std::string>();
+  e.key.nvrtc_version = j.at("nvrtc_version").get<int>();
+  e.key.problem = {*dtype,
+                   p.at("head_dim").get<int>(),
+                   p.at("causal").get<bool>(),
+                   p.at("seqlen_bucket").get<int>(),
+                   p.at("batch_heads_bucket").get<int>(),
+                   p.at("smem_budget").get<std::int64_t>()};
+  for (const auto& [name, value] : j.at("config").items()) e.params[name] = value.get<std::int64_t>();
+  const nlohmann::json& ex = j.at("example_problem");
+  e.problem.batch = ex.at("batch").get<int>();
+  e.problem.heads = ex.at("heads").get<int>();
+  e.problem.seqlen = ex.at("seqlen").get<int>();
+  e.problem.head_dim = e.key.problem.head_dim;
+  e.problem.dtype = *dtype;
+  e.problem.causal = e.key.problem.causal;
+  // null: a non-finite number written by the exporter
+  e.median_ms = j.at("median_ms").is_null() ? 0.0 : j.at("median_ms").get<double>();
+  e.tflops = j.at("tflops").is_null() ? 0.0 : j.at("tflops").get<double>();
+  return e;
+}
+
+}  // namespace flashtune::store
