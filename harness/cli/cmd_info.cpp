@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/error.hpp"
 #include "core/paths.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
@@ -37,7 +38,11 @@ void add_info_command(CLI::App& app, int& exit_code) {
       print_templates();
       return;
     }
-    std::cout << fmt::format("NVRTC          {}\n", jit::nvrtc_version_string());
+    try {
+      std::cout << fmt::format("NVRTC          {}\n", jit::nvrtc_version_string());
+    } catch (const Error& e) {  // not installed: a bundle still runs; say so rather than fail
+      std::cout << fmt::format("NVRTC          none: {}\n", e.what());
+    }
     std::cout << fmt::format("templates      {}\n", kernel_template_dir().string());
     std::cout << fmt::format("cache          {}\n", cache_dir().string());
     std::string why;

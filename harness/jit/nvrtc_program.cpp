@@ -1,11 +1,10 @@
 #include "jit/nvrtc_program.hpp"
 
-#include <nvrtc.h>
-
 #include <cstdio>
 #include <utility>
 
 #include "core/error.hpp"
+#include "jit/detail/nvrtc_table.hpp"
 
 namespace flashtune::jit {
 namespace {
@@ -16,27 +15,29 @@ nvrtcProgram as_program(void* p) {
 
 void check(nvrtcResult r, const char* call, const std::string& context) {
   if (r == NVRTC_SUCCESS) return;
-  throw Error(ErrorKind::compile, std::string(call) + "(" + context + "): " + nvrtcGetErrorString(r));
+  throw Error(ErrorKind::compile,
+              std::string(call) + "(" + context + "): " + detail::nvrtc().nvrtcGetErrorString(r));
 }
 
 }  // namespace
 
 NvrtcProgram::NvrtcProgram(const std::string& source, std::string name) : name_(std::move(name)) {
   nvrtcProgram prog = nullptr;
-  check(nvrtcCreateProgram(&prog, source.c_str(), name_.c_str(), 0, nullptr, nullptr), "nvrtcCreateProgram",
-        name_);
+  check(detail::nvrtc().nvrtcCreateProgram(&prog, source.c_str(), name_.c_str(), 0, nullptr, nullptr),
+        "nvrtcCreateProgram", name_);
   prog_ = prog;
 }
 
 NvrtcProgram::~NvrtcProgram() {
   if (prog_ == nullptr) return;
   nvrtcProgram prog = as_program(prog_);
-  if (nvrtcResult r = nvrtcDestroyProgram(&prog); r != NVRTC_SUCCESS)
-    std::fprintf(stderr, "flashtune: nvrtcDestroyProgram(%s): %s\n", name_.c_str(), nvrtcGetErrorString(r));
+  if (nvrtcResult r = detail::nvrtc().nvrtcDestroyProgram(&prog); r != NVRTC_SUCCESS)
+    std::fprintf(stderr, "flashtune: nvrtcDestroyProgram(%s): %s\n", name_.c_str(),
+                 detail::nvrtc().nvrtcGetErrorString(r));
 }
 
 void NvrtcProgram::add_name_expression(const std::string& expr) {
-  check(nvrtcAddNameExpression(as_program(prog_), expr.c_str()), "nvrtcAddNameExpression",
+  check(detail::nvrtc().nvrtcAddNameExpression(as_program(prog_), expr.c_str()), "nvrtcAddNameExpression",
         name_ + ", " + expr);
 }
 
@@ -44,7 +45,8 @@ bool NvrtcProgram::compile(const std::vector<std::string>& options) {
   std::vector<const char*> argv;
   argv.reserve(options.size());
   for (const std::string& o : options) argv.push_back(o.c_str());
-  nvrtcResult r = nvrtcCompileProgram(as_program(prog_), static_cast<int>(argv.size()), argv.data());
+  nvrtcResult r =
+      detail::nvrtc().nvrtcCompileProgram(as_program(prog_), static_cast<int>(argv.size()), argv.data());
   if (r == NVRTC_ERROR_COMPILATION) return false;
   check(r, "nvrtcCompileProgram", name_);
   return true;
@@ -52,31 +54,32 @@ bool NvrtcProgram::compile(const std::vector<std::string>& options) {
 
 std::string NvrtcProgram::log() const {
   std::size_t size = 0;
-  check(nvrtcGetProgramLogSize(as_program(prog_), &size), "nvrtcGetProgramLogSize", name_);
+  check(detail::nvrtc().nvrtcGetProgramLogSize(as_program(prog_), &size), "nvrtcGetProgramLogSize", name_);
   std::string log(size, '\0');
-  if (size > 0) check(nvrtcGetProgramLog(as_program(prog_), log.data()), "nvrtcGetProgramLog", name_);
+  if (size > 0)
+    check(detail::nvrtc().nvrtcGetProgramLog(as_program(prog_), log.data()), "nvrtcGetProgramLog", name_);
   while (!log.empty() && log.back() == '\0') log.pop_back();
   return log;
 }
 
 std::vector<char> NvrtcProgram::cubin() const {
   std::size_t size = 0;
-  check(nvrtcGetCUBINSize(as_program(prog_), &size), "nvrtcGetCUBINSize", name_);
+  check(detail::nvrtc().nvrtcGetCUBINSize(as_program(prog_), &size), "nvrtcGetCUBINSize", name_);
   std::vector<char> cubin(size);
-  if (size > 0) check(nvrtcGetCUBIN(as_program(prog_), cubin.data()), "nvrtcGetCUBIN", name_);
+  if (size > 0) check(detail::nvrtc().nvrtcGetCUBIN(as_program(prog_), cubin.data()), "nvrtcGetCUBIN", name_);
   return cubin;
 }
 
 std::string NvrtcProgram::lowered_name(const std::string& expr) const {
   const char* lowered = nullptr;
-  check(nvrtcGetLoweredName(as_program(prog_), expr.c_str(), &lowered), "nvrtcGetLoweredName",
+  check(detail::nvrtc().nvrtcGetLoweredName(as_program(prog_), expr.c_str(), &lowered), "nvrtcGetLoweredName",
         name_ + ", " + expr);
   return lowered;
 }
 
 int nvrtc_version() {
   int major = 0, minor = 0;
-  check(nvrtcVersion(&major, &minor), "nvrtcVersion", "");
+  check(detail::nvrtc().nvrtcVersion(&major, &minor), "nvrtcVersion", "");
   return major * 1000 + minor * 10;
 }
 
@@ -87,9 +90,9 @@ std::string nvrtc_version_string() {
 
 std::vector<std::string> supported_archs() {
   int n = 0;
-  check(nvrtcGetNumSupportedArchs(&n), "nvrtcGetNumSupportedArchs", "");
+  check(detail::nvrtc().nvrtcGetNumSupportedArchs(&n), "nvrtcGetNumSupportedArchs", "");
   std::vector<int> archs(static_cast<std::size_t>(n));
-  if (n > 0) check(nvrtcGetSupportedArchs(archs.data()), "nvrtcGetSupportedArchs", "");
+  if (n > 0) check(detail::nvrtc().nvrtcGetSupportedArchs(archs.data()), "nvrtcGetSupportedArchs", "");
   std::vector<std::string> out;
   out.reserve(archs.size());
   for (int a : archs) out.push_back("sm_" + std::to_string(a));

@@ -3,7 +3,8 @@
 // strings and bytes. Every NVRTC call is checked: a failure throws flashtune::Error(compile) naming the call
 // and the program, e.g. "nvrtcCompileProgram(fa2_fwd.cuh): NVRTC_ERROR_INVALID_OPTION". The one exception to
 // that rule is the source failing to compile, which is an expected outcome: compile() returns false and log()
-// says why.
+// says why. NVRTC itself is loaded on first use (jit/detail/nvrtc_table.hpp); where it is missing, each call
+// here throws Error(not_found) saying so, and nothing else in the process needs it.
 #include <string>
 #include <vector>
 

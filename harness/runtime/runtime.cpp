@@ -1,6 +1,7 @@
 #include "runtime/runtime.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <map>
@@ -19,6 +20,7 @@
 #include "run/attention_tensor_maps.hpp"
 #include "run/instance.hpp"
 #include "runtime/best_config.hpp"
+#include "runtime/bundle.hpp"
 #include "runtime/selection.hpp"
 
 namespace flashtune::runtime {
@@ -52,6 +54,7 @@ struct ContextState {
 
 struct Runtime::Impl {
   RuntimeOptions options;
+  std::optional<Bundle> bundle;  // options.bundle, read once
   std::mutex mutex;
   // Keyed by handle and id: a context destroyed and made again may come back at the same address.
   std::map<std::pair<CUctx_st*, unsigned long long>, ContextState> contexts;
@@ -72,7 +75,11 @@ struct Runtime::Impl {
   ContextState& context_state(const gpu::CurrentContext& c) {
     const std::pair<CUctx_st*, unsigned long long> key{c.context, c.id};
     auto it = contexts.find(key);
-    if (it == contexts.end()) it = contexts.emplace(key, ContextState{gpu::query_device(c.ordinal)}).first;
+    if (it == contexts.end()) {
+      gpu::DeviceInfo device = gpu::query_device(c.ordinal);
+      if (bundle) check_bundle_gpu(*bundle, device.identity());
+      it = contexts.emplace(key, ContextState{std::move(device)}).first;
+    }
     return it->second;
   }
 
@@ -83,7 +90,9 @@ struct Runtime::Impl {
     std::vector<Candidate> candidates;
     for (const std::string& id : ids) {
       Candidate c{&find_template(id), std::nullopt};
-      if (options.use_store) {
+      if (bundle) {
+        if (const BundleEntry* e = bundle_entry_for(*bundle, id, problem)) c.tuned = e->best;
+      } else if (options.use_store) {
         BestConfigQuery q;
         q.template_id = id;
         q.db = options.db;
@@ -91,7 +100,33 @@ struct Runtime::Impl {
       }
       candidates.push_back(std::move(c));
     }
-    return choose(candidates, problem, arch);
+    Choice choice = choose(candidates, problem, arch);
+    // A bundle runs what it holds: compiling a default would need NVRTC and the sources it is meant to spare.
+    if (bundle && !choice.tuned)
+      throw Error(ErrorKind::not_found,
+                  fmt::format("bundle {} has no entry for {} ({}); it holds:\n  {}", bundle->dir.string(),
+                              problem.to_string(), fmt::join(ids, ", "),
+                              fmt::join(describe_entries(*bundle), "\n  ")));
+    return choice;
+  }
+
+  // The cubin and lowered names of the plan's choice: the bundle's, else compiled through the cubin cache.
+  std::pair<std::vector<char>, std::map<std::string, std::string>> code_for(const Plan& p,
+                                                                            const gpu::DeviceInfo& device) {
+    if (bundle) {
+      const BundleEntry* e =
+          bundle_entry_for(*bundle, std::string(p.choice.kernel_template->id()), p.instance->problem());
+      if (e == nullptr)
+        throw Error(ErrorKind::internal,
+                    fmt::format("{}: its bundle entry went missing", p.instance->label()));
+      return {read_bundle_cubin(*bundle, *e), e->lowered_names};
+    }
+    jit::CompileResult compiled =
+        jit::compile_cached(p.instance->compile_request(device.arch()), jit::CubinCache());
+    if (!compiled.ok)
+      throw Error(ErrorKind::compile,
+                  fmt::format("{}: NVRTC failed:\n{}", p.instance->label(), compiled.log));
+    return {std::move(compiled.cubin), std::move(compiled.lowered_names)};
   }
 
   Plan& plan(ContextState& state, const AttentionProblem& problem) {
@@ -118,17 +153,13 @@ struct Runtime::Impl {
             fmt::format("batch * heads = {} * {} is over 65535, the grid's y limit of {}; a persistent "
                         "configuration has no such limit",
                         problem.batch, problem.heads, p->instance->label()));
-    const jit::CompileResult compiled =
-        jit::compile_cached(p->instance->compile_request(state.device.arch()), jit::CubinCache());
-    if (!compiled.ok)
-      throw Error(ErrorKind::compile,
-                  fmt::format("{}: NVRTC failed:\n{}", p->instance->label(), compiled.log));
-    p->module = gpu::Module::load(compiled.cubin, p->instance->label());
+    const auto [cubin, lowered_names] = code_for(*p, state.device);
+    p->module = gpu::Module::load(cubin, p->instance->label());
     const std::vector<KernelLaunch>& launches = p->instance->launches();
     for (std::size_t i = 0; i < launches.size(); ++i) {
       const std::string& expr = p->instance->name_expressions()[i];
-      const auto lowered = compiled.lowered_names.find(expr);
-      if (lowered == compiled.lowered_names.end())
+      const auto lowered = lowered_names.find(expr);
+      if (lowered == lowered_names.end())
         throw Error(ErrorKind::internal,
                     fmt::format("{}: no lowered name for {}", p->instance->label(), expr));
       gpu::Kernel k = p->module.kernel(lowered->second);
@@ -150,6 +181,7 @@ struct Runtime::Impl {
 
 Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  if (!impl_->options.bundle.empty()) impl_->bundle = read_bundle(impl_->options.bundle);
   for (const std::string& id : impl_->options.templates) (void)find_template(id);  // Error(not_found) now
 }
 
@@ -160,8 +192,9 @@ Selected Runtime::choice(const AttentionProblem& problem) {
   const gpu::CurrentContext c = gpu::current_context();
   std::lock_guard<std::mutex> lock(impl_->mutex);
   const Plan& plan = impl_->plan(impl_->context_state(c), problem);
+  const std::string source(to_string(plan.choice.source));
   return {std::string(plan.choice.kernel_template->id()), plan.choice.params,
-          std::string(to_string(plan.choice.source)), plan.instance->label(), plan.choice.why};
+          impl_->bundle ? "bundle, " + source : source, plan.instance->label(), plan.choice.why};
 }
 
 void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {

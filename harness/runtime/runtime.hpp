@@ -34,6 +34,11 @@ struct RuntimeOptions {
   std::filesystem::path db;            // the results store; empty: store::ResultStore::default_path()
   bool use_store = true;               // false: templates' defaults only, no database opened
   std::vector<std::string> templates;  // the candidates, in order; empty: default_preference(arch)
+  // A deployable bundle (flashtune export --format bundle): its entries replace the store, nothing is
+  // compiled, and a problem it has no entry for is an Error(not_found) listing what it holds. Read when the
+  // Runtime is made (Error(not_found) or Error(io) for a bad bundle); each context's GPU must be the
+  // bundle's (Error(invalid_argument) saying what differs).
+  std::filesystem::path bundle;
 };
 
 // What the runtime runs for a problem (runtime/selection.hpp says how it is chosen).

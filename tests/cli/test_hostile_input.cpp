@@ -232,6 +232,14 @@ TEST(HostileInput, WrongSettingsAndSpecialFilesAreRefused) {
   EXPECT_EQ(f.code, 5) << f.output;
   EXPECT_TRUE(contains(f.output, "a FIFO")) << f.output;
 
+  // NVRTC is loaded at run time: without it `info` still works and says so; compiling fails naming it.
+  const CliRun no_nvrtc = run_flashtune("info", "FLASHTUNE_NVRTC_LIBRARY=/nonexistent/libnvrtc.so.13");
+  EXPECT_TRUE(contains(no_nvrtc.output, "NVRTC          none: NVRTC is not available")) << no_nvrtc.output;
+  EXPECT_TRUE(contains(no_nvrtc.output, "/nonexistent/libnvrtc.so.13")) << no_nvrtc.output;
+  const CliRun compile = run_flashtune(kOneConfig, "FLASHTUNE_NVRTC_LIBRARY=/nonexistent/libnvrtc.so.13");
+  EXPECT_NE(compile.code, 0) << compile.output;
+  EXPECT_TRUE(contains(compile.output, "NVRTC is not available")) << compile.output;
+
   const CliRun timeout = run_flashtune(kOneConfig, "FLASHTUNE_COMPILE_TIMEOUT=soon");
   EXPECT_EQ(timeout.code, 2) << timeout.output;
   EXPECT_TRUE(contains(timeout.output, "FLASHTUNE_COMPILE_TIMEOUT=soon")) << timeout.output;

@@ -3,6 +3,10 @@
 // problems, both dtypes; the LSE optional; a problem's plan reused with other pointers.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -13,6 +17,8 @@
 #include "gpu/stream.hpp"
 #include "kernels/kernel_template.hpp"
 #include "run/problem_session.hpp"
+#include "runtime/best_config.hpp"
+#include "runtime/bundle_writer.hpp"
 #include "runtime/runtime.hpp"
 
 namespace flashtune::runtime {
@@ -155,6 +161,58 @@ TEST_P(RuntimeGpu, OutlivesItsContext) {
     rt.reset();
     context_.emplace(0);
   }
+}
+
+TEST_P(RuntimeGpu, RunsABundleWithoutSourcesStoreOrCache) {
+  // A bundle written for this GPU (the template's default configuration standing in for a tuned winner),
+  // then run with no kernel sources, no results store and an empty cubin cache: nothing may be compiled.
+  namespace fs = std::filesystem;
+  const AttentionProblem tuned{.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = 64, .causal = true};
+  const fs::path dir = fs::temp_directory_path() / ("flashtune-bundle-gpu-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  store::BestEntry e;
+  e.key = best_key_for(tuned, gpu::query_device(0).identity(), GetParam(), 0);
+  e.problem = tuned;
+  e.params = find_template(GetParam()).default_config(variant_of(tuned));
+  (void)write_bundle({e}, dir / "bundle");
+  // The sessions' references are compiled now, before the sources go.
+  std::vector<std::unique_ptr<run::ProblemSession>> sessions;
+  for (int n : {1000, 3000}) {  // its bucket, and the nearest-bucket rule
+    AttentionProblem p = tuned;
+    p.seqlen = n;
+    sessions.push_back(std::make_unique<run::ProblemSession>(p, 5, /*verify=*/true, arch_));
+  }
+  fs::create_directories(dir / "empty");
+  ::setenv("FLASHTUNE_KERNEL_DIR", (dir / "empty").c_str(), 1);
+  ::setenv("FLASHTUNE_CACHE_DIR", (dir / "empty").c_str(), 1);
+  {
+    Runtime rt({.db = dir / "no.db", .templates = {GetParam()}, .bundle = dir / "bundle"});
+    for (const auto& s : sessions) {
+      const AttentionProblem& p = s->problem();
+      s->poison();
+      rt.attention(call_of(p, s->params(), true), nullptr);
+      gpu::Context::synchronize();
+      const verify::VerifyResult r = *s->check();
+      EXPECT_TRUE(r.ok) << p.to_string() << ": " << r.detail;
+      const Selected sel = rt.choice(p);
+      EXPECT_EQ(sel.source.rfind("bundle, tuned", 0), 0u) << sel.source;
+      EXPECT_EQ(sel.params, e.params);
+    }
+    AttentionProblem missing = tuned;
+    missing.causal = false;
+    try {
+      (void)rt.choice(missing);
+      ADD_FAILURE() << "a problem the bundle lacks was run";
+    } catch (const Error& err) {
+      EXPECT_EQ(err.kind(), ErrorKind::not_found);
+      EXPECT_NE(std::string(err.what()).find("has no entry for"), std::string::npos) << err.what();
+    }
+  }
+  ::unsetenv("FLASHTUNE_KERNEL_DIR");
+  ::unsetenv("FLASHTUNE_CACHE_DIR");
+  EXPECT_FALSE(fs::exists(dir / "no.db"));
+  EXPECT_TRUE(fs::is_empty(dir / "empty"));
+  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Templates, RuntimeGpu, testing::Values("fa2_fwd", "hopper_fwd"));
