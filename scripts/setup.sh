@@ -5,7 +5,8 @@
 # 13.x, with NVRTC) is expected at /usr/local/cuda or on CUDA_HOME; it is not an apt package here.
 set -euo pipefail
 pkgs=(cmake ninja-build g++ libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
-      libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format zlib1g-dev chromium)
+      libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format zlib1g-dev chromium
+      python3-venv python3-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

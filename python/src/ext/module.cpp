@@ -1,0 +1,494 @@
+// flashtune._flashtune: the C++ side of the Python package (python/src/flashtune/ is the public API;
+// docs/python.md).
+//
+//   _attention_dlpack(q, k, v, causal, scale, return_lse, template, stream)   any framework, through DLPack
+//   _attention_desc(qd, kd, vd, o, lse, causal, scale, template, stream)     tensors described by their
+//   fields _check(qd, kd, vd, causal, scale, template)                              the same checks, no GPU
+//   needed _choice, _best_config, _info, _bench_runtime, _runtime_templates
+//
+// A tensor description ("desc") is the tuple (data pointer, shape, strides in elements, dtype name, device
+// type name, device index), as flashtune/_torch_op.py builds it from a torch.Tensor.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "core/paths.hpp"
+#include "gpu/context.hpp"
+#include "gpu/device_buffer.hpp"
+#include "gpu/device_info.hpp"
+#include "gpu/driver_api.hpp"
+#include "jit/nvrtc_program.hpp"
+#include "process_runtime.hpp"
+#include "runtime/best_config.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/selection.hpp"
+#include "store/result_store.hpp"
+#include "tensor_check.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace flashtune::python {
+namespace {
+
+using Desc = std::tuple<std::uintptr_t, std::vector<std::int64_t>, std::vector<std::int64_t>, std::string,
+                        std::string, int>;
+
+TensorDesc desc_of(const Desc& d) {
+  return {std::get<0>(d), std::get<1>(d), std::get<2>(d), std::get<3>(d), std::get<4>(d), std::get<5>(d)};
+}
+
+// ---- exceptions: flashtune._errors defines the classes (docs/python.md, Exceptions)
+
+const char* class_of(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid_argument:
+      return "InvalidArgumentError";
+    case ErrorKind::not_found:
+      return "NotFoundError";
+    case ErrorKind::no_gpu:
+      return "NoGpuError";
+    case ErrorKind::driver:
+      return "DriverError";
+    case ErrorKind::compile:
+      return "CompileError";
+    default:
+      return "Error";
+  }
+}
+
+const char* class_of(ArgumentError::Type type) {
+  switch (type) {
+    case ArgumentError::Type::type:
+      return "ArgumentTypeError";
+    case ArgumentError::Type::device:
+      return "DeviceError";
+    default:
+      return "InvalidArgumentError";
+  }
+}
+
+// Raises flashtune._errors.<name>(what) with .kind and .argument set. Never throws.
+void raise(const char* name, std::string_view kind, const std::string& argument, const char* what) noexcept {
+  try {
+    nb::object cls = nb::module_::import_("flashtune._errors").attr(name);
+    nb::object exc = cls(nb::str(what));
+    exc.attr("kind") = nb::str(kind.data(), kind.size());
+    exc.attr("argument") = argument.empty() ? nb::none() : nb::object(nb::str(argument.c_str()));
+    PyErr_SetObject(cls.ptr(), exc.ptr());
+  } catch (...) {
+    PyErr_SetString(PyExc_RuntimeError, what);
+  }
+}
+
+void translate(const std::exception_ptr& p, void*) {
+  try {
+    std::rethrow_exception(p);
+  } catch (const ArgumentError& e) {
+    raise(class_of(e.type()), "invalid_argument", e.argument(), e.what());
+  } catch (const Error& e) {
+    raise(class_of(e.kind()), to_string(e.kind()), "", e.what());
+  }
+}
+
+// ---- outputs allocated for frameworks other than torch
+
+// Device memory that the returned array owns: freed in its device's primary context, whichever thread drops
+// the last reference.
+struct DeviceAllocation {
+  int ordinal = 0;
+  gpu::DeviceBuffer buffer;
+  DeviceAllocation(int device, std::size_t bytes) : ordinal(device), buffer(bytes) {}
+  DeviceAllocation(const DeviceAllocation&) = delete;
+  DeviceAllocation& operator=(const DeviceAllocation&) = delete;
+  ~DeviceAllocation() {
+    try {
+      const PrimaryContext& c = primary_context(ordinal);
+      const gpu::ContextScope scope(c.context, c.id);
+      if (scope.ok()) {
+        gpu::DeviceBuffer freed = std::move(buffer);
+        return;
+      }
+    } catch (...) {
+    }
+    static_cast<void>(new gpu::DeviceBuffer(std::move(buffer)));  // no context: leave it to the driver
+  }
+};
+
+nb::object as_array(std::unique_ptr<DeviceAllocation> a, std::vector<std::size_t> shape,
+                    nb::dlpack::dtype dt) {
+  void* data = reinterpret_cast<void*>(a->buffer.ptr());
+  const int device = a->ordinal;
+  nb::capsule owner(a.release(), [](void* p) noexcept { delete static_cast<DeviceAllocation*>(p); });
+  nb::ndarray<> array(data, shape.size(), shape.data(), owner, nullptr, dt, nb::device::cuda::value, device);
+  return nb::cast(array);
+}
+
+// ---- DLPack
+
+std::string dtype_name(nb::dlpack::dtype d) {
+  std::string base;
+  switch (static_cast<nb::dlpack::dtype_code>(d.code)) {
+    case nb::dlpack::dtype_code::Int:
+      base = "int";
+      break;
+    case nb::dlpack::dtype_code::UInt:
+      base = "uint";
+      break;
+    case nb::dlpack::dtype_code::Float:
+      base = "float";
+      break;
+    case nb::dlpack::dtype_code::Bfloat:
+      base = "bfloat";
+      break;
+    case nb::dlpack::dtype_code::Complex:
+      base = "complex";
+      break;
+    case nb::dlpack::dtype_code::Bool:
+      return "bool";
+    default:
+      base = "dlpack_code" + std::to_string(d.code) + "_";
+  }
+  std::string name = base + std::to_string(d.bits);
+  if (d.lanes != 1) name += "x" + std::to_string(d.lanes);
+  return name;
+}
+
+std::string device_name(int type) {
+  switch (type) {
+    case nb::device::cpu::value:
+      return "cpu";
+    case nb::device::cuda::value:
+      return "cuda";
+    case nb::device::cuda_host::value:
+      return "cuda_host (pinned host memory)";
+    case nb::device::cuda_managed::value:
+      return "cuda_managed (managed memory)";
+    case nb::device::rocm::value:
+      return "rocm";
+    case nb::device::metal::value:
+      return "metal";
+    default:
+      return "DLPack device type " + std::to_string(type);
+  }
+}
+
+TensorDesc desc_of(nb::handle obj, const char* name, nb::ndarray<nb::ro>& keep) {
+  if (!nb::try_cast(obj, keep, false))
+    throw ArgumentError(ArgumentError::Type::type, name,
+                        "expected a tensor that exports DLPack (torch, cupy, jax, numpy, ...), got " +
+                            std::string(nb::type_name(obj.type()).c_str()));
+  TensorDesc d;
+  d.data = reinterpret_cast<std::uintptr_t>(keep.data());
+  for (std::size_t i = 0; i < keep.ndim(); ++i) {
+    d.shape.push_back(static_cast<std::int64_t>(keep.shape(i)));
+    d.strides.push_back(keep.stride(i));
+  }
+  d.dtype = dtype_name(keep.dtype());
+  d.device = device_name(keep.device_type());
+  d.device_id = keep.device_id();
+  return d;
+}
+
+CUstream_st* stream_of(std::uintptr_t s) {
+  return reinterpret_cast<CUstream_st*>(s);
+}
+
+runtime::AttentionCall call_of(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
+                               const AttentionProblem& p) {
+  runtime::AttentionCall c;
+  const std::array<std::int64_t, 4> shape = {p.batch, p.heads, p.seqlen, p.head_dim};
+  c.q = {reinterpret_cast<const void*>(q.data), shape, std::nullopt};
+  c.k = {reinterpret_cast<const void*>(k.data), shape, std::nullopt};
+  c.v = {reinterpret_cast<const void*>(v.data), shape, std::nullopt};
+  c.dtype = p.dtype;
+  c.causal = p.causal;
+  c.scale = p.softmax_scale;
+  return c;
+}
+
+CallOptions options_of(bool causal, std::optional<double> scale, const std::optional<std::string>& tmpl) {
+  return {causal, scale, tmpl.value_or("")};
+}
+
+nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causal,
+                            std::optional<double> scale, bool return_lse,
+                            const std::optional<std::string>& tmpl, std::uintptr_t stream) {
+  nb::ndarray<nb::ro> qa, ka, va;
+  const TensorDesc qd = desc_of(q, "q", qa), kd = desc_of(k, "k", ka), vd = desc_of(v, "v", va);
+  const CallOptions options = options_of(causal, scale, tmpl);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options);
+  const int device = check_devices(qd, kd, vd);
+  std::unique_ptr<DeviceAllocation> o, lse;
+  const std::size_t rows = static_cast<std::size_t>(p.rows());
+  {
+    nb::gil_scoped_release release;
+    const DeviceScope scope(device);
+    o = std::make_unique<DeviceAllocation>(device, rows * p.head_dim * element_bytes(p.dtype));
+    if (return_lse) lse = std::make_unique<DeviceAllocation>(device, rows * sizeof(float));
+    runtime::AttentionCall c = call_of(qd, kd, vd, p);
+    c.o = reinterpret_cast<void*>(o->buffer.ptr());
+    c.lse = lse ? reinterpret_cast<float*>(lse->buffer.ptr()) : nullptr;
+    runtime_for(options.template_id).attention(c, stream_of(stream));
+  }
+  const auto b = static_cast<std::size_t>(p.batch), h = static_cast<std::size_t>(p.heads),
+             n = static_cast<std::size_t>(p.seqlen), d = static_cast<std::size_t>(p.head_dim);
+  const nb::dlpack::dtype dt{
+      static_cast<std::uint8_t>(p.dtype == DType::bf16 ? nb::dlpack::dtype_code::Bfloat
+                                                       : nb::dlpack::dtype_code::Float),
+      16, 1};
+  nb::object out = as_array(std::move(o), {b, h, n, d}, dt);
+  if (!return_lse) return out;
+  return nb::make_tuple(out, as_array(std::move(lse), {b, h, n}, nb::dtype<float>()));
+}
+
+// ---- described tensors (torch)
+
+void attention_desc(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t o, std::uintptr_t lse,
+                    bool causal, std::optional<double> scale, const std::optional<std::string>& tmpl,
+                    std::uintptr_t stream) {
+  const TensorDesc qd = desc_of(q), kd = desc_of(k), vd = desc_of(v);
+  const CallOptions options = options_of(causal, scale, tmpl);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options);
+  const int device = check_devices(qd, kd, vd);
+  nb::gil_scoped_release release;
+  const DeviceScope scope(device);
+  runtime::AttentionCall c = call_of(qd, kd, vd, p);
+  c.o = reinterpret_cast<void*>(o);
+  c.lse = reinterpret_cast<float*>(lse);
+  runtime_for(options.template_id).attention(c, stream_of(stream));
+}
+
+void check_desc(const Desc& q, const Desc& k, const Desc& v, bool causal, std::optional<double> scale,
+                const std::optional<std::string>& tmpl) {
+  (void)check_metadata(desc_of(q), desc_of(k), desc_of(v), options_of(causal, scale, tmpl));
+}
+
+// Host wall time per call of Runtime::attention on one problem, `calls` calls queued back to back and one
+// synchronize at the end (after one untimed call that compiles and loads): the C++ floor under the Python
+// call's overhead. Microseconds.
+double bench_runtime(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t o, std::uintptr_t lse,
+                     bool causal, const std::optional<std::string>& tmpl, std::uintptr_t stream, int calls) {
+  const TensorDesc qd = desc_of(q), kd = desc_of(k), vd = desc_of(v);
+  const CallOptions options = options_of(causal, std::nullopt, tmpl);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options);
+  const int device = check_devices(qd, kd, vd);
+  if (calls < 1) throw ArgumentError(ArgumentError::Type::value, "calls", "must be at least 1");
+  nb::gil_scoped_release release;
+  const DeviceScope scope(device);
+  runtime::AttentionCall c = call_of(qd, kd, vd, p);
+  c.o = reinterpret_cast<void*>(o);
+  c.lse = reinterpret_cast<float*>(lse);
+  runtime::Runtime& rt = runtime_for(options.template_id);
+  rt.attention(c, stream_of(stream));
+  gpu::Context::synchronize();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < calls; ++i) rt.attention(c, stream_of(stream));
+  gpu::Context::synchronize();
+  const std::chrono::duration<double, std::micro> dt = std::chrono::steady_clock::now() - t0;
+  return dt.count() / calls;
+}
+
+// ---- problems: choice, best_config
+
+AttentionProblem problem_of(int batch, int heads, int seqlen, int head_dim, const std::string& dtype,
+                            bool causal) {
+  AttentionProblem p;
+  p.batch = batch;
+  p.heads = heads;
+  p.seqlen = seqlen;
+  p.head_dim = head_dim;
+  const std::optional<DType> t = parse_dtype(dtype);
+  if (!t)
+    throw ArgumentError(ArgumentError::Type::type, "dtype",
+                        "'" + dtype + "' is not supported (bfloat16/bf16 or float16/fp16)");
+  p.dtype = *t;
+  p.causal = causal;
+  validate(p);
+  return p;
+}
+
+nb::dict choice(int batch, int heads, int seqlen, int head_dim, const std::string& dtype, bool causal,
+                const std::optional<std::string>& tmpl, int device) {
+  const AttentionProblem p = problem_of(batch, heads, seqlen, head_dim, dtype, causal);
+  check_template(tmpl.value_or(""));
+  runtime::Selected s;
+  {
+    nb::gil_scoped_release release;
+    const DeviceScope scope(device);
+    s = runtime_for(tmpl.value_or("")).choice(p);
+  }
+  nb::dict d;
+  d["template"] = s.template_id;
+  d["params"] = s.params;
+  d["source"] = s.source;
+  d["kernel"] = s.kernel;
+  d["why"] = s.why;
+  return d;
+}
+
+GpuIdentity identity_of(const nb::dict& g) {
+  GpuIdentity id;
+  auto get = [&](const char* key) {
+    if (!g.contains(key))
+      throw ArgumentError(ArgumentError::Type::value, "gpu",
+                          std::string("missing '") + key +
+                              "' (name, cc_major, cc_minor, sm_count, smem_optin_per_block, l2_bytes, "
+                              "driver_version; info()['gpus'][i]['identity'] has them)");
+    return g[key];
+  };
+  id.name = nb::cast<std::string>(get("name"));
+  id.cc_major = nb::cast<int>(get("cc_major"));
+  id.cc_minor = nb::cast<int>(get("cc_minor"));
+  id.sm_count = nb::cast<int>(get("sm_count"));
+  id.smem_optin_per_block = nb::cast<int>(get("smem_optin_per_block"));
+  id.l2_bytes = nb::cast<long long>(get("l2_bytes"));
+  id.driver_version = nb::cast<int>(get("driver_version"));
+  return id;
+}
+
+nb::dict identity_dict(const GpuIdentity& id) {
+  nb::dict d;
+  d["name"] = id.name;
+  d["cc_major"] = id.cc_major;
+  d["cc_minor"] = id.cc_minor;
+  d["sm_count"] = id.sm_count;
+  d["smem_optin_per_block"] = id.smem_optin_per_block;
+  d["l2_bytes"] = id.l2_bytes;
+  d["driver_version"] = id.driver_version;
+  return d;
+}
+
+nb::object best_config(int batch, int heads, int seqlen, int head_dim, const std::string& dtype, bool causal,
+                       const std::string& tmpl, std::int64_t smem_budget, const std::string& db,
+                       const std::optional<nb::dict>& gpu) {
+  const AttentionProblem p = problem_of(batch, heads, seqlen, head_dim, dtype, causal);
+  (void)find_template(tmpl);  // Error(not_found) naming the known ones
+  if (smem_budget < 0) throw ArgumentError(ArgumentError::Type::value, "smem_budget", "must be >= 0");
+  runtime::BestConfigQuery q;
+  q.template_id = tmpl;
+  q.smem_budget = smem_budget;
+  q.db = db;
+  std::optional<GpuIdentity> id;
+  if (gpu) id = identity_of(*gpu);
+  std::optional<store::BestEntry> e;
+  {
+    nb::gil_scoped_release release;
+    e = id ? runtime::best_config(p, *id, q) : runtime::best_config(p, q);
+  }
+  if (!e) return nb::none();
+  nb::dict d;
+  d["template"] = e->key.template_id;
+  d["params"] = e->params;
+  d["median_ms"] = e->median_ms;
+  d["tflops"] = e->tflops;
+  d["key"] = e->key.to_string();
+  d["problem"] = e->key.problem.to_string();
+  d["example_problem"] = e->problem.to_string();
+  d["gpu"] = identity_dict(e->key.gpu);
+  d["source_hash"] = e->key.source_hash;
+  d["nvrtc_version"] = e->key.nvrtc_version;
+  d["trial_id"] = e->trial_id;
+  d["sweep_id"] = e->sweep_id;
+  d["clock_fraction"] = e->clock_fraction;
+  d["updated_at"] = e->updated_at;
+  return d;
+}
+
+// ---- info
+
+template <typename F>
+nb::object or_error(F f, nb::dict& errors, const char* key) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    errors[key] = e.what();
+    return nb::none();
+  }
+}
+
+nb::dict info() {
+  nb::dict d, errors;
+  d["version"] = FLASHTUNE_VERSION;
+  d["nvrtc"] =
+      or_error([] { return nb::object(nb::str(jit::nvrtc_version_string().c_str())); }, errors, "nvrtc");
+  d["kernel_templates"] =
+      or_error([] { return nb::object(nb::str(kernel_template_dir().c_str())); }, errors, "kernel_templates");
+  d["cache_dir"] = cache_dir().string();
+  d["db"] = store::ResultStore::default_path().string();
+  d["code_dir"] = code_dir().string();
+  const std::filesystem::path bundle = loaded_bundle();
+  d["bundle"] = bundle.empty() ? nb::none() : nb::object(nb::str(bundle.c_str()));
+  std::string why;
+  nb::list gpus;
+  if (gpu::gpu_available(&why)) {
+    const int v = gpu::driver_version();
+    d["driver"] = std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+    for (int i = 0; i < gpu::device_count(); ++i) {
+      const gpu::DeviceInfo g = gpu::query_device(i);
+      nb::dict e;
+      e["ordinal"] = i;
+      e["name"] = g.name;
+      e["arch"] = g.arch();
+      e["compute_capability"] = nb::make_tuple(g.cc_major, g.cc_minor);
+      e["sm_count"] = g.sm_count;
+      e["memory_bytes"] = g.total_mem_bytes;
+      e["uuid"] = g.uuid;
+      e["description"] = g.to_string();
+      e["identity"] = identity_dict(g.identity());
+      e["templates"] = runtime::default_preference(g.arch());
+      gpus.append(e);
+    }
+    d["gpu"] = gpus[0]["description"];
+    d["gpu_reason"] = nb::none();
+  } else {
+    d["driver"] = nb::none();
+    d["gpu"] = "none";
+    d["gpu_reason"] = why;
+  }
+  d["gpus"] = gpus;
+  d["errors"] = errors;
+  return d;
+}
+
+}  // namespace
+}  // namespace flashtune::python
+
+NB_MODULE(_flashtune, m) {
+  using namespace flashtune::python;
+  m.doc() = "flashtune's C++ runtime (use the flashtune package, not this module)";
+  nb::register_exception_translator(translate);
+  m.attr("__version__") = FLASHTUNE_VERSION;
+  m.def("_attention_dlpack", &attention_dlpack, "q"_a.none(), "k"_a.none(), "v"_a.none(), "causal"_a,
+        "scale"_a.none(), "return_lse"_a, "template"_a.none(), "stream"_a);
+  m.def("_attention_desc", &attention_desc, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a, "scale"_a.none(),
+        "template"_a.none(), "stream"_a);
+  m.def("_check", &check_desc, "q"_a, "k"_a, "v"_a, "causal"_a, "scale"_a.none(), "template"_a.none());
+  m.def("_bench_runtime", &bench_runtime, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a,
+        "template"_a.none(), "stream"_a, "calls"_a);
+  m.def("_choice", &choice, "batch"_a, "heads"_a, "seqlen"_a, "head_dim"_a, "dtype"_a, "causal"_a,
+        "template"_a.none(), "device"_a);
+  m.def("_best_config", &best_config, "batch"_a, "heads"_a, "seqlen"_a, "head_dim"_a, "dtype"_a, "causal"_a,
+        "template"_a, "smem_budget"_a, "db"_a, "gpu"_a.none());
+  m.def("_info", &info);
+  m.def(
+      "_load_bundle",
+      [](const std::string& path) {
+        nb::gil_scoped_release release;
+        load_bundle(path);
+      },
+      "path"_a);
+  m.def("_runtime_templates", &runtime_templates);
+  m.def("_default_preference", &flashtune::runtime::default_preference, "arch"_a);
+}

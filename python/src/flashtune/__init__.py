@@ -1,0 +1,201 @@
+"""flashtune: tuned FlashAttention-style CUDA kernels, called from Python (docs/python.md).
+
+    import flashtune
+    o = flashtune.attention(q, k, v, causal=True)          # q, k, v: [batch, heads, seqlen, head_dim] bf16/fp16
+    o, lse = flashtune.attention(q, k, v, return_lse=True)  # lse: [batch, heads, seqlen] float32
+    flashtune.info()                                        # version, GPU (or "none" and why), paths
+    flashtune.tune(flashtune.Problem(4, 16, 4096, 128))     # the CLI's `flashtune tune` on this problem
+    flashtune.best_config(flashtune.Problem(4, 16, 4096, 128))
+
+torch is imported only when a torch tensor is passed (or when it was imported before flashtune): torch tensors
+go through the custom op ``torch.ops.flashtune.attention``, so ``torch.compile(fullgraph=True)`` keeps the call
+in its graph. Tensors of any other framework go through DLPack.
+"""
+
+import numbers as _numbers
+import os as _os
+import sys as _sys
+
+from flashtune import _flashtune as _C
+from flashtune._errors import (
+    ArgumentTypeError,
+    CompileError,
+    DeviceError,
+    DriverError,
+    Error,
+    InvalidArgumentError,
+    NoGpuError,
+    NotFoundError,
+    TuneError,
+)
+from flashtune._problem import Problem
+from flashtune._tune import cli_path, data_dir, tune
+
+__version__ = _C.__version__
+
+__all__ = [
+    "attention",
+    "best_config",
+    "choice",
+    "cli_path",
+    "data_dir",
+    "info",
+    "load_bundle",
+    "runtime_templates",
+    "tune",
+    "Problem",
+    "Error",
+    "InvalidArgumentError",
+    "ArgumentTypeError",
+    "DeviceError",
+    "NoGpuError",
+    "DriverError",
+    "CompileError",
+    "NotFoundError",
+    "TuneError",
+]
+
+
+def _bad(cls, argument, message):
+    e = cls(f"{argument}: {message}")
+    e.argument = argument
+    return e
+
+
+def _check_options(causal, scale, return_lse, template, stream):
+    if causal not in (True, False):
+        raise _bad(ArgumentTypeError, "causal", f"expected True or False, got {causal!r}")
+    if return_lse not in (True, False):
+        raise _bad(ArgumentTypeError, "return_lse", f"expected True or False, got {return_lse!r}")
+    if scale is not None:
+        if isinstance(scale, bool) or not isinstance(scale, _numbers.Real):  # numpy scalars are Real
+            raise _bad(ArgumentTypeError, "scale", f"expected a number or None, got {type(scale).__name__}")
+        scale = float(scale)
+    if template is not None and not isinstance(template, str):
+        raise _bad(ArgumentTypeError, "template", f"expected a template name or None, got {template!r}")
+    if stream is not None and (isinstance(stream, bool) or not isinstance(stream, int) or stream < 0):
+        raise _bad(
+            InvalidArgumentError, "stream", f"expected a CUstream handle as a non-negative int, got {stream!r}"
+        )
+    return bool(causal), scale, bool(return_lse)
+
+
+def _is_torch(x):
+    # torch.Tensor, nn.Parameter, FakeTensor, ...: a type torch defines (torch need not be imported to ask).
+    return type(x).__module__.split(".", 1)[0] == "torch"
+
+
+def attention(q, k, v, *, causal=False, scale=None, return_lse=False, template=None, stream=None):
+    """softmax(q kᵀ · scale) v for q, k, v of shape [batch, heads, seqlen, head_dim], bf16 or fp16, contiguous,
+    on one CUDA device.
+
+    causal:     mask keys after the query's position.
+    scale:      the softmax scale; None: 1/sqrt(head_dim).
+    return_lse: also return the log-sum-exp of the scaled scores, [batch, heads, seqlen] float32 (natural log).
+    template:   None lets the runtime choose (the fastest tuned template for this GPU, else its default);
+                "fa2_fwd" or "hopper_fwd" forces one (runtime_templates() lists them).
+    stream:     for tensors other than torch's: a CUstream handle (int) to launch on; None: the legacy default
+                stream. torch tensors always run on torch's current stream (torch.cuda.stream(s) picks it).
+
+    Returns O (and the LSE): torch tensors for torch inputs; for other frameworks, arrays in the device's memory
+    that export DLPack (cupy.from_dlpack(o), jax.dlpack.from_dlpack(o), torch.from_dlpack(o)).
+    Raises InvalidArgumentError / ArgumentTypeError / DeviceError naming the argument, NoGpuError, CompileError,
+    DriverError (docs/python.md, Exceptions).
+    """
+    causal, scale, return_lse = _check_options(causal, scale, return_lse, template, stream)
+    if _is_torch(q):
+        from flashtune._torch_op import attention as torch_attention  # registers the custom op once
+
+        return torch_attention(q, k, v, causal, scale, return_lse, template, stream)
+    return _C._attention_dlpack(q, k, v, causal, scale, return_lse, template, 0 if stream is None else stream)
+
+
+def choice(problem, *, template=None, device=0):
+    """What attention() runs for `problem` (a Problem, or a tensor shaped like q; causal from the Problem) on
+    cuda:`device`: {"template", "params", "source" ("tuned", "tuned (nearest bucket)", "default"), "kernel",
+    "why"}. Selects, compiles and loads it as the first call would. Needs a GPU (NoGpuError otherwise)."""
+    p = Problem.of(problem)
+    return _C._choice(p.batch, p.heads, p.seqlen, p.head_dim, p.dtype, p.causal, template, device)
+
+
+def best_config(problem, *, template="fa2_fwd", smem_budget=0, db=None, gpu=None):
+    """The tuned best configuration the results store holds for `problem` (a Problem) and `template` on this
+    GPU, as `flashtune tune` cached it: the problem's own bucket, else the nearest bucket (docs/tuning.md);
+    None when nothing applies, including when the database does not exist.
+
+    smem_budget: bytes per block; 0: the largest budget tuned.   db: the results database (default:
+    info()["db"], the CLI's).   gpu: a GPU identity dict (info()["gpus"][i]["identity"]) to ask for another
+    GPU than device 0, or on a machine without one. Without `gpu`, raises NoGpuError where there is no GPU.
+    Returns {"template", "params", "median_ms", "tflops", "problem" (the bucket), "example_problem", "gpu",
+    "key", "source_hash", "nvrtc_version", "trial_id", "sweep_id", "clock_fraction", "updated_at"}.
+    """
+    p = Problem.of(problem)
+    if not isinstance(template, str):
+        raise _bad(ArgumentTypeError, "template", f"expected a template name, got {template!r}")
+    if gpu is not None and not isinstance(gpu, dict):
+        raise _bad(ArgumentTypeError, "gpu", f"expected a GPU identity dict or None, got {type(gpu).__name__}")
+    return _C._best_config(
+        p.batch, p.heads, p.seqlen, p.head_dim, p.dtype, p.causal, template, int(smem_budget),
+        "" if db is None else str(db), gpu,
+    )
+
+
+def info():
+    """What flashtune sees, without needing a GPU: {"version", "gpu" (its description, or "none"), "gpu_reason"
+    (why there is none, else None), "gpus" (one dict per device: name, arch, compute_capability, sm_count,
+    memory_bytes, uuid, identity, templates), "driver" ("13.0" or None), "nvrtc", "kernel_templates",
+    "search_spaces", "cache_dir", "db", "bundle" (the bundle loaded, or None), "cli", "code_dir", "torch" (its
+    version, or None when not installed),
+    "errors" (what could not be found, by key)}."""
+    d = _C._info()
+    errors = dict(d["errors"])
+    d["search_spaces"] = str(data_dir() / "search_spaces")
+    try:
+        d["cli"] = str(cli_path())
+    except Error as e:
+        d["cli"] = None
+        errors["cli"] = str(e)
+    d["torch"] = _torch_version()
+    d["errors"] = errors
+    return d
+
+
+def load_bundle(path):
+    """Runs the deployable bundle in folder `path` (written by `flashtune export --format bundle`) from now on:
+    attention() and choice() launch its cubins, with no NVRTC, results store or kernel sources needed. A problem
+    it holds no entry for raises NotFoundError listing what it holds; a bundle made for another GPU or driver
+    raises InvalidArgumentError at the first call. None goes back to the results store. The bundle is read at
+    once: a bad one raises (NotFoundError, or Error of kind "io" naming the file) and changes nothing.
+    FLASHTUNE_BUNDLE=path in the environment does the same when the first call is made."""
+    if path is not None and not isinstance(path, (str, _os.PathLike)):
+        raise _bad(ArgumentTypeError, "path", f"expected a folder or None, got {type(path).__name__}")
+    _C._load_bundle("" if path is None else _os.fspath(path))
+
+
+def runtime_templates():
+    """The templates attention(template=...) accepts, in the runtime's order of preference on sm_90a."""
+    return list(_C._runtime_templates())
+
+
+def _torch_version():
+    t = _sys.modules.get("torch")
+    if t is not None:
+        return getattr(t, "__version__", None)
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return None
+
+
+# With torch already imported, register the custom op now: torch.compile then finds it however flashtune is
+# first called. (Otherwise the first torch call registers it; under torch.compile that import runs eagerly.)
+# A torch too old for torch.library.custom_op (2.4) fails here silently and at the first torch call loudly.
+if "torch" in _sys.modules:
+    try:
+        from flashtune import _torch_op  # noqa: F401
+    except Exception:  # pragma: no cover
+        pass

@@ -1,0 +1,3 @@
+from flashtune._cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""Shared helpers: whether a GPU (and torch with CUDA) is here, and FakeDLPack, a tensor that exports DLPack
+metadata of our choosing (a device, a dtype numpy lacks) without any memory behind it."""
+
+import ctypes
+import importlib.util
+
+import pytest
+
+import flashtune
+
+HAS_GPU = flashtune.info()["gpu"] != "none"
+
+
+def torch_cuda():
+    """torch, when it is installed with a usable CUDA device; else None."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+
+    return torch if torch.cuda.is_available() else None
+
+
+requires_torch_cuda = pytest.mark.skipif(
+    not HAS_GPU or torch_cuda() is None, reason="needs a CUDA GPU and torch with CUDA"
+)
+
+
+class _DLDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class _DLDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", _DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", _DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
+
+
+class _DLManagedTensor(ctypes.Structure):
+    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
+
+
+_PyCapsule_New = ctypes.pythonapi.PyCapsule_New
+_PyCapsule_New.restype = ctypes.py_object
+_PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+
+DEVICE = {"cpu": 1, "cuda": 2, "cuda_host": 3, "cuda_managed": 13}
+DTYPE = {"bfloat16": (4, 16), "float16": (2, 16), "float32": (2, 32), "int8": (0, 8)}
+
+
+class FakeDLPack:
+    """Exports a DLPack tensor with this shape, dtype and device, pointing at `data` (never dereferenced: use
+    it only where flashtune refuses the call before any launch)."""
+
+    def __init__(self, shape, dtype="bfloat16", device="cuda", device_id=0, strides=None, data=0x7F0000000000):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self._keep = []
+        n = len(shape)
+        self._shape = (ctypes.c_int64 * max(n, 1))(*shape)
+        if strides is None:
+            strides, acc = [], 1
+            for e in reversed(shape):
+                strides.insert(0, acc)
+                acc *= e
+        self._strides = (ctypes.c_int64 * max(n, 1))(*strides)
+        code, bits = DTYPE[dtype]
+        self._device = (DEVICE[device], device_id)
+        self._tensor = _DLManagedTensor()
+        t = self._tensor.dl_tensor
+        t.data = data
+        t.device = _DLDevice(*self._device)
+        t.ndim = n
+        t.dtype = _DLDataType(code, bits, 1)
+        t.shape = ctypes.cast(self._shape, ctypes.POINTER(ctypes.c_int64))
+        t.strides = ctypes.cast(self._strides, ctypes.POINTER(ctypes.c_int64))
+
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        if max_version is not None:
+            raise TypeError("unversioned only")  # the consumer then asks again without max_version
+        return _PyCapsule_New(ctypes.addressof(self._tensor), b"dltensor", None)
+
+    def __dlpack_device__(self):
+        return self._device
