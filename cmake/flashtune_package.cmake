@@ -1,5 +1,5 @@
 # The install rules of flashtune::runtime (harness/CMakeLists.txt), included by the top CMakeLists.txt:
-#   P/lib/libflashtune_runtime.so             RUNPATH: the CUDA Toolkit's library folder (NVRTC)
+#   P/lib/libflashtune_runtime.so             RUNPATH: NVRTC's folder (dlopen'ed by jit/)
 #   P/include/flashtune/{runtime,core}/*.hpp  the public headers, in their source layout
 #   P/lib/cmake/flashtune/                    flashtuneConfig.cmake, flashtuneConfigVersion.cmake,
 #                                             flashtuneTargets*.cmake
