@@ -80,8 +80,14 @@ def _check_options(causal, scale, return_lse, template, stream):
     return bool(causal), scale, bool(return_lse)
 
 
+# torch.Tensor once flashtune._torch_op is imported (it sets this), else None.
+_torch_tensor_type = None
+
+
 def _is_torch(x):
-    # torch.Tensor, nn.Parameter, FakeTensor, ...: a type torch defines (torch need not be imported to ask).
+    if _torch_tensor_type is not None:
+        return isinstance(x, _torch_tensor_type)
+    # Before the op is registered: a type torch defines (torch.Tensor, nn.Parameter, FakeTensor, ...).
     return type(x).__module__.split(".", 1)[0] == "torch"
 
 
