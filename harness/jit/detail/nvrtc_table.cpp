@@ -16,9 +16,10 @@ struct Loaded {
   std::string failure;  // empty when loaded
 };
 
-// Opens `path` and resolves every call; the reason when it cannot.
-std::string try_load(const std::string& path, NvrtcTable& t) {
-  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: the pointers live until exit
+// Opens `path` and resolves every call; the reason when it cannot. `flags` adds RTLD_NOLOAD to take only a
+// copy the process has loaded already.
+std::string try_load(const std::string& path, NvrtcTable& t, int flags = 0) {
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | flags);  // never closed: pointers live until exit
   if (lib == nullptr) {
     const char* why = dlerror();
     return why != nullptr ? why : path + ": cannot be loaded";
@@ -42,6 +43,9 @@ Loaded load() {
     candidates.push_back(FLASHTUNE_NVRTC_PATH);
     candidates.push_back(FLASHTUNE_NVRTC_SONAME);
   }
+  // An NVRTC the process has loaded already (PyTorch's, say) comes first: a second copy of the same soname
+  // would share the first one's libnvrtc-builtins, which belongs to its own build.
+  if (!from_env && try_load(FLASHTUNE_NVRTC_SONAME, l.table, RTLD_NOLOAD).empty()) return l;
   std::string tried;
   for (const std::string& c : candidates) {
     const std::string why = try_load(c, l.table);

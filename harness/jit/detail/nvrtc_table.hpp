@@ -3,9 +3,9 @@
 // from harness/ needs NVRTC to start: a program that runs a deployable bundle (runtime/bundle.hpp) runs
 // where NVRTC is not installed. Only jit/nvrtc_program.cpp includes this header (with nvrtc.h).
 //
-// The library tried, in order: $FLASHTUNE_NVRTC_LIBRARY (an error when set and unusable); the toolkit's
-// library this build was configured with (an absolute path); its soname (libnvrtc.so.13) through the
-// loader's search path.
+// The library tried, in order: $FLASHTUNE_NVRTC_LIBRARY (an error when set and unusable); else one the
+// process has loaded already under the soname (libnvrtc.so.13: PyTorch's, say), then the toolkit's library
+// this build was configured with (an absolute path), then the soname through the loader's search path.
 #include <nvrtc.h>
 
 namespace flashtune::jit::detail {
