@@ -54,8 +54,8 @@ def main():
     lse = torch.empty(shape[:-1], device="cuda", dtype=torch.float32)
 
     cases = [
-        ("flashtune.attention (torch custom op)", lambda: flashtune.attention(q, k, v)),
-        ("torch.ops.flashtune.attention", lambda: torch.ops.flashtune.attention(q, k, v, False, None, None)),
+        ("flashtune.attention (eager: no op dispatch)", lambda: flashtune.attention(q, k, v)),
+        ("torch.ops.flashtune.attention (the custom op)", lambda: torch.ops.flashtune.attention(q, k, v, False, None, None)),
         ("flashtune C++ call from Python (no op, no alloc)",
          lambda: flashtune._C._attention_desc(*descs, o.data_ptr(), lse.data_ptr(), False, None, None, stream)),
         ("torch SDPA", lambda: sdpa(q, k, v)),

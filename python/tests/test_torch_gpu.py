@@ -96,6 +96,19 @@ def test_forced_template_is_the_one_run(template):
     assert c["template"] == template and c["kernel"] and c["why"]
 
 
+@pytest.mark.parametrize("return_lse", [False, True])
+def test_eager_path_and_custom_op_agree(return_lse):
+    # flashtune.attention calls the runtime directly in eager mode; the custom op is what traced code runs.
+    q, k, v = inputs(1000, 128, torch.bfloat16, seed=3)
+    eager = flashtune.attention(q, k, v, causal=True, return_lse=return_lse)
+    o_op, lse_op = torch.ops.flashtune.attention(q, k, v, True, None, None)
+    torch.cuda.synchronize()
+    o = eager[0] if return_lse else eager
+    assert torch.equal(o, o_op)
+    if return_lse:
+        assert torch.equal(eager[1], lse_op)
+
+
 def test_choice_default_is_a_runtime_template():
     c = flashtune.choice(flashtune.Problem(B, H, 4096, 128, causal=True))
     assert c["template"] in flashtune.runtime_templates()
