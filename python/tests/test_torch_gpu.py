@@ -3,6 +3,7 @@ and through each template forced, the LSE, torch.compile(fullgraph=True), stream
 frameworks, and the errors only a GPU can show. Skipped without a CUDA GPU and torch with CUDA."""
 
 import math
+import os
 import subprocess
 import sys
 
@@ -286,10 +287,30 @@ def test_bundle(tmp_path):
         assert flashtune.info()["bundle"] == str(bundle)
         c = flashtune.choice(flashtune.Problem.of(q))
         assert c["template"] == "fa2_fwd" and "bundle" in c["source"], c
-        check_close(flashtune.attention(q, k, v), q, k, v, False)
+        o = flashtune.attention(q, k, v)
+        check_close(o, q, k, v, False)
         q2 = torch.randn(1, 4, 1024, 128, device="cuda", dtype=torch.bfloat16)
         with pytest.raises(flashtune.NotFoundError):
             flashtune.attention(q2, q2, q2)
     finally:
         flashtune.load_bundle(None)
     assert flashtune.info()["bundle"] is None
+
+    # A fresh process with the bundle and nothing else: no NVRTC (a library that cannot load), no kernel
+    # sources, an empty cache and no results store. Its output must be bitwise this process's.
+    torch.save({"q": q.cpu(), "k": k.cpu(), "v": v.cpu()}, tmp_path / "inputs.pt")
+    (tmp_path / "empty").mkdir()
+    script = (
+        "import sys, torch, flashtune\n"
+        "t = torch.load(sys.argv[1])\n"
+        "q, k, v = (t[n].cuda() for n in 'qkv')\n"
+        "o = flashtune.attention(q, k, v)\n"
+        "torch.save(o.cpu(), sys.argv[2])\n"
+    )
+    env = dict(os.environ, FLASHTUNE_BUNDLE=str(bundle), FLASHTUNE_NVRTC_LIBRARY="/nonexistent/libnvrtc.so",
+               FLASHTUNE_KERNEL_DIR=str(tmp_path / "empty"), FLASHTUNE_CACHE_DIR=str(tmp_path / "empty"))
+    r = subprocess.run([sys.executable, "-c", script, str(tmp_path / "inputs.pt"), str(tmp_path / "o.pt")],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert torch.equal(torch.load(tmp_path / "o.pt"), o.cpu())
+    assert list((tmp_path / "empty").iterdir()) == []
