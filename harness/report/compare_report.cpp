@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/table.hpp"
+#include "store/best_entry_json.hpp"
 
 namespace flashtune::report {
 namespace {
@@ -68,17 +69,10 @@ std::string comparison_json(const check::Comparison& c) {
   ordered_json rows = ordered_json::array();
   for (const check::ComparisonRow& r : c.rows) {
     const ComparedEntry& e = r.entry();
-    const store::ProblemKey& k = e.problem;
     rows.push_back({{"verdict", to_string(r.verdict)},
                     {"gpu", e.gpu.name},
                     {"template", e.template_id},
-                    {"problem",
-                     {{"dtype", to_string(k.dtype)},
-                      {"head_dim", k.head_dim},
-                      {"causal", k.causal},
-                      {"seqlen_bucket", k.seqlen_bucket},
-                      {"batch_heads_bucket", k.bh_bucket},
-                      {"smem_budget", k.smem_budget}}},
+                    {"problem", store::problem_key_json(e.problem)},
                     {"old", side_json(r.old_entry)},
                     {"new", side_json(r.new_entry)},
                     {"change", r.change},

@@ -17,21 +17,23 @@ nlohmann::ordered_json gpu_json(const GpuIdentity& gpu) {
   };
 }
 
+nlohmann::ordered_json problem_key_json(const ProblemKey& k) {
+  return {{"dtype", to_string(k.dtype)},
+          {"head_dim", k.head_dim},
+          {"causal", k.causal},
+          {"seqlen_bucket", k.seqlen_bucket},
+          {"batch_heads_bucket", k.bh_bucket},
+          {"smem_budget", k.smem_budget}};
+}
+
 nlohmann::ordered_json entry_json(const BestEntry& e) {
-  const ProblemKey& k = e.key.problem;
   nlohmann::ordered_json config = nlohmann::ordered_json::object();
   for (const auto& [name, value] : e.params) config[name] = value;
   return {
       {"template", e.key.template_id},
       {"source_hash", e.key.source_hash},
       {"nvrtc_version", e.key.nvrtc_version},
-      {"problem",
-       {{"dtype", to_string(k.dtype)},
-        {"head_dim", k.head_dim},
-        {"causal", k.causal},
-        {"seqlen_bucket", k.seqlen_bucket},
-        {"batch_heads_bucket", k.bh_bucket},
-        {"smem_budget", k.smem_budget}}},
+      {"problem", problem_key_json(e.key.problem)},
       {"config", config},
       {"median_ms", e.median_ms},
       {"tflops", e.tflops},

@@ -15,6 +15,8 @@
 namespace flashtune::store {
 
 nlohmann::ordered_json gpu_json(const GpuIdentity& gpu);
+// {dtype, head_dim, causal, seqlen_bucket, batch_heads_bucket, smem_budget}: entry_json's "problem"
+nlohmann::ordered_json problem_key_json(const ProblemKey& k);
 nlohmann::ordered_json entry_json(const BestEntry& e);
 
 // The inverses. Throw nlohmann::json::exception for a missing key or a value of the wrong type, and
