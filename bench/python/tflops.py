@@ -22,6 +22,7 @@ import sys
 import torch
 
 import flashtune
+from flashtune import _flashtune as _C
 
 
 def time_ms(fn, warmup, samples):
@@ -38,7 +39,16 @@ def time_ms(fn, warmup, samples):
         end.record()
         end.synchronize()
         times.append(start.elapsed_time(end))
+    CLOCKS.append(sm_clock_fraction())
     return statistics.median(times)
+
+
+CLOCKS = []  # the SM clock after each time_ms(), as a fraction of the maximum (None: NVML not readable)
+
+
+def sm_clock_fraction():
+    c = _C._sm_clock_mhz(torch.cuda.current_device())
+    return None if c is None else c[0] / c[1]
 
 
 def bench_rows(path, db, seqlens, warmup, samples):
@@ -63,6 +73,10 @@ def bench_rows(path, db, seqlens, warmup, samples):
     return rows
 
 
+def pct(f):
+    return "-" if f is None else f"{100 * f:.0f}%"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seqlens", type=int, nargs="+", default=[4096, 8192])
@@ -84,12 +98,13 @@ def main():
             p = flashtune.Problem(b, a.heads, n, d, "bf16", causal)
             choice = flashtune.choice(p)
             ms = time_ms(lambda: flashtune.attention(q, k, v, causal=causal), a.warmup, a.samples)
+            clock = CLOCKS[-1]
             sdpa_ms = time_ms(
                 lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal),
                 a.warmup, a.samples)
             rows.append({"batch": b, "heads": a.heads, "seqlen": n, "head_dim": d, "causal": causal,
                          "template": choice["template"], "source": choice["source"], "kernel": choice["kernel"],
-                         "python_ms": ms, "python_tflops": p.flops() / ms / 1e9,
+                         "python_ms": ms, "python_clock": clock, "python_tflops": p.flops() / ms / 1e9,
                          "sdpa_ms": sdpa_ms, "sdpa_tflops": p.flops() / sdpa_ms / 1e9})
     native = bench_rows(a.bench, a.db, a.seqlens, a.warmup, a.samples)
     # Python again, after flashtune-bench: the order of the two (the GPU's temperature and clocks) shows here.
@@ -100,6 +115,7 @@ def main():
             if r["seqlen"] == n:
                 ms = time_ms(lambda: flashtune.attention(q, k, v, causal=r["causal"]), a.warmup, a.samples)
                 r["python_after_tflops"] = flashtune.Problem(b, a.heads, n, d, "bf16", r["causal"]).flops() / ms / 1e9
+                r["python_after_clock"] = CLOCKS[-1]
     for r in rows:
         r["bench_tflops"] = native.get((r["template"], r["seqlen"], r["causal"]))
         r["bench_tflops_by_template"] = {t: v for (t, n, c), v in native.items()
@@ -109,14 +125,16 @@ def main():
     print(f"GPU: {gpu}, torch {torch.__version__}, flashtune {flashtune.__version__}; d128 bf16, TFLOP/s "
           f"(median of {a.samples} after {a.warmup} warm-up, L2 flushed; flashtune-bench: the same template's "
           "tuned best)")
-    print("| shape | causal | template (source) | Python | flashtune-bench | Python/bench | Python again | SDPA |")
-    print("|---|---|---|--:|--:|--:|--:|--:|")
+    print("| shape | causal | template (source) | Python | flashtune-bench | Python/bench | Python again | SDPA "
+          "| SM clock after Python, again |")
+    print("|---|---|---|--:|--:|--:|--:|--:|--:|")
     for r in rows:
         bt = r["bench_tflops"]
         ratio = f"{r['python_tflops'] / bt:.3f}" if bt else "-"
         print(f"| B{r['batch']} H{r['heads']} N{r['seqlen']} | {'yes' if r['causal'] else 'no'} | "
               f"{r['template']} ({r['source']}) | {r['python_tflops']:.1f} | {f'{bt:.1f}' if bt else '-'} | "
-              f"{ratio} | {r['python_after_tflops']:.1f} | {r['sdpa_tflops']:.1f} |")
+              f"{ratio} | {r['python_after_tflops']:.1f} | {r['sdpa_tflops']:.1f} | "
+              f"{pct(r['python_clock'])}, {pct(r['python_after_clock'])} |")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"gpu": gpu, "torch": torch.__version__, "flashtune": flashtune.__version__,

@@ -131,3 +131,13 @@ def test_bundle_from_the_environment(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(tmp_path)
+
+
+def test_sm_clock_for_the_benches():
+    # (current MHz, maximum MHz) through NVML on a GPU; None where there is none, never an exception.
+    c = flashtune._flashtune._sm_clock_mhz(0)
+    if HAS_GPU:
+        assert c is None or (0 < c[0] <= c[1] * 1.05 and c[1] > 0)
+    else:
+        assert c is None
+    assert flashtune._flashtune._sm_clock_mhz(-1) is None

@@ -12,6 +12,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
@@ -28,6 +29,7 @@
 #include "gpu/device_buffer.hpp"
 #include "gpu/device_info.hpp"
 #include "gpu/driver_api.hpp"
+#include "gpu/sm_clock.hpp"
 #include "jit/nvrtc_program.hpp"
 #include "process_runtime.hpp"
 #include "runtime/best_config.hpp"
@@ -418,6 +420,20 @@ nb::object or_error(F f, nb::dict& errors, const char* key) {
   }
 }
 
+// The SM clock of device `ordinal` now and its maximum, in MHz, read through NVML (for the benches: a
+// measurement's clock next to its time); None without a GPU or NVML.
+std::optional<std::pair<int, int>> sm_clock_mhz(int ordinal) {
+  std::string why;
+  if (!gpu::gpu_available(&why) || ordinal < 0 || ordinal >= gpu::device_count()) return std::nullopt;
+  const std::unique_ptr<gpu::SmClock> clock = gpu::SmClock::open(gpu::query_device(ordinal).uuid, &why);
+  if (!clock) return std::nullopt;
+  try {
+    return std::pair<int, int>{clock->current_mhz(), clock->max_mhz()};
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 nb::dict info() {
   nb::dict d, errors;
   d["version"] = FLASHTUNE_VERSION;
@@ -482,6 +498,7 @@ NB_MODULE(_flashtune, m) {
   m.def("_best_config", &best_config, "batch"_a, "heads"_a, "seqlen"_a, "head_dim"_a, "dtype"_a, "causal"_a,
         "template"_a, "smem_budget"_a, "db"_a, "gpu"_a.none());
   m.def("_info", &info);
+  m.def("_sm_clock_mhz", &sm_clock_mhz, "device"_a);
   m.def(
       "_load_bundle",
       [](const std::string& path) {
