@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import flashtune
-from conftest import requires_torch_cuda, torch_cuda
+from conftest import check_torch_argument_errors, requires_torch_cuda, torch_cuda
 
 pytestmark = [pytest.mark.gpu, requires_torch_cuda]
 
@@ -245,19 +245,7 @@ def test_tensors_on_two_devices():
 
 
 def test_torch_errors_name_the_argument():
-    q = torch.zeros(1, 2, 16, 64, dtype=torch.bfloat16, device="cuda")
-    with pytest.raises(flashtune.ArgumentTypeError) as e:
-        flashtune.attention(q, q.half(), q)
-    assert e.value.argument == "k"
-    with pytest.raises(flashtune.InvalidArgumentError) as e:
-        flashtune.attention(q, q.transpose(1, 2).contiguous().transpose(1, 2), q)
-    assert e.value.argument == "k" and "k.contiguous()" in str(e.value)
-    with pytest.raises(flashtune.InvalidArgumentError) as e:
-        flashtune.attention(q, q, q, stream=0)
-    assert e.value.argument == "stream"
-    with pytest.raises(flashtune.ArgumentTypeError) as e:
-        flashtune.attention(q, q, [1])
-    assert e.value.argument == "v"
+    check_torch_argument_errors(torch.zeros(1, 2, 16, 64, dtype=torch.bfloat16, device="cuda"))
 
 
 def test_requires_grad_inputs_run_forward():
