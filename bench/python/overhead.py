@@ -56,7 +56,9 @@ def main():
     cases = [
         ("flashtune.attention (eager: no op dispatch)", lambda: flashtune.attention(q, k, v)),
         ("torch.ops.flashtune.attention (the custom op)", lambda: torch.ops.flashtune.attention(q, k, v, False, None, None)),
-        ("flashtune C++ call from Python (no op, no alloc)",
+        ("flashtune C++ call from Python (tensors, no alloc)",
+         lambda: flashtune._C._attention_torch(q, k, v, o, None, False, None, None)),
+        ("flashtune C++ call from Python (descriptions, no alloc)",
          lambda: flashtune._C._attention_desc(*descs, o.data_ptr(), lse.data_ptr(), False, None, None, stream)),
         ("torch SDPA", lambda: sdpa(q, k, v)),
     ]

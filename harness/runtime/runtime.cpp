@@ -40,6 +40,10 @@ struct Plan {
   std::optional<run::Instance> instance;
   gpu::Module module;
   std::vector<gpu::Kernel> kernels;
+  // The tensor maps of the last call and the q, k, v, o they were encoded for: a caller that passes the same
+  // tensors again (a loop, a caching allocator handing back the same O) skips cuTensorMapEncodeTiled.
+  std::array<gpu::TensorMap, kMaxTensorMaps> maps{};
+  std::array<const void*, 4> mapped{};  // all null: none encoded yet
 };
 
 struct ContextState {
@@ -218,9 +222,13 @@ void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
   if (requests.size() > kMaxTensorMaps)
     throw Error(ErrorKind::internal,
                 fmt::format("{}: {} tensor maps", plan.instance->label(), requests.size()));
-  std::array<gpu::TensorMap, kMaxTensorMaps> maps;
-  run::attention_tensor_maps(requests, params, problem, maps);
-  void* args[] = {&params, maps.data()};
+  const std::array<const void*, 4> tensors{params.q, params.k, params.v, params.o};
+  if (!requests.empty() && tensors != plan.mapped) {
+    plan.mapped = {};  // if encoding throws, nothing stale is reused
+    run::attention_tensor_maps(requests, params, problem, plan.maps);
+    plan.mapped = tensors;
+  }
+  void* args[] = {&params, plan.maps.data()};
   const std::vector<KernelLaunch>& launches = plan.instance->launches();
   for (std::size_t i = 0; i < plan.kernels.size(); ++i)
     gpu::launch_on(plan.kernels[i], run::shape_of(launches[i]), args, stream, plan.instance->label());

@@ -2,6 +2,7 @@
 // docs/python.md).
 //
 //   _attention_dlpack(q, k, v, causal, scale, return_lse, template, stream)   any framework, through DLPack
+//   _attention_torch(q, k, v, o, lse, causal, scale, template)             torch tensors, read directly
 //   _attention_desc(qd, kd, vd, o, lse, causal, scale, template, stream)     tensors described by their
 //   fields _check(qd, kd, vd, causal, scale, template)                              the same checks, no GPU
 //   needed _choice, _best_config, _info, _bench_runtime, _runtime_templates
@@ -255,6 +256,70 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
   return nb::make_tuple(out, as_array(std::move(lse), {b, h, n}, nb::dtype<float>()));
 }
 
+// ---- torch tensors, read directly
+
+// What _torch_op hands over once (_torch_init): torch's 16-bit dtypes, compared by identity, and its current
+// raw stream function. Never freed: Python objects must not be released after the interpreter finalizes.
+struct TorchHooks {
+  nb::object bf16, f16, raw_stream;
+};
+TorchHooks* torch_hooks = nullptr;
+
+void torch_init(nb::object bf16, nb::object f16, nb::object raw_stream) {
+  if (torch_hooks == nullptr)
+    torch_hooks = new TorchHooks{std::move(bf16), std::move(f16), std::move(raw_stream)};
+}
+
+std::vector<std::int64_t> int_list(const nb::object& seq) {
+  std::vector<std::int64_t> out;
+  for (nb::handle x : seq) out.push_back(nb::cast<std::int64_t>(x));
+  return out;
+}
+
+// A torch.Tensor's description, from its attributes (no Python-side tuples): the fast path of the eager call.
+TensorDesc torch_desc(nb::handle t) {
+  TensorDesc d;
+  d.data = nb::cast<std::uintptr_t>(t.attr("data_ptr")());
+  d.shape = int_list(t.attr("shape"));
+  d.strides = int_list(t.attr("stride")());
+  const nb::object dt = t.attr("dtype");
+  if (dt.is(torch_hooks->bf16)) {
+    d.dtype = "bfloat16";
+  } else if (dt.is(torch_hooks->f16)) {
+    d.dtype = "float16";
+  } else {
+    d.dtype = nb::cast<std::string>(nb::str(dt));  // "torch.float32": refused by check_metadata
+    if (d.dtype.rfind("torch.", 0) == 0) d.dtype.erase(0, 6);
+  }
+  if (nb::cast<bool>(t.attr("is_cuda"))) {
+    d.device = "cuda";
+    d.device_id = nb::cast<int>(t.attr("get_device")());
+  } else {
+    d.device = nb::cast<std::string>(t.attr("device").attr("type"));
+  }
+  return d;
+}
+
+// flashtune.attention's eager path for torch tensors: q, k, v torch.Tensors, o (and lse, or None) allocated
+// by the caller; runs on torch's current stream of q's device.
+void attention_torch(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb::handle lse, bool causal,
+                     std::optional<double> scale, const std::optional<std::string>& tmpl) {
+  if (torch_hooks == nullptr) throw Error(ErrorKind::internal, "_attention_torch before _torch_init");
+  const TensorDesc qd = torch_desc(q), kd = torch_desc(k), vd = torch_desc(v);
+  const CallOptions options = options_of(causal, scale, tmpl);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options);
+  const int device = check_devices(qd, kd, vd);
+  const auto stream = nb::cast<std::uintptr_t>(torch_hooks->raw_stream(device));
+  const auto o_ptr = nb::cast<std::uintptr_t>(o.attr("data_ptr")());
+  const std::uintptr_t lse_ptr = lse.is_none() ? 0 : nb::cast<std::uintptr_t>(lse.attr("data_ptr")());
+  nb::gil_scoped_release release;
+  const DeviceScope scope(device);
+  runtime::AttentionCall c = call_of(qd, kd, vd, p);
+  c.o = reinterpret_cast<void*>(o_ptr);
+  c.lse = reinterpret_cast<float*>(lse_ptr);
+  runtime_for(options.template_id).attention(c, stream_of(stream));
+}
+
 // ---- described tensors (torch)
 
 void attention_desc(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t o, std::uintptr_t lse,
@@ -490,6 +555,9 @@ NB_MODULE(_flashtune, m) {
         "scale"_a.none(), "return_lse"_a, "template"_a.none(), "stream"_a);
   m.def("_attention_desc", &attention_desc, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a, "scale"_a.none(),
         "template"_a.none(), "stream"_a);
+  m.def("_torch_init", &torch_init, "bf16"_a, "f16"_a, "raw_stream"_a);
+  m.def("_attention_torch", &attention_torch, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a.none(), "causal"_a,
+        "scale"_a.none(), "template"_a.none());
   m.def("_check", &check_desc, "q"_a, "k"_a, "v"_a, "causal"_a, "scale"_a.none(), "template"_a.none());
   m.def("_bench_runtime", &bench_runtime, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a,
         "template"_a.none(), "stream"_a, "calls"_a);

@@ -71,8 +71,22 @@ def _attention_fake(q, k, v, causal, scale, template):
     return q.new_empty(q.shape), q.new_empty(q.shape[:-1], dtype=torch.float32)
 
 
+_is_compiling = torch.compiler.is_compiling
+_Tensor = torch.Tensor
+_float32 = torch.float32
+
+
 def attention(q, k, v, causal, scale, return_lse, template, stream):
     """flashtune.attention for torch tensors (the arguments are checked by flashtune.attention)."""
+    if stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor and not _is_compiling():
+        # Eager: the runtime called directly, without the dispatcher's Python round trip (the op costs ~28 us a
+        # call on an H100, more than the kernel of a small problem); the extension reads the tensors'
+        # attributes itself; no LSE tensor unless asked (the runtime writes it to its own scratch). Traced code
+        # (torch.compile, fake tensors) takes the op.
+        o = q.new_empty(q.shape)
+        lse = q.new_empty(q.shape[:-1], dtype=_float32) if return_lse else None
+        _C._attention_torch(q, k, v, o, lse, causal, scale, template)
+        return (o, lse) if return_lse else o
     if stream is not None:
         e = InvalidArgumentError(
             "stream: torch tensors run on torch's current stream; choose it with torch.cuda.stream(s)"
@@ -84,17 +98,6 @@ def attention(q, k, v, causal, scale, return_lse, template, stream):
             e = ArgumentTypeError(f"{name}: expected a torch.Tensor like q, got {type(t).__name__}")
             e.argument = name
             raise e
-    if type(q) is torch.Tensor and not torch.compiler.is_compiling():
-        # Eager: the same call without the dispatcher's Python round trip (the op costs ~28 us a call on an
-        # H100, more than the kernel of a small problem), and without an LSE tensor when none is wanted (the
-        # runtime writes it to its own scratch). Traced code (torch.compile, fake tensors) takes the op.
-        o = torch.empty_like(q, memory_format=torch.contiguous_format)
-        lse = q.new_empty(q.shape[:-1], dtype=torch.float32) if return_lse else None
-        _C._attention_desc(
-            _desc(q), _desc(k), _desc(v), o.data_ptr(), 0 if lse is None else lse.data_ptr(), causal, scale,
-            template, _current_stream(q),
-        )
-        return (o, lse) if return_lse else o
     o, lse = torch.ops.flashtune.attention(q, k, v, causal, scale, template)
     return (o, lse) if return_lse else o
 
@@ -107,4 +110,7 @@ def bench_runtime(q, k, v, o, causal=False, template=None, calls=1000):
     )
 
 
+_C._torch_init(torch.bfloat16, torch.float16, _raw_stream if _raw_stream is not None else
+               (lambda index: torch.cuda.current_stream(index).cuda_stream))
 flashtune._torch_tensor_type = torch.Tensor  # flashtune.attention's test for torch tensors from now on
+flashtune._torch_attention = attention
