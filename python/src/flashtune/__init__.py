@@ -82,7 +82,6 @@ def _check_options(causal, scale, return_lse, template, stream):
 
 # torch.Tensor once flashtune._torch_op is imported (it sets this), else None.
 _torch_tensor_type = None
-_torch_attention = None  # flashtune._torch_op.attention, once imported
 
 
 def _is_torch(x):
@@ -111,9 +110,12 @@ def attention(q, k, v, *, causal=False, scale=None, return_lse=False, template=N
     """
     causal, scale, return_lse = _check_options(causal, scale, return_lse, template, stream)
     if _is_torch(q):
-        if _torch_attention is None:
-            import flashtune._torch_op  # registers the custom op once, and sets _torch_attention
-        return _torch_attention(q, k, v, causal, scale, return_lse, template, stream)
+        # Registers the custom op on the first call. Imported here at every call (a sys.modules lookup), not
+        # kept in a global set by the import: under torch.compile that first call is traced, and the tracer
+        # guards on the globals it reads, which must not change under it.
+        from flashtune._torch_op import attention as torch_attention
+
+        return torch_attention(q, k, v, causal, scale, return_lse, template, stream)
     return _C._attention_dlpack(q, k, v, causal, scale, return_lse, template, 0 if stream is None else stream)
 
 

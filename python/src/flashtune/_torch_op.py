@@ -113,4 +113,3 @@ def bench_runtime(q, k, v, o, causal=False, template=None, calls=1000):
 _C._torch_init(torch.bfloat16, torch.float16, _raw_stream if _raw_stream is not None else
                (lambda index: torch.cuda.current_stream(index).cuda_stream))
 flashtune._torch_tensor_type = torch.Tensor  # flashtune.attention's test for torch tensors from now on
-flashtune._torch_attention = attention
