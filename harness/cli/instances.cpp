@@ -29,8 +29,18 @@ std::vector<run::Instance> command_instances(const ConfigOptions& config, const 
     throw Error(ErrorKind::invalid_argument, fmt::format("--space {} is a space of {}, not of --template {}",
                                                          file.string(), s.template_id, t.id()));
   std::vector<run::Instance> out;
-  for (const ParamValues& v : space::enumerate(s, problem).kept)
-    if (auto inst = run::Instance::try_make(t, v, problem, nullptr)) out.push_back(std::move(*inst));
+  std::string why;
+  for (const ParamValues& v : space::enumerate(s, problem).kept) {
+    std::string reason;
+    if (auto inst = run::Instance::try_make(t, v, problem, &reason))
+      out.push_back(std::move(*inst));
+    else if (why.empty())
+      why = reason;
+  }
+  // None left: a problem the template does not run says so, rather than "no configuration".
+  if (out.empty())
+    if (auto unsupported = unsupported_reason(t, t.default_config(variant_of(problem)), problem))
+      throw Error(ErrorKind::invalid_argument, fmt::format("{}: {}", problem.to_string(), *unsupported));
   return out;
 }
 

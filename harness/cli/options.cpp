@@ -17,11 +17,20 @@ void ProblemOptions::add_to(CLI::App& app) {
   app.add_option("--heads", problem.heads, "attention heads")
       ->check(integer_in(1, 1 << 16))
       ->capture_default_str();
-  app.add_option("--seqlen,-n", problem.seqlen, "sequence length (queries = keys)")
+  app.add_option(
+         "--kv-heads", problem.kv_heads,
+         "key/value heads, dividing --heads (grouped-query attention; 1: multi-query; default: --heads)")
+      ->check(integer_in(1, 1 << 16));
+  app.add_option("--seqlen,-n", problem.seqlen,
+                 "sequence length of the queries (and of the keys unless --seqlen-k)")
       ->check(integer_in(1, 1 << 24))
       ->capture_default_str();
+  app.add_option(
+         "--seqlen-k", problem.seqlen_k,
+         "sequence length of the keys (default: --seqlen); the queries are its last --seqlen positions")
+      ->check(integer_in(1, 1 << 24));
   app.add_option("--head-dim,-d", problem.head_dim, "head dimension")
-      ->check(CLI::IsMember({64, 128}))
+      ->check(CLI::IsMember({64, 96, 128, 256}))
       ->capture_default_str();
   app.add_option("--dtype", dtype, "element type")
       ->check(CLI::IsMember({"bf16", "fp16"}))
@@ -29,6 +38,20 @@ void ProblemOptions::add_to(CLI::App& app) {
   app.add_flag("--causal", problem.causal, "causal mask (query i attends keys <= i)");
   app.add_option("--scale", problem.softmax_scale, "softmax scale (default 1/sqrt(head_dim))")
       ->check(finite_in(0, 1e6));
+  app.add_option(
+         "--window-left", problem.window_left,
+         "sliding window: keys attended before the (bottom-right aligned) diagonal (default: unbounded)")
+      ->check(integer_in(0, 1 << 24));
+  app.add_option("--window-right", problem.window_right,
+                 "sliding window: keys attended after the diagonal (default: unbounded)")
+      ->check(integer_in(0, 1 << 24));
+  app.add_option("--softcap", problem.softcap,
+                 "cap the scores to softcap * tanh(s / softcap) (default: none)")
+      ->check(finite_in(0, 1e6));
+  app.add_option("--layout", layout,
+                 "memory layout of Q, K, V and O: bhsd ([B, H, N, d]) or bshd ([B, N, H, d])")
+      ->check(CLI::IsMember({"bhsd", "bshd"}))
+      ->capture_default_str();
 }
 
 AttentionProblem ProblemOptions::resolve() const {
@@ -36,6 +59,7 @@ AttentionProblem ProblemOptions::resolve() const {
   auto t = parse_dtype(dtype);
   if (!t) throw Error(ErrorKind::invalid_argument, "unknown dtype '" + dtype + "' (bf16 or fp16)");
   p.dtype = *t;
+  p.layout = parse_layout(layout).value_or(Layout::bhsd);
   validate(p);
   return p;
 }

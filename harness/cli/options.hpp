@@ -15,8 +15,10 @@ namespace flashtune::cli {
 struct ProblemOptions {
   AttentionProblem problem{.batch = 4, .heads = 16, .seqlen = 4096, .head_dim = 128};
   std::string dtype = "bf16";
-  // Adds --batch --heads --seqlen --head-dim --dtype --causal --scale. The default is the d=128, N=4096
-  // shape of the project's benchmarks (16384 tokens, hidden 2048).
+  std::string layout = "bhsd";
+  // Adds --batch --heads --kv-heads --seqlen --seqlen-k --head-dim --dtype --causal --scale --window-left
+  // --window-right --softcap --layout. The default is the d=128, N=4096 shape of the project's benchmarks
+  // (16384 tokens, hidden 2048).
   void add_to(CLI::App& app);
   // Parses the dtype and validates; throws Error(invalid_argument).
   AttentionProblem resolve() const;

@@ -1,30 +1,80 @@
 #pragma once
 // One attention problem: the shapes and modes a kernel instantiation is run on.
+//
+// Queries: batch x heads x seqlen rows; keys and values: batch x kv_heads x seqlen_k rows (grouped-query
+// attention when kv_heads < heads: query head h reads key/value head h / (heads / kv_heads); kv_heads 1 is
+// multi-query attention). The mask, for query i and key j, with offset = seqlen_k - seqlen (the queries are
+// the last seqlen positions of the keys' sequence, bottom-right aligned as FlashAttention >= 2.1):
+//   key j is attended  iff  j < seqlen_k
+//                      and  (not causal            or j <= i + offset)
+//                      and  (window_left  < 0      or j >= i + offset - window_left)
+//                      and  (window_right < 0      or j <= i + offset + window_right)
+// A query row with no attended key has O = 0 and LSE = -inf. softcap > 0 caps the scaled scores:
+// s = softcap * tanh(scale * q.k / softcap).
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/dtype.hpp"
 
 namespace flashtune {
 
-// Layout is [batch, heads, seqlen, head_dim], contiguous, for Q, K, V and O; LSE is [batch, heads, seqlen]
-// fp32.
+// How Q, K, V and O lie in memory, unit stride on head_dim either way: bhsd is [batch, heads, seqlen,
+// head_dim]; bshd is [batch, seqlen, heads, head_dim] (the projections' output, attention on a view).
+enum class Layout { bhsd, bshd };
+std::string_view to_string(Layout l);  // "bhsd"
+std::optional<Layout> parse_layout(std::string_view s);
+
+// Offset, in elements, of row `row` of head `head` of batch entry `b` in a packed tensor of `heads` heads of
+// `rows` rows each.
+constexpr std::int64_t element_offset(Layout l, std::int64_t b, std::int64_t head, std::int64_t row,
+                                      std::int64_t heads, std::int64_t rows, std::int64_t head_dim) {
+  return l == Layout::bshd ? ((b * rows + row) * heads + head) * head_dim
+                           : ((b * heads + head) * rows + row) * head_dim;
+}
+
 struct AttentionProblem {
   int batch = 1;
-  int heads = 1;
-  int seqlen = 1;  // queries and keys have the same length
+  int heads = 1;   // query heads
+  int seqlen = 1;  // queries per sequence
   int head_dim = 64;
   DType dtype = DType::bf16;
   bool causal = false;
   float softmax_scale = 0.0f;  // 0 means 1/sqrt(head_dim)
+  int kv_heads = 0;            // key/value heads, dividing heads; 0 means heads
+  int seqlen_k = 0;            // keys per sequence; 0 means seqlen
+  int window_left = -1;        // keys attended before the aligned diagonal; -1: unbounded
+  int window_right = -1;       // keys attended after it; -1: unbounded
+  float softcap = 0.0f;        // 0: no cap
+  Layout layout = Layout::bhsd;
 
   float scale() const;
-  std::int64_t elements() const;  // of one of Q, K, V, O
-  std::int64_t rows() const;      // batch * heads * seqlen
-  // FLOPs as the FlashAttention benchmarks count them: 4*B*H*N^2*d, halved when causal.
+  int num_kv_heads() const { return kv_heads > 0 ? kv_heads : heads; }
+  int keys() const { return seqlen_k > 0 ? seqlen_k : seqlen; }
+  int group() const { return heads / num_kv_heads(); }  // query heads per key/value head
+  bool windowed() const { return window_left >= 0 || window_right >= 0; }
+  // Whether only the FlashAttention benchmarks' problem remains: equal lengths, one key head per query head,
+  // no window, no cap, bhsd.
+  bool plain() const;
+
+  std::int64_t elements() const;     // of Q or O: batch * heads * seqlen * head_dim
+  std::int64_t kv_elements() const;  // of K or V: batch * kv_heads * seqlen_k * head_dim
+  std::int64_t rows() const;         // batch * heads * seqlen (of O; LSE's length)
+  // (query, key) pairs the mask attends, over the whole problem.
+  double attended_pairs() const;
+  // FLOPs as the FlashAttention benchmarks count them: 4*B*H*N^2*d, halved when causal, for equal lengths and
+  // no window; otherwise 4*d times the attended pairs.
   double flops() const;
-  std::string to_string() const;  // "B4 H16 N4096 d128 bf16 causal"
+  // "B4 H16 N4096 d128 bf16 causal"; variants add "KV4", "Nk8192", "window 1024,0", "softcap 30", "bshd".
+  std::string to_string() const;
+
+  // The same problem with kv_heads and seqlen_k resolved (never 0): the form stored and compared.
+  AttentionProblem resolved() const;
 };
+
+// Equal after resolving kv_heads and seqlen_k.
+bool same_problem(const AttentionProblem& a, const AttentionProblem& b);
 
 // Throws flashtune::Error (invalid_argument) naming the field when a value is out of range.
 void validate(const AttentionProblem& p);

@@ -43,6 +43,11 @@ Tiling tiling_of(const ModelInputs& in) {
   const AttentionProblem& p = in.problem;
   if (p.seqlen < 1 || p.head_dim < 1 || p.batch < 1 || p.heads < 1)
     throw Error(ErrorKind::invalid_argument, fmt::format("io model: invalid problem {}", p.to_string()));
+  if (!p.plain())
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("io model: {} is not modelled yet (the model covers equal lengths, one key/value "
+                            "head per query head, no window or softcap, the bhsd layout)",
+                            p.to_string()));
   Tiling t;
   t.n = p.seqlen;
   t.d = p.head_dim;

@@ -1,6 +1,9 @@
 #include "kernels/kernel_template.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
@@ -32,6 +35,24 @@ void KernelTemplate::require_valid(const ParamValues& values, const ProblemVaria
   if (auto why = invalid_reason(values, variant))
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("{} {} ({}): {}", id(), to_string(values), to_string(variant), *why));
+}
+
+std::optional<std::string> unsupported_reason(const KernelTemplate& t, const ParamValues& values,
+                                              const AttentionProblem& p) {
+  const TemplateSupport s = t.support(values);
+  auto no = [&](std::string what) { return fmt::format("{} does not support {}", t.id(), what); };
+  if (std::find(s.head_dims.begin(), s.head_dims.end(), p.head_dim) == s.head_dims.end())
+    return no(fmt::format("head_dim {} (it has {})", p.head_dim, fmt::join(s.head_dims, ", ")));
+  if (p.num_kv_heads() != p.heads && !s.grouped_heads)
+    return no(fmt::format("grouped key/value heads (kv_heads {} < heads {})", p.num_kv_heads(), p.heads));
+  if (p.keys() != p.seqlen && !s.unequal_lengths)
+    return no(fmt::format("unequal lengths (seqlen {}, seqlen_k {})", p.seqlen, p.keys()));
+  if (p.windowed() && !s.window)
+    return no(fmt::format("a window (left {}, right {})", p.window_left, p.window_right));
+  if (p.softcap != 0.0f && !s.softcap) return no(fmt::format("softcap ({})", p.softcap));
+  if (std::find(s.layouts.begin(), s.layouts.end(), p.layout) == s.layouts.end())
+    return no(fmt::format("the {} layout", to_string(p.layout)));
+  return std::nullopt;
 }
 
 namespace {

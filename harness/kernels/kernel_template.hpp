@@ -48,6 +48,18 @@ struct ProblemVariant {
 ProblemVariant variant_of(const AttentionProblem& p);
 std::string to_string(const ProblemVariant& v);  // "d128 bf16 causal"
 
+// What a template's kernels run beyond the plain problem (core/problem.hpp), per configuration; the default
+// is the plain problem at head_dim 64 and 128. A problem outside it is pruned with the reason
+// (unsupported_reason), never compiled or run.
+struct TemplateSupport {
+  std::vector<int> head_dims{64, 128};
+  bool grouped_heads = false;    // kv_heads < heads (GQA, MQA)
+  bool unequal_lengths = false;  // seqlen_k != seqlen
+  bool window = false;           // window_left / window_right
+  bool softcap = false;
+  std::vector<Layout> layouts{Layout::bhsd};
+};
+
 struct KernelLaunch {
   unsigned grid[3] = {1, 1, 1};
   unsigned threads = 0;
@@ -82,6 +94,11 @@ class KernelTemplate {
   // values that pass check_params().
   virtual std::optional<std::string> invalid_reason(const ParamValues& values,
                                                     const ProblemVariant& variant) const = 0;
+  // What the kernels of configuration `values` run (TemplateSupport); the default is the plain problem.
+  virtual TemplateSupport support(const ParamValues& values) const {
+    (void)values;
+    return {};
+  }
   // The name expression NVRTC instantiates. Throws Error(invalid_argument) for values that fail
   // check_params() or invalid_reason().
   virtual std::string name_expression(const ParamValues& values, const ProblemVariant& variant) const = 0;
@@ -143,6 +160,11 @@ std::optional<std::string> check_params(const KernelTemplate& t, const ParamValu
 // values[name], or the parameter's default when an optional parameter is absent. Throws Error(not_found)
 // for a name the template does not have.
 std::int64_t param_or_default(const KernelTemplate& t, const ParamValues& values, std::string_view name);
+
+// Why configuration `values` of `t` cannot run `p` ("fa2_fwd does not support grouped key/value heads
+// (kv_heads 8 < heads 32)"), or nullopt when it can (TemplateSupport).
+std::optional<std::string> unsupported_reason(const KernelTemplate& t, const ParamValues& values,
+                                              const AttentionProblem& p);
 
 // "block_m=128 block_n=64 stages=2 warps=8"
 std::string to_string(const ParamValues& values);

@@ -192,45 +192,52 @@ constexpr int log2_distance(long long a, long long b) {
   return d < 0 ? -d : d;
 }
 
-// Whether a ranks before b for the buckets (n, bh): the nearer seqlen bucket in log2, then the larger one;
-// then the nearer batch*heads bucket, then the larger one.
+// Whether a ranks before b for the buckets (n, nk, bh): the nearer seqlen bucket in log2, then the larger
+// one; the same for the seqlen_k bucket, then for the batch*heads bucket.
 template <typename Entry>
-constexpr bool ranks_before(const Entry& a, const Entry& b, long long n, long long bh) {
+constexpr bool ranks_before(const Entry& a, const Entry& b, long long n, long long nk, long long bh) {
   const int dna = log2_distance(a.seqlen_bucket, n), dnb = log2_distance(b.seqlen_bucket, n);
   if (dna != dnb) return dna < dnb;
   if (a.seqlen_bucket != b.seqlen_bucket) return a.seqlen_bucket > b.seqlen_bucket;
+  const int dka = log2_distance(a.seqlen_k_bucket, nk), dkb = log2_distance(b.seqlen_k_bucket, nk);
+  if (dka != dkb) return dka < dkb;
+  if (a.seqlen_k_bucket != b.seqlen_k_bucket) return a.seqlen_k_bucket > b.seqlen_k_bucket;
   const int dba = log2_distance(a.batch_heads_bucket, bh), dbb = log2_distance(b.batch_heads_bucket, bh);
   if (dba != dbb) return dba < dbb;
   return a.batch_heads_bucket > b.batch_heads_bucket;
 }
 
 template <typename Entry>
-constexpr bool same_variant(const Entry& e, DType dtype, int head_dim, bool causal) {
-  return e.dtype == dtype && e.head_dim == head_dim && e.causal == causal;
+constexpr bool same_variant(const Entry& e, DType dtype, int head_dim, bool causal, const Variant& v) {
+  return e.dtype == dtype && e.head_dim == head_dim && e.causal == causal &&
+         e.variant.kv_group == v.kv_group && e.variant.window_left == v.window_left &&
+         e.variant.window_right == v.window_right && e.variant.softcap == v.softcap &&
+         e.variant.layout == v.layout;
 }
 
-// flashtune's fallback rule. Among the entries of this dtype, head_dim and causal: the budget smem_budget if
-// an entry has it, else the largest budget below it (smem_budget <= 0: the largest exported); within that
-// budget, the nearest seqlen bucket, then the nearest batch*heads bucket. nullptr when nothing matches.
+// flashtune's fallback rule. Among the entries of this dtype, head_dim, causal and variant: the budget
+// smem_budget if an entry has it, else the largest budget below it (smem_budget <= 0: the largest exported);
+// within that budget, the nearest seqlen bucket, then the nearest seqlen_k bucket, then the nearest
+// batch*heads bucket. nullptr when nothing matches.
 template <typename Entry, std::size_t N>
 constexpr const Entry* select(const Entry (&entries)[N], DType dtype, int head_dim, bool causal, int seqlen,
-                              long long batch_heads, long long smem_budget) {
+                              long long batch_heads, long long smem_budget, int seqlen_k, const Variant& v) {
   bool found = false;
   long long budget = 0;
   for (std::size_t i = 0; i < N; ++i) {
     const Entry& e = entries[i];
-    if (!same_variant(e, dtype, head_dim, causal)) continue;
+    if (!same_variant(e, dtype, head_dim, causal, v)) continue;
     if (smem_budget > 0 && e.smem_budget > smem_budget) continue;
     if (!found || e.smem_budget > budget) budget = e.smem_budget;
     found = true;
   }
   if (!found) return nullptr;
-  const long long n = bucket(seqlen), bh = bucket(batch_heads);
+  const long long n = bucket(seqlen), nk = bucket(seqlen_k > 0 ? seqlen_k : seqlen), bh = bucket(batch_heads);
   const Entry* best = nullptr;
   for (std::size_t i = 0; i < N; ++i) {
     const Entry& e = entries[i];
-    if (!same_variant(e, dtype, head_dim, causal) || e.smem_budget != budget) continue;
-    if (best == nullptr || ranks_before(e, *best, n, bh)) best = &e;
+    if (!same_variant(e, dtype, head_dim, causal, v) || e.smem_budget != budget) continue;
+    if (best == nullptr || ranks_before(e, *best, n, nk, bh)) best = &e;
   }
   return best;
 }
@@ -259,7 +266,9 @@ void write_template(std::string& out, const TemplateBlock& b) {
                  "  DType dtype;\n"
                  "  int head_dim;\n"
                  "  bool causal;\n"
+                 "  Variant variant;\n"
                  "  int seqlen_bucket;             // a power of two\n"
+                 "  int seqlen_k_bucket;           // a power of two\n"
                  "  long long batch_heads_bucket;  // a power of two\n"
                  "  long long smem_budget;         // bytes of shared memory per block\n"
                  "  {0}Config config;\n"
@@ -273,10 +282,13 @@ void write_template(std::string& out, const TemplateBlock& b) {
     const store::ProblemKey& k = e->key.problem;
     std::vector<std::string> values;
     for (const auto& [name, value] : e->params) values.push_back(fmt::format("{}", value));
-    fmt::format_to(o, "    {{DType::{}, {}, {}, {}, {}, {}, {{{}}}, {}, {}}},  // B{} H{} N{}\n",
-                   to_string(k.dtype), k.head_dim, k.causal ? "true" : "false", k.seqlen_bucket, k.bh_bucket,
-                   k.smem_budget, fmt::join(values, ", "), cpp_double(e->median_ms), cpp_double(e->tflops),
-                   e->problem.batch, e->problem.heads, e->problem.seqlen);
+    fmt::format_to(
+        o,
+        "    {{DType::{}, {}, {}, {{{}, {}, {}, {}, Layout::{}}}, {}, {}, {}, {}, {{{}}}, {}, {}}},  // {}\n",
+        to_string(k.dtype), k.head_dim, k.causal ? "true" : "false", k.kv_group, k.window_left,
+        k.window_right, k.softcap ? "true" : "false", to_string(k.layout), k.seqlen_bucket, k.seqlen_k_bucket,
+        k.bh_bucket, k.smem_budget, fmt::join(values, ", "), cpp_double(e->median_ms), cpp_double(e->tflops),
+        comment_text(e->problem.to_string()));
   }
   fmt::format_to(o, "}};\n");
   fmt::format_to(
@@ -286,16 +298,19 @@ void write_template(std::string& out, const TemplateBlock& b) {
   const std::string head = fmt::format("constexpr const {}Entry* {}_select(", b.type, b.prefix);
   fmt::format_to(
       o,
-      "// The tuned configuration for a problem; nullptr when no entry has its dtype, head_dim and "
-      "causal (or\n"
-      "// every entry needs more than smem_budget bytes). smem_budget <= 0: the largest budget "
-      "exported.\n"
+      "// The tuned configuration for a problem; nullptr when no entry has its dtype, head_dim, causal "
+      "and\n"
+      "// variant (or every entry needs more than smem_budget bytes). smem_budget <= 0: the largest "
+      "budget\n"
+      "// exported; seqlen_k 0: seqlen.\n"
       "{}DType dtype, int head_dim, bool causal, int seqlen,\n"
-      "{}long long batch_heads, long long smem_budget = -1) {{\n"
+      "{}long long batch_heads, long long smem_budget = -1,\n"
+      "{}int seqlen_k = 0, const Variant& variant = Variant{{}}) {{\n"
       "  return detail::select(k{}Entries, dtype, head_dim, causal, seqlen, batch_heads, "
-      "smem_budget);\n"
+      "smem_budget, seqlen_k,\n"
+      "                        variant);\n"
       "}}\n",
-      head, std::string(head.size(), ' '), b.type);
+      head, std::string(head.size(), ' '), std::string(head.size(), ' '), b.type);
 }
 
 }  // namespace
@@ -336,30 +351,40 @@ std::string export_header(const std::vector<store::BestEntry>& entries) {
       "back\n"
       "// like flashtune does: the same budget else the largest below it, then the nearest seqlen bucket "
       "(in\n"
-      "// log2; ties: the larger), then the nearest batch*heads bucket.\n"
+      "// log2; ties: the larger), then the nearest seqlen_k bucket, then the nearest batch*heads bucket.\n"
       "//\n"
       "//   constexpr auto* e = flashtune_tuned::{}_select(flashtune_tuned::DType::bf16, 128, false, "
       "4096, 64);\n"
       "//   if (e != nullptr) launch(e->config);\n\n",
       comment_text(newest), blocks.front().prefix);
-  fmt::format_to(o,
-                 "#include <cstddef>\n"
-                 "#include <cstdint>\n\n"
-                 "namespace flashtune_tuned {{\n\n"
-                 "enum class DType {{ bf16, fp16 }};\n\n"
-                 "inline constexpr int kExportVersion = {};\n"
-                 "inline constexpr const char* kGeneratedBy = {};\n"
-                 "inline constexpr const char* kGpuName = {};\n"
-                 "inline constexpr const char* kGpuKey = {};\n"
-                 "inline constexpr int kGpuCcMajor = {};\n"
-                 "inline constexpr int kGpuCcMinor = {};\n"
-                 "inline constexpr int kGpuSmCount = {};\n"
-                 "inline constexpr long long kGpuSmemOptinPerBlock = {};\n"
-                 "inline constexpr long long kGpuL2Bytes = {};\n"
-                 "inline constexpr int kDriverVersion = {};\n\n",
-                 kExportVersion, cpp_string(generated_by()), cpp_string(g.gpu.name), cpp_string(g.gpu.key()),
-                 g.gpu.cc_major, g.gpu.cc_minor, g.gpu.sm_count, g.gpu.smem_optin_per_block, g.gpu.l2_bytes,
-                 g.gpu.driver_version);
+  fmt::format_to(
+      o,
+      "#include <cstddef>\n"
+      "#include <cstdint>\n\n"
+      "namespace flashtune_tuned {{\n\n"
+      "enum class DType {{ bf16, fp16 }};\n"
+      "enum class Layout {{ bhsd, bshd }};  // [batch, heads, seqlen, d] or [batch, seqlen, heads, d]\n\n"
+      "// The attention variant of a problem; Variant{{}} is the plain one (flashtune's AttentionProblem).\n"
+      "struct Variant {{\n"
+      "  int kv_group = 1;       // query heads per key/value head (heads / kv_heads)\n"
+      "  int window_left = -1;   // -1: unbounded\n"
+      "  int window_right = -1;  // -1: unbounded\n"
+      "  bool softcap = false;   // scores capped\n"
+      "  Layout layout = Layout::bhsd;\n"
+      "}};\n\n"
+      "inline constexpr int kExportVersion = {};\n"
+      "inline constexpr const char* kGeneratedBy = {};\n"
+      "inline constexpr const char* kGpuName = {};\n"
+      "inline constexpr const char* kGpuKey = {};\n"
+      "inline constexpr int kGpuCcMajor = {};\n"
+      "inline constexpr int kGpuCcMinor = {};\n"
+      "inline constexpr int kGpuSmCount = {};\n"
+      "inline constexpr long long kGpuSmemOptinPerBlock = {};\n"
+      "inline constexpr long long kGpuL2Bytes = {};\n"
+      "inline constexpr int kDriverVersion = {};\n\n",
+      kExportVersion, cpp_string(generated_by()), cpp_string(g.gpu.name), cpp_string(g.gpu.key()),
+      g.gpu.cc_major, g.gpu.cc_minor, g.gpu.sm_count, g.gpu.smem_optin_per_block, g.gpu.l2_bytes,
+      g.gpu.driver_version);
   out += kRule;
   for (const TemplateBlock& b : blocks) write_template(out, b);
   out += "\n}  // namespace flashtune_tuned\n";

@@ -1,14 +1,17 @@
 #include "run/attention_buffers.hpp"
 
 #include <cmath>
-#include <numbers>
 
+#include "run/attention_params_of.hpp"
 #include "verify/half_convert.hpp"
 
 namespace flashtune::run {
 namespace {
 std::size_t tensor_bytes(const AttentionProblem& p) {
   return static_cast<std::size_t>(p.elements()) * 2;
+}
+std::size_t kv_bytes(const AttentionProblem& p) {
+  return static_cast<std::size_t>(p.kv_elements()) * 2;
 }
 std::size_t lse_bytes(const AttentionProblem& p) {
   return static_cast<std::size_t>(p.rows()) * sizeof(float);
@@ -19,8 +22,8 @@ constexpr std::uint32_t kF32NaN = 0x7FC00000u;
 AttentionBuffers::AttentionBuffers(const AttentionProblem& p)
     : problem_(p),
       q_(tensor_bytes(p)),
-      k_(tensor_bytes(p)),
-      v_(tensor_bytes(p)),
+      k_(kv_bytes(p)),
+      v_(kv_bytes(p)),
       o_(tensor_bytes(p)),
       lse_(lse_bytes(p)) {}
 
@@ -36,16 +39,12 @@ void AttentionBuffers::poison() {
 }
 
 AttentionParams AttentionBuffers::params() const {
-  AttentionParams a{};
+  AttentionParams a = attention_params_of(problem_);
   a.q = reinterpret_cast<const void*>(q_.ptr());
   a.k = reinterpret_cast<const void*>(k_.ptr());
   a.v = reinterpret_cast<const void*>(v_.ptr());
   a.o = reinterpret_cast<void*>(o_.ptr());
   a.lse = reinterpret_cast<float*>(lse_.ptr());
-  a.batch = problem_.batch;
-  a.heads = problem_.heads;
-  a.seqlen = problem_.seqlen;
-  a.scale_log2 = problem_.scale() * std::numbers::log2e_v<float>;
   return a;
 }
 

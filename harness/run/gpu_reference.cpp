@@ -4,6 +4,7 @@
 
 #include "gpu/context.hpp"
 #include "gpu/launch.hpp"
+#include "reference_rows.h"
 #include "run/kernel_loader.hpp"
 
 namespace flashtune::run {
@@ -19,18 +20,17 @@ GpuReferenceOutput gpu_reference(const AttentionBuffers& buffers, std::span<cons
   const std::size_t nh = heads.size();
   gpu::DeviceBuffer d_heads(nh * sizeof(int));
   d_heads.upload(heads.data(), nh * sizeof(int));
-  gpu::DeviceBuffer scores(nh * n * n * sizeof(float));
   gpu::DeviceBuffer o(nh * n * p.head_dim * sizeof(float));
   gpu::DeviceBuffer lse(nh * n * sizeof(float));
 
   AttentionParams params = buffers.params();
   auto heads_ptr = d_heads.ptr();
-  auto scores_ptr = scores.ptr();
   auto o_ptr = o.ptr();
   auto lse_ptr = lse.ptr();
-  void* args[] = {&params, &heads_ptr, &scores_ptr, &o_ptr, &lse_ptr};
+  void* args[] = {&params, &heads_ptr, &o_ptr, &lse_ptr};
+  const std::size_t rows = static_cast<std::size_t>(reference_rows(p.head_dim));
   gpu::LaunchShape shape{
-      {static_cast<unsigned>((n + 15) / 16), static_cast<unsigned>(nh), 1}, {128, 1, 1}, 0};
+      {static_cast<unsigned>((n + rows - 1) / rows), static_cast<unsigned>(nh), 1}, {128, 1, 1}, 0};
   gpu::launch(ref.kernel, shape, args, nullptr, expr);
   gpu::Context::synchronize();
 

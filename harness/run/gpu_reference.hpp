@@ -13,8 +13,8 @@ struct GpuReferenceOutput {
   std::vector<float> lse;  // [heads.size(), seqlen]
 };
 
-// Runs the reference on the inputs already in `buffers` for the given batch*head indices. Needs
-// heads.size() * seqlen^2 * 4 bytes of scratch for the materialized scores.
+// Runs the reference on the inputs already in `buffers` for the given batch*head indices. Its memory is its
+// outputs: no scores are stored, whatever seqlen is.
 GpuReferenceOutput gpu_reference(const AttentionBuffers& buffers, std::span<const int> heads,
                                  const std::string& arch);
 

@@ -16,6 +16,7 @@ std::optional<Instance> Instance::try_make(const KernelTemplate& t, ParamValues 
                                            const AttentionProblem& problem, std::string* why) {
   const ProblemVariant variant = variant_of(problem);
   std::optional<std::string> bad = check_params(t, params);
+  if (!bad) bad = unsupported_reason(t, params, problem);
   if (!bad) bad = t.invalid_reason(params, variant);
   if (bad) {
     if (why) *why = fmt::format("{} {} ({}): {}", t.id(), to_string(params), to_string(variant), *bad);
@@ -49,6 +50,8 @@ Instance Instance::for_problem(const AttentionProblem& problem) const {
   if (variant_of(problem) != variant())
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: another variant ({}) needs another instance",
                                                          label_, to_string(variant_of(problem))));
+  if (auto why = unsupported_reason(*template_, params_, problem))
+    throw Error(ErrorKind::invalid_argument, fmt::format("{} on {}: {}", label_, problem.to_string(), *why));
   Instance copy = *this;
   copy.set_problem(problem);
   return copy;

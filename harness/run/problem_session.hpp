@@ -20,7 +20,7 @@ namespace flashtune::run {
 class ProblemSession {
  public:
   // Validates the problem (Error(invalid_argument)), allocates and uploads. The reference is the float64 CPU
-  // one for seqlen <= kCpuReferenceMaxSeqlen, else the fp32 GPU one (reference.hpp).
+  // one for at most kCpuReferenceMaxPairs attended pairs per head, else the fp32 GPU one (reference.hpp).
   ProblemSession(const AttentionProblem& problem, std::uint64_t seed, bool verify, const std::string& arch);
 
   const AttentionProblem& problem() const { return buffers_.problem(); }

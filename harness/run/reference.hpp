@@ -1,7 +1,8 @@
 #pragma once
 // The reference answer for one problem, computed once and checked against every configuration's output.
-// Small problems (seqlen <= kCpuReferenceMaxSeqlen) use the float64 CPU reference; larger ones the fp32 GPU
-// reference. Both cover a seeded choice of heads (first, last, random others), not every head.
+// Small problems (at most kCpuReferenceMaxPairs attended (query, key) pairs per head: seqlen 1024 dense) use
+// the float64 CPU reference; larger ones the fp32 GPU reference. Both cover a seeded choice of heads (first,
+// last, random others), not every head.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,7 +13,7 @@
 
 namespace flashtune::run {
 
-inline constexpr int kCpuReferenceMaxSeqlen = 1024;
+inline constexpr double kCpuReferenceMaxPairs = 1024.0 * 1024.0;
 
 struct Reference {
   std::vector<int> heads;   // batch*head indices checked

@@ -62,10 +62,11 @@ Bundle read_bundle(const fs::path& dir) {
     const nlohmann::json doc = nlohmann::json::parse(text);
     if (!doc.is_object() || !doc.contains("flashtune_bundle")) bad_manifest(file, "no flashtune_bundle key");
     const int version = doc.at("flashtune_bundle").get<int>();
-    if (version != kBundleVersion)
-      bad_manifest(file, fmt::format("format {}, this flashtune reads format {} (export the bundle again "
-                                     "with this version)",
-                                     version, kBundleVersion));
+    if (version < 1 || version > kBundleVersion)
+      bad_manifest(file,
+                   fmt::format("format {}, this flashtune reads formats 1 to {} (export the bundle again "
+                               "with this version)",
+                               version, kBundleVersion));
     b.generated_by = doc.at("generated_by").get<std::string>();
     b.gpu = store::gpu_from_json(doc.at("gpu"));
     b.arch = doc.at("gpu").at("arch").get<std::string>();
@@ -141,8 +142,9 @@ std::vector<std::string> describe_entries(const Bundle& bundle) {
   std::vector<std::string> out;
   for (const BundleEntry& e : bundle.entries) {
     const store::ProblemKey& k = e.best.key.problem;
-    out.push_back(fmt::format("{} {} d{}{} n{} bh{}", e.best.key.template_id, to_string(k.dtype), k.head_dim,
-                              k.causal ? " causal" : "", k.seqlen_bucket, k.bh_bucket));
+    std::string key = k.to_string();  // "bf16 d128 causal n4096 bh64 smem232448": the budget left out
+    key.erase(key.rfind(" smem"));
+    out.push_back(fmt::format("{} {}", e.best.key.template_id, key));
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // A deployable bundle: the tuned winners of one GPU, compiled, in a folder a program can ship. The runtime
 // runs a bundle with no NVRTC, no results database and no kernel sources present (RuntimeOptions::bundle).
 //
-//   DIR/manifest.json   {"flashtune_bundle": 1, "generated_by": "flashtune 0.1.0",
+//   DIR/manifest.json   {"flashtune_bundle": 2, "generated_by": "flashtune 0.1.0",
 //                        "gpu": {<store::gpu_json>, "arch": "sm_90a"},
 //                        "entries": [{<store::entry_json>, "cubin": "cubins/<digest>.cubin",
 //                                     "cubin_bytes": N, "cubin_digest": "<Hash128 hex>",
@@ -24,7 +24,9 @@
 
 namespace flashtune::runtime {
 
-inline constexpr int kBundleVersion = 1;
+// 2: entries carry the attention variant (store::entry_json). Format 1 (the plain problem only) is still
+// read.
+inline constexpr int kBundleVersion = 2;
 
 struct BundleEntry {
   store::BestEntry best;  // what was tuned: template, source hash, NVRTC, problem bucket, configuration

@@ -6,7 +6,6 @@
 #include <array>
 #include <map>
 #include <mutex>
-#include <numbers>
 #include <tuple>
 
 #include "attention_params.h"
@@ -17,6 +16,7 @@
 #include "gpu/launch.hpp"
 #include "gpu/module.hpp"
 #include "jit/cubin_cache.hpp"
+#include "run/attention_params_of.hpp"
 #include "run/attention_tensor_maps.hpp"
 #include "run/instance.hpp"
 #include "runtime/best_config.hpp"
@@ -28,10 +28,21 @@ namespace {
 
 constexpr std::size_t kMaxTensorMaps = 4;  // Q, K, V, O
 
-// The problem facts a plan depends on (the scale is a kernel argument).
-using PlanKey = std::tuple<int, int, int, int, int, bool>;
+// The problem facts a plan depends on (the scale and the softcap's value are kernel arguments).
+using PlanKey = std::tuple<int, int, int, int, int, bool, int, int, int, int, bool, int>;
 PlanKey key_of(const AttentionProblem& p) {
-  return {p.batch, p.heads, p.seqlen, p.head_dim, static_cast<int>(p.dtype), p.causal};
+  return {p.batch,
+          p.heads,
+          p.seqlen,
+          p.head_dim,
+          static_cast<int>(p.dtype),
+          p.causal,
+          p.num_kv_heads(),
+          p.keys(),
+          p.window_left,
+          p.window_right,
+          p.softcap > 0,
+          static_cast<int>(p.layout)};
 }
 
 // One problem on one context: the choice, its instance (launch grids for this problem), its loaded kernels.
@@ -207,16 +218,12 @@ void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   ContextState& state = impl_->context_state(c);
   Plan& plan = impl_->plan(state, problem);
-  AttentionParams params{};
+  AttentionParams params = run::attention_params_of(problem);
   params.q = call.q.data;
   params.k = call.k.data;
   params.v = call.v.data;
   params.o = call.o;
   params.lse = call.lse != nullptr ? call.lse : impl_->lse_scratch(state, problem);
-  params.batch = problem.batch;
-  params.heads = problem.heads;
-  params.seqlen = problem.seqlen;
-  params.scale_log2 = problem.scale() * std::numbers::log2e_v<float>;
   params.workspace = nullptr;  // the runtime runs templates without one (plan())
   const std::vector<TensorMapRequest>& requests = plan.instance->tensor_maps();
   if (requests.size() > kMaxTensorMaps)

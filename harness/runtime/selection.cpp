@@ -19,12 +19,13 @@ constexpr EnumNames<ChoiceSource, 3> kSources{{{
 std::optional<std::string> invalid(const KernelTemplate& t, const ParamValues& params,
                                    const AttentionProblem& problem) {
   if (auto bad = check_params(t, params)) return bad;
+  if (auto bad = unsupported_reason(t, params, problem)) return bad;
   return t.invalid_reason(params, variant_of(problem));
 }
 
 bool exact(const store::BestEntry& e, const AttentionProblem& problem) {
   const store::ProblemKey want = store::ProblemKey::of(problem, e.key.problem.smem_budget);
-  return want.seqlen_bucket == e.key.problem.seqlen_bucket && want.bh_bucket == e.key.problem.bh_bucket;
+  return want == e.key.problem;
 }
 
 }  // namespace

@@ -134,7 +134,7 @@ SearchSpace parse_search_space(std::string_view yaml_text, const std::string& fi
     s.sram_budgets = detail::read_sram_budgets(r, *f);
   else
     s.sram_budgets = {SramBudget{}};
-  s.problems = detail::read_problems(r, required("problems"));
+  s.problems = detail::read_problems(r, required("problems"), *t);
   if (const Field* f = top.find("measure")) s.measure = detail::read_measure(r, *f);
   if (const Field* f = top.find("prune")) s.prune = detail::read_prune(r, *f);
   if (const Field* f = top.find("strategy")) s.strategy = detail::read_strategy(r, *f);

@@ -18,8 +18,7 @@ int log2_distance(std::int64_t a, std::int64_t b) {
 
 bool same_family(const BestKey& a, const BestKey& b) {
   return a.gpu == b.gpu && a.template_id == b.template_id && a.source_hash == b.source_hash &&
-         a.nvrtc_version == b.nvrtc_version && a.problem.dtype == b.problem.dtype &&
-         a.problem.head_dim == b.problem.head_dim && a.problem.causal == b.problem.causal;
+         a.nvrtc_version == b.nvrtc_version && a.problem.same_family(b.problem);
 }
 
 }  // namespace
@@ -37,9 +36,11 @@ const BestEntry* choose_best(std::span<const BestEntry> candidates, const BestKe
   }
   if (!found) return nullptr;
 
-  // Lexicographic: nearer seqlen bucket, larger seqlen bucket, nearer bh bucket, larger bh bucket.
+  // Lexicographic: nearer seqlen bucket, larger seqlen bucket, nearer seqlen_k bucket, larger seqlen_k
+  // bucket, nearer bh bucket, larger bh bucket.
   auto rank = [&](const ProblemKey& k) {
     return std::tuple(log2_distance(k.seqlen_bucket, wanted.problem.seqlen_bucket), -k.seqlen_bucket,
+                      log2_distance(k.seqlen_k_bucket, wanted.problem.seqlen_k_bucket), -k.seqlen_k_bucket,
                       log2_distance(k.bh_bucket, wanted.problem.bh_bucket), -k.bh_bucket);
   };
   const BestEntry* best = nullptr;

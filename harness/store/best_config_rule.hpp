@@ -4,12 +4,14 @@
 // constexpr code.
 //
 // Candidates must share the wanted key's GPU (identity, driver included), template id, source hash, NVRTC
-// version, dtype, head_dim and causal: anything else is a miss. Among those:
+// version, dtype, head_dim, causal, window, softcap (on/off), layout and key/value group
+// (ProblemKey::same_family): anything else is a miss. Among those:
 //   1. the budget: the wanted budget if any candidate has it, else the largest budget below it (a
 //   configuration
 //      that fits a smaller budget fits a larger one); a wanted budget <= 0 means the largest there is;
 //   2. the seqlen bucket nearest in log2 to the wanted one (a tie: the larger bucket);
-//   3. the batch*heads bucket nearest in log2 (a tie: the larger bucket).
+//   3. the seqlen_k bucket nearest in log2 (a tie: the larger bucket);
+//   4. the batch*heads bucket nearest in log2 (a tie: the larger bucket).
 // An exact entry is therefore always chosen when there is one.
 #include <span>
 

@@ -21,7 +21,13 @@ nlohmann::ordered_json problem_key_json(const ProblemKey& k) {
   return {{"dtype", to_string(k.dtype)},
           {"head_dim", k.head_dim},
           {"causal", k.causal},
+          {"window_left", k.window_left},
+          {"window_right", k.window_right},
+          {"softcap", k.softcap},
+          {"layout", to_string(k.layout)},
+          {"kv_group", k.kv_group},
           {"seqlen_bucket", k.seqlen_bucket},
+          {"seqlen_k_bucket", k.seqlen_k_bucket},
           {"batch_heads_bucket", k.bh_bucket},
           {"smem_budget", k.smem_budget}};
 }
@@ -38,7 +44,12 @@ nlohmann::ordered_json entry_json(const BestEntry& e) {
       {"median_ms", e.median_ms},
       {"tflops", e.tflops},
       {"example_problem",
-       {{"batch", e.problem.batch}, {"heads", e.problem.heads}, {"seqlen", e.problem.seqlen}}},
+       {{"batch", e.problem.batch},
+        {"heads", e.problem.heads},
+        {"seqlen", e.problem.seqlen},
+        {"kv_heads", e.problem.num_kv_heads()},
+        {"seqlen_k", e.problem.keys()},
+        {"softcap", e.problem.softcap}}},
   };
 }
 
@@ -64,20 +75,37 @@ BestEntry entry_from_json(const nlohmann::json& j, const GpuIdentity& gpu) {
   e.key.template_id = j.at("template").get<std::string>();
   e.key.source_hash = j.at("source_hash").get<std::string>();
   e.key.nvrtc_version = j.at("nvrtc_version").get<int>();
-  e.key.problem = {*dtype,
-                   p.at("head_dim").get<int>(),
-                   p.at("causal").get<bool>(),
-                   p.at("seqlen_bucket").get<int>(),
-                   p.at("batch_heads_bucket").get<int>(),
-                   p.at("smem_budget").get<std::int64_t>()};
+  // The variant's fields came with schema 4: absent (an older export or bundle) means the plain problem.
+  const std::string layout_name = p.value("layout", std::string("bhsd"));
+  const std::optional<Layout> layout = parse_layout(layout_name);
+  if (!layout) throw Error(ErrorKind::invalid_argument, "unknown layout \"" + layout_name + "\"");
+  ProblemKey& k = e.key.problem;
+  k.dtype = *dtype;
+  k.head_dim = p.at("head_dim").get<int>();
+  k.causal = p.at("causal").get<bool>();
+  k.window_left = p.value("window_left", -1);
+  k.window_right = p.value("window_right", -1);
+  k.softcap = p.value("softcap", false);
+  k.layout = *layout;
+  k.kv_group = p.value("kv_group", 1);
+  k.seqlen_bucket = p.at("seqlen_bucket").get<int>();
+  k.seqlen_k_bucket = p.value("seqlen_k_bucket", k.seqlen_bucket);
+  k.bh_bucket = p.at("batch_heads_bucket").get<int>();
+  k.smem_budget = p.at("smem_budget").get<std::int64_t>();
   for (const auto& [name, value] : j.at("config").items()) e.params[name] = value.get<std::int64_t>();
   const nlohmann::json& ex = j.at("example_problem");
   e.problem.batch = ex.at("batch").get<int>();
   e.problem.heads = ex.at("heads").get<int>();
   e.problem.seqlen = ex.at("seqlen").get<int>();
-  e.problem.head_dim = e.key.problem.head_dim;
+  e.problem.kv_heads = ex.value("kv_heads", 0);
+  e.problem.seqlen_k = ex.value("seqlen_k", 0);
+  e.problem.softcap = ex.value("softcap", 0.0f);
+  e.problem.head_dim = k.head_dim;
   e.problem.dtype = *dtype;
-  e.problem.causal = e.key.problem.causal;
+  e.problem.causal = k.causal;
+  e.problem.window_left = k.window_left;
+  e.problem.window_right = k.window_right;
+  e.problem.layout = k.layout;
   // null: a non-finite number written by the exporter
   e.median_ms = j.at("median_ms").is_null() ? 0.0 : j.at("median_ms").get<double>();
   e.tflops = j.at("tflops").is_null() ? 0.0 : j.at("tflops").get<double>();

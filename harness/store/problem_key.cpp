@@ -29,14 +29,33 @@ ProblemKey ProblemKey::of(const AttentionProblem& p, std::int64_t smem_budget) {
   return {.dtype = p.dtype,
           .head_dim = p.head_dim,
           .causal = p.causal,
+          .window_left = p.window_left,
+          .window_right = p.window_right,
+          .softcap = p.softcap != 0.0f,
+          .layout = p.layout,
+          .kv_group = p.group(),
           .seqlen_bucket = store::seqlen_bucket(p.seqlen),
+          .seqlen_k_bucket = store::seqlen_bucket(p.keys()),
           .bh_bucket = batch_heads_bucket(static_cast<std::int64_t>(p.batch) * p.heads),
           .smem_budget = smem_budget};
 }
 
 std::string ProblemKey::to_string() const {
-  return fmt::format("{} d{}{} n{} bh{} smem{}", flashtune::to_string(dtype), head_dim,
-                     causal ? " causal" : "", seqlen_bucket, bh_bucket, smem_budget);
+  std::string s = fmt::format("{} d{}", flashtune::to_string(dtype), head_dim);
+  if (causal) s += " causal";
+  if (window_left >= 0 || window_right >= 0) s += fmt::format(" w{},{}", window_left, window_right);
+  if (softcap) s += " softcap";
+  if (layout != Layout::bhsd) s += fmt::format(" {}", flashtune::to_string(layout));
+  if (kv_group != 1) s += fmt::format(" g{}", kv_group);
+  s += fmt::format(" n{}", seqlen_bucket);
+  if (seqlen_k_bucket != seqlen_bucket) s += fmt::format(" nk{}", seqlen_k_bucket);
+  return s + fmt::format(" bh{} smem{}", bh_bucket, smem_budget);
+}
+
+bool ProblemKey::same_family(const ProblemKey& o) const {
+  return dtype == o.dtype && head_dim == o.head_dim && causal == o.causal && window_left == o.window_left &&
+         window_right == o.window_right && softcap == o.softcap && layout == o.layout &&
+         kv_group == o.kv_group;
 }
 
 }  // namespace flashtune::store

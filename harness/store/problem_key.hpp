@@ -1,10 +1,12 @@
 #pragma once
 // The results cache's key for a problem: the facts that are template arguments (dtype, head_dim, causal), the
-// sizes rounded up to their power-of-two bucket, and the shared-memory budget. Problems in one bucket share a
-// best configuration: seqlen 3000 and 4096 both look up n4096.
+// variant (window, softcap on or off, layout, query heads per key/value head), the sizes rounded up to their
+// power-of-two bucket (seqlen, seqlen_k, batch*heads), and the shared-memory budget. Problems in one bucket
+// share a best configuration: seqlen 3000 and 4096 both look up n4096.
 //
 //   ProblemKey k = ProblemKey::of({.batch = 4, .heads = 16, .seqlen = 3000, .head_dim = 128}, 232448);
 //   k.to_string();  // "bf16 d128 n4096 bh64 smem232448"
+//   // GQA 32/8, 1 query against 8192 keys, a window: "bf16 d128 causal w1024,0 g4 n1 nk8192 bh32 smem232448"
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -24,14 +26,25 @@ struct ProblemKey {
   DType dtype = DType::bf16;
   int head_dim = 0;
   bool causal = false;
+  int window_left = -1;  // exact, as the problem's (-1: unbounded)
+  int window_right = -1;
+  bool softcap = false;  // whether scores are capped (the cap's value does not change the kernel's work)
+  Layout layout = Layout::bhsd;
+  int kv_group = 1;  // heads / kv_heads, exact
   int seqlen_bucket = 0;
+  int seqlen_k_bucket = 0;
   int bh_bucket = 0;
   std::int64_t smem_budget =
       0;  // bytes per block, resolved (a "max" budget is stored as the device's opt-in limit)
 
   static ProblemKey of(const AttentionProblem& p, std::int64_t smem_budget);
-  std::string to_string()
-      const;  // "bf16 d128 causal n4096 bh64 smem232448"; without " causal" when not causal
+  // "bf16 d128 causal n4096 bh64 smem232448": " causal" only when causal; the variant's parts (" w1024,0",
+  // " softcap", " bshd", " g4") only when not the plain problem's, " nk8192" only when seqlen_k's bucket is
+  // not seqlen's.
+  std::string to_string() const;
+  // Everything best_config() must match exactly (core/best_config_rule.hpp): all but the buckets and the
+  // budget.
+  bool same_family(const ProblemKey& o) const;
   friend auto operator<=>(const ProblemKey&, const ProblemKey&) = default;
 };
 

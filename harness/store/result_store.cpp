@@ -99,13 +99,26 @@ SweepRecord read_sweep(const Statement& st) {
   return s;
 }
 
+Layout parse_layout_column(const std::string& text, const Database& db) {
+  if (auto l = parse_layout(text)) return *l;
+  throw Error(ErrorKind::io, fmt::format("{}: unknown layout '{}'", db.path().string(), text));
+}
+
+// kv_heads, seqlen_k, window_left, window_right, softcap, layout (schema 4).
+void read_variant(Columns& c, AttentionProblem& p, const Database& db) {
+  c.read(p.kv_heads, p.seqlen_k, p.window_left, p.window_right, p.softcap);
+  p.layout = parse_layout_column(c.text(), db);
+}
+
 constexpr std::string_view kTrialColumns =
     "sweep_id, batch, heads, seqlen, head_dim, dtype, causal, softmax_scale, smem_budget, template_id, "
     "params, "
     "status, detail, registers, spill_bytes, smem_bytes, blocks_per_sm, carveout_percent, compile_ms, "
     "cache_key, verified, o_rel_l2, o_max_abs, lse_max_abs, reference, samples, median_ms, mean_ms, min_ms, "
     "noise, stop, timed_budget, remeasured_ms, tflops, created_at, profiled, dram_read_bytes, "
-    "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json, clock_fraction";
+    "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json, clock_fraction, kv_heads, "
+    "seqlen_k, "
+    "window_left, window_right, softcap, layout";
 
 TrialRecord read_trial(const Statement& st, const Database& db) {
   Columns c(st);
@@ -126,20 +139,25 @@ TrialRecord read_trial(const Statement& st, const Database& db) {
          t.samples, t.median_ms, t.mean_ms, t.min_ms, t.noise, t.stop, t.timed_budget, t.remeasured_ms,
          t.tflops, t.created_at, t.profiled, t.dram_read_bytes, t.dram_write_bytes, t.l2_bytes, t.profiled_ns,
          t.activity_ns, t.counters_json, t.clock_fraction);
+  read_variant(c, t.problem, db);
   return t;
 }
 
 constexpr std::string_view kBestSelect =
     "SELECT g.name, g.cc_major, g.cc_minor, g.sm_count, g.smem_optin_per_block, g.l2_bytes, "
     "g.driver_version, "
-    "b.template_id, b.source_hash, b.nvrtc_version, b.dtype, b.head_dim, b.causal, b.seqlen_bucket, "
-    "b.bh_bucket, b.smem_budget, b.batch, b.heads, b.seqlen, b.softmax_scale, b.params, b.median_ms, "
-    "b.tflops, b.trial_id, b.sweep_id, b.updated_at, t.clock_fraction FROM best b JOIN gpus g ON g.key = "
-    "b.gpu_key LEFT JOIN trials t ON t.id = b.trial_id ";
-// The columns best_config() narrows on: the primary key's first seven.
+    "b.template_id, b.source_hash, b.nvrtc_version, b.dtype, b.head_dim, b.causal, b.window_left, "
+    "b.window_right, b.softcap, b.layout, b.kv_group, b.seqlen_bucket, b.seqlen_k_bucket, b.bh_bucket, "
+    "b.smem_budget, b.batch, b.heads, b.seqlen, b.softmax_scale, b.kv_heads, b.seqlen_k, b.softcap_value, "
+    "b.params, b.median_ms, b.tflops, b.trial_id, b.sweep_id, b.updated_at, t.clock_fraction FROM best b "
+    "JOIN "
+    "gpus g ON g.key = b.gpu_key LEFT JOIN trials t ON t.id = b.trial_id ";
+// The columns best_config() narrows on: the primary key's first twelve (ProblemKey::same_family).
 constexpr std::string_view kBestFamily =
     "WHERE b.gpu_key = ? AND b.template_id = ? AND b.source_hash = ? AND b.nvrtc_version = ? AND b.dtype = ? "
-    "AND b.head_dim = ? AND b.causal = ? ";
+    "AND b.head_dim = ? AND b.causal = ? AND b.window_left = ? AND b.window_right = ? AND b.softcap = ? AND "
+    "b.layout = ? AND b.kv_group = ? ";
+constexpr int kBestFamilyColumns = 12;
 
 void bind_family(Statement& st, const BestKey& k) {
   st.bind(1, k.gpu.key())
@@ -148,7 +166,12 @@ void bind_family(Statement& st, const BestKey& k) {
       .bind(4, k.nvrtc_version)
       .bind(5, to_string(k.problem.dtype))
       .bind(6, k.problem.head_dim)
-      .bind(7, k.problem.causal);
+      .bind(7, k.problem.causal)
+      .bind(8, k.problem.window_left)
+      .bind(9, k.problem.window_right)
+      .bind(10, k.problem.softcap)
+      .bind(11, to_string(k.problem.layout))
+      .bind(12, k.problem.kv_group);
 }
 
 BestEntry read_best(const Statement& st, const Database& db) {
@@ -158,11 +181,17 @@ BestEntry read_best(const Statement& st, const Database& db) {
   c.read(e.key.template_id, e.key.source_hash, e.key.nvrtc_version);
   ProblemKey& k = e.key.problem;
   k.dtype = parse_dtype_column(c.text(), db);
-  c.read(k.head_dim, k.causal, k.seqlen_bucket, k.bh_bucket, k.smem_budget, e.problem.batch, e.problem.heads,
-         e.problem.seqlen, e.problem.softmax_scale);
+  c.read(k.head_dim, k.causal, k.window_left, k.window_right, k.softcap);
+  k.layout = parse_layout_column(c.text(), db);
+  c.read(k.kv_group, k.seqlen_bucket, k.seqlen_k_bucket, k.bh_bucket, k.smem_budget, e.problem.batch,
+         e.problem.heads, e.problem.seqlen, e.problem.softmax_scale, e.problem.kv_heads, e.problem.seqlen_k,
+         e.problem.softcap);
   e.problem.head_dim = k.head_dim;
   e.problem.dtype = k.dtype;
   e.problem.causal = k.causal;
+  e.problem.window_left = k.window_left;
+  e.problem.window_right = k.window_right;
+  e.problem.layout = k.layout;
   e.params = parse_params(c.text(), db, "best entry " + e.key.to_string());
   c.read(e.median_ms, e.tflops, e.trial_id, e.sweep_id, e.updated_at, e.clock_fraction);
   return e;
@@ -390,19 +419,22 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
   std::lock_guard lock(impl_->mutex);
   Database& db = *impl_->db;
   Transaction tx(db);
-  Statement st(db,
-               fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           kTrialColumns));
-  const AttentionProblem& p = t.problem;
+  Statement st(
+      db,
+      fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                  "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                  "?, ?, ?, ?)",
+                  kTrialColumns));
+  const AttentionProblem p = t.problem.resolved();
   st.bind_all(t.sweep_id, p.batch, p.heads, p.seqlen, p.head_dim, to_string(p.dtype), p.causal,
               static_cast<double>(p.softmax_scale), t.smem_budget, t.template_id, params_json(t.params),
               to_string(t.status), t.detail, t.registers, t.spill_bytes, t.smem_bytes, t.blocks_per_sm,
               t.carveout_percent, t.compile_ms, t.cache_key, t.verified, t.o_rel_l2, t.o_max_abs,
               t.lse_max_abs, t.reference, t.samples, t.median_ms, t.mean_ms, t.min_ms, t.noise, t.stop,
               t.timed_budget, t.remeasured_ms, t.tflops, or_now(t.created_at), t.profiled, t.dram_read_bytes,
-              t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json,
-              t.clock_fraction);
+              t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json, t.clock_fraction,
+              p.kv_heads, p.seqlen_k, p.window_left, p.window_right, static_cast<double>(p.softcap),
+              to_string(p.layout));
   st.run();
   const std::int64_t id = db.last_insert_rowid();
   tx.commit();
@@ -458,12 +490,16 @@ void ResultStore::put_best(const BestEntry& e) {
   Statement st(
       db,
       "INSERT OR REPLACE INTO best (gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, "
-      "causal, seqlen_bucket, bh_bucket, smem_budget, batch, heads, seqlen, softmax_scale, params, "
+      "causal, window_left, window_right, softcap, layout, kv_group, seqlen_bucket, seqlen_k_bucket, "
+      "bh_bucket, smem_budget, batch, heads, seqlen, softmax_scale, kv_heads, seqlen_k, softcap_value, "
+      "params, "
       "median_ms, tflops, trial_id, sweep_id, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const AttentionProblem p = e.problem.resolved();
   st.bind_all(e.key.gpu.key(), e.key.template_id, e.key.source_hash, e.key.nvrtc_version, to_string(k.dtype),
-              k.head_dim, k.causal, k.seqlen_bucket, k.bh_bucket, k.smem_budget, e.problem.batch,
-              e.problem.heads, e.problem.seqlen, static_cast<double>(e.problem.softmax_scale),
+              k.head_dim, k.causal, k.window_left, k.window_right, k.softcap, to_string(k.layout), k.kv_group,
+              k.seqlen_bucket, k.seqlen_k_bucket, k.bh_bucket, k.smem_budget, p.batch, p.heads, p.seqlen,
+              static_cast<double>(p.softmax_scale), p.kv_heads, p.seqlen_k, static_cast<double>(p.softcap),
               params_json(e.params), e.median_ms, e.tflops, e.trial_id, e.sweep_id, or_now(e.updated_at));
   st.run();
   tx.commit();
@@ -472,10 +508,14 @@ void ResultStore::put_best(const BestEntry& e) {
 std::optional<BestEntry> ResultStore::find_best(const BestKey& k) const {
   std::lock_guard lock(impl_->mutex);
   Statement st(*impl_->db,
-               fmt::format("{}{}AND b.seqlen_bucket = ? AND b.bh_bucket = ? AND b.smem_budget = ?",
+               fmt::format("{}{}AND b.seqlen_bucket = ? AND b.seqlen_k_bucket = ? AND b.bh_bucket = ? AND "
+                           "b.smem_budget = ?",
                            kBestSelect, kBestFamily));
   bind_family(st, k);
-  st.bind(8, k.problem.seqlen_bucket).bind(9, k.problem.bh_bucket).bind(10, k.problem.smem_budget);
+  st.bind(kBestFamilyColumns + 1, k.problem.seqlen_bucket)
+      .bind(kBestFamilyColumns + 2, k.problem.seqlen_k_bucket)
+      .bind(kBestFamilyColumns + 3, k.problem.bh_bucket)
+      .bind(kBestFamilyColumns + 4, k.problem.smem_budget);
   if (!st.step()) return std::nullopt;
   return read_best(st, *impl_->db);
 }

@@ -27,7 +27,13 @@ json to_json(const AttentionProblem& p) {
               {"head_dim", p.head_dim},
               {"dtype", to_string(p.dtype)},
               {"causal", p.causal},
-              {"scale", p.softmax_scale}};
+              {"scale", p.softmax_scale},
+              {"kv_heads", p.kv_heads},
+              {"seqlen_k", p.seqlen_k},
+              {"window_left", p.window_left},
+              {"window_right", p.window_right},
+              {"softcap", p.softcap},
+              {"layout", to_string(p.layout)}};
 }
 
 AttentionProblem problem_from_json(const json& j) {
@@ -41,6 +47,14 @@ AttentionProblem problem_from_json(const json& j) {
   p.dtype = *dtype;
   p.causal = j.at("causal").get<bool>();
   p.softmax_scale = j.value("scale", 0.0f);
+  p.kv_heads = j.value("kv_heads", 0);
+  p.seqlen_k = j.value("seqlen_k", 0);
+  p.window_left = j.value("window_left", -1);
+  p.window_right = j.value("window_right", -1);
+  p.softcap = j.value("softcap", 0.0f);
+  const auto layout = parse_layout(j.value("layout", std::string("bhsd")));
+  if (!layout) throw std::runtime_error("bad layout in problem");
+  p.layout = *layout;
   return p;
 }
 

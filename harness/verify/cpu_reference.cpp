@@ -15,9 +15,15 @@
 namespace flashtune::verify {
 namespace {
 
-std::vector<double> widen(std::span<const std::uint16_t> x, DType t) {
-  std::vector<double> out(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = to_float(x[i], t);
+// The `rows` rows of head `head` (of `heads`) of batch entry b, widened: [rows, head_dim].
+std::vector<double> head_rows(const std::vector<std::uint16_t>& x, const AttentionProblem& p, int b, int head,
+                              int heads, int rows) {
+  const auto d = static_cast<std::size_t>(p.head_dim);
+  std::vector<double> out(static_cast<std::size_t>(rows) * d);
+  for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) {
+    const std::size_t at = element_offset(p.layout, b, head, r, heads, rows, p.head_dim);
+    for (std::size_t c = 0; c < d; ++c) out[r * d + c] = to_float(x[at + c], p.dtype);
+  }
   return out;
 }
 
@@ -36,29 +42,52 @@ double dot(const double* a, const double* b, int n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-// One head: rows [row_begin, row_end) of O and LSE into o / lse (already offset to this head).
-void attend_rows(const std::vector<double>& q, const std::vector<double>& k, const std::vector<double>& v,
-                 int seqlen, int d, bool causal, double scale, int row_begin, int row_end, double* o,
+// The keys row i attends: [lo, hi), empty when lo >= hi (core/problem.hpp's mask).
+struct KeyRange {
+  std::int64_t lo = 0, hi = 0;
+};
+KeyRange attended_keys(const AttentionProblem& p, std::int64_t i) {
+  const std::int64_t offset = static_cast<std::int64_t>(p.keys()) - p.seqlen;
+  KeyRange r{0, p.keys()};
+  if (p.causal) r.hi = std::min(r.hi, i + offset + 1);
+  if (p.window_right >= 0) r.hi = std::min(r.hi, i + offset + p.window_right + 1);
+  if (p.window_left >= 0) r.lo = std::max<std::int64_t>(0, i + offset - p.window_left);
+  return r;
+}
+
+// One head: rows [row_begin, row_end) of O and LSE into o / lse (already offset to this head). q holds the
+// head's seqlen query rows, k and v its key/value head's seqlen_k rows.
+void attend_rows(const AttentionProblem& p, const std::vector<double>& q, const std::vector<double>& k,
+                 const std::vector<double>& v, double scale, int row_begin, int row_end, double* o,
                  double* lse) {
-  std::vector<double> s(static_cast<std::size_t>(seqlen));
+  const int d = p.head_dim;
+  const double cap = static_cast<double>(p.softcap);
+  std::vector<double> s(static_cast<std::size_t>(p.keys()));
   std::vector<double> acc(static_cast<std::size_t>(d));
   for (int i = row_begin; i < row_end; ++i) {
-    const int keys = causal ? i + 1 : seqlen;
+    const KeyRange keys = attended_keys(p, i);
+    double* oi = o + static_cast<std::size_t>(i) * d;
+    if (keys.lo >= keys.hi) {  // no key: O = 0, LSE = -inf (documented)
+      std::fill(oi, oi + d, 0.0);
+      lse[i] = -std::numeric_limits<double>::infinity();
+      continue;
+    }
     const double* qi = q.data() + static_cast<std::size_t>(i) * d;
     double m = -std::numeric_limits<double>::infinity();
-    for (int j = 0; j < keys; ++j) {
-      s[j] = scale * dot(qi, k.data() + static_cast<std::size_t>(j) * d, d);
-      m = std::max(m, s[j]);
+    for (std::int64_t j = keys.lo; j < keys.hi; ++j) {
+      double x = scale * dot(qi, k.data() + static_cast<std::size_t>(j) * d, d);
+      if (cap > 0) x = cap * std::tanh(x / cap);
+      s[j] = x;
+      m = std::max(m, x);
     }
     double l = 0;
     std::fill(acc.begin(), acc.end(), 0.0);
-    for (int j = 0; j < keys; ++j) {
+    for (std::int64_t j = keys.lo; j < keys.hi; ++j) {
       const double pj = std::exp(s[j] - m);
       l += pj;
       const double* vj = v.data() + static_cast<std::size_t>(j) * d;
       for (int c = 0; c < d; ++c) acc[c] += pj * vj[c];
     }
-    double* oi = o + static_cast<std::size_t>(i) * d;
     for (int c = 0; c < d; ++c) oi[c] = acc[c] / l;
     lse[i] = m + std::log(l);
   }
@@ -70,10 +99,11 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
                               std::span<const int> bh_indices, unsigned threads) {
   validate(p);
   const auto n = static_cast<std::size_t>(p.elements());
-  if (in.q.size() != n || in.k.size() != n || in.v.size() != n) {
+  const auto n_kv = static_cast<std::size_t>(p.kv_elements());
+  if (in.q.size() != n || in.k.size() != n_kv || in.v.size() != n_kv) {
     throw Error(ErrorKind::invalid_argument,
-                fmt::format("cpu_attention({}): inputs have {}/{}/{} elements, the problem needs {}",
-                            p.to_string(), in.q.size(), in.k.size(), in.v.size(), n));
+                fmt::format("cpu_attention({}): inputs have {}/{}/{} elements, the problem needs {}/{}/{}",
+                            p.to_string(), in.q.size(), in.k.size(), in.v.size(), n, n_kv, n_kv));
   }
   const int bh_count = p.batch * p.heads;
   for (int bh : bh_indices) {
@@ -94,11 +124,11 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
 
   for (std::size_t h = 0; h < bh_indices.size(); ++h) {
-    const std::size_t base = static_cast<std::size_t>(bh_indices[h]) * head_elems;
-    auto slice = [&](const std::vector<std::uint16_t>& x) {
-      return widen(std::span(x).subspan(base, head_elems), p.dtype);
-    };
-    const std::vector<double> q = slice(in.q), k = slice(in.k), v = slice(in.v);
+    const int entry = bh_indices[h] / p.heads, head = bh_indices[h] % p.heads;
+    const int kv_head = head / p.group();
+    const std::vector<double> q = head_rows(in.q, p, entry, head, p.heads, p.seqlen);
+    const std::vector<double> k = head_rows(in.k, p, entry, kv_head, p.num_kv_heads(), p.keys());
+    const std::vector<double> v = head_rows(in.v, p, entry, kv_head, p.num_kv_heads(), p.keys());
     double* o = out.o.data() + h * head_elems;
     double* lse = out.lse.data() + h * static_cast<std::size_t>(seqlen);
 
@@ -108,8 +138,7 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
     std::atomic<int> next{0};
     auto worker = [&] {
       for (int b = next++; b < blocks; b = next++) {
-        attend_rows(q, k, v, seqlen, d, p.causal, scale, b * kRows, std::min(seqlen, (b + 1) * kRows), o,
-                    lse);
+        attend_rows(p, q, k, v, scale, b * kRows, std::min(seqlen, (b + 1) * kRows), o, lse);
       }
     };
     const unsigned n_threads = std::min<unsigned>(threads, static_cast<unsigned>(blocks));

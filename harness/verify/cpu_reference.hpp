@@ -2,14 +2,17 @@
 // The float64 attention reference the kernels are judged against.
 //
 // Inputs are the dtype-rounded Q/K/V of HostInputs, widened exactly to double; the scale is the float
-// p.scale() widened (the kernels use that float). For each query row i of a checked head:
-//   s_j = scale * (q_i . k_j)  for the attended keys j (all j, or j <= i when causal)
+// p.scale() widened (the kernels use that float). For each query row i of a checked head (query head h reads
+// key/value head h / p.group()):
+//   s_j = scale * (q_i . k_j)  for the keys j the mask attends (core/problem.hpp: causal bottom-right
+//                              aligned, the window), capped to softcap * tanh(s_j / softcap) when softcap > 0
 //   lse_i = log(sum_j exp(s_j))            computed stably as m + log(sum_j exp(s_j - m)), m = max_j s_j
 //   o_i   = sum_j exp(s_j - lse_i) v_j
+// A row with no attended key has o_i = 0 and lse_i = -inf.
 // No rounding of P or O to the dtype is modelled: the reference is the exact answer (to ~1e-15), and the
 // tolerances in error_metrics.hpp account for the kernel's roundings.
 //
-// Cost is 4 * seqlen^2 * head_dim flops per head (halved when causal), so large problems check a few heads
+// Cost is 4 * head_dim flops per attended (query, key) pair, so large problems check a few heads
 // (heads_to_check) rather than all of them. Rows are spread over std::threads; results do not depend on the
 // thread count.
 #include <cstdint>
@@ -37,17 +40,21 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
 // Throws Error(invalid_argument) when max_heads < 1.
 std::vector<int> heads_to_check(const AttentionProblem& p, std::uint64_t seed, int max_heads);
 
-// Extracts the rows of heads `bh_indices` from a full [batch, heads, seqlen, X] tensor (X = head_dim for O,
-// 1 for LSE), in the layout cpu_attention returns: pairs a kernel's output with the reference.
+// Extracts the rows of heads `bh_indices` from a full tensor of p's queries (O: width = head_dim, in
+// p.layout; LSE: width = 1, always [batch, heads, seqlen]), in the order cpu_attention returns them: pairs a
+// kernel's output with the reference.
 template <typename T>
-std::vector<T> gather_heads(std::span<const T> full, std::span<const int> bh_indices,
-                            std::int64_t head_size) {
+std::vector<T> gather_heads(std::span<const T> full, const AttentionProblem& p,
+                            std::span<const int> bh_indices, int width) {
+  const Layout layout = width == 1 ? Layout::bhsd : p.layout;
   std::vector<T> out;
-  out.reserve(bh_indices.size() * static_cast<std::size_t>(head_size));
-  for (int bh : bh_indices) {
-    const auto first = full.begin() + static_cast<std::ptrdiff_t>(bh * head_size);
-    out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(head_size));
-  }
+  out.reserve(bh_indices.size() * static_cast<std::size_t>(p.seqlen) * static_cast<std::size_t>(width));
+  for (int bh : bh_indices)
+    for (int r = 0; r < p.seqlen; ++r) {
+      const auto first = full.begin() + static_cast<std::ptrdiff_t>(element_offset(
+                                            layout, bh / p.heads, bh % p.heads, r, p.heads, p.seqlen, width));
+      out.insert(out.end(), first, first + width);
+    }
   return out;
 }
 

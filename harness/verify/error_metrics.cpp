@@ -26,12 +26,23 @@ ErrorStats compare_impl(std::size_t n, Value value, std::span<const double> ref)
   s.count = static_cast<std::int64_t>(n);
   std::int64_t first_bad = -1, worst = -1;
   double diff2 = 0, ref2 = 0;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < n; ++i) {
+    const double x = value(i);
+    if (ref[i] == -kInf) {  // the LSE of a row with no attended key: only -inf matches it
+      if (x == -kInf) continue;
+      if (!std::isfinite(x) && s.non_finite++ == 0) first_bad = static_cast<std::int64_t>(i);
+      if (std::isfinite(x) && (worst < 0 || s.max_abs < kInf)) {
+        worst = static_cast<std::int64_t>(i);
+        s.max_abs = kInf;
+        diff2 = kInf;
+      }
+      continue;
+    }
     if (!std::isfinite(ref[i])) {
       throw Error(ErrorKind::internal, fmt::format("verify::compare: reference element {} is {}", i, ref[i]));
     }
     ref2 += ref[i] * ref[i];
-    const double x = value(i);
     if (!std::isfinite(x)) {
       if (s.non_finite++ == 0) first_bad = static_cast<std::int64_t>(i);
       continue;

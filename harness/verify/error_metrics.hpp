@@ -24,7 +24,8 @@ struct ErrorStats {
 };
 
 // Element-wise comparison, all arithmetic in double. Sizes must match (else Error(invalid_argument)); the
-// reference must be finite (else Error(internal): a reference bug, not a kernel failure).
+// reference must be finite or -inf (the LSE of a row with no attended key, which only -inf matches; a finite
+// output there makes max_abs inf), else Error(internal): a reference bug, not a kernel failure.
 ErrorStats compare(std::span<const float> out, std::span<const double> ref);
 // The same for outputs stored as bf16 / fp16 bit patterns (poisoned NaN patterns count as non-finite).
 ErrorStats compare(std::span<const std::uint16_t> out, DType t, std::span<const double> ref);

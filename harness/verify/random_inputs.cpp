@@ -87,10 +87,9 @@ HostInputs make_inputs(const AttentionProblem& p, std::uint64_t seed) {
   validate(p);
   HostInputs in;
   in.seed = seed;
-  const auto n = static_cast<std::size_t>(p.elements());
-  in.q.resize(n);
-  in.k.resize(n);
-  in.v.resize(n);
+  in.q.resize(static_cast<std::size_t>(p.elements()));
+  in.k.resize(static_cast<std::size_t>(p.kv_elements()));
+  in.v.resize(static_cast<std::size_t>(p.kv_elements()));
   // Distinct derived seeds per tensor, so Q, K and V are independent (and Q != K for the same seed).
   const Job jobs[] = {{in.q, mix(seed) ^ 0x51}, {in.k, mix(seed) ^ 0x4B}, {in.v, mix(seed) ^ 0x56}};
   run_jobs(jobs, p.dtype, 0);

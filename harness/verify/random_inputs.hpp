@@ -21,8 +21,11 @@
 namespace flashtune::verify {
 
 struct HostInputs {
-  std::vector<std::uint16_t> q, k, v;  // each problem.elements() long, [batch, heads, seqlen, head_dim]
-  std::uint64_t seed = 0;              // the seed they were made from, recorded with every result
+  // Q has problem.elements() values, K and V problem.kv_elements(), each in the problem's layout (bhsd:
+  // [batch, heads, seqlen, head_dim]; bshd: [batch, seqlen, heads, head_dim]). The values are the same draws
+  // in either layout's memory order: a layout changes which element a value is, not the distribution.
+  std::vector<std::uint16_t> q, k, v;
+  std::uint64_t seed = 0;  // the seed they were made from, recorded with every result
 };
 
 // Throws Error(invalid_argument) through validate() for an invalid problem.

@@ -1,12 +1,26 @@
 #pragma once
 // The one kernel argument of every attention template, shared by host (C++) and device (NVRTC) code.
-// Plain data only: no CUDA types, no host types. Q, K, V, O are [batch, heads, seqlen, head_dim] contiguous;
-// lse is [batch, heads, seqlen] fp32 (natural log of the softmax normalizer, scale included). workspace is
-// scratch device memory for templates that keep intermediates in HBM (the standard algorithm's S and P,
-// FlashAttention-1's running O, m and l): as many bytes as the template's workspace_bytes() asks for, not
-// initialized; null when it asks for none.
+// Plain data only: no CUDA types, no host types. The problem is core/problem.hpp's AttentionProblem: queries
+// batch x heads x seqlen, keys and values batch x kv_heads x seqlen_k (query head h reads key/value head
+// h / (heads / kv_heads)); each tensor is addressed by its strides, in elements, with unit stride on
+// head_dim: element (b, h, n, c) of Q is q[b * q_stride.batch + h * q_stride.head + n * q_stride.row + c].
+// lse is [batch, heads, seqlen] fp32, contiguous (natural log of the softmax normalizer, scale included).
+// workspace is scratch device memory for templates that keep intermediates in HBM (the standard
+// algorithm's S and P, FlashAttention-1's running O, m and l): as many bytes as the template's
+// workspace_bytes() asks for, not initialized; null when it asks for none.
+//
+// The mask (core/problem.hpp): key j is attended from query i iff j < seqlen_k, and, with offset = seqlen_k -
+// seqlen, (not causal or j <= i + offset), (window_left < 0 or j >= i + offset - window_left) and
+// (window_right < 0 or j <= i + offset + window_right). softcap > 0: s = softcap * tanh(s / softcap) on the
+// scaled scores, and scale_log2 is then log2(e) alone (the scale is applied in softcap_scale).
 
 namespace flashtune {
+
+struct TensorStrides {
+  long long batch;
+  long long head;
+  long long row;
+};
 
 struct AttentionParams {
   const void* q;
@@ -19,6 +33,17 @@ struct AttentionParams {
   int seqlen;
   float scale_log2;  // softmax scale * log2(e): scores are exponentiated with exp2
   void* workspace;
+  // The variants (plain problem: kv_heads = heads, seqlen_k = seqlen, windows -1, softcap 0, bhsd strides).
+  int kv_heads;
+  int seqlen_k;
+  int window_left;
+  int window_right;
+  float softcap;        // 0: none
+  float softcap_scale;  // softmax scale / softcap, when softcap > 0
+  TensorStrides q_stride;
+  TensorStrides k_stride;
+  TensorStrides v_stride;
+  TensorStrides o_stride;
 };
 
 }  // namespace flashtune

@@ -1,109 +1,157 @@
 #pragma once
-// The GPU reference: standard attention in fp32 with the scores materialized, written for obviousness, not
-// speed. It checks large problems that the float64 CPU reference is too slow for, on a chosen list of heads.
+// The GPU reference: attention in fp32, written for obviousness, not speed. It checks problems that the
+// float64 CPU reference is too slow for, on a chosen list of heads, with every variant of AttentionParams
+// (grouped heads, unequal lengths, the causal and window mask, softcap, strides) and O(seqlen) memory: the
+// scores are recomputed, never stored, so N = 131072 needs no more than its inputs and outputs.
 //
-// One CTA of 128 threads per (16 query rows, checked head). Three phases, each a plain loop:
-//   1. S[r][k] = scale * q_r . k_k (fp32), -inf where masked, written to `scores` (global, [heads][N][N]);
-//   2. per row: m = max_k S, l = sum_k exp(S - m), lse = m + log(l);
-//   3. O[r][d] = sum_k exp(S[r][k] - m) * V[k][d] / l.
-// Outputs are fp32: o [heads_checked][N][D], lse [heads_checked][N].
+// One CTA of 128 threads per (kRows query rows, checked head); key chunks of 32 (one key per lane). Two
+// passes over the keys the CTA's rows attend:
+//   1. s = scale * q . k (softcap: softcap * tanh(q . k * scale / softcap)), -inf where masked; per row the
+//      running max m and sum l of exp(s - m) (one warp per row);
+//   2. s again; O = sum_k exp(s - m) * v_k / l.
+// lse = m + log(l). A row with no attended key gets O = 0 and lse = -inf.
+// Outputs are fp32: o [heads_checked][seqlen][head_dim], lse [heads_checked][seqlen].
 #include "attention_params.h"
 #include "device_types.cuh"
+#include "reference_rows.h"
 
 namespace flashtune {
 
 template <int kHeadDim, bool kCausal, typename T>
-__global__ void __launch_bounds__(128) attention_reference(const AttentionParams p, const int* heads,
-                                                           float* scores, float* o_out, float* lse_out) {
-  constexpr int kRows = 16;
+__global__ void __launch_bounds__(128)
+    attention_reference(const AttentionParams p, const int* heads, float* o_out, float* lse_out) {
+  constexpr int kRows = reference_rows(kHeadDim);
   constexpr int kKeys = 32;
   constexpr int kThreads = 128;
+  constexpr int kWarps = kThreads / 32;
   __shared__ float sQ[kRows][kHeadDim];
   __shared__ float sKV[kKeys][kHeadDim + 1];
-  __shared__ float sP[kRows][kKeys];
+  __shared__ float sS[kRows][kKeys];
   __shared__ float sMax[kRows];
   __shared__ float sSum[kRows];
 
   const int n = p.seqlen;
+  const int nk = p.seqlen_k;
+  const long long offset = static_cast<long long>(nk) - n;  // bottom-right alignment
   const int h = blockIdx.y;
-  const long long head = heads[h];
+  const int bh = heads[h];
+  const int b = bh / p.heads;
+  const int head = bh % p.heads;
+  const int kv_head = head / (p.heads / p.kv_heads);
+  const T* Q = static_cast<const T*>(p.q) + b * p.q_stride.batch + head * p.q_stride.head;
+  const T* K = static_cast<const T*>(p.k) + b * p.k_stride.batch + kv_head * p.k_stride.head;
+  const T* V = static_cast<const T*>(p.v) + b * p.v_stride.batch + kv_head * p.v_stride.head;
+  // Natural-log units: scale_log2 is scale * log2(e), or log2(e) alone under a softcap (attention_params.h).
+  const float scale = p.softcap > 0.0f ? p.softcap_scale : p.scale_log2 * 0.69314718055994530942f;
   const int r0 = blockIdx.x * kRows;
-  const T* Q = static_cast<const T*>(p.q) + head * n * kHeadDim;
-  const T* K = static_cast<const T*>(p.k) + head * n * kHeadDim;
-  const T* V = static_cast<const T*>(p.v) + head * n * kHeadDim;
-  float* S = scores + static_cast<long long>(h) * n * n;
-  const float scale = p.scale_log2 * 0.69314718055994530942f;  // back from the log2 domain
+  const int last = min(r0 + kRows, n) - 1;
   const int tid = threadIdx.x;
+  const int warp = tid / 32, lane = tid % 32;
+
+  auto attended = [&](long long q, long long key) {
+    if (q >= n || key < 0 || key >= nk) return false;
+    if (kCausal && key > q + offset) return false;
+    if (p.window_left >= 0 && key < q + offset - p.window_left) return false;
+    if (p.window_right >= 0 && key > q + offset + p.window_right) return false;
+    return true;
+  };
+  // The keys any of the CTA's rows attends.
+  long long key_lo = 0, key_hi = nk;
+  if (p.window_left >= 0) key_lo = max(0ll, r0 + offset - p.window_left);
+  if (kCausal) key_hi = min(key_hi, last + offset + 1);
+  if (p.window_right >= 0) key_hi = min(key_hi, last + offset + p.window_right + 1);
 
   for (int i = tid; i < kRows * kHeadDim; i += kThreads) {
     const int r = i / kHeadDim, d = i % kHeadDim;
-    sQ[r][d] =
-        r0 + r < n ? element_traits<T>::to_float(Q[static_cast<long long>(r0 + r) * kHeadDim + d]) : 0.0f;
+    sQ[r][d] = r0 + r < n
+                   ? element_traits<T>::to_float(Q[static_cast<long long>(r0 + r) * p.q_stride.row + d])
+                   : 0.0f;
   }
-  // Phase 1: scores.
-  for (int k0 = 0; k0 < n; k0 += kKeys) {
-    __syncthreads();
+  // sKV <- rows k0 .. k0 + kKeys of X (K or V), zero past the keys.
+  auto load_chunk = [&](const T* X, long long row_stride, long long k0) {
     for (int i = tid; i < kKeys * kHeadDim; i += kThreads) {
       const int k = i / kHeadDim, d = i % kHeadDim;
-      sKV[k][d] =
-          k0 + k < n ? element_traits<T>::to_float(K[static_cast<long long>(k0 + k) * kHeadDim + d]) : 0.0f;
+      sKV[k][d] = k0 + k < nk ? element_traits<T>::to_float(X[(k0 + k) * row_stride + d]) : 0.0f;
     }
-    __syncthreads();
+  };
+  // sS <- the scores of the chunk at k0 (sKV holds its keys).
+  auto scores = [&](long long k0) {
     for (int i = tid; i < kRows * kKeys; i += kThreads) {
       const int r = i / kKeys, k = i % kKeys;
-      const int q = r0 + r, key = k0 + k;
-      if (q >= n || key >= n) continue;
-      float dot = 0.0f;
-      for (int d = 0; d < kHeadDim; ++d) dot += sQ[r][d] * sKV[k][d];
-      S[static_cast<long long>(q) * n + key] = (kCausal && key > q) ? neg_infinity() : dot * scale;
+      float s = neg_infinity();
+      if (attended(r0 + r, k0 + k)) {
+        float dot = 0.0f;
+        for (int d = 0; d < kHeadDim; ++d) dot += sQ[r][d] * sKV[k][d];
+        s = dot * scale;
+        if (p.softcap > 0.0f) s = p.softcap * tanhf(s);
+      }
+      sS[r][k] = s;
+    }
+  };
+
+  // Pass 1: each warp keeps m and l of rows warp, warp + kWarps, ... (the same value in every lane).
+  float m[kRows / kWarps], l[kRows / kWarps];
+  for (int i = 0; i < kRows / kWarps; ++i) {
+    m[i] = neg_infinity();
+    l[i] = 0.0f;
+  }
+  for (long long k0 = key_lo; k0 < key_hi; k0 += kKeys) {
+    __syncthreads();
+    load_chunk(K, p.k_stride.row, k0);
+    __syncthreads();
+    scores(k0);
+    __syncthreads();
+    for (int i = 0; i < kRows / kWarps; ++i) {
+      const float s = sS[warp + i * kWarps][lane];
+      float c = s;
+      for (int off = 16; off > 0; off /= 2) c = fmaxf(c, __shfl_xor_sync(0xffffffffu, c, off));
+      const float m_new = fmaxf(m[i], c);
+      if (m_new == neg_infinity()) continue;  // nothing attended yet
+      float e = s == neg_infinity() ? 0.0f : expf(s - m_new);
+      for (int off = 16; off > 0; off /= 2) e += __shfl_xor_sync(0xffffffffu, e, off);
+      l[i] = (m[i] == neg_infinity() ? 0.0f : l[i] * expf(m[i] - m_new)) + e;
+      m[i] = m_new;
+    }
+  }
+  for (int i = 0; i < kRows / kWarps; ++i) {
+    const int r = warp + i * kWarps;
+    if (lane == 0) {
+      sMax[r] = m[i];
+      sSum[r] = l[i];
+      if (r0 + r < n)
+        lse_out[static_cast<long long>(h) * n + r0 + r] = l[i] > 0.0f ? m[i] + logf(l[i]) : m[i];
+    }
+  }
+
+  // Pass 2: thread tid owns elements tid, tid + kThreads, ... of the kRows x kHeadDim output tile.
+  constexpr int kPerThread = kRows * kHeadDim / kThreads;
+  float acc[kPerThread];
+  for (int i = 0; i < kPerThread; ++i) acc[i] = 0.0f;
+  for (long long k0 = key_lo; k0 < key_hi; k0 += kKeys) {
+    __syncthreads();
+    load_chunk(K, p.k_stride.row, k0);
+    __syncthreads();
+    scores(k0);
+    __syncthreads();
+    load_chunk(V, p.v_stride.row, k0);
+    for (int i = tid; i < kRows * kKeys; i += kThreads) {
+      const int r = i / kKeys, k = i % kKeys;
+      sS[r][k] = sS[r][k] == neg_infinity() ? 0.0f : expf(sS[r][k] - sMax[r]);
+    }
+    __syncthreads();
+    for (int i = 0; i < kPerThread; ++i) {
+      const int e = tid + i * kThreads;
+      const int r = e / kHeadDim, d = e % kHeadDim;
+      for (int k = 0; k < kKeys; ++k) acc[i] += sS[r][k] * sKV[k][d];
     }
   }
   __syncthreads();
-  // Phase 2: row max and sum, one warp per row at a time.
-  const int warp = tid / 32, lane = tid % 32;
-  for (int r = warp; r < kRows; r += kThreads / 32) {
-    const int q = r0 + r;
-    float m = neg_infinity(), l = 0.0f;
-    if (q < n) {
-      for (int k = lane; k < n; k += 32) m = fmaxf(m, S[static_cast<long long>(q) * n + k]);
-      for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
-      for (int k = lane; k < n; k += 32) l += expf(S[static_cast<long long>(q) * n + k] - m);
-      for (int off = 16; off > 0; off /= 2) l += __shfl_xor_sync(0xffffffffu, l, off);
-      if (lane == 0) lse_out[static_cast<long long>(h) * n + q] = m + logf(l);
-    }
-    if (lane == 0) {
-      sMax[r] = m;
-      sSum[r] = l;
-    }
-  }
-  // Phase 3: O = P V / l; thread t owns column t % kHeadDim of every kRows*kHeadDim/kThreads-th row.
-  constexpr int kRowsPerThread = kRows * kHeadDim / kThreads;
-  const int d = tid % kHeadDim;
-  const int rbase = tid / kHeadDim;
-  float acc[kRowsPerThread];
-  for (int i = 0; i < kRowsPerThread; ++i) acc[i] = 0.0f;
-  for (int k0 = 0; k0 < n; k0 += kKeys) {
-    __syncthreads();
-    for (int i = tid; i < kKeys * kHeadDim; i += kThreads) {
-      const int k = i / kHeadDim, dd = i % kHeadDim;
-      sKV[k][dd] =
-          k0 + k < n ? element_traits<T>::to_float(V[static_cast<long long>(k0 + k) * kHeadDim + dd]) : 0.0f;
-    }
-    for (int i = tid; i < kRows * kKeys; i += kThreads) {
-      const int r = i / kKeys, k = i % kKeys;
-      const int q = r0 + r, key = k0 + k;
-      sP[r][k] = (q < n && key < n) ? expf(S[static_cast<long long>(q) * n + key] - sMax[r]) : 0.0f;
-    }
-    __syncthreads();
-    for (int i = 0; i < kRowsPerThread; ++i) {
-      const int r = rbase + i * (kThreads / kHeadDim);
-      for (int k = 0; k < kKeys; ++k) acc[i] += sP[r][k] * sKV[k][d];
-    }
-  }
-  for (int i = 0; i < kRowsPerThread; ++i) {
-    const int r = rbase + i * (kThreads / kHeadDim);
-    const int q = r0 + r;
-    if (q < n) o_out[(static_cast<long long>(h) * n + q) * kHeadDim + d] = acc[i] / sSum[r];
+  for (int i = 0; i < kPerThread; ++i) {
+    const int e = tid + i * kThreads;
+    const int r = e / kHeadDim, d = e % kHeadDim;
+    if (r0 + r < n)
+      o_out[(static_cast<long long>(h) * n + r0 + r) * kHeadDim + d] =
+          sSum[r] > 0.0f ? acc[i] / sSum[r] : 0.0f;
   }
 }
 

@@ -21,16 +21,104 @@ TEST(Problem, DefaultScaleIsInverseSqrtHeadDim) {
 }
 
 TEST(Problem, ValidateNamesTheBadField) {
-  AttentionProblem p{.head_dim = 96};
+  AttentionProblem p{.head_dim = 80};
   try {
     validate(p);
-    FAIL() << "head_dim 96 accepted";
+    FAIL() << "head_dim 80 accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
     EXPECT_NE(std::string(e.what()).find("head_dim"), std::string::npos);
   }
   EXPECT_THROW(validate(AttentionProblem{.seqlen = 0}), Error);
   EXPECT_NO_THROW(validate(AttentionProblem{.seqlen = 17, .head_dim = 128}));
+}
+
+TEST(Problem, VariantsAreValidatedByName) {
+  auto why = [](const AttentionProblem& p) -> std::string {
+    try {
+      validate(p);
+      return "";
+    } catch (const Error& e) {
+      return e.what();
+    }
+  };
+  EXPECT_EQ(why({.heads = 32, .kv_heads = 8}), "");
+  EXPECT_EQ(why({.heads = 32, .kv_heads = 1}), "");
+  EXPECT_NE(why({.heads = 32, .kv_heads = 12}).find("kv_heads = 12 is invalid: it must divide heads = 32"),
+            std::string::npos);
+  EXPECT_NE(why({.heads = 4, .kv_heads = -2}).find("kv_heads"), std::string::npos);
+  EXPECT_NE(why({.seqlen_k = -1}).find("seqlen_k"), std::string::npos);
+  EXPECT_NE(why({.window_left = -2}).find("window_left"), std::string::npos);
+  EXPECT_NE(why({.window_right = -5}).find("window_right"), std::string::npos);
+  EXPECT_NE(why({.softcap = -1.0f}).find("softcap"), std::string::npos);
+  for (int d : {64, 96, 128, 256}) EXPECT_EQ(why({.head_dim = d}), "") << d;
+  // The key/value tensors have their own row limit.
+  EXPECT_NE(
+      why({.batch = 1024, .heads = 1024, .seqlen = 1, .seqlen_k = 4096}).find("batch*kv_heads*seqlen_k"),
+      std::string::npos);
+}
+
+TEST(Problem, ZeroMeansTheQueriesCountForKeyHeadsAndKeys) {
+  const AttentionProblem p{.batch = 2, .heads = 8, .seqlen = 100, .head_dim = 64};
+  EXPECT_EQ(p.num_kv_heads(), 8);
+  EXPECT_EQ(p.keys(), 100);
+  EXPECT_TRUE(p.plain());
+  EXPECT_EQ(p.kv_elements(), p.elements());
+  const AttentionProblem r = p.resolved();
+  EXPECT_EQ(r.kv_heads, 8);
+  EXPECT_EQ(r.seqlen_k, 100);
+  EXPECT_TRUE(same_problem(p, r));
+  AttentionProblem g = p;
+  g.kv_heads = 2;
+  g.seqlen_k = 300;
+  EXPECT_FALSE(g.plain());
+  EXPECT_FALSE(same_problem(p, g));
+  EXPECT_EQ(g.group(), 4);
+  EXPECT_EQ(g.kv_elements(), 2LL * 2 * 300 * 64);
+}
+
+TEST(Problem, ToStringNamesOnlyTheVariantsInUse) {
+  EXPECT_EQ((AttentionProblem{.batch = 4, .heads = 16, .seqlen = 4096, .head_dim = 128, .causal = true})
+                .to_string(),
+            "B4 H16 N4096 d128 bf16 causal");
+  EXPECT_EQ((AttentionProblem{.batch = 1,
+                              .heads = 32,
+                              .seqlen = 1,
+                              .head_dim = 128,
+                              .causal = true,
+                              .kv_heads = 8,
+                              .seqlen_k = 8192,
+                              .window_left = 1024,
+                              .window_right = 0,
+                              .softcap = 30,
+                              .layout = Layout::bshd})
+                .to_string(),
+            "B1 H32 KV8 N1 Nk8192 d128 bf16 causal window 1024,0 softcap 30 bshd");
+}
+
+TEST(Problem, FlopsCountTheAttendedPairsOfUnequalAndWindowedProblems) {
+  // Decode: 1 query against 4096 keys, causal (bottom-right: the query sees every key).
+  AttentionProblem p{.batch = 2, .heads = 4, .seqlen = 1, .head_dim = 128, .causal = true, .seqlen_k = 4096};
+  EXPECT_DOUBLE_EQ(p.attended_pairs(), 2.0 * 4 * 4096);
+  EXPECT_DOUBLE_EQ(p.flops(), 4.0 * 128 * 2 * 4 * 4096);
+  // A window of 2 left and 1 right on 6 equal-length rows: 2, 3, 4, 4, 4, 3 keys.
+  AttentionProblem w{
+      .batch = 1, .heads = 1, .seqlen = 6, .head_dim = 64, .window_left = 2, .window_right = 1};
+  EXPECT_DOUBLE_EQ(w.attended_pairs(), 20.0);
+  EXPECT_DOUBLE_EQ(w.flops(), 4.0 * 64 * 20);
+  // The dense and causal equal-length problems keep the FlashAttention count (N^2, N^2 / 2).
+  AttentionProblem c{.batch = 1, .heads = 1, .seqlen = 8, .head_dim = 64, .causal = true};
+  EXPECT_DOUBLE_EQ(c.attended_pairs(), 36.0);
+  EXPECT_DOUBLE_EQ(c.flops(), 4.0 * 64 * 32);
+}
+
+TEST(Problem, ElementOffsetsOfBothLayouts) {
+  // [B=2, H=3, N=5, d=4] vs [B=2, N=5, H=3, d=4]: element (1, 2, 3, 0).
+  EXPECT_EQ(element_offset(Layout::bhsd, 1, 2, 3, 3, 5, 4), ((1 * 3 + 2) * 5 + 3) * 4);
+  EXPECT_EQ(element_offset(Layout::bshd, 1, 2, 3, 3, 5, 4), ((1 * 5 + 3) * 3 + 2) * 4);
+  EXPECT_EQ(parse_layout("bshd"), Layout::bshd);
+  EXPECT_FALSE(parse_layout("bsdh").has_value());
+  EXPECT_EQ(to_string(Layout::bhsd), "bhsd");
 }
 
 TEST(DType, ParsesSpellings) {

@@ -86,11 +86,6 @@ void check_error(const space::SpaceError& e) {
   if (e.kind() != ErrorKind::invalid_argument) finding("SpaceError of kind {}", to_string(e.kind()));
 }
 
-bool same_problem(const AttentionProblem& a, const AttentionProblem& b) {
-  return a.batch == b.batch && a.heads == b.heads && a.seqlen == b.seqlen && a.head_dim == b.head_dim &&
-         a.dtype == b.dtype && a.causal == b.causal && a.softmax_scale == b.softmax_scale;
-}
-
 // What search_space.hpp and space_loader.hpp promise about a space that loaded.
 void check_space(const SearchSpace& s) {
   if (s.file != kFuzzFile) finding("loaded space names file '{}'", excerpt(s.file.string()));

@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "store/best_config_rule.hpp"
+#include "store/best_entry_json.hpp"
 #include "store/store_test_util.hpp"
 
 namespace flashtune::report {
@@ -57,7 +58,7 @@ TEST(ExportFormat, ParsesAndNamesEveryFormat) {
 
 TEST(ExportJson, ParsesBackGroupedByGpu) {
   const nlohmann::json j = nlohmann::json::parse(export_best(two_gpu_entries(), ExportFormat::json));
-  EXPECT_EQ(j["flashtune_export"], 1);
+  EXPECT_EQ(j["flashtune_export"], 2);
   EXPECT_EQ(j["generated_by"], "flashtune 0.1.0");
   ASSERT_EQ(j["gpus"].size(), 2u);
   const auto& a100_gpu = j["gpus"][0];  // ordered by identity key: "NVIDIA A100..." first
@@ -80,19 +81,33 @@ TEST(ExportJson, ParsesBackGroupedByGpu) {
   EXPECT_EQ(e["problem"], nlohmann::json({{"dtype", "bf16"},
                                           {"head_dim", 128},
                                           {"causal", false},
+                                          {"window_left", -1},
+                                          {"window_right", -1},
+                                          {"softcap", false},
+                                          {"layout", "bhsd"},
+                                          {"kv_group", 1},
                                           {"seqlen_bucket", 1024},
+                                          {"seqlen_k_bucket", 1024},
                                           {"batch_heads_bucket", 64},
                                           {"smem_budget", 101376}}));
   EXPECT_EQ(e["config"], nlohmann::json({{"block_m", 64}, {"block_n", 64}, {"stages", 2}, {"warps", 8}}));
   EXPECT_EQ(e["median_ms"].get<double>(), 0.5 + 1024 / 8192.0);
   EXPECT_EQ(e["tflops"].get<double>(), 400.25);
-  EXPECT_EQ(e["example_problem"], nlohmann::json({{"batch", 4}, {"heads", 16}, {"seqlen", 1024}}));
+  EXPECT_EQ(e["example_problem"], nlohmann::json({{"batch", 4},
+                                                  {"heads", 16},
+                                                  {"seqlen", 1024},
+                                                  {"kv_heads", 16},
+                                                  {"seqlen_k", 1024},
+                                                  {"softcap", 0.0}}));
+  // Read back, it is the entry it came from (every variant field included).
+  const BestEntry back = store::entry_from_json(e, store::gpu_from_json(h100_gpu));
+  EXPECT_TRUE(same_problem(back.problem, two_gpu_entries()[1].problem)) << back.problem.to_string();
 }
 
 TEST(ExportYaml, LoadsWithTheSameContent) {
   const std::string text = export_best(two_gpu_entries(), ExportFormat::yaml);
   const YAML::Node root = YAML::Load(text);
-  EXPECT_EQ(root["flashtune_export"].as<int>(), 1);
+  EXPECT_EQ(root["flashtune_export"].as<int>(), 2);
   EXPECT_EQ(root["generated_by"].as<std::string>(), "flashtune 0.1.0");
   ASSERT_EQ(root["gpus"].size(), 2u);
   const YAML::Node h = root["gpus"][1];
@@ -187,7 +202,13 @@ std::string call(const Query& q) {
 // The line main.cpp prints for q, computed with the store's rule.
 std::string expected_line(const std::vector<BestEntry>& entries, const Query& q) {
   BestKey k = entries.front().key;
-  k.problem = {q.dtype, q.head_dim, q.causal, seqlen_bucket(q.seqlen), batch_heads_bucket(q.bh), q.budget};
+  k.problem = {.dtype = q.dtype,
+               .head_dim = q.head_dim,
+               .causal = q.causal,
+               .seqlen_bucket = seqlen_bucket(q.seqlen),
+               .seqlen_k_bucket = seqlen_bucket(q.seqlen),
+               .bh_bucket = batch_heads_bucket(q.bh),
+               .smem_budget = q.budget};
   const BestEntry* e = choose_best(entries, k);
   return e == nullptr ? "null" : fmt::format("{}", e->params.at("block_m"));
 }

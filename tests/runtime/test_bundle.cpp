@@ -153,11 +153,11 @@ TEST_F(BundleTest, RefusesDamage) {
   why = refusal([&] { (void)read_bundle(dir_); }, ErrorKind::io);
   EXPECT_NE(why.find(manifest.string() + ": not a usable flashtune bundle manifest"), std::string::npos)
       << why;
-  std::string v2 = text;
-  v2.replace(v2.find("\"flashtune_bundle\": 1"), 21, "\"flashtune_bundle\": 2");
-  write_file(manifest, v2);
+  std::string v3 = text;
+  v3.replace(v3.find("\"flashtune_bundle\": 2"), 21, "\"flashtune_bundle\": 3");
+  write_file(manifest, v3);
   why = refusal([&] { (void)read_bundle(dir_); }, ErrorKind::io);
-  EXPECT_NE(why.find("format 2, this flashtune reads format 1"), std::string::npos) << why;
+  EXPECT_NE(why.find("format 3, this flashtune reads formats 1 to 2"), std::string::npos) << why;
   std::string escape = text;
   escape.replace(escape.find("\"cubins/"), 8, "\"../../x");
   write_file(manifest, escape);

@@ -100,9 +100,13 @@ TEST(Migration, AVersionTwoDatabaseGainsAnUnknownClockFraction) {
     t.median_ms = 1.5;
     db.add_trial(t);
   }
-  {  // what a version-2 build wrote: no clock_fraction column
+  {  // what a version-2 build wrote: no clock_fraction column (nor version 4's)
     detail::Database raw(db_path);
-    raw.exec("ALTER TABLE trials DROP COLUMN clock_fraction; PRAGMA user_version = 2");
+    raw.exec(
+        "ALTER TABLE trials DROP COLUMN clock_fraction; ALTER TABLE trials DROP COLUMN kv_heads; "
+        "ALTER TABLE trials DROP COLUMN seqlen_k; ALTER TABLE trials DROP COLUMN window_left; "
+        "ALTER TABLE trials DROP COLUMN window_right; ALTER TABLE trials DROP COLUMN softcap; "
+        "ALTER TABLE trials DROP COLUMN layout; PRAGMA user_version = 2");
   }
   {
     const ResultStore reader(db_path, ResultStore::Access::read_only);  // migrated in memory only
@@ -127,6 +131,70 @@ TEST(Migration, AVersionTwoDatabaseGainsAnUnknownClockFraction) {
   }
   detail::Database raw(db_path, detail::Database::Mode::read_only);
   EXPECT_EQ(user_version(raw), ResultStore::kSchemaVersion);
+  fs::remove_all(dir);
+}
+
+TEST(Migration, AVersionThreeDatabaseReadsBackThePlainProblemAndKeepsItsBestEntries) {
+  const fs::path dir = fs::temp_directory_path() / ("flashtune-migration-v3-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path db_path = dir / "v3.db";
+  {
+    // What a version-3 build wrote, made here from the version-1 database of a real H100 sweep.
+    fs::copy_file(FLASHTUNE_V1_DB, db_path);
+    detail::Database raw(db_path);
+    raw.exec(R"sql(
+ALTER TABLE trials ADD COLUMN profiled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN dram_read_bytes REAL;
+ALTER TABLE trials ADD COLUMN dram_write_bytes REAL;
+ALTER TABLE trials ADD COLUMN l2_bytes REAL;
+ALTER TABLE trials ADD COLUMN profiled_ns REAL;
+ALTER TABLE trials ADD COLUMN activity_ns REAL;
+ALTER TABLE trials ADD COLUMN counters_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE trials ADD COLUMN clock_fraction REAL;
+PRAGMA user_version = 3;
+)sql");
+  }
+  ResultStore db(db_path);
+  const std::vector<BestEntry> best = db.best_entries();
+  ASSERT_EQ(best.size(), 32u);
+  for (const BestEntry& e : best) {
+    EXPECT_TRUE(e.problem.plain()) << e.problem.to_string();
+    EXPECT_EQ(e.key.problem.kv_group, 1);
+    EXPECT_EQ(e.key.problem.seqlen_k_bucket, e.key.problem.seqlen_bucket);
+    EXPECT_EQ(e.key.problem.window_left, -1);
+    EXPECT_EQ(e.key.problem.layout, Layout::bhsd);
+    // The migrated entry answers the lookup of its own example problem.
+    const std::optional<BestEntry> found = db.find_best(e.key);
+    ASSERT_TRUE(found.has_value()) << e.key.to_string();
+    EXPECT_EQ(found->params, e.params);
+  }
+  const std::vector<TrialRecord> trials = db.trials(db.sweeps().at(0).id);
+  ASSERT_EQ(trials.size(), 2256u);
+  EXPECT_TRUE(trials.front().problem.plain());
+  // A trial of a variant round-trips every field.
+  TrialRecord t = trials.front();
+  t.id = 0;
+  t.problem.kv_heads = 2;
+  t.problem.seqlen_k = 777;
+  t.problem.window_left = 64;
+  t.problem.window_right = 0;
+  t.problem.softcap = 12.5f;
+  t.problem.layout = Layout::bshd;
+  db.add_trial(t);
+  const TrialRecord back = db.trials(t.sweep_id).back();
+  EXPECT_TRUE(same_problem(back.problem, t.problem))
+      << back.problem.to_string() << " vs " << t.problem.to_string();
+  // And a best entry of a variant sits beside the plain one of the same buckets.
+  BestEntry v = best.front();
+  v.problem = t.problem;
+  v.problem.batch = best.front().problem.batch;
+  v.key.problem = ProblemKey::of(v.problem, best.front().key.problem.smem_budget);
+  db.put_best(v);
+  EXPECT_EQ(db.best_entries().size(), 33u);
+  const std::optional<BestEntry> found = db.find_best(v.key);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_TRUE(same_problem(found->problem, v.problem)) << found->problem.to_string();
   fs::remove_all(dir);
 }
 

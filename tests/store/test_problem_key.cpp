@@ -55,6 +55,43 @@ TEST(ProblemKey, ToString) {
             "fp16 d64 n1024 bh1 smem49152");
 }
 
+TEST(ProblemKey, TheVariantIsPartOfTheKey) {
+  AttentionProblem p = problem(1, 2, 32);
+  p.kv_heads = 8;
+  p.seqlen_k = 5000;
+  p.causal = true;
+  p.window_left = 1024;
+  p.window_right = 0;
+  p.softcap = 30;
+  p.layout = Layout::bshd;
+  const ProblemKey k = ProblemKey::of(p, 232448);
+  EXPECT_EQ(k.kv_group, 4);
+  EXPECT_EQ(k.seqlen_k_bucket, 8192);
+  EXPECT_EQ(k.seqlen_bucket, 1);
+  EXPECT_TRUE(k.softcap);
+  EXPECT_EQ(k.to_string(), "bf16 d128 causal w1024,0 softcap bshd g4 n1 nk8192 bh64 smem232448");
+  // The cap's value is not keyed (it does not change the kernel's work); each other variant is.
+  AttentionProblem other = p;
+  other.softcap = 50;
+  EXPECT_EQ(ProblemKey::of(other, 232448), k);
+  for (auto change : std::initializer_list<void (*)(AttentionProblem&)>{
+           [](AttentionProblem& x) { x.kv_heads = 4; }, [](AttentionProblem& x) { x.seqlen_k = 9000; },
+           [](AttentionProblem& x) { x.window_left = 512; }, [](AttentionProblem& x) { x.window_right = -1; },
+           [](AttentionProblem& x) { x.softcap = 0; },
+           [](AttentionProblem& x) { x.layout = Layout::bhsd; }}) {
+    AttentionProblem q = p;
+    change(q);
+    EXPECT_NE(ProblemKey::of(q, 232448), k) << q.to_string();
+  }
+  // Buckets are not the family: another seqlen_k bucket is the same family, another group is not.
+  AttentionProblem longer = p;
+  longer.seqlen_k = 20000;
+  EXPECT_TRUE(ProblemKey::of(longer, 1).same_family(k));
+  AttentionProblem mha = p;
+  mha.kv_heads = 0;
+  EXPECT_FALSE(ProblemKey::of(mha, 1).same_family(k));
+}
+
 TEST(BestKey, ToStringNamesEveryPart) {
   const std::string s = key_for(problem(4096)).to_string();
   EXPECT_EQ(s,

@@ -17,6 +17,22 @@ TEST(TrialProtocol, ProblemRoundTrip) {
   EXPECT_EQ(q.dtype, DType::f16);
   EXPECT_TRUE(q.causal);
   EXPECT_FLOAT_EQ(q.softmax_scale, 0.25f);
+  EXPECT_TRUE(same_problem(p, q));
+  // Every variant field crosses to the worker.
+  p.heads = 8;
+  p.kv_heads = 2;
+  p.seqlen_k = 4096;
+  p.window_left = 100;
+  p.window_right = 0;
+  p.softcap = 30.5f;
+  p.layout = Layout::bshd;
+  const AttentionProblem v = problem_from_json(nlohmann::json::parse(to_json(p).dump()));
+  EXPECT_TRUE(same_problem(p, v)) << v.to_string();
+  // A message without them (an older sender) is the plain problem.
+  nlohmann::json old = to_json(q);
+  for (const char* k : {"kv_heads", "seqlen_k", "window_left", "window_right", "softcap", "layout"})
+    old.erase(k);
+  EXPECT_TRUE(problem_from_json(old).plain());
 }
 
 TEST(TrialProtocol, SpecRoundTrip) {

@@ -132,7 +132,7 @@ TEST(CpuReferenceFacts, GatherHeadsPicksTheSameRows) {
   const AttentionProblem p{.batch = 2, .heads = 2, .seqlen = 5, .head_dim = 64};
   const HostInputs in = make_inputs(p, 5);
   const std::vector<int> heads = {3, 1};
-  const std::vector<std::uint16_t> g = gather_heads<std::uint16_t>(in.q, heads, 5 * 64);
+  const std::vector<std::uint16_t> g = gather_heads<std::uint16_t>(in.q, p, heads, 64);
   ASSERT_EQ(g.size(), 2u * 5 * 64);
   EXPECT_EQ(g[0], in.q[3 * 5 * 64]);
   EXPECT_EQ(g[5 * 64 + 7], in.q[1 * 5 * 64 + 7]);

@@ -1,12 +1,17 @@
 // The `problems:` section. Each entry is a map whose fields may be lists; the entry expands to the product of
 // its fields, dtype varying slowest, then head_dim, causal, seqlen, and the rest (tokens, batch, hidden,
-// heads, scale):
+// heads, scale, then the variant's: kv_heads, seqlen_k, window_left, window_right, softcap, layout):
 //
 //   - {tokens: 16384, hidden: 2048, dtype: bf16, head_dim: [64, 128], seqlen: [1024, 4096]}
 //     # B16 H32 N1024 d64, B4 H32 N4096 d64, B16 H16 N1024 d128, B4 H16 N4096 d128
 //
 // batch comes from `batch` or from `tokens` (= batch * seqlen), heads from `heads` or from `hidden`
-// (= heads * head_dim). Every expanded problem must pass flashtune::validate and appear once.
+// (= heads * head_dim). The variant's fields (core/problem.hpp) default to the plain problem: kv_heads =
+// heads, seqlen_k = seqlen, window_left = window_right = -1 (unbounded), softcap 0, layout bhsd.
+//
+//   - {batch: 1, heads: 32, kv_heads: [8, 1], seqlen: 1, seqlen_k: [4096, 16384], head_dim: 128}   # decode
+//
+// Every expanded problem must pass flashtune::validate and appear once.
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -23,14 +28,32 @@ constexpr std::size_t kMaxProblems = 10000;
 constexpr std::uint64_t kMaxRows = std::uint64_t{1} << 31;  // validate()'s limit on batch * heads * seqlen
 
 // The fields in expansion order: the first varies slowest.
-constexpr std::string_view kFields[] = {"dtype", "head_dim", "causal", "seqlen", "tokens",
-                                        "batch", "hidden",   "heads",  "scale"};
-enum Slot { dtype, head_dim, causal, seqlen, tokens, batch, hidden, heads, scale, kSlots };
+constexpr std::string_view kFields[] = {"dtype",    "head_dim",    "causal",       "seqlen",  "tokens",
+                                        "batch",    "hidden",      "heads",        "scale",   "kv_heads",
+                                        "seqlen_k", "window_left", "window_right", "softcap", "layout"};
+enum Slot {
+  dtype,
+  head_dim,
+  causal,
+  seqlen,
+  tokens,
+  batch,
+  hidden,
+  heads,
+  scale,
+  kv_heads,
+  seqlen_k,
+  window_left,
+  window_right,
+  softcap,
+  layout,
+  kSlots
+};
 
 struct Choice {
   Value at;
-  std::int64_t i = 0;  // integer fields, dtype (as DType), causal (0/1)
-  double x = 0;        // scale
+  std::int64_t i = 0;  // integer fields, dtype (as DType), causal (0/1), layout (as Layout)
+  double x = 0;        // scale, softcap
 };
 
 struct Expanded {
@@ -59,6 +82,22 @@ std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
         if (c.x < 0 || c.x > 1e6)
           r.fail(e.where, fmt::format("{} must be in [0, 1e6] (0 = 1/sqrt(d))", what));
         break;
+      case softcap:
+        c.x = r.number(e, what);
+        if (!(c.x >= 0 && c.x <= 1e6))
+          r.fail(e.where, fmt::format("{} must be in [0, 1e6] (0 = none)", what));
+        break;
+      case layout: {
+        const std::string s = r.string(e, what);
+        const std::optional<Layout> l = parse_layout(s);
+        if (!l) r.fail(e.where, fmt::format("{}: expected bhsd or bshd, got '{}'", what, s));
+        c.i = static_cast<std::int64_t>(*l);
+        break;
+      }
+      case window_left:
+      case window_right:
+        c.i = r.integer(e, what, -1, INT_MAX);
+        break;
       default:
         c.i = r.integer(e, what, 1, INT_MAX);
         break;
@@ -68,10 +107,12 @@ std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
   return out;
 }
 
-void expand_entry(const YamlReader& r, const Value& entry, std::vector<Expanded>& out) {
+void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate& t,
+                  std::vector<Expanded>& out) {
   const Fields fields = r.map(entry, "problem");
   r.allow_only(fields, "problem",
-               {"tokens", "hidden", "batch", "heads", "seqlen", "head_dim", "dtype", "causal", "scale"});
+               {"tokens", "hidden", "batch", "heads", "seqlen", "head_dim", "dtype", "causal", "scale",
+                "kv_heads", "seqlen_k", "window_left", "window_right", "softcap", "layout"});
   auto needs_one = [&](std::string_view a, std::string_view b) {
     const bool has_a = fields.find(a) != nullptr, has_b = fields.find(b) != nullptr;
     if (has_a && has_b) r.fail(entry.where, fmt::format("problem: give {} or {}, not both", a, b));
@@ -101,6 +142,12 @@ void expand_entry(const YamlReader& r, const Value& entry, std::vector<Expanded>
     if (has(dtype)) p.dtype = static_cast<DType>(pick(dtype).i);
     if (has(causal)) p.causal = pick(causal).i != 0;
     if (has(scale)) p.softmax_scale = static_cast<float>(pick(scale).x);
+    if (has(kv_heads)) p.kv_heads = static_cast<int>(pick(kv_heads).i);
+    if (has(seqlen_k)) p.seqlen_k = static_cast<int>(pick(seqlen_k).i);
+    if (has(window_left)) p.window_left = static_cast<int>(pick(window_left).i);
+    if (has(window_right)) p.window_right = static_cast<int>(pick(window_right).i);
+    if (has(softcap)) p.softcap = static_cast<float>(pick(softcap).x);
+    if (has(layout)) p.layout = static_cast<Layout>(pick(layout).i);
     if (has(tokens)) {
       const Choice& t = pick(tokens);
       if (t.i % p.seqlen != 0)
@@ -129,6 +176,8 @@ void expand_entry(const YamlReader& r, const Value& entry, std::vector<Expanded>
     } catch (const Error& e) {
       r.fail(entry.where, fmt::format("problem {}: {}", p.to_string(), e.what()));
     }
+    if (auto why = unsupported_reason(t, t.default_config(variant_of(p)), p))
+      r.fail(entry.where, fmt::format("problem {}: {}", p.to_string(), *why));
     out.push_back({p, entry.where});
 
     for (int s = kSlots; s-- > 0;) {  // odometer: the last slot varies fastest
@@ -139,23 +188,19 @@ void expand_entry(const YamlReader& r, const Value& entry, std::vector<Expanded>
   }
 }
 
-bool same(const AttentionProblem& a, const AttentionProblem& b) {
-  return a.batch == b.batch && a.heads == b.heads && a.seqlen == b.seqlen && a.head_dim == b.head_dim &&
-         a.dtype == b.dtype && a.causal == b.causal && a.softmax_scale == b.softmax_scale;
-}
-
 }  // namespace
 
-std::vector<AttentionProblem> read_problems(const YamlReader& r, const Field& section) {
+std::vector<AttentionProblem> read_problems(const YamlReader& r, const Field& section,
+                                            const KernelTemplate& t) {
   std::vector<Expanded> all;
   for (const Value& entry : r.list(section.value, "problems")) {
     const std::size_t first = all.size();
-    expand_entry(r, entry, all);
+    expand_entry(r, entry, t, all);
     if (all.size() > kMaxProblems)
       r.fail(entry.where, fmt::format("problems: more than {} problems", kMaxProblems));
     for (std::size_t i = first; i < all.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
-        if (same(all[i].problem, all[j].problem))
+        if (same_problem(all[i].problem, all[j].problem))
           r.fail(entry.where,
                  fmt::format("duplicate problem {} (also from {}:{})", all[i].problem.to_string(),
                              all[j].where.line, all[j].where.column));

@@ -13,7 +13,10 @@ namespace flashtune::space::detail {
 std::vector<Parameter> read_parameters(const YamlReader& r, const Field& section, const KernelTemplate& t);
 
 // problem_reader.cpp: `problems:`, expanded and validated.
-std::vector<AttentionProblem> read_problems(const YamlReader& r, const Field& section);
+// Each problem must be one `t` runs (its TemplateSupport, with the default configuration), else an error at
+// its entry.
+std::vector<AttentionProblem> read_problems(const YamlReader& r, const Field& section,
+                                            const KernelTemplate& t);
 
 // settings_reader.cpp
 std::vector<SramBudget> read_sram_budgets(const YamlReader& r, const Field& section);

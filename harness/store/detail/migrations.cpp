@@ -27,6 +27,13 @@
 // of the maximum SM clock (gpu/clock_check.hpp); NULL where it is unknown (no NVML, not timed, or an older
 // trial).
 //
+// Version 4 carries the attention variants (core/problem.hpp). trials gains kv_heads and seqlen_k (0: as
+// many as heads / seqlen, as older trials read back), window_left and window_right (-1: unbounded), softcap
+// (0: none) and layout ('bhsd' | 'bshd'). best is rebuilt with the variant in its key: window_left,
+// window_right, softcap (0/1), layout and kv_group (heads / kv_heads) join the family columns,
+// seqlen_k_bucket the buckets; the example problem gains kv_heads, seqlen_k and softcap_value. Older entries
+// become the plain problem's (group 1, seqlen_k_bucket = seqlen_bucket, no window, no softcap, bhsd).
+//
 // Time stamps are TEXT, UTC ISO 8601 ("2026-11-24T03:13:21Z"). REAL columns are nullable because sqlite
 // stores NaN as NULL; the store reads NULL back as NaN. Booleans are INTEGER 0/1.
 //
@@ -153,6 +160,55 @@ ALTER TABLE trials ADD COLUMN counters_json TEXT NOT NULL DEFAULT '';
 )sql"},
     Migration{3, R"sql(
 ALTER TABLE trials ADD COLUMN clock_fraction REAL;
+)sql"},
+    Migration{4, R"sql(
+ALTER TABLE trials ADD COLUMN kv_heads INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN seqlen_k INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN window_left INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE trials ADD COLUMN window_right INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE trials ADD COLUMN softcap REAL NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN layout TEXT NOT NULL DEFAULT 'bhsd';
+
+CREATE TABLE best_v4 (
+  gpu_key TEXT NOT NULL REFERENCES gpus (key),
+  template_id TEXT NOT NULL,
+  source_hash TEXT NOT NULL,
+  nvrtc_version INTEGER NOT NULL,
+  dtype TEXT NOT NULL,
+  head_dim INTEGER NOT NULL,
+  causal INTEGER NOT NULL,
+  window_left INTEGER NOT NULL,
+  window_right INTEGER NOT NULL,
+  softcap INTEGER NOT NULL,
+  layout TEXT NOT NULL,
+  kv_group INTEGER NOT NULL,
+  seqlen_bucket INTEGER NOT NULL,
+  seqlen_k_bucket INTEGER NOT NULL,
+  bh_bucket INTEGER NOT NULL,
+  smem_budget INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  heads INTEGER NOT NULL,
+  seqlen INTEGER NOT NULL,
+  softmax_scale REAL,
+  kv_heads INTEGER NOT NULL,
+  seqlen_k INTEGER NOT NULL,
+  softcap_value REAL NOT NULL,
+  params TEXT NOT NULL,
+  median_ms REAL,
+  tflops REAL,
+  trial_id INTEGER NOT NULL,
+  sweep_id INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, causal, window_left,
+               window_right, softcap, layout, kv_group, seqlen_bucket, seqlen_k_bucket, bh_bucket, smem_budget)
+) WITHOUT ROWID;
+INSERT INTO best_v4
+  SELECT gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, causal, -1, -1, 0, 'bhsd', 1,
+         seqlen_bucket, seqlen_bucket, bh_bucket, smem_budget, batch, heads, seqlen, softmax_scale, heads, seqlen,
+         0, params, median_ms, tflops, trial_id, sweep_id, updated_at
+  FROM best;
+DROP TABLE best;
+ALTER TABLE best_v4 RENAME TO best;
 )sql"},
 };
 static_assert(kMigrations.back().version == kLatestSchemaVersion,
