@@ -256,6 +256,18 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
   return nb::make_tuple(out, as_array(std::move(lse), {b, h, n}, nb::dtype<float>()));
 }
 
+// Launches the checked call (check_metadata gave `p`, check_devices `device`) with the GIL released.
+void launch(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const AttentionProblem& p,
+            const CallOptions& options, int device, std::uintptr_t o, std::uintptr_t lse,
+            std::uintptr_t stream) {
+  nb::gil_scoped_release release;
+  const DeviceScope scope(device);
+  runtime::AttentionCall c = call_of(q, k, v, p);
+  c.o = reinterpret_cast<void*>(o);
+  c.lse = reinterpret_cast<float*>(lse);
+  runtime_for(options.template_id).attention(c, stream_of(stream));
+}
+
 // ---- torch tensors, read directly
 
 // What _torch_op hands over once (_torch_init): torch's 16-bit dtypes, compared by identity, and its current
@@ -312,12 +324,7 @@ void attention_torch(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb:
   const auto stream = nb::cast<std::uintptr_t>(torch_hooks->raw_stream(device));
   const auto o_ptr = nb::cast<std::uintptr_t>(o.attr("data_ptr")());
   const std::uintptr_t lse_ptr = lse.is_none() ? 0 : nb::cast<std::uintptr_t>(lse.attr("data_ptr")());
-  nb::gil_scoped_release release;
-  const DeviceScope scope(device);
-  runtime::AttentionCall c = call_of(qd, kd, vd, p);
-  c.o = reinterpret_cast<void*>(o_ptr);
-  c.lse = reinterpret_cast<float*>(lse_ptr);
-  runtime_for(options.template_id).attention(c, stream_of(stream));
+  launch(qd, kd, vd, p, options, device, o_ptr, lse_ptr, stream);
 }
 
 // ---- described tensors (torch)
@@ -328,13 +335,7 @@ void attention_desc(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t 
   const TensorDesc qd = desc_of(q), kd = desc_of(k), vd = desc_of(v);
   const CallOptions options = options_of(causal, scale, tmpl);
   const AttentionProblem p = check_metadata(qd, kd, vd, options);
-  const int device = check_devices(qd, kd, vd);
-  nb::gil_scoped_release release;
-  const DeviceScope scope(device);
-  runtime::AttentionCall c = call_of(qd, kd, vd, p);
-  c.o = reinterpret_cast<void*>(o);
-  c.lse = reinterpret_cast<float*>(lse);
-  runtime_for(options.template_id).attention(c, stream_of(stream));
+  launch(qd, kd, vd, p, options, check_devices(qd, kd, vd), o, lse, stream);
 }
 
 void check_desc(const Desc& q, const Desc& k, const Desc& v, bool causal, std::optional<double> scale,
