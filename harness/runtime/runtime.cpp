@@ -52,7 +52,9 @@ struct Plan {
   gpu::Module module;
   std::vector<gpu::Kernel> kernels;
   // The tensor maps of the last call and the q, k, v, o they were encoded for: a caller that passes the same
-  // tensors again (a loop, a caching allocator handing back the same O) skips cuTensorMapEncodeTiled.
+  // tensors again (a loop, a caching allocator handing back the same O) skips cuTensorMapEncodeTiled. A map
+  // depends on the pointer and the plan's problem only while the tensors are contiguous (problem_of): strided
+  // calls will have to key it by their strides too.
   std::array<gpu::TensorMap, kMaxTensorMaps> maps{};
   std::array<const void*, 4> mapped{};  // all null: none encoded yet
 };

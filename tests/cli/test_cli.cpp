@@ -42,7 +42,10 @@ TEST(Cli, HelpListsTheSubcommands) {
 TEST(Cli, BadProblemValuesNameTheOption) {
   for (const char* args :
        {"bench --head-dim 80", "bench --seqlen 0", "bench --dtype fp32", "bench --batch -1",
-        "compile --arch compute_90", "compile --head-dim 32", "bench --seqlen abc"}) {
+        "compile --arch compute_90", "compile --head-dim 32", "bench --seqlen abc", "bench --kv-heads 0",
+        "bench --kv-heads 70000", "bench --kv-heads 3", "bench --seqlen-k 0", "bench --window-left -2",
+        "bench --window-right 99999999", "bench --softcap nan", "bench --softcap -1",
+        "bench --layout bsdh"}) {
     const CliRun r = flashtune(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
     EXPECT_FALSE(r.output.empty()) << args;
