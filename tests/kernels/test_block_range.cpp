@@ -3,6 +3,8 @@
 // sizes of known configurations.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "block_range.h"
 #include "smem_bytes.h"
 
@@ -38,6 +40,64 @@ TEST(BlockRange, MasksAtTheirEdges) {
   static_assert(key_masked<false>(100, 0, 100) && !key_masked<false>(99, 0, 100));
   static_assert(key_masked<true>(5, 4, 100) && !key_masked<true>(4, 4, 100));
   SUCCEED();
+}
+
+// The general mask against the definition, key by key: the block range holds every attended key and no block
+// without one at its ends; a block that claims no mask has every key attended by every row of the tile.
+TEST(BlockRange, KeyMaskMatchesItsDefinitionKeyByKey) {
+  int checked = 0;
+  for (const bool causal : {false, true})
+    for (const int n : {1, 5, 64, 100})
+      for (const int nk : {1, 17, 64, 200})
+        for (const int left : {-1, 0, 7, 70})
+          for (const int right : {-1, 0, 3})
+            for (const int bm : {16, 64})
+              for (const int bn : {16, 32}) {
+                const KeyMask m{nk, nk - n, left, right};
+                auto attended = [&](int key, int q) {
+                  return key < nk && (!causal || key <= q + nk - n) &&
+                         (left < 0 || key >= q + nk - n - left) && (right < 0 || key <= q + nk - n + right);
+                };
+                for (int q0 = 0; q0 < n; q0 += bm) {
+                  const int q_last = q0 + bm - 1;
+                  const int first = m.first_block(q0, bm, bn, causal),
+                            last = m.last_block(q0, bm, bn, causal);
+                  ASSERT_LE(first, last);
+                  int lo = nk, hi = -1;  // the attended keys of rows q0..q_last (rows past n included)
+                  for (int q = q0; q <= q_last; ++q)
+                    for (int key = 0; key < nk; ++key)
+                      if (attended(key, q)) lo = std::min(lo, key), hi = std::max(hi, key);
+                  if (hi < 0) {
+                    EXPECT_EQ(first, last) << "no key, yet blocks " << first << ".." << last;
+                  } else {
+                    EXPECT_EQ(first, lo / bn);
+                    EXPECT_EQ(last, hi / bn + 1);
+                  }
+                  for (int j = first; j < last; ++j) {
+                    if (m.block_needs_mask(j * bn, bn, q0, q_last, causal)) continue;
+                    for (int q = q0; q <= q_last; ++q)
+                      for (int key = j * bn; key < (j + 1) * bn; ++key) {
+                        ASSERT_TRUE(attended(key, q))
+                            << "unmasked block " << j << " key " << key << " q " << q;
+                        ASSERT_FALSE(m.masked(key, q, causal));
+                      }
+                  }
+                  for (int q = q0; q <= q_last; ++q)
+                    for (int key = 0; key < nk; ++key) ASSERT_EQ(m.masked(key, q, causal), !attended(key, q));
+                  ++checked;
+                }
+              }
+  EXPECT_GT(checked, 1000);
+}
+
+TEST(BlockRange, KeyMaskOfThePlainProblemIsThePlainRange) {
+  for (const bool causal : {false, true})
+    for (const int n : {1, 17, 1000, 1024})
+      for (int q0 = 0; q0 < n; q0 += 64) {
+        const KeyMask m{n, 0, -1, -1};
+        EXPECT_EQ(m.first_block(q0, 64, 32, causal), 0);
+        EXPECT_EQ(m.last_block(q0, 64, 32, causal), key_blocks(n, q0, 64, 32, causal));
+      }
 }
 
 TEST(SmemBytes, KnownConfigurations) {
