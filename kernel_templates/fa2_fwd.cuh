@@ -105,12 +105,21 @@ struct Fa2Smem {
   T v[Tr::kStages][Tr::kKVElems];
 };
 
-// Copies `rows` rows of a [seqlen, kHeadDim] head slice, starting at row0, into a swizzled tile. Rows past
-// `seqlen` are zero-filled. Thread tid copies chunk tid % kChunksPerRow of rows tid / kChunksPerRow + k *
-// kStep: a compile-time trip count, and when kStep is a multiple of 8 rows the swizzle is the same for every
-// k, so source and destination advance by immediates.
-template <int kHeadDim, int kRows, int kThreads, typename T>
-__device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0, int seqlen, int tid) {
+// A row stride known at compile time (the packed [rows, kHeadDim] slice): int arithmetic, as the loaders
+// always did (a long long stride, even a constant one, changed fa2_fwd's code). The general problem passes
+// its runtime stride as a long long.
+template <int N>
+struct FixedStride {
+  __device__ __forceinline__ constexpr operator int() const { return N; }
+};
+
+// Copies `rows` rows of a [seqlen, kHeadDim] head slice (rows row_stride elements apart), starting at row0,
+// into a swizzled tile. Rows past `seqlen` are zero-filled. Thread tid copies chunk tid % kChunksPerRow of
+// rows tid / kChunksPerRow + k * kStep: a compile-time trip count, and when kStep is a multiple of 8 rows the
+// swizzle is the same for every k, so source and destination advance by immediates.
+template <int kHeadDim, int kRows, int kThreads, typename T, typename RowStride = FixedStride<kHeadDim>>
+__device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0, int seqlen, int tid,
+                                                RowStride row_stride = {}) {
   using Tile = SwizzledTile<kHeadDim>;
   constexpr int kCpr = Tile::kChunksPerRow;
   constexpr int kChunks = kRows * kCpr;
@@ -122,10 +131,10 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0
   if (kChunks % kThreads == 0 && kStep % 8 == 0 && row0 + kRows <= seqlen) {
     // The whole tile lies inside the sequence (every tile but a ragged last one): no per-row bound checks,
     // source and destination advance by immediates.
-    const T* const src0 = head + static_cast<long long>(row0 + r0) * kHeadDim + c * 8;
+    const T* const src0 = head + static_cast<long long>(row0 + r0) * row_stride + c * 8;
 #pragma unroll
     for (int k = 0; k < kPasses; ++k)
-      cp_async_16(dst0 + k * kStep * kHeadDim * 2, src0 + k * kStep * kHeadDim);
+      cp_async_16(dst0 + k * kStep * kHeadDim * 2, src0 + k * kStep * row_stride);
     return;
   }
 #pragma unroll
@@ -133,7 +142,7 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0
     const int r = r0 + k * kStep;
     if (kChunks % kThreads != 0 && r >= kRows) break;
     const bool valid = row0 + r < seqlen;
-    const T* src = head + static_cast<long long>(valid ? row0 + r : 0) * kHeadDim + c * 8;
+    const T* src = head + static_cast<long long>(valid ? row0 + r : 0) * row_stride + c * 8;
     const unsigned dst =
         kStep % 8 == 0 ? dst0 + k * kStep * kHeadDim * 2 : smem_addr(tile + Tile::chunk_offset(r, c));
     cp_async_16(dst, src, valid);
@@ -141,12 +150,13 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* head, int row0
 }
 
 // Epilogue of one query tile: normalize O, stage it through shared memory (sO, a Q tile no warp reads any
-// more) for 16-byte coalesced stores, write the log-sum-exp. O and lse point at the tile's head; q0 is its
-// first query row.
-template <class Tr, typename T>
+// more) for 16-byte coalesced stores, write the log-sum-exp. O and lse point at the tile's head (O's rows
+// o_row elements apart); q0 is its first query row.
+template <class Tr, typename T, typename RowStride = FixedStride<Tr::kHeadDim>>
 __device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::kDTiles][4],
                                              const RowState (&row)[Tr::kMTiles][2], T* sO, T* O, float* lse,
-                                             int q0, int seqlen, int warp_row0, int tid) {
+                                             int q0, int seqlen, int warp_row0, int tid,
+                                             RowStride o_row = {}) {
   using Tile = SwizzledTile<Tr::kHeadDim>;
   const int lane = tid % 32;
   const int g = lane / 4;
@@ -172,7 +182,7 @@ __device__ __forceinline__ void store_o_tile(const float (&o)[Tr::kMTiles][Tr::k
     const int r = i / Tile::kChunksPerRow;
     const int ch = i % Tile::kChunksPerRow;
     if (q0 + r < seqlen) {
-      *reinterpret_cast<uint4*>(O + static_cast<long long>(q0 + r) * Tr::kHeadDim + ch * 8) =
+      *reinterpret_cast<uint4*>(O + static_cast<long long>(q0 + r) * o_row + ch * 8) =
           *reinterpret_cast<const uint4*>(sO + Tile::chunk_offset(r, ch));
     }
   }
@@ -275,9 +285,51 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, Fa2Smem
   }
 }
 
-// Tr is a Fa2Traits.
-template <class Tr, bool kCausal, typename T>
+// Where one (batch, head)'s tensors start and their row strides: the plain problem's packed [batch * heads,
+// seqlen, head_dim] tensors, or (kGeneral) AttentionParams' strides, key/value head h / (heads / kv_heads).
+template <bool kGeneral, int kHeadDim, typename T>
+struct HeadSlices {
+  const T* q;
+  const T* k;
+  const T* v;
+  T* o;
+  long long q_row, k_row, v_row, o_row;
+
+  __device__ __forceinline__ HeadSlices(const AttentionParams& p, unsigned bh) {
+    if constexpr (kGeneral) {
+      const long long b = bh / p.heads, h = bh % p.heads, kvh = h / (p.heads / p.kv_heads);
+      q = static_cast<const T*>(p.q) + b * p.q_stride.batch + h * p.q_stride.head;
+      k = static_cast<const T*>(p.k) + b * p.k_stride.batch + kvh * p.k_stride.head;
+      v = static_cast<const T*>(p.v) + b * p.v_stride.batch + kvh * p.v_stride.head;
+      o = static_cast<T*>(p.o) + b * p.o_stride.batch + h * p.o_stride.head;
+      q_row = p.q_stride.row;
+      k_row = p.k_stride.row;
+      v_row = p.v_stride.row;
+      o_row = p.o_stride.row;
+    } else {
+      const long long head_offset = static_cast<long long>(bh) * p.seqlen * kHeadDim;
+      q = static_cast<const T*>(p.q) + head_offset;
+      k = static_cast<const T*>(p.k) + head_offset;
+      v = static_cast<const T*>(p.v) + head_offset;
+      o = static_cast<T*>(p.o) + head_offset;
+      q_row = k_row = v_row = o_row = kHeadDim;
+    }
+  }
+};
+
+// Tr is a Fa2Traits. kVariant: the problem's variant (core/problem.hpp) as bits, 0 for the plain problem:
+//   1  general addressing: kv_heads < heads, seqlen_k != seqlen (causal bottom-right), strided (bshd)
+//   tensors; 2  a window (window_left / window_right); 4  softcap.
+// Any bit: the key range and mask of block_range.h's KeyMask (rows without keys: O = 0, LSE = -inf); the
+// persistent and pipelined schedules run the plain problem only.
+template <class Tr, bool kCausal, typename T, int kVariant = 0>
 __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const AttentionParams p) {
+  static_assert(kVariant >= 0 && kVariant <= 7, "kVariant: bits 1 general, 2 window, 4 softcap");
+  static_assert(kVariant == 0 || (!Tr::kPersistent && !Tr::kPipelined),
+                "the variants run the one-tile, unpipelined schedule (persistent 0, pipeline 0)");
+  constexpr bool kGeneral = (kVariant & 1) != 0;
+  constexpr bool kKeyMask = (kVariant & 3) != 0;
+  constexpr bool kSoftcap = (kVariant & 4) != 0;
   constexpr int kBlockM = Tr::kBlockM;
   constexpr int kBlockN = Tr::kBlockN;
   constexpr int kHeadDim = Tr::kHeadDim;
@@ -304,24 +356,54 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   const int seqlen = p.seqlen;
   const QueryTile tile = TileScheduler<kBlockM, kBlockN, kCausal, false>(p).tile(0);
   const int q0 = tile.q0;
-  const int n_blocks = tile.n_blocks;
+  // Key blocks j0 .. j0 + n_blocks - 1 (the plain problem: from 0); the loops count j from 0.
+  const KeyMask mask{p.seqlen_k, p.seqlen_k - seqlen, (kVariant & 2) ? p.window_left : -1,
+                     (kVariant & 2) ? p.window_right : -1};
+  int j0 = 0, n_blocks = tile.n_blocks;
+  if constexpr (kKeyMask) {
+    j0 = mask.first_block(q0, kBlockM, kBlockN, kCausal);
+    n_blocks = mask.last_block(q0, kBlockM, kBlockN, kCausal) - j0;
+  }
+  const int seqlen_k = p.seqlen_k;
+  const HeadSlices<kGeneral, kHeadDim, T> head(p, tile.bh);
   const long long head_offset = static_cast<long long>(tile.bh) * seqlen * kHeadDim;
-  const T* const Q = static_cast<const T*>(p.q) + head_offset;
-  const T* const K = static_cast<const T*>(p.k) + head_offset;
-  const T* const V = static_cast<const T*>(p.v) + head_offset;
-  T* const O = static_cast<T*>(p.o) + head_offset;
+  const T* const Q = kGeneral ? head.q : static_cast<const T*>(p.q) + head_offset;
+  const T* const K = kGeneral ? head.k : static_cast<const T*>(p.k) + head_offset;
+  const T* const V = kGeneral ? head.v : static_cast<const T*>(p.v) + head_offset;
+  T* const O = kGeneral ? head.o : static_cast<T*>(p.o) + head_offset;
   const int warp_row0 = warp * Tr::kRowsPerWarp;
   const WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
 
   auto load_k = [&](int j) {
-    if (j < n_blocks)
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (j % kStages) * Tr::kKVElems, K, j * kBlockN, seqlen,
-                                                   tid);
+    if constexpr (kVariant == 0) {
+      if (j < n_blocks)
+        load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (j % kStages) * Tr::kKVElems, K, j * kBlockN,
+                                                     seqlen, tid);
+    } else if (j < n_blocks) {
+      load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (j % kStages) * Tr::kKVElems, K, (j0 + j) * kBlockN,
+                                                   seqlen_k, tid, head.k_row);
+    }
   };
   auto load_v = [&](int j) {
-    if (j < n_blocks)
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sV + (j % kStages) * Tr::kKVElems, V, j * kBlockN, seqlen,
-                                                   tid);
+    if constexpr (kVariant == 0) {
+      if (j < n_blocks)
+        load_tile_async<kHeadDim, kBlockN, kThreads>(sV + (j % kStages) * Tr::kKVElems, V, j * kBlockN,
+                                                     seqlen, tid);
+    } else if (j < n_blocks) {
+      load_tile_async<kHeadDim, kBlockN, kThreads>(sV + (j % kStages) * Tr::kKVElems, V, (j0 + j) * kBlockN,
+                                                   seqlen_k, tid, head.v_row);
+    }
+  };
+  // The variants' S_j: (softcap) the cap, then the mask where block j needs one.
+  auto cap_and_mask = [&](auto& s, int j) {
+    if constexpr (kSoftcap) warp_softcap<Tr>(s, p.softcap, p.softcap_scale);
+    if constexpr (kKeyMask) {
+      if (mask.block_needs_mask((j0 + j) * kBlockN, kBlockN, q0, q0 + kBlockM - 1, kCausal))
+        warp_mask_general<Tr, kCausal>(s, (j0 + j) * kBlockN, q0 + warp_row0, mask, lane);
+    } else {
+      if (key_block_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
+        warp_mask<Tr, kCausal>(s, j * kBlockN, q0 + warp_row0, seqlen, lane);
+    }
   };
 
   float o[kMT][Tr::kDTiles][4];
@@ -349,7 +431,10 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   if constexpr (!Tr::kPipelined) {
     // Prologue: Q joins the first group; tiles 0 .. kStages-2 are put in flight, one group for K, one for V
     // (one stage: the group {Q, K_0}).
-    load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
+    if constexpr (kGeneral)
+      load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid, head.q_row);
+    else
+      load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
     if constexpr (kStages == 1) {
       load_k(0);
       cp_async_commit();
@@ -382,8 +467,12 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
       }
       if (j == 0) load_q_registers();
       warp_qk<Tr, T>(s, q_frag, addr, stage * kStageBytes);
-      if (key_block_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
-        warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
+      if constexpr (kVariant == 0) {
+        if (key_block_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
+          warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
+      } else {
+        cap_and_mask(s, j);
+      }
       // V_j landed; after the barrier every warp is done with K_j (one stage: K_{j+1} loads under P_j V_j).
       // fuse_pv 1 takes this barrier before the softmax so that softmax and P V form one basic block.
       auto v_ready = [&] {
@@ -406,7 +495,10 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
     }
   } else {
     // Prologue: group {Q, K_0}, then groups {K_{t+1}, V_t} for t < kStages-1; S_0 and its softmax.
-    load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
+    if constexpr (kGeneral)
+      load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid, head.q_row);
+    else
+      load_tile_async<kHeadDim, kBlockM, kThreads>(sQ, Q, q0, seqlen, tid);
     load_k(0);
     cp_async_commit();
 #pragma unroll
@@ -445,10 +537,18 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
     }
   }
 
-  // Epilogue: every warp is done with the Q tile, which stages O.
+  // Epilogue: every warp is done with the Q tile, which stages O. (A tile that reads no key block never
+  // waited for its Q: it must land before O is staged over it.)
+  if constexpr (kKeyMask) {
+    if (n_blocks == 0) cp_async_wait<0>();
+  }
   __syncthreads();
-  store_o_tile<Tr, T>(o, row, sQ, O, p.lse + static_cast<long long>(tile.bh) * seqlen, q0, seqlen, warp_row0,
-                      tid);
+  if constexpr (kGeneral)
+    store_o_tile<Tr, T>(o, row, sQ, O, p.lse + static_cast<long long>(tile.bh) * seqlen, q0, seqlen,
+                        warp_row0, tid, head.o_row);
+  else
+    store_o_tile<Tr, T>(o, row, sQ, O, p.lse + static_cast<long long>(tile.bh) * seqlen, q0, seqlen,
+                        warp_row0, tid);
 }
 
 }  // namespace flashtune

@@ -85,7 +85,8 @@ TopConfigs top_configs(const store::ResultStore& store, const GpuIdentity& gpu,
   // The causal mode the space does not tune takes the choice of its head_dim and dtype.
   std::map<ProblemVariant, std::optional<std::set<ParamValues>>> flipped;
   for (const auto& [v, set] : top.by_variant) {
-    const ProblemVariant other{v.head_dim, v.dtype, !v.causal};
+    ProblemVariant other = v;
+    other.causal = !v.causal;
     if (!top.by_variant.contains(other)) flipped.emplace(other, set);
   }
   top.by_variant.merge(flipped);

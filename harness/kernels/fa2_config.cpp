@@ -23,15 +23,16 @@ std::string Fa2Config::to_string() const {
 
 std::string Fa2Instance::name_expression() const {
   return fmt::format(
-      "flashtune::fa2_fwd<flashtune::Fa2Traits<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>, {}, {}>",
+      "flashtune::fa2_fwd<flashtune::Fa2Traits<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>, {}, {}{}>",
       config.block_m, config.block_n, head_dim, config.warps, config.stages, config.q_regs, config.pipeline,
       config.min_blocks, config.lazy_rescale, config.persistent, config.fuse_pv, causal ? "true" : "false",
-      cuda_type_name(dtype));
+      cuda_type_name(dtype), variant != 0 ? fmt::format(", {}", variant) : "");
 }
 
 std::string Fa2Instance::to_string() const {
-  return fmt::format("{} {} d{} {}{}", fa2::kTemplateId, config.to_string(), head_dim,
-                     flashtune::to_string(dtype), causal ? " causal" : "");
+  return fmt::format("{} {} d{} {}{}{}", fa2::kTemplateId, config.to_string(), head_dim,
+                     flashtune::to_string(dtype), causal ? " causal" : "",
+                     variant != 0 ? fmt::format(" variant{}", variant) : "");
 }
 
 namespace fa2 {
@@ -75,6 +76,11 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
                        c.pipeline, c.persistent);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
+  if (inst.variant < 0 || inst.variant > 7) return fmt::format("variant {} is not in 0..7", inst.variant);
+  if (inst.variant != 0 && (c.persistent != 0 || c.pipeline != 0))
+    return fmt::format(
+        "the attention variants run persistent 0 and pipeline 0, not persistent {} pipeline {}", c.persistent,
+        c.pipeline);
   return smem_limit_reason(smem_bytes(c, inst.head_dim));
 }
 

@@ -35,13 +35,14 @@ struct Fa2Instance {
   int head_dim = 128;
   DType dtype = DType::bf16;
   bool causal = false;
+  int variant = 0;  // the kernel's kVariant: ProblemVariant::bits(), 0 for the plain problem
 
   static Fa2Instance for_problem(const Fa2Config& c, const AttentionProblem& p) {
-    return {c, p.head_dim, p.dtype, p.causal};
+    return {c, p.head_dim, p.dtype, p.causal, variant_of(p).bits()};
   }
   // "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 8, 2, 2, 0, 1, 0, 0, 0>, false, __nv_bfloat16>":
   // block_m, block_n, head_dim, warps, stages, q_regs, pipeline, min_blocks, lazy_rescale, persistent,
-  // fuse_pv
+  // fuse_pv; a variant appends its bits (", 3>").
   std::string name_expression() const;
   std::string to_string() const;  // "fa2_fwd bm128 bn64 w8 s2 d128 bf16 causal"
 };

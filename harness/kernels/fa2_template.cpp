@@ -89,9 +89,20 @@ class Fa2Template final : public KernelTemplate {
             {"q_regs", 0},    {"lazy_rescale", 2},
             {"fuse_pv", 1}};
   }
+  // The one-tile, unpipelined schedule (persistent 0, pipeline 0) runs every variant but head dims 96 and
+  // 256: grouped key/value heads, unequal lengths (causal bottom-right), a window, softcap, the bshd layout.
+  TemplateSupport support(const ParamValues& v) const override {
+    TemplateSupport s;
+    const Fa2Config c = to_config(v);
+    if (c.persistent == 0 && c.pipeline == 0) {
+      s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
+      s.layouts = {Layout::bhsd, Layout::bshd};
+    }
+    return s;
+  }
   std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
     if (auto bad = check_params(*this, v)) return bad;
-    return fa2::invalid_reason({to_config(v), pv.head_dim, pv.dtype, pv.causal});
+    return fa2::invalid_reason({to_config(v), pv.head_dim, pv.dtype, pv.causal, pv.bits()});
   }
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
     return checked(v, pv).name_expression();
@@ -118,7 +129,7 @@ class Fa2Template final : public KernelTemplate {
  private:
   Fa2Instance checked(const ParamValues& v, const ProblemVariant& pv) const {
     require_valid(v, pv);
-    return Fa2Instance{to_config(v), pv.head_dim, pv.dtype, pv.causal};
+    return Fa2Instance{to_config(v), pv.head_dim, pv.dtype, pv.causal, pv.bits()};
   }
 };
 

@@ -17,11 +17,17 @@ const KernelTemplate& fault_template();     // fault_template.cpp (testing only)
 const KernelTemplate& hopper_template();    // hopper_template.cpp
 
 ProblemVariant variant_of(const AttentionProblem& p) {
-  return {p.head_dim, p.dtype, p.causal};
+  return {.head_dim = p.head_dim,
+          .dtype = p.dtype,
+          .causal = p.causal,
+          .general = p.num_kv_heads() != p.heads || p.keys() != p.seqlen || p.layout != Layout::bhsd,
+          .window = p.windowed(),
+          .softcap = p.softcap != 0.0f};
 }
 
 std::string to_string(const ProblemVariant& v) {
-  return fmt::format("d{} {}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "");
+  return fmt::format("d{} {}{}{}{}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "",
+                     v.general ? " general" : "", v.window ? " window" : "", v.softcap ? " softcap" : "");
 }
 
 ParamValues KernelTemplate::default_config(const ProblemVariant& variant) const {

@@ -43,10 +43,15 @@ struct ProblemVariant {
   int head_dim = 128;
   DType dtype = DType::bf16;
   bool causal = false;
+  bool general = false;  // kv_heads < heads, seqlen_k != seqlen or the bshd layout: the general addressing
+  bool window = false;
+  bool softcap = false;
   friend auto operator<=>(const ProblemVariant&, const ProblemVariant&) = default;
+  // The kernels' kVariant argument: bits 1 general, 2 window, 4 softcap; 0 for the plain problem.
+  int bits() const { return (general ? 1 : 0) | (window ? 2 : 0) | (softcap ? 4 : 0); }
 };
 ProblemVariant variant_of(const AttentionProblem& p);
-std::string to_string(const ProblemVariant& v);  // "d128 bf16 causal"
+std::string to_string(const ProblemVariant& v);  // "d128 bf16 causal" (+ " general", " window", " softcap")
 
 // What a template's kernels run beyond the plain problem (core/problem.hpp), per configuration; the default
 // is the plain problem at head_dim 64 and 128. A problem outside it is pruned with the reason

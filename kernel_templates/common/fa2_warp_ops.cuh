@@ -107,6 +107,38 @@ __device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4
       }
 }
 
+// The same for the general problem's mask (block_range.h's KeyMask: seqlen_k, the bottom-right offset, the
+// window).
+template <class Tr, bool kCausal>
+__device__ __forceinline__ void warp_mask_general(float (&s)[Tr::kMTiles][Tr::kNTiles][4], int k0, int row0,
+                                                  const KeyMask& mask, int lane) {
+  const int g = lane / 4;
+  const int c = lane % 4;
+#pragma unroll
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < Tr::kNTiles; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = k0 + nt * 8 + 2 * c + (e & 1);
+        const int query = row0 + mt * 16 + g + (e >> 1) * 8;
+        if (mask.masked(key, query, kCausal)) s[mt][nt][e] = neg_infinity();
+      }
+}
+
+// Caps the raw scores: s <- softcap * tanh(s * softcap_scale) (softcap_scale = softmax scale / softcap; the
+// exponent scale is then log2(e) alone, attention_params.h). Before the mask, which writes -inf.
+template <class Tr>
+__device__ __forceinline__ void warp_softcap(float (&s)[Tr::kMTiles][Tr::kNTiles][4], float softcap,
+                                             float softcap_scale) {
+#pragma unroll
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < Tr::kNTiles; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[mt][nt][e] = softcap * tanhf(s[mt][nt][e] * softcap_scale);
+}
+
 // The row max step of the online softmax for one tile: updates the running max of each row and gives the
 // exponent base of its probabilities and the factor alpha by which its O and row sum must be rescaled.
 template <class Tr>

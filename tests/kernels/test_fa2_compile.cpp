@@ -58,5 +58,43 @@ TEST(Fa2Compile, DefaultGridCompilesForHopperAndAmpere) {
   EXPECT_EQ(kernels, 2 * 2 * 2 * 2 * 27);
 }
 
+// The variants' instantiations (fa2_fwd's kVariant: 1 general addressing, 2 window, 4 softcap) of the default
+// configuration compile, with the plain kernel's resource bounds.
+TEST(Fa2Compile, VariantsCompile) {
+  std::vector<jit::CompileRequest> requests;
+  std::vector<std::vector<Fa2Instance>> groups;
+  const Fa2Config c{128, 64, 4, 1, 0, 0, 1, 2, 0, 1};  // the default: q_regs 0, lazy_rescale 2, fuse_pv 1
+  for (bool causal : {false, true}) {
+    std::vector<Fa2Instance> instances;
+    for (int variant : {1, 2, 4, 7}) instances.push_back({c, 128, DType::bf16, causal, variant});
+    ASSERT_FALSE(fa2::invalid_reason(instances[0])) << *fa2::invalid_reason(instances[0]);
+    jit::CompileRequest r = run::make_request("fa2_fwd.cuh", instances[0].name_expression(), "sm_90a");
+    for (std::size_t i = 1; i < instances.size(); ++i)
+      r.name_expressions.push_back(instances[i].name_expression());
+    requests.push_back(r);
+    groups.push_back(std::move(instances));
+  }
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile(requests, cache);
+  ASSERT_EQ(results.size(), requests.size());
+  int kernels = 0;
+  for (std::size_t g = 0; g < results.size(); ++g) {
+    ASSERT_TRUE(results[g].ok) << groups[g][0].to_string() << ":\n" << results[g].log;
+    for (const Fa2Instance& inst : groups[g]) {
+      SCOPED_TRACE(inst.to_string());
+      auto it = results[g].lowered_names.find(inst.name_expression());
+      ASSERT_NE(it, results[g].lowered_names.end());
+      const jit::PtxasInfo* f = results[g].ptxas_for(it->second);
+      ASSERT_NE(f, nullptr);
+      EXPECT_GT(f->registers, 32);
+      EXPECT_LE(f->registers, 255);
+      EXPECT_LT(f->spill_store_bytes, 4096) << "heavy spilling";
+      ++kernels;
+    }
+  }
+  EXPECT_EQ(kernels, 8);
+}
+
 }  // namespace
 }  // namespace flashtune

@@ -15,6 +15,25 @@ TEST(Fa2Config, NameExpressionSpellsEveryTemplateArgument) {
   EXPECT_EQ(h.name_expression(),
             "flashtune::fa2_fwd<flashtune::Fa2Traits<64, 32, 64, 4, 3, 1, 1, 2, 1, 0, 0>, true, __half>");
   EXPECT_EQ(h.to_string(), "fa2_fwd bm64 bn32 w4 s3 q1 p1 mb2 lr1 d64 fp16 causal");
+  // A variant appends its bits; the plain problem's expression is unchanged.
+  const Fa2Instance g{{128, 64, 4, 1}, 128, DType::bf16, true, 3};
+  EXPECT_EQ(g.name_expression(),
+            "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 4, 1, 2, 0, 1, 0, 0, 0>, true, "
+            "__nv_bfloat16, 3>");
+  EXPECT_EQ(g.to_string(), "fa2_fwd bm128 bn64 w4 s1 d128 bf16 causal variant3");
+  AttentionProblem p{.batch = 1, .heads = 8, .seqlen = 1, .head_dim = 128, .kv_heads = 2, .seqlen_k = 4096};
+  EXPECT_EQ(Fa2Instance::for_problem({128, 64, 4, 1}, p).variant, 1);
+  p.window_left = 256;
+  p.softcap = 30;
+  EXPECT_EQ(Fa2Instance::for_problem({128, 64, 4, 1}, p).variant, 7);
+}
+
+TEST(Fa2Config, VariantsRunTheOneTileUnpipelinedSchedule) {
+  EXPECT_FALSE(fa2::invalid_reason({{128, 64, 4, 1}, 128, DType::bf16, false, 7}));
+  const auto persistent = fa2::invalid_reason({{128, 64, 4, 1, 0, 0, 1, 1, 1}, 128, DType::bf16, false, 1});
+  ASSERT_TRUE(persistent);
+  EXPECT_NE(persistent->find("the attention variants run persistent 0 and pipeline 0"), std::string::npos);
+  EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 0, 1}, 128, DType::bf16, false, 2}));
 }
 
 TEST(Fa2Config, ScheduleParametersAreChecked) {

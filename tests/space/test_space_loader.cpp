@@ -339,35 +339,33 @@ TEST(SpaceLoader, ProblemExpansion) {
 }
 
 TEST(SpaceLoader, ProblemVariants) {
-  // The variant fields are read, expanded and validated; a problem the template does not run is refused at
-  // its entry with the template's reason (fa2_fwd runs the plain problem only, so far).
+  const SearchSpace s = parse_search_space(
+      "template: fa2_fwd\nparameters:\n" + kParams +
+          "problems:\n"
+          "  - {batch: 1, heads: 32, kv_heads: [8, 1], seqlen: 1, seqlen_k: 4096, head_dim: 128, causal: "
+          "true}\n"
+          "  - {batch: 1, heads: 8, seqlen: 2048, head_dim: 128, window_left: 256, window_right: 0,"
+          " softcap: 50, layout: bshd}\n",
+      "t.yaml");
+  ASSERT_EQ(s.problems.size(), 3u);
+  EXPECT_EQ(s.problems[0].to_string(), "B1 H32 KV8 N1 Nk4096 d128 bf16 causal");
+  EXPECT_EQ(s.problems[1].to_string(), "B1 H32 KV1 N1 Nk4096 d128 bf16 causal");
+  EXPECT_EQ(s.problems[2].to_string(), "B1 H8 N2048 d128 bf16 window 256,0 softcap 50 bshd");
   auto fails = [&](const std::string& entry, const std::string& why) {
     const SpaceError e =
         parse_error("template: fa2_fwd\nparameters:\n" + kParams + "problems:\n  - " + entry + "\n");
     EXPECT_NE(e.message().find(why), std::string::npos) << e.message();
     EXPECT_EQ(e.where().line, 8) << e.message();  // the entry's line
   };
-  fails("{batch: 1, heads: 32, kv_heads: [8, 1], seqlen: 1, seqlen_k: 4096, head_dim: 128, causal: true}",
-        "problem B1 H32 KV8 N1 Nk4096 d128 bf16 causal: fa2_fwd does not support grouped key/value heads "
-        "(kv_heads 8 < heads 32)");
-  fails(
-      "{batch: 1, heads: 8, seqlen: 2048, head_dim: 128, window_left: 256, window_right: 0, softcap: 50, "
-      "layout: bshd}",
-      "problem B1 H8 N2048 d128 bf16 window 256,0 softcap 50 bshd: fa2_fwd does not support a window");
-  fails("{batch: 1, heads: 8, seqlen: 1, seqlen_k: 64, head_dim: 64}", "does not support unequal lengths");
+  // A problem the template does not run is refused at its entry with the template's reason.
+  fails("{batch: 1, heads: 8, seqlen: 64, head_dim: 256}",
+        "problem B1 H8 N64 d256 bf16: fa2_fwd does not support head_dim 256 (it has 64, 128)");
   fails("{batch: 1, heads: 6, kv_heads: 4, seqlen: 64, head_dim: 64}", "it must divide heads = 6");
   fails("{batch: 1, heads: 6, seqlen: 64, head_dim: 64, layout: bsdh}", "expected bhsd or bshd");
   fails("{batch: 1, heads: 6, seqlen: 64, head_dim: 64, window_left: -2}", "window_left");
   fails("{batch: 1, heads: 6, seqlen: 64, head_dim: 64, softcap: -1}", "softcap");
   fails("{batch: 1, heads: 6, seqlen: 64, seqlen_k: 0, head_dim: 64}", "seqlen_k");
   // The plain problem spelled with its variant fields' defaults is the plain problem: the same twice.
-  const SearchSpace s = parse_search_space("template: fa2_fwd\nparameters:\n" + kParams +
-                                               "problems:\n  - {batch: 1, heads: 6, kv_heads: 6, seqlen: 64, "
-                                               "seqlen_k: 64, head_dim: 64, window_left: "
-                                               "-1, softcap: 0, layout: bhsd}\n",
-                                           "t.yaml");
-  ASSERT_EQ(s.problems.size(), 1u);
-  EXPECT_TRUE(s.problems[0].plain());
   EXPECT_NE(parse_error("template: fa2_fwd\nparameters:\n" + kParams +
                         "problems:\n  - {batch: 1, heads: 6, seqlen: 64, head_dim: 64}\n"
                         "  - {batch: 1, heads: 6, kv_heads: 6, seqlen: 64, seqlen_k: 64, head_dim: 64}\n")
