@@ -86,5 +86,23 @@ TEST(TemplateSupport, AnInstanceIsNotMovedToAProblemItCannotRun) {
   EXPECT_EQ(variant_of(grouped).bits(), 1);
 }
 
+TEST(TemplateSupport, Fa2InstancesOfTheVariantsNameTheirKernel) {
+  const KernelTemplate& t = find_template("fa2_fwd");
+  AttentionProblem p = plain();
+  p.kv_heads = 2;
+  p.seqlen_k = 4096;
+  p.seqlen = 1;
+  p.causal = true;
+  run::Instance inst = run::Instance::make(t, t.default_config(variant_of(p)), p);
+  EXPECT_EQ(inst.name_expressions().front().substr(inst.name_expressions().front().size() - 4), ", 1>");
+  EXPECT_EQ(inst.launches().front().grid[0], 1u);   // one query tile
+  EXPECT_EQ(inst.launches().front().grid[1], 16u);  // batch * heads
+  p.window_left = 64;
+  p.softcap = 30;
+  inst = run::Instance::make(t, t.default_config(variant_of(p)), p);
+  EXPECT_NE(inst.label().find("general window softcap"), std::string::npos) << inst.label();
+  EXPECT_EQ(inst.name_expressions().front().substr(inst.name_expressions().front().size() - 4), ", 7>");
+}
+
 }  // namespace
 }  // namespace flashtune
