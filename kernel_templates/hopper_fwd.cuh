@@ -43,7 +43,8 @@
 namespace flashtune {
 
 // The tensor maps of hopper_fwd, in the order the host builds them (HopperTemplate::tensor_maps): Q, K, V as
-// [batch*heads, seqlen, head_dim] with boxes of 64 columns x (kBlockM | kBlockN) rows, 128-byte swizzle.
+// [batch*heads, seqlen, head_dim] (the general variant: 4-D [batch, heads, rows, head_dim] by the tensors'
+// strides) with boxes of 64 columns x (kBlockM | kBlockN) rows, 128-byte swizzle.
 struct HopperTensorMaps {
   TmaDescriptor q;
   TmaDescriptor k;
@@ -108,10 +109,21 @@ struct HopperSmem {
   static_assert(1024 + kBytes == Tr::kSmemBytes, "hopper_fwd's layout and hopper_smem_bytes disagree");
 };
 
-// Tr is a HopperTraits.
-template <class Tr, bool kCausal, typename T>
+// Tr is a HopperTraits. kVariant: the problem's variant (core/problem.hpp) as bits, 0 for the plain problem:
+//   1  general addressing: kv_heads < heads, seqlen_k != seqlen (causal bottom-right), strided tensors; the
+//      tensor maps are then 4-D [batch, heads, rows, head_dim] by the tensors' strides, and query head h
+//      reads key/value head h / (heads / kv_heads);
+//   2  a window (window_left / window_right); 4  softcap (the cap before the mask).
+// Any bit: the key range and mask of block_range.h's KeyMask; a query tile without keys loads nothing and
+// writes O = 0, LSE = -inf. The variants run the one-tile grid (kPersistent false).
+template <class Tr, bool kCausal, typename T, int kVariant = 0>
 __global__ void __launch_bounds__(Tr::kThreads, 1)
     hopper_fwd(const AttentionParams p, const __grid_constant__ HopperTensorMaps maps) {
+  static_assert(kVariant >= 0 && kVariant <= 7, "kVariant: bits 1 general, 2 window, 4 softcap");
+  static_assert(kVariant == 0 || !Tr::kPersistent, "the variants run the one-tile grid (persistent 0)");
+  constexpr bool kGeneral = (kVariant & 1) != 0;
+  constexpr bool kKeyMask = (kVariant & 3) != 0;
+  constexpr bool kSoftcap = (kVariant & 4) != 0;
   constexpr int kBlockM = Tr::kBlockM;
   constexpr int kBlockN = Tr::kBlockN;
   constexpr int kHeadDim = Tr::kHeadDim;
@@ -137,6 +149,18 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   const int tid = threadIdx.x;
   const int seqlen = p.seqlen;
   const TileScheduler<kBlockM, kBlockN, kCausal, Tr::kPersistent> sched(p);
+  // The variants' key blocks: j0 .. j0 + n - 1 of the tile (the plain problem: tile.n_blocks from 0).
+  const KeyMask mask{p.seqlen_k, p.seqlen_k - seqlen, (kVariant & 2) ? p.window_left : -1,
+                     (kVariant & 2) ? p.window_right : -1};
+  auto first_block = [&](const QueryTile& tile) {
+    return kKeyMask ? mask.first_block(tile.q0, kBlockM, kBlockN, kCausal) : 0;
+  };
+  auto num_blocks = [&](const QueryTile& tile) {
+    return kKeyMask ? mask.last_block(tile.q0, kBlockM, kBlockN, kCausal) - first_block(tile) : tile.n_blocks;
+  };
+  // Batch and (query) head of a tile, for the 4-D maps and the strided O.
+  auto batch_of = [&](const QueryTile& tile) { return static_cast<int>(tile.bh / p.heads); };
+  auto head_of = [&](const QueryTile& tile) { return static_cast<int>(tile.bh % p.heads); };
 
   if (tid == 0) {
     mbarrier_init(bar_q, 1);
@@ -156,22 +180,35 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     tma_prefetch_descriptor(&maps.v);
   };
   auto produce = [&](const QueryTile& tile, int it, int round) {
+    const int j0 = first_block(tile);
+    const int n_blocks = num_blocks(tile);
+    if (kKeyMask && n_blocks == 0) return;  // no keys: the consumers write O = 0 without waiting
+    const int b = kGeneral ? batch_of(tile) : 0;
+    const int kvh = kGeneral ? head_of(tile) / (p.heads / p.kv_heads) : 0;
     auto load = [&](const MbarrierRing<kStages>& ring, unsigned ring_base, const TmaDescriptor* map, int i,
-                    int j) {  // tile j of the head into ring position i
+                    int j) {  // key block j0 + j of the head into ring position i
       const unsigned bar = ring.acquire(i, Tr::kKVBytes);
 #pragma unroll
-      for (int c = 0; c < Tr::kPanels; ++c)
-        tma_load_3d(ring_base + ring.stage(i) * Tr::kKVBytes + c * Tr::kKVPanelBytes, map, bar, 64 * c,
-                    j * kBlockN, tile.bh);
+      for (int c = 0; c < Tr::kPanels; ++c) {
+        const unsigned dst = ring_base + ring.stage(i) * Tr::kKVBytes + c * Tr::kKVPanelBytes;
+        if constexpr (kGeneral)
+          tma_load_4d(dst, map, bar, 64 * c, (j0 + j) * kBlockN, kvh, b);
+        else
+          tma_load_3d(dst, map, bar, 64 * c, (j0 + j) * kBlockN, tile.bh);
+      }
     };
     load(ring_k, sK, &maps.k, it, 0);
     if (round > 0) mbarrier_wait(bar_q_free, (round - 1) & 1);
     mbarrier_arrive_expect_tx(bar_q, Tr::kQBytes);
 #pragma unroll
-    for (int c = 0; c < Tr::kPanels; ++c)
-      tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
-    for (int j = 0; j < tile.n_blocks; ++j) {
-      if (j + 1 < tile.n_blocks) load(ring_k, sK, &maps.k, it + j + 1, j + 1);
+    for (int c = 0; c < Tr::kPanels; ++c) {
+      if constexpr (kGeneral)
+        tma_load_4d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, head_of(tile), b);
+      else
+        tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
+    }
+    for (int j = 0; j < n_blocks; ++j) {
+      if (j + 1 < n_blocks) load(ring_k, sK, &maps.k, it + j + 1, j + 1);
       load(ring_v, sV, &maps.v, it + j, j);
     }
   };
@@ -236,8 +273,28 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   auto consume = [&](const QueryTile& tile, int it, int round) {
     const int q0 = tile.q0;
     const int bh = tile.bh;
-    const int n_blocks = tile.n_blocks;
+    const int j0 = first_block(tile);
+    const int n_blocks = num_blocks(tile);
     const int row0 = q0 + 64 * wg + 16 * warp + g;  // this thread's rows: row0 and row0 + 8
+    // O of this tile's head, rows o_row elements apart.
+    const long long o_row = kGeneral ? p.o_stride.row : kHeadDim;
+    auto o_head = [&] {
+      if constexpr (kGeneral)
+        return static_cast<T*>(p.o) + batch_of(tile) * p.o_stride.batch + head_of(tile) * p.o_stride.head;
+      else
+        return static_cast<T*>(p.o) + static_cast<long long>(bh) * seqlen * kHeadDim;
+    };
+    if (kKeyMask && n_blocks == 0) {  // no keys for any row of the tile: O = 0, LSE = -inf
+      T* const O = o_head();
+      constexpr int kChunks = kHeadDim / 8;
+      for (int i = ctid; i < 64 * kChunks; i += 128) {
+        const int q = q0 + 64 * wg + i / kChunks;
+        if (q < seqlen) *reinterpret_cast<uint4*>(O + q * o_row + (i % kChunks) * 8) = uint4{0, 0, 0, 0};
+      }
+      const int r = q0 + 64 * wg + ctid;
+      if (ctid < 64 && r < seqlen) p.lse[static_cast<long long>(bh) * seqlen + r] = neg_infinity();
+      return;
+    }
 
     // Masks S_j (keys past the end, keys after the query when causal), folds it into the running row
     // state and leaves P_j = 2^(s2 - base) in s; returns each row's rescale factor for O in alpha. A row's
@@ -246,13 +303,29 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     // first tiles a vote finds that no lane's share outgrew its base: no quad reduction, no rescale of O.
     RowState row[2] = {{neg_infinity(), 0.0f}, {neg_infinity(), 0.0f}};
     auto softmax = [&](float(&s)[kSAcc], int j, float(&alpha)[2]) {
-      const int k0 = j * kBlockN;
-      if (block_needs_mask<kBlockN, kCausal>(k0, q0 + 64 * wg, seqlen)) {
+      if constexpr (kSoftcap) {
 #pragma unroll
-        for (int i = 0; i < kSAcc; ++i) {
-          const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
-          const int query = row0 + ((i >> 1) & 1) * 8;
-          if (key_masked<kCausal>(key, query, seqlen)) s[i] = neg_infinity();
+        for (int i = 0; i < kSAcc; ++i) s[i] = softcap_score(s[i], p.softcap, p.softcap_scale);
+      }
+      if constexpr (kKeyMask) {
+        const int k0 = (j0 + j) * kBlockN;
+        if (mask.block_needs_mask(k0, kBlockN, q0 + 64 * wg, q0 + 64 * wg + 63, kCausal)) {
+#pragma unroll
+          for (int i = 0; i < kSAcc; ++i) {
+            const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
+            const int query = row0 + ((i >> 1) & 1) * 8;
+            if (mask.masked(key, query, kCausal)) s[i] = neg_infinity();
+          }
+        }
+      } else {
+        const int k0 = j * kBlockN;
+        if (block_needs_mask<kBlockN, kCausal>(k0, q0 + 64 * wg, seqlen)) {
+#pragma unroll
+          for (int i = 0; i < kSAcc; ++i) {
+            const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
+            const int query = row0 + ((i >> 1) & 1) * 8;
+            if (key_masked<kCausal>(key, query, seqlen)) s[i] = neg_infinity();
+          }
         }
       }
       // This lane's share of row h's block max (raw scores).
@@ -391,7 +464,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
           element_traits<T>::pack2(o[i] * inv[h], o[i + 1] * inv[h]);
     }
     named_barrier_sync(1 + wg, 128);
-    T* const O = static_cast<T*>(p.o) + static_cast<long long>(bh) * seqlen * kHeadDim;
+    T* const O = o_head();
     constexpr int kChunksPerRow = kHeadDim / 8;
 #pragma unroll
     for (int i = et; i < 64 * kChunksPerRow; i += 128) {
@@ -401,7 +474,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       if (q < seqlen) {
         const uint4 v = *reinterpret_cast<const uint4*>(so + (ch / 8) * Tr::kQPanelBytes + r * 128 +
                                                         (((ch % 8) ^ (r % 8)) * 16));
-        *reinterpret_cast<uint4*>(O + static_cast<long long>(q) * kHeadDim + ch * 8) = v;
+        *reinterpret_cast<uint4*>(O + q * o_row + ch * 8) = v;
       }
     }
     if constexpr (Tr::kPersistent) {

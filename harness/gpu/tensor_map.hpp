@@ -18,18 +18,23 @@ struct alignas(128) TensorMap {
 };
 static_assert(sizeof(TensorMap) == 128);
 
-// A dense row-major tensor of up to 3 dimensions (innermost first) of 16-bit elements, read in boxes.
+// A tensor of 3 or 4 dimensions (innermost first, the innermost of unit stride) of 16-bit elements, read in
+// boxes.
 struct TiledTensorMapSpec {
-  std::uint64_t address = 0;                   // device pointer, 16-byte aligned
-  bool bf16 = true;                            // else fp16
-  std::array<std::uint64_t, 3> dims{1, 1, 1};  // elements per dimension, innermost first
-  std::array<std::uint32_t, 3> box{1, 1, 1};   // box extent per dimension (each <= 256)
-  int swizzle_bytes = 128;                     // 0 (none), 32, 64 or 128; box[0] * 2 must not exceed it
-  std::string label;                           // for errors: "q"
+  std::uint64_t address = 0;                      // device pointer, 16-byte aligned
+  bool bf16 = true;                               // else fp16
+  int rank = 3;                                   // 3 or 4
+  std::array<std::uint64_t, 4> dims{1, 1, 1, 1};  // elements per dimension, innermost first
+  // Bytes between consecutive elements of dimensions 1..rank-1 (multiples of 16); all 0: packed (dims give
+  // them).
+  std::array<std::uint64_t, 3> strides{0, 0, 0};
+  std::array<std::uint32_t, 4> box{1, 1, 1, 1};  // box extent per dimension (each <= 256)
+  int swizzle_bytes = 128;                       // 0 (none), 32, 64 or 128; box[0] * 2 must not exceed it
+  std::string label;                             // for errors: "q"
 };
 
-// Encodes the map (strides follow from dims: a packed tensor). Out-of-bounds box elements read as zero.
-// Throws Error(invalid_argument) for a spec that cannot be encoded, DriverError when the driver refuses.
+// Encodes the map. Out-of-bounds box elements read as zero. Throws Error(invalid_argument) for a spec that
+// cannot be encoded, DriverError when the driver refuses.
 TensorMap encode_tiled(const TiledTensorMapSpec& spec);
 
 }  // namespace flashtune::gpu

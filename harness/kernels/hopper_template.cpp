@@ -1,6 +1,7 @@
 // hopper_fwd as a KernelTemplate: the catalog's view of kernel_templates/hopper_fwd.cuh (FlashAttention-3
 // style: a TMA producer warpgroup and 1..3 wgmma consumer warpgroups, sm_90a only). The rules below mirror
-// HopperTraits' static_asserts; the kernel takes three TMA tensor maps (Q, K, V) after AttentionParams.
+// HopperTraits' static_asserts and hopper_fwd's kVariant asserts; the kernel takes three TMA tensor maps (Q,
+// K, V) after AttentionParams.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -68,13 +69,25 @@ class HopperTemplate final : public KernelTemplate {
   }
 
   // The winners of search_spaces/hopper_fwd.yaml on the H100 (results/h100/README.md): ping-pong; d 64: three
-  // consumer warpgroups, d 128: two; block_n 128, two stages; persistent unless causal.
+  // consumer warpgroups, d 128: two; block_n 128, two stages; persistent unless causal or a variant (which
+  // run the one-tile grid). Softcap at d 64: two consumer warpgroups (with three, 160 registers each, the cap
+  // spilled).
   ParamValues default_config(const ProblemVariant& pv) const override {
     return {{"block_n", 128},
-            {"consumer_wgs", pv.head_dim == 64 ? 3 : 2},
+            {"consumer_wgs", pv.head_dim == 64 && !pv.softcap ? 3 : 2},
             {"stages", 2},
             {"pingpong", 1},
-            {"persistent", pv.causal ? 0 : 1}};
+            {"persistent", pv.causal || pv.bits() != 0 ? 0 : 1}};
+  }
+  // The one-tile grid (persistent 0) runs every variant but head dims 96 and 256: grouped key/value heads,
+  // unequal lengths (causal bottom-right), a window, softcap, the bshd layout (4-D tensor maps by strides).
+  TemplateSupport support(const ParamValues& v) const override {
+    TemplateSupport s;
+    if (param_or_default(*this, v, "persistent") == 0) {
+      s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
+      s.layouts = {Layout::bhsd, Layout::bshd};
+    }
+    return s;
   }
   std::optional<std::string> unsupported_arch(std::string_view arch) const override {
     if (arch == "sm_90a") return std::nullopt;
@@ -91,14 +104,16 @@ class HopperTemplate final : public KernelTemplate {
       return fmt::format("block_n {} is not one of {} (wgmma_shapes.h)", c.block_n, wgmma_n_list());
     if (c.pingpong && c.consumer_wgs < 2)
       return fmt::format("pingpong needs 2 or 3 consumer warpgroups, not {}", c.consumer_wgs);
+    if (pv.bits() != 0 && c.persistent)
+      return fmt::format("the attention variants ({}) run persistent 0", to_string(pv));
     return smem_limit_reason(c.smem(pv.head_dim));
   }
 
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
     const HopperConfig c = checked(v, pv);
-    return fmt::format("flashtune::hopper_fwd<flashtune::HopperTraits<{}, {}, {}, {}, {}, {}>, {}, {}>",
+    return fmt::format("flashtune::hopper_fwd<flashtune::HopperTraits<{}, {}, {}, {}, {}, {}>, {}, {}{}>",
                        c.block_n, pv.head_dim, c.consumer_wgs, c.stages, c.pingpong, c.persistent, pv.causal,
-                       cuda_type_name(pv.dtype));
+                       cuda_type_name(pv.dtype), pv.bits() != 0 ? fmt::format(", {}", pv.bits()) : "");
   }
 
   int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
@@ -120,7 +135,8 @@ class HopperTemplate final : public KernelTemplate {
     return l;
   }
 
-  // HopperTensorMaps: Q in boxes of block_m rows, K and V in boxes of block_n rows, 64 columns each.
+  // HopperTensorMaps: Q in boxes of block_m rows, K and V in boxes of block_n rows, 64 columns each (rank 3,
+  // or 4 for the general variant: run/attention_tensor_maps.hpp).
   std::vector<TensorMapRequest> tensor_maps(const ParamValues& v, const ProblemVariant& pv) const override {
     const HopperConfig c = checked(v, pv);
     using T = TensorMapRequest::Tensor;

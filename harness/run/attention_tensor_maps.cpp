@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "core/error.hpp"
+#include "kernels/kernel_template.hpp"
 
 namespace flashtune::run {
 
@@ -18,6 +19,7 @@ void attention_tensor_maps(std::span<const TensorMapRequest> requests, const Att
                            const AttentionProblem& problem, std::span<gpu::TensorMap> out) {
   if (out.size() < requests.size())
     throw Error(ErrorKind::internal, "attention_tensor_maps: room for fewer maps than requested");
+  const bool general = variant_of(problem).general;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const TensorMapRequest& r = requests[i];
     const void* base = nullptr;
@@ -38,9 +40,27 @@ void attention_tensor_maps(std::span<const TensorMapRequest> requests, const Att
     gpu::TiledTensorMapSpec s;
     s.address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(base));
     s.bf16 = problem.dtype == DType::bf16;
-    s.dims = {static_cast<std::uint64_t>(problem.head_dim), static_cast<std::uint64_t>(problem.seqlen),
-              static_cast<std::uint64_t>(problem.batch) * static_cast<std::uint64_t>(problem.heads)};
-    s.box = {static_cast<std::uint32_t>(r.box_cols), static_cast<std::uint32_t>(r.box_rows), 1};
+    if (general) {
+      // [batch, heads, rows, head_dim] by the tensor's strides: dims innermost first (head_dim, rows, heads,
+      // batch), strides in bytes.
+      const bool kv = r.tensor == TensorMapRequest::Tensor::k || r.tensor == TensorMapRequest::Tensor::v;
+      const TensorStrides& st = r.tensor == TensorMapRequest::Tensor::q   ? params.q_stride
+                                : r.tensor == TensorMapRequest::Tensor::k ? params.k_stride
+                                : r.tensor == TensorMapRequest::Tensor::v ? params.v_stride
+                                                                          : params.o_stride;
+      s.rank = 4;
+      s.dims = {static_cast<std::uint64_t>(problem.head_dim),
+                static_cast<std::uint64_t>(kv ? problem.keys() : problem.seqlen),
+                static_cast<std::uint64_t>(kv ? problem.num_kv_heads() : problem.heads),
+                static_cast<std::uint64_t>(problem.batch)};
+      s.strides = {static_cast<std::uint64_t>(st.row) * 2, static_cast<std::uint64_t>(st.head) * 2,
+                   static_cast<std::uint64_t>(st.batch) * 2};
+      s.box = {static_cast<std::uint32_t>(r.box_cols), static_cast<std::uint32_t>(r.box_rows), 1, 1};
+    } else {
+      s.dims = {static_cast<std::uint64_t>(problem.head_dim), static_cast<std::uint64_t>(problem.seqlen),
+                static_cast<std::uint64_t>(problem.batch) * static_cast<std::uint64_t>(problem.heads), 1};
+      s.box = {static_cast<std::uint32_t>(r.box_cols), static_cast<std::uint32_t>(r.box_rows), 1, 1};
+    }
     s.swizzle_bytes = 128;
     s.label = std::string(to_string(r.tensor));
     out[i] = gpu::encode_tiled(s);

@@ -126,8 +126,9 @@ __device__ __forceinline__ void warp_mask_general(float (&s)[Tr::kMTiles][Tr::kN
       }
 }
 
-// Caps the raw scores: s <- softcap * tanh(s * softcap_scale) (softcap_scale = softmax scale / softcap; the
-// exponent scale is then log2(e) alone, attention_params.h). Before the mask, which writes -inf.
+// Caps the raw scores: s <- softcap * tanh(s * softcap_scale) (online_softmax.cuh's softcap_score)
+// (softcap_scale = softmax scale / softcap; the exponent scale is then log2(e) alone, attention_params.h).
+// Before the mask, which writes -inf.
 template <class Tr>
 __device__ __forceinline__ void warp_softcap(float (&s)[Tr::kMTiles][Tr::kNTiles][4], float softcap,
                                              float softcap_scale) {
@@ -136,7 +137,7 @@ __device__ __forceinline__ void warp_softcap(float (&s)[Tr::kMTiles][Tr::kNTiles
 #pragma unroll
     for (int nt = 0; nt < Tr::kNTiles; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) s[mt][nt][e] = softcap * tanhf(s[mt][nt][e] * softcap_scale);
+      for (int e = 0; e < 4; ++e) s[mt][nt][e] = softcap_score(s[mt][nt][e], softcap, softcap_scale);
 }
 
 // The row max step of the online softmax for one tile: updates the running max of each row and gives the

@@ -24,6 +24,16 @@ __device__ __forceinline__ void tma_load_3d(unsigned smem_dst, const TmaDescript
       : "memory");
 }
 
+// The same for a 4-D tensor map (coordinates (c0, c1, c2, c3), innermost first).
+__device__ __forceinline__ void tma_load_4d(unsigned smem_dst, const TmaDescriptor* map, unsigned bar, int c0,
+                                            int c1, int c2, int c3) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, "
+      "%5}], [%6];\n" ::"r"(smem_dst),
+      "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+}
+
 // Orders this thread's earlier ordinary shared-memory accesses before later accesses of the async proxy
 // (TMA, wgmma) to the same memory, once a barrier has passed between them.
 __device__ __forceinline__ void fence_proxy_async_shared() {

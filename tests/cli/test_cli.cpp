@@ -56,7 +56,7 @@ TEST(Cli, BadProblemValuesNameTheOption) {
   const CliRun d96 = flashtune("bench --head-dim 96");
   EXPECT_EQ(d96.code, 2) << d96.output;
   EXPECT_TRUE(contains(d96.output, "fa2_fwd does not support head_dim 96 (it has 64, 128)")) << d96.output;
-  const CliRun hopper = flashtune("bench --template hopper_fwd --kv-heads 4");
+  const CliRun hopper = flashtune("bench --template hopper_fwd --param persistent=1 --kv-heads 4");
   EXPECT_EQ(hopper.code, 2) << hopper.output;
   EXPECT_TRUE(contains(hopper.output, "hopper_fwd does not support grouped key/value heads"))
       << hopper.output;

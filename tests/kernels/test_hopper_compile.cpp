@@ -173,6 +173,67 @@ TEST(HopperCompile, EverySearchSpaceConfigurationCompilesWithHgmmaAndTma) {
   }
 }
 
+// The variants (grouped heads, unequal lengths, strides; window; softcap; all three) compile at the default
+// configuration for variants (one-tile grid), causal and not, d 64 and 128: no spills, no stack, 4-D TMA
+// loads.
+TEST(HopperCompile, VariantsCompile) {
+  const KernelTemplate& t = find_template("hopper_fwd");
+  std::vector<jit::CompileRequest> requests;
+  std::vector<std::vector<std::pair<ParamValues, ProblemVariant>>> entries;
+  for (int d : {64, 128}) {
+    jit::CompileRequest r = run::make_request(std::string(t.source_file()), "", "sm_90a");
+    r.name_expressions.clear();
+    std::vector<std::pair<ParamValues, ProblemVariant>> e;
+    for (bool causal : {false, true})
+      for (int bits : {1, 2, 4, 7}) {
+        const ProblemVariant pv{.head_dim = d,
+                                .dtype = DType::bf16,
+                                .causal = causal,
+                                .general = (bits & 1) != 0,
+                                .window = (bits & 2) != 0,
+                                .softcap = (bits & 4) != 0};
+        const ParamValues v = t.default_config(pv);
+        ASSERT_EQ(v.at("persistent"), 0);
+        ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+        r.name_expressions.push_back(t.name_expression(v, pv));
+        e.emplace_back(v, pv);
+      }
+    requests.push_back(std::move(r));
+    entries.push_back(std::move(e));
+  }
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile(requests, cache);
+  ASSERT_EQ(results.size(), requests.size());
+  const std::string cuobjdump = find_cuobjdump();
+  for (std::size_t g = 0; g < results.size(); ++g) {
+    ASSERT_TRUE(results[g].ok) << results[g].log;
+    std::optional<std::map<std::string, std::string>> sass;
+    if (!cuobjdump.empty()) sass = sass_by_function(cuobjdump, results[g].cubin);
+    for (const auto& [v, pv] : entries[g]) {
+      const std::string expr = t.name_expression(v, pv);
+      SCOPED_TRACE(expr);
+      const std::string& lowered = results[g].lowered_names.at(expr);
+      const jit::PtxasInfo* f = results[g].ptxas_for(lowered);
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0);
+      EXPECT_EQ(f->stack_bytes, 0);
+      if (sass && pv.general) {
+        auto it = sass->find(lowered);
+        ASSERT_NE(it, sass->end());
+        EXPECT_NE(it->second.find("UTMALDG.4D"), std::string::npos);
+      }
+    }
+  }
+  // A persistent configuration runs the plain problem only: pruned with the reason, not compiled.
+  ParamValues persistent = t.default_config(ProblemVariant{});
+  persistent["persistent"] = 1;
+  const std::optional<std::string> why =
+      t.invalid_reason(persistent, ProblemVariant{.head_dim = 128, .general = true});
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("persistent 0"), std::string::npos) << *why;
+}
+
 // Configurations the host rejects fail on the template's static_asserts too: tests/kernels/
 // test_templates_compile.cpp (TemplatesCompile.ConfigurationsTheHostRejectsFailOnStaticAsserts) has the
 // hopper_fwd cases beside the other templates'.

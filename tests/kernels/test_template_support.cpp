@@ -66,11 +66,20 @@ TEST(TemplateSupport, AProblemOutsideItIsRefusedWithTheReason) {
   std::string why;
   EXPECT_FALSE(run::Instance::try_make(t, t.default_config(variant_of(p)), p, &why));
   EXPECT_NE(why.find("does not support head_dim 256"), std::string::npos) << why;
-  // hopper_fwd runs the plain problem only, so far.
+  // hopper_fwd: the one-tile grid runs the variants (its default for them), the persistent one the plain
+  // problem only.
   const KernelTemplate& h = find_template("hopper_fwd");
   p = plain();
   p.kv_heads = 4;
-  EXPECT_NE(reason_of(h, p).find("hopper_fwd does not support grouped key/value heads"), std::string::npos);
+  p.layout = Layout::bshd;
+  EXPECT_EQ(reason_of(h, p), "");
+  ParamValues hp = h.default_config(variant_of(plain()));
+  ASSERT_EQ(hp.at("persistent"), 1);
+  EXPECT_NE(
+      unsupported_reason(h, hp, p).value_or("").find("hopper_fwd does not support grouped key/value heads"),
+      std::string::npos);
+  p.head_dim = 96;
+  EXPECT_EQ(reason_of(h, p), "hopper_fwd does not support head_dim 96 (it has 64, 128)");
 }
 
 TEST(TemplateSupport, AnInstanceIsNotMovedToAProblemItCannotRun) {

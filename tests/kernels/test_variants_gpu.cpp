@@ -1,4 +1,5 @@
-// The attention variants (core/problem.hpp) on the GPU: fa2_fwd's one-tile configurations against the
+// The attention variants (core/problem.hpp) on the GPU: fa2_fwd's one-tile configurations and (sm_90a)
+// hopper_fwd's default for the variant and a one-warpgroup-wide alternative, against the
 // references on grouped and multi-query heads, decode (1 and 16 queries against 4096 keys), more queries than
 // keys (rows without keys: O = 0, LSE = -inf), fewer queries than keys, windows, softcap, strided (bshd)
 // tensors, all of them together, and a long windowed problem checked against the fp32 GPU reference. Outputs
@@ -24,6 +25,21 @@ std::vector<ParamValues> configs() {
   return {fa2().default_config(ProblemVariant{}),
           {{"block_m", 64}, {"block_n", 64}, {"warps", 4}, {"stages", 2}},
           {{"block_m", 128}, {"block_n", 128}, {"warps", 8}, {"stages", 2}}};
+}
+
+const KernelTemplate& hopper() {
+  return find_template("hopper_fwd");
+}
+
+// hopper_fwd: the default for the problem's variant (ping-pong, one-tile grid), and three consumer
+// warpgroups without ping-pong over 64-key tiles, three stages.
+std::vector<ParamValues> hopper_configs(const AttentionProblem& p) {
+  return {hopper().default_config(variant_of(p)),
+          {{"block_n", 64}, {"consumer_wgs", 3}, {"stages", 3}, {"pingpong", 0}, {"persistent", 0}}};
+}
+
+bool hopper_arch() {
+  return gpu::query_device(0).arch() == "sm_90a";
 }
 
 struct VariantCase {
@@ -82,8 +98,12 @@ class VariantsGpu : public testing::TestWithParam<VariantCase> {
   static void SetUpTestSuite() {
     if (!gpu::gpu_available()) return;
     std::vector<run::Instance> all;  // compiled once, in parallel, before the first context exists
-    for (const VariantCase& c : cases())
+    for (const VariantCase& c : cases()) {
       for (const ParamValues& v : configs()) all.push_back(run::Instance::make(fa2(), v, c.problem));
+      if (hopper_arch())
+        for (const ParamValues& v : hopper_configs(c.problem))
+          all.push_back(run::Instance::make(hopper(), v, c.problem));
+    }
     flashtune::kernel_test::compile_all(all, gpu::query_device(0).arch());
   }
   static run::TrialRunner& runner() {
@@ -100,6 +120,18 @@ TEST_P(VariantsGpu, Fa2MatchesTheReference) {
   runner().set_problem(p, 20261207, /*verify=*/true);
   for (const ParamValues& v : configs()) {
     flashtune::kernel_test::expect_verified(runner(), run::Instance::make(fa2(), v, p));
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(VariantsGpu, HopperMatchesTheReference) {
+  std::string why;
+  if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
+  if (!hopper_arch()) GTEST_SKIP() << "hopper_fwd needs sm_90a";
+  const AttentionProblem& p = GetParam().problem;
+  runner().set_problem(p, 20261207, /*verify=*/true);
+  for (const ParamValues& v : hopper_configs(p)) {
+    flashtune::kernel_test::expect_verified(runner(), run::Instance::make(hopper(), v, p));
     if (HasFatalFailure()) return;
   }
 }
