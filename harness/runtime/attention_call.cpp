@@ -27,27 +27,52 @@ std::string shape_text(const std::array<std::int64_t, 4>& s) {
   return fmt::format("[{}, {}, {}, {}]", s[0], s[1], s[2], s[3]);
 }
 
+Strides dense_strides(const std::array<std::int64_t, 4>& s) {
+  return {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1};
+}
+
+// The strides the kernels use: the given ones, a dimension of extent 1 taking its dense stride (any stride
+// is right for it, and TMA wants a positive multiple of 16 bytes).
+Strides effective_strides(const std::array<std::int64_t, 4>& shape, const std::optional<Strides>& given) {
+  Strides s = dense_strides(shape);
+  if (given)
+    for (int i = 0; i < 4; ++i)
+      if (shape[i] > 1) s[i] = (*given)[i];
+  return s;
+}
+
+void check_strides(const std::array<std::int64_t, 4>& shape, const std::optional<Strides>& given,
+                   const char* name) {
+  const Strides st = effective_strides(shape, given);
+  if (st == dense_strides(shape)) return;  // contiguous: always accepted
+  if (st[3] != 1) bad(fmt::format("{} has stride {} on head_dim: it must be 1", name, st[3]));
+  for (int i = 0; i < 3; ++i)
+    if (st[i] <= 0 || st[i] % 8 != 0)
+      bad(
+          fmt::format("{} has strides {}: the batch, head and sequence strides must be positive multiples of "
+                      "8 elements (16 bytes)",
+                      name, shape_text(*given)));
+}
+
 void check_tensor(const TensorArg& t, const char* name) {
   check_pointer(t.data, name);
   for (int i = 0; i < 4; ++i)
     if (t.shape[i] < 1 || t.shape[i] > std::numeric_limits<int>::max())
       bad(fmt::format("{} has shape {}: every extent must be in 1..2^31-1 ([batch, heads, seqlen, head_dim])",
                       name, shape_text(t.shape)));
-  // Rows first: the dense strides below cannot overflow once batch * heads * seqlen < 2^31.
+  // Rows first: the dense strides cannot overflow once batch * heads * seqlen < 2^31.
   if (t.shape[0] * t.shape[1] > kMaxRows / t.shape[2])
     bad(fmt::format("{} has shape {}: batch * heads * seqlen must be below 2^31", name, shape_text(t.shape)));
-  if (!t.strides) return;
-  const std::array<std::int64_t, 4>& st = *t.strides;
-  const std::array<std::int64_t, 4> dense = {t.shape[1] * t.shape[2] * t.shape[3], t.shape[2] * t.shape[3],
-                                             t.shape[3], 1};
-  if (st[3] != 1 && t.shape[3] > 1)
-    bad(fmt::format("{} has stride {} on head_dim: it must be 1", name, st[3]));
-  for (int i = 0; i < 3; ++i)
-    if (st[i] != dense[i] && t.shape[i] > 1)
-      bad(fmt::format(
-          "{} has strides {}: only contiguous [batch, heads, seqlen, head_dim] tensors (strides {}) "
-          "are supported",
-          name, shape_text(st), shape_text(dense)));
+  check_strides(t.shape, t.strides, name);
+}
+
+bool contiguous(const std::array<std::int64_t, 4>& shape, const std::optional<Strides>& given) {
+  return effective_strides(shape, given) == dense_strides(shape);
+}
+
+TensorStrides kernel_strides(const std::array<std::int64_t, 4>& shape, const std::optional<Strides>& given) {
+  const Strides s = effective_strides(shape, given);
+  return {s[0], s[1], s[2]};
 }
 
 }  // namespace
@@ -56,25 +81,52 @@ AttentionProblem problem_of(const AttentionCall& call) {
   check_tensor(call.q, "q");
   check_tensor(call.k, "k");
   check_tensor(call.v, "v");
-  if (call.k.shape != call.q.shape || call.v.shape != call.q.shape)
-    bad(fmt::format("q {}, k {} and v {} must have the same shape", shape_text(call.q.shape),
-                    shape_text(call.k.shape), shape_text(call.v.shape)));
+  const auto& q = call.q.shape;
+  const auto& k = call.k.shape;
+  if (call.v.shape != k)
+    bad(fmt::format("k {} and v {} must have the same shape", shape_text(k), shape_text(call.v.shape)));
+  if (k[0] != q[0] || k[3] != q[3])
+    bad(fmt::format("k {} must have q's {} batch and head_dim ([batch, kv_heads, seqlen_k, head_dim])",
+                    shape_text(k), shape_text(q)));
+  if (q[1] % k[1] != 0)
+    bad(fmt::format("k's {} heads must divide q's {} (grouped-query attention)", k[1], q[1]));
   check_pointer(call.o, "o");
+  check_strides(q, call.o_strides, "o");
   if (call.lse != nullptr && reinterpret_cast<std::uintptr_t>(call.lse) % alignof(float) != 0)
     bad("lse is not 4-byte aligned");
   if (call.dtype != DType::bf16 && call.dtype != DType::f16)
     bad(fmt::format("dtype {} is not bf16 or fp16", static_cast<int>(call.dtype)));
   if (!std::isfinite(call.scale) || call.scale < 0)
     bad(fmt::format("scale {} must be finite and >= 0 (0: 1/sqrt(head_dim))", call.scale));
+  if (call.window_left < -1 || call.window_right < -1)
+    bad(fmt::format("window ({}, {}) must be >= -1 on each side (-1: unbounded)", call.window_left,
+                    call.window_right));
+  if (!std::isfinite(call.softcap) || call.softcap < 0)
+    bad(fmt::format("softcap {} must be finite and >= 0 (0: none)", call.softcap));
   AttentionProblem p;
-  p.batch = static_cast<int>(call.q.shape[0]);
-  p.heads = static_cast<int>(call.q.shape[1]);
-  p.seqlen = static_cast<int>(call.q.shape[2]);
-  p.head_dim = static_cast<int>(call.q.shape[3]);
+  p.batch = static_cast<int>(q[0]);
+  p.heads = static_cast<int>(q[1]);
+  p.seqlen = static_cast<int>(q[2]);
+  p.head_dim = static_cast<int>(q[3]);
   p.dtype = call.dtype;
   p.causal = call.causal;
   p.softmax_scale = call.scale;
+  p.kv_heads = k[1] == q[1] ? 0 : static_cast<int>(k[1]);
+  p.seqlen_k = k[2] == q[2] ? 0 : static_cast<int>(k[2]);
+  p.window_left = call.window_left;
+  p.window_right = call.window_right;
+  p.softcap = call.softcap;
+  const bool dense = contiguous(q, call.q.strides) && contiguous(k, call.k.strides) &&
+                     contiguous(k, call.v.strides) && contiguous(q, call.o_strides);
+  p.layout = dense ? Layout::bhsd : Layout::bshd;
   return p;
+}
+
+void set_strides(const AttentionCall& call, AttentionParams& params) {
+  params.q_stride = kernel_strides(call.q.shape, call.q.strides);
+  params.k_stride = kernel_strides(call.k.shape, call.k.strides);
+  params.v_stride = kernel_strides(call.v.shape, call.v.strides);
+  params.o_stride = kernel_strides(call.q.shape, call.o_strides);
 }
 
 }  // namespace flashtune::runtime

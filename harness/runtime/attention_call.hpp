@@ -2,38 +2,57 @@
 // One call of the runtime: device pointers with their shapes and strides, as a caller (C++ or a framework
 // through DLPack) describes its tensors, and the check that turns it into an AttentionProblem.
 //
-//   AttentionCall c{.q = {q_ptr, {B, H, N, d}}, .k = {k_ptr, {B, H, N, d}}, .v = {v_ptr, {B, H, N, d}},
+//   AttentionCall c{.q = {q_ptr, {B, H, N, d}}, .k = {k_ptr, {B, Hkv, Nk, d}}, .v = {v_ptr, {B, Hkv, Nk, d}},
 //                   .o = o_ptr, .dtype = DType::bf16, .causal = true};
 //   AttentionProblem p = problem_of(c);   // Error(invalid_argument) naming the argument that is wrong
+//
+// Shapes are logical [batch, heads, seqlen, head_dim]; strides (in elements) say where the elements are, so a
+// [B, N, H, d] projection is passed as its [B, H, N, d] view (strides {N*H*d, d, H*d, 1}), not copied.
 #include <array>
 #include <cstdint>
 #include <optional>
 
+#include "attention_params.h"
 #include "core/dtype.hpp"
 #include "core/problem.hpp"
 
 namespace flashtune::runtime {
 
+using Strides = std::array<std::int64_t, 4>;
+
 struct TensorArg {
   const void* data = nullptr;
-  std::array<std::int64_t, 4> shape{};                 // [batch, heads, seqlen, head_dim]
-  std::optional<std::array<std::int64_t, 4>> strides;  // in elements; nullopt: contiguous
+  std::array<std::int64_t, 4> shape{};  // [batch, heads, seqlen, head_dim]
+  std::optional<Strides> strides;       // in elements; nullopt: contiguous
 };
 
 struct AttentionCall {
-  TensorArg q, k, v;
-  void* o = nullptr;     // [batch, heads, seqlen, head_dim], contiguous, of dtype
+  TensorArg q;        // [batch, heads, seqlen, head_dim]
+  TensorArg k;        // [batch, kv_heads, seqlen_k, head_dim]: kv_heads divides heads (GQA; 1: MQA)
+  TensorArg v;        // the shape of k
+  void* o = nullptr;  // [batch, heads, seqlen, head_dim] of dtype
+  std::optional<Strides> o_strides;  // nullopt: contiguous
   float* lse = nullptr;  // [batch, heads, seqlen] fp32 (natural log, scale included), or null: not returned
   DType dtype = DType::bf16;
-  bool causal = false;
-  float scale = 0;  // softmax scale; 0 means 1/sqrt(head_dim)
+  bool causal = false;    // with seqlen_k != seqlen aligned bottom-right (core/problem.hpp)
+  float scale = 0;        // softmax scale; 0 means 1/sqrt(head_dim)
+  int window_left = -1;   // keys before the (aligned) diagonal a query sees; -1: unbounded
+  int window_right = -1;  // keys after it; -1: unbounded
+  float softcap = 0;      // > 0: scores capped as softcap * tanh(score / softcap); 0: none
 };
 
 // The problem `call` describes. Throws Error(invalid_argument) naming the argument: a null pointer; a shape
-// with an extent below 1 or past int; q, k and v of different shapes (grouped heads and unequal lengths are
-// not supported yet); strides other than the contiguous ones; a pointer not 16-byte aligned; a dtype other
-// than bf16 and fp16; a scale that is negative or not finite; 2^31 rows or more in all. head_dim is left to
-// the templates (selection.hpp), grid limits to the chosen configuration (runtime.cpp).
+// with an extent below 1 or past int; k and v of different shapes, or a batch or head_dim other than q's, or
+// kv_heads not dividing heads; a stride other than 1 on head_dim, or another stride that is not a positive
+// multiple of 8 elements (16 bytes: the tensor-core loads and TMA need it); a pointer not 16-byte aligned; a
+// dtype other than bf16 and fp16; a scale that is negative or not finite; a window below -1; a softcap that
+// is negative or not finite; 2^31 rows or more in a tensor. The layout is bhsd when every tensor is
+// contiguous, else bshd (which stands for any strides: the kernels take the call's). head_dim is left to the
+// templates (selection.hpp), grid limits to the chosen configuration (runtime.cpp).
 AttentionProblem problem_of(const AttentionCall& call);
+
+// The call's strides as the kernels take them (AttentionParams: q, k, v, o), contiguous where not given.
+// Expects a call problem_of accepted.
+void set_strides(const AttentionCall& call, AttentionParams& params);
 
 }  // namespace flashtune::runtime

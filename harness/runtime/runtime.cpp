@@ -51,12 +51,12 @@ struct Plan {
   std::optional<run::Instance> instance;
   gpu::Module module;
   std::vector<gpu::Kernel> kernels;
-  // The tensor maps of the last call and the q, k, v, o they were encoded for: a caller that passes the same
-  // tensors again (a loop, a caching allocator handing back the same O) skips cuTensorMapEncodeTiled. A map
-  // depends on the pointer and the plan's problem only while the tensors are contiguous (problem_of): strided
-  // calls will have to key it by their strides too.
+  // The tensor maps of the last call and the q, k, v, o (and their strides) they were encoded for: a caller
+  // that passes the same tensors again (a loop, a caching allocator handing back the same O) skips
+  // cuTensorMapEncodeTiled. A map depends on the plan's problem, the pointer and the strides.
   std::array<gpu::TensorMap, kMaxTensorMaps> maps{};
   std::array<const void*, 4> mapped{};  // all null: none encoded yet
+  std::array<long long, 12> mapped_strides{};
 };
 
 struct ContextState {
@@ -227,15 +227,21 @@ void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
   params.o = call.o;
   params.lse = call.lse != nullptr ? call.lse : impl_->lse_scratch(state, problem);
   params.workspace = nullptr;  // the runtime runs templates without one (plan())
+  set_strides(call, params);
   const std::vector<TensorMapRequest>& requests = plan.instance->tensor_maps();
   if (requests.size() > kMaxTensorMaps)
     throw Error(ErrorKind::internal,
                 fmt::format("{}: {} tensor maps", plan.instance->label(), requests.size()));
   const std::array<const void*, 4> tensors{params.q, params.k, params.v, params.o};
-  if (!requests.empty() && tensors != plan.mapped) {
+  const std::array<long long, 12> strides{params.q_stride.batch, params.q_stride.head, params.q_stride.row,
+                                          params.k_stride.batch, params.k_stride.head, params.k_stride.row,
+                                          params.v_stride.batch, params.v_stride.head, params.v_stride.row,
+                                          params.o_stride.batch, params.o_stride.head, params.o_stride.row};
+  if (!requests.empty() && (tensors != plan.mapped || strides != plan.mapped_strides)) {
     plan.mapped = {};  // if encoding throws, nothing stale is reused
     run::attention_tensor_maps(requests, params, problem, plan.maps);
     plan.mapped = tensors;
+    plan.mapped_strides = strides;
   }
   void* args[] = {&params, plan.maps.data()};
   const std::vector<KernelLaunch>& launches = plan.instance->launches();

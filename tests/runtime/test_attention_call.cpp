@@ -49,6 +49,61 @@ TEST(AttentionCall, AContiguousCallBecomesItsProblem) {
   EXPECT_NO_THROW((void)problem_of(explicit_strides));
 }
 
+// Grouped heads, more keys than queries, a window and a cap: the problem carries them; contiguous tensors are
+// the bhsd layout.
+TEST(AttentionCall, TheVariantsBecomeTheProblem) {
+  AttentionCall c = good_call();
+  c.q.shape = {2, 8, 16, 128};
+  c.k.shape = c.v.shape = {2, 2, 4096, 128};
+  c.window_left = 1024;
+  c.window_right = 0;
+  c.softcap = 30;
+  const AttentionProblem p = problem_of(c);
+  EXPECT_EQ(p.heads, 8);
+  EXPECT_EQ(p.num_kv_heads(), 2);
+  EXPECT_EQ(p.seqlen, 16);
+  EXPECT_EQ(p.keys(), 4096);
+  EXPECT_EQ(p.window_left, 1024);
+  EXPECT_EQ(p.window_right, 0);
+  EXPECT_EQ(p.softcap, 30.0f);
+  EXPECT_EQ(p.layout, Layout::bhsd);
+  EXPECT_NO_THROW(validate(p));
+  AttentionParams a{};
+  set_strides(c, a);
+  EXPECT_EQ(a.q_stride.batch, 8 * 16 * 128);
+  EXPECT_EQ(a.k_stride.head, 4096 * 128);
+  EXPECT_EQ(a.o_stride.row, 128);
+}
+
+// [B, N, H, d] memory passed as its [B, H, N, d] view: no copy, the strides reach the kernels, and the
+// problem is of the bshd family; a dimension of extent 1 takes its dense stride whatever it was given.
+TEST(AttentionCall, StridedViewsKeepTheirStrides) {
+  AttentionCall c = good_call();
+  const Strides bshd = {100 * 3 * 64, 64, 3 * 64, 1};
+  c.q.strides = c.k.strides = c.v.strides = c.o_strides = bshd;
+  EXPECT_EQ(problem_of(c).layout, Layout::bshd);
+  AttentionParams a{};
+  set_strides(c, a);
+  for (const TensorStrides& s : {a.q_stride, a.k_stride, a.v_stride, a.o_stride}) {
+    EXPECT_EQ(s.batch, 100 * 3 * 64);
+    EXPECT_EQ(s.head, 64);
+    EXPECT_EQ(s.row, 3 * 64);
+  }
+  // Only o strided: still not the packed layout.
+  c = good_call();
+  c.o_strides = bshd;
+  EXPECT_EQ(problem_of(c).layout, Layout::bshd);
+  // One head: its stride is irrelevant (torch reports anything there), the tensor is contiguous.
+  c = good_call();
+  for (TensorArg* t : {&c.q, &c.k, &c.v}) {
+    t->shape[1] = 1;
+    t->strides = Strides{100 * 64, 3, 64, 1};
+  }
+  EXPECT_EQ(problem_of(c).layout, Layout::bhsd);
+  set_strides(c, a);
+  EXPECT_EQ(a.k_stride.head, 100 * 64);
+}
+
 TEST(AttentionCall, EachMalformedArgumentIsNamed) {
   AttentionCall c = good_call();
   c.k.data = nullptr;
@@ -69,8 +124,31 @@ TEST(AttentionCall, EachMalformedArgumentIsNamed) {
   c.q.strides = {3 * 100 * 64, 100 * 64, 64, 2};
   EXPECT_NE(refusal(c).find("q has stride 2 on head_dim"), std::string::npos) << refusal(c);
   c = good_call();
-  c.v.strides = {3 * 100 * 64, 64, 3 * 64, 1};  // [B, N, H, d] memory seen as [B, H, N, d]
-  EXPECT_NE(refusal(c).find("only contiguous"), std::string::npos) << refusal(c);
+  c.v.strides = {3 * 100 * 64, 64, 3 * 64 + 4, 1};
+  EXPECT_NE(refusal(c).find("v has strides [19200, 64, 196, 1]: the batch, head and sequence strides must be "
+                            "positive multiples of 8"),
+            std::string::npos)
+      << refusal(c);
+  c = good_call();
+  c.o_strides = {3 * 100 * 64, 0, 64, 1};
+  EXPECT_NE(refusal(c).find("o has strides"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.k.shape[1] = 2;
+  EXPECT_NE(refusal(c).find("k [2, 2, 100, 64] and v [2, 3, 100, 64] must have the same shape"),
+            std::string::npos)
+      << refusal(c);
+  c.v.shape[1] = 2;
+  EXPECT_NE(refusal(c).find("k's 2 heads must divide q's 3"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.k.shape[3] = c.v.shape[3] = 128;
+  EXPECT_NE(refusal(c).find("must have q's [2, 3, 100, 64] batch and head_dim"), std::string::npos)
+      << refusal(c);
+  c = good_call();
+  c.window_left = -2;
+  EXPECT_NE(refusal(c).find("window (-2, -1) must be >= -1"), std::string::npos) << refusal(c);
+  c = good_call();
+  c.softcap = -1;
+  EXPECT_NE(refusal(c).find("softcap -1 must be finite and >= 0"), std::string::npos) << refusal(c);
   c = good_call();
   c.scale = -1.0f;
   EXPECT_NE(refusal(c).find("scale -1 must be finite"), std::string::npos) << refusal(c);

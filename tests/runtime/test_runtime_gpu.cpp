@@ -31,19 +31,26 @@ std::string skip_reason() {
   return {};
 }
 
+Strides strides_of(const TensorStrides& s) {
+  return {s.batch, s.head, s.row, 1};
+}
+
+// The call a program makes for the session's buffers: K and V of kv_heads x seqlen_k, every tensor with its
+// strides (the session lays bshd problems out as [B, N, H, d]), the window and the cap.
 AttentionCall call_of(const AttentionProblem& p, const AttentionParams& params, bool with_lse) {
-  const TensorArg shape{nullptr, {p.batch, p.heads, p.seqlen, p.head_dim}};
   AttentionCall c;
-  c.q = shape;
-  c.q.data = params.q;
-  c.k = shape;
-  c.k.data = params.k;
-  c.v = shape;
-  c.v.data = params.v;
+  c.q = {params.q, {p.batch, p.heads, p.seqlen, p.head_dim}, strides_of(params.q_stride)};
+  c.k = {params.k, {p.batch, p.num_kv_heads(), p.keys(), p.head_dim}, strides_of(params.k_stride)};
+  c.v = {params.v, {p.batch, p.num_kv_heads(), p.keys(), p.head_dim}, strides_of(params.v_stride)};
   c.o = params.o;
+  c.o_strides = strides_of(params.o_stride);
   c.lse = with_lse ? params.lse : nullptr;
   c.dtype = p.dtype;
   c.causal = p.causal;
+  c.scale = p.softmax_scale;
+  c.window_left = p.window_left;
+  c.window_right = p.window_right;
+  c.softcap = p.softcap;
   return c;
 }
 
@@ -84,6 +91,44 @@ TEST_P(RuntimeGpu, MatchesTheReferenceOnRaggedAndCausalProblems) {
   EXPECT_EQ(ch.params,
             find_template(GetParam())
                 .default_config(variant_of({.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = 128})));
+}
+
+// The variants through the program's path: grouped heads, decode against many keys, a [B, N, H, d] view with
+// a window and a cap; the problem problem_of makes is the session's, and the output matches the reference.
+TEST_P(RuntimeGpu, RunsTheVariants) {
+  Runtime rt({.use_store = false, .templates = {GetParam()}});
+  std::vector<AttentionProblem> problems;
+  problems.push_back(
+      {.batch = 2, .heads = 8, .seqlen = 1000, .head_dim = 128, .causal = true, .kv_heads = 2});
+  problems.push_back({.batch = 4,
+                      .heads = 8,
+                      .seqlen = 1,
+                      .head_dim = 128,
+                      .causal = true,
+                      .kv_heads = 1,
+                      .seqlen_k = 5000});
+  AttentionProblem view{.batch = 2,
+                        .heads = 4,
+                        .seqlen = 600,
+                        .head_dim = 64,
+                        .dtype = DType::f16,
+                        .causal = true,
+                        .kv_heads = 2,
+                        .seqlen_k = 900};
+  view.window_left = 200;
+  view.softcap = 30;
+  view.layout = Layout::bshd;
+  problems.push_back(view);
+  for (const AttentionProblem& p : problems) {
+    run::ProblemSession s(p, 20261207, /*verify=*/true, arch_);
+    s.poison();
+    const AttentionCall c = call_of(p, s.params(), true);
+    EXPECT_TRUE(same_problem(problem_of(c), p)) << problem_of(c).to_string() << " vs " << p.to_string();
+    rt.attention(c, nullptr);
+    gpu::Context::synchronize();
+    const verify::VerifyResult r = *s.check();
+    EXPECT_TRUE(r.ok) << GetParam() << " " << p.to_string() << ": " << r.detail;
+  }
 }
 
 TEST_P(RuntimeGpu, WithoutLseAndWithAPlanReused) {
