@@ -50,8 +50,19 @@ def test_dtypes_differ():
 
 
 def test_shapes_differ():
-    refused(flashtune.InvalidArgumentError, "k", arr(), arr((2, 3, 18, 64)), arr(), match="[2, 3, 18, 64]")
+    refused(flashtune.InvalidArgumentError, "v", arr(), arr((2, 3, 18, 64)), arr(), match="differs from k's")
     refused(flashtune.InvalidArgumentError, "v", arr(), arr(), arr((2, 4, 17, 64)))
+    refused(flashtune.InvalidArgumentError, "k", arr(), arr((1, 3, 17, 64)), arr((1, 3, 17, 64)), match="batch")
+    refused(flashtune.InvalidArgumentError, "k", arr(), arr((2, 3, 17, 128)), arr((2, 3, 17, 128)))
+    s = (2, 2, 17, 64)
+    refused(flashtune.InvalidArgumentError, "k", arr(), arr(s), arr(s), match="do not divide q's 3 heads")
+
+
+def test_grouped_heads_and_other_lengths_pass_the_metadata_checks():
+    # GQA (8 query heads over 2), MQA, decode against more keys: the device check is next.
+    q = arr((2, 8, 1, 128))
+    for kv in [(2, 2, 4096, 128), (2, 1, 4096, 128), (2, 8, 5, 128)]:
+        refused(flashtune.DeviceError, "q", q, arr(kv), arr(kv), causal=True)
 
 
 def test_empty_extent():
@@ -77,19 +88,52 @@ def test_non_unit_stride_on_head_dim():
     assert "q.contiguous()" in str(err)
 
 
-def test_non_contiguous():
+def test_strided_views_are_read_in_place():
+    # [B, N, H, d] memory as its [B, H, N, d] view, and heads before batch: strides that are multiples of 8
+    # elements pass (the device check is next).
     q = np.zeros((2, 17, 3, 64), dtype=np.float16).transpose(0, 2, 1, 3)
     assert q.shape == SHAPE
-    err = refused(flashtune.InvalidArgumentError, "q", q, arr(), arr(), match="not contiguous")
-    assert "q.contiguous()" in str(err)
+    refused(flashtune.DeviceError, "q", q, q, q)
     k = np.zeros((3, 2, 17, 64), dtype=np.float16).transpose(1, 0, 2, 3)
-    refused(flashtune.InvalidArgumentError, "k", arr(), k, arr(), match="k.contiguous()")
+    refused(flashtune.DeviceError, "q", arr(), k, arr())
+
+
+def test_strides_the_kernels_cannot_read():
+    # Rows 68 elements apart (136 bytes): not a multiple of 16 bytes.
+    q = np.zeros((2, 3, 17, 68), dtype=np.float16)[..., :64]
+    err = refused(flashtune.InvalidArgumentError, "q", q, arr(), arr(), match="multiples of 8 elements")
+    assert "q.contiguous()" in str(err)
 
 
 def test_extents_of_one_may_have_any_stride():
     # [B, 1, N, d] as a transpose of [B, N, 1, d]: contiguous for every purpose; the device check is next.
     q = np.zeros((2, 17, 1, 64), dtype=np.float16).transpose(0, 2, 1, 3)
     refused(flashtune.DeviceError, "q", q, q, q)
+
+
+@pytest.mark.parametrize("window", [(1, 2, 3), "ab", 5, (1.5, 0), (True, 0)])
+def test_window_type(window):
+    refused(flashtune.ArgumentTypeError, "window", arr(), arr(), arr(), window=window)
+
+
+@pytest.mark.parametrize("window", [(-1, 0), (0, -5), (2**31, 0)])
+def test_window_value(window):
+    refused(flashtune.InvalidArgumentError, "window", arr(), arr(), arr(), window=window, match=">= 0 or None")
+
+
+def test_window_and_softcap_pass_the_metadata_checks():
+    refused(flashtune.DeviceError, "q", arr(), arr(), arr(), causal=True, window=(128, 0), softcap=30.0)
+    refused(flashtune.DeviceError, "q", arr(), arr(), arr(), window=(None, 16), softcap=np.float32(50))
+
+
+@pytest.mark.parametrize("softcap", [0.0, -1.0, float("nan"), float("inf")])
+def test_softcap_value(softcap):
+    refused(flashtune.InvalidArgumentError, "softcap", arr(), arr(), arr(), softcap=softcap, match="positive")
+
+
+def test_softcap_type():
+    refused(flashtune.ArgumentTypeError, "softcap", arr(), arr(), arr(), softcap="30")
+    refused(flashtune.ArgumentTypeError, "softcap", arr(), arr(), arr(), softcap=True)
 
 
 @pytest.mark.parametrize("scale", [-1.0, 0.0, float("nan"), float("inf"), 1e300])

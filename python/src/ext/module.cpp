@@ -208,29 +208,47 @@ CUstream_st* stream_of(std::uintptr_t s) {
   return reinterpret_cast<CUstream_st*>(s);
 }
 
+std::array<std::int64_t, 4> array4(const std::vector<std::int64_t>& v) {
+  return {v[0], v[1], v[2], v[3]};
+}
+
+runtime::TensorArg arg_of(const TensorDesc& t) {
+  return {reinterpret_cast<const void*>(t.data), array4(t.shape), array4(t.strides)};
+}
+
+// The runtime's call for checked tensors (check_metadata gave `p`): their shapes and strides, the options;
+// o of q's shape, contiguous unless o_strides are given.
 runtime::AttentionCall call_of(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
-                               const AttentionProblem& p) {
+                               const AttentionProblem& p, std::uintptr_t o, std::uintptr_t lse,
+                               const std::optional<std::vector<std::int64_t>>& o_strides = std::nullopt) {
   runtime::AttentionCall c;
-  const std::array<std::int64_t, 4> shape = {p.batch, p.heads, p.seqlen, p.head_dim};
-  c.q = {reinterpret_cast<const void*>(q.data), shape, std::nullopt};
-  c.k = {reinterpret_cast<const void*>(k.data), shape, std::nullopt};
-  c.v = {reinterpret_cast<const void*>(v.data), shape, std::nullopt};
+  c.q = arg_of(q);
+  c.k = arg_of(k);
+  c.v = arg_of(v);
+  c.o = reinterpret_cast<void*>(o);
+  if (o_strides && o_strides->size() == 4) c.o_strides = array4(*o_strides);
+  c.lse = reinterpret_cast<float*>(lse);
   c.dtype = p.dtype;
   c.causal = p.causal;
   c.scale = p.softmax_scale;
+  c.window_left = p.window_left;
+  c.window_right = p.window_right;
+  c.softcap = p.softcap;
   return c;
 }
 
-CallOptions options_of(bool causal, std::optional<double> scale, const std::optional<std::string>& tmpl) {
-  return {causal, scale, tmpl.value_or("")};
+CallOptions options_of(bool causal, std::optional<double> scale, const std::optional<std::string>& tmpl,
+                       int window_left = -1, int window_right = -1, double softcap = 0) {
+  return {causal, scale, tmpl.value_or(""), window_left, window_right, softcap};
 }
 
 nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causal,
                             std::optional<double> scale, bool return_lse,
-                            const std::optional<std::string>& tmpl, std::uintptr_t stream) {
+                            const std::optional<std::string>& tmpl, std::uintptr_t stream, int window_left,
+                            int window_right, double softcap) {
   nb::ndarray<nb::ro> qa, ka, va;
   const TensorDesc qd = desc_of(q, "q", qa), kd = desc_of(k, "k", ka), vd = desc_of(v, "v", va);
-  const CallOptions options = options_of(causal, scale, tmpl);
+  const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
   const AttentionProblem p = check_metadata(qd, kd, vd, options);
   const int device = check_devices(qd, kd, vd);
   std::unique_ptr<DeviceAllocation> o, lse;
@@ -240,9 +258,7 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
     const DeviceScope scope(device);
     o = std::make_unique<DeviceAllocation>(device, rows * p.head_dim * element_bytes(p.dtype));
     if (return_lse) lse = std::make_unique<DeviceAllocation>(device, rows * sizeof(float));
-    runtime::AttentionCall c = call_of(qd, kd, vd, p);
-    c.o = reinterpret_cast<void*>(o->buffer.ptr());
-    c.lse = lse ? reinterpret_cast<float*>(lse->buffer.ptr()) : nullptr;
+    const runtime::AttentionCall c = call_of(qd, kd, vd, p, o->buffer.ptr(), lse ? lse->buffer.ptr() : 0);
     runtime_for(options.template_id).attention(c, stream_of(stream));
   }
   const auto b = static_cast<std::size_t>(p.batch), h = static_cast<std::size_t>(p.heads),
@@ -258,13 +274,11 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
 
 // Launches the checked call (check_metadata gave `p`, check_devices `device`) with the GIL released.
 void launch(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const AttentionProblem& p,
-            const CallOptions& options, int device, std::uintptr_t o, std::uintptr_t lse,
-            std::uintptr_t stream) {
+            const CallOptions& options, int device, std::uintptr_t o, std::uintptr_t lse, std::uintptr_t stream,
+            const std::optional<std::vector<std::int64_t>>& o_strides) {
   nb::gil_scoped_release release;
   const DeviceScope scope(device);
-  runtime::AttentionCall c = call_of(q, k, v, p);
-  c.o = reinterpret_cast<void*>(o);
-  c.lse = reinterpret_cast<float*>(lse);
+  const runtime::AttentionCall c = call_of(q, k, v, p, o, lse, o_strides);
   runtime_for(options.template_id).attention(c, stream_of(stream));
 }
 
@@ -315,32 +329,35 @@ TensorDesc torch_desc(nb::handle t) {
 // flashtune.attention's eager path for torch tensors: q, k, v torch.Tensors, o (and lse, or None) allocated
 // by the caller; runs on torch's current stream of q's device.
 void attention_torch(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb::handle lse, bool causal,
-                     std::optional<double> scale, const std::optional<std::string>& tmpl) {
+                     std::optional<double> scale, const std::optional<std::string>& tmpl, int window_left,
+                     int window_right, double softcap) {
   if (torch_hooks == nullptr) throw Error(ErrorKind::internal, "_attention_torch before _torch_init");
   const TensorDesc qd = torch_desc(q), kd = torch_desc(k), vd = torch_desc(v);
-  const CallOptions options = options_of(causal, scale, tmpl);
+  const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
   const AttentionProblem p = check_metadata(qd, kd, vd, options);
   const int device = check_devices(qd, kd, vd);
   const auto stream = nb::cast<std::uintptr_t>(torch_hooks->raw_stream(device));
   const auto o_ptr = nb::cast<std::uintptr_t>(o.attr("data_ptr")());
   const std::uintptr_t lse_ptr = lse.is_none() ? 0 : nb::cast<std::uintptr_t>(lse.attr("data_ptr")());
-  launch(qd, kd, vd, p, options, device, o_ptr, lse_ptr, stream);
+  launch(qd, kd, vd, p, options, device, o_ptr, lse_ptr, stream, int_list(o.attr("stride")()));
 }
 
 // ---- described tensors (torch)
 
 void attention_desc(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t o, std::uintptr_t lse,
                     bool causal, std::optional<double> scale, const std::optional<std::string>& tmpl,
-                    std::uintptr_t stream) {
+                    std::uintptr_t stream, int window_left, int window_right, double softcap,
+                    const std::optional<std::vector<std::int64_t>>& o_strides) {
   const TensorDesc qd = desc_of(q), kd = desc_of(k), vd = desc_of(v);
-  const CallOptions options = options_of(causal, scale, tmpl);
+  const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
   const AttentionProblem p = check_metadata(qd, kd, vd, options);
-  launch(qd, kd, vd, p, options, check_devices(qd, kd, vd), o, lse, stream);
+  launch(qd, kd, vd, p, options, check_devices(qd, kd, vd), o, lse, stream, o_strides);
 }
 
 void check_desc(const Desc& q, const Desc& k, const Desc& v, bool causal, std::optional<double> scale,
-                const std::optional<std::string>& tmpl) {
-  (void)check_metadata(desc_of(q), desc_of(k), desc_of(v), options_of(causal, scale, tmpl));
+                const std::optional<std::string>& tmpl, int window_left, int window_right, double softcap) {
+  (void)check_metadata(desc_of(q), desc_of(k), desc_of(v),
+                       options_of(causal, scale, tmpl, window_left, window_right, softcap));
 }
 
 // Host wall time per call of Runtime::attention on one problem, `calls` calls queued back to back and one
@@ -355,9 +372,7 @@ double bench_runtime(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t
   if (calls < 1) throw ArgumentError(ArgumentError::Type::value, "calls", "must be at least 1");
   nb::gil_scoped_release release;
   const DeviceScope scope(device);
-  runtime::AttentionCall c = call_of(qd, kd, vd, p);
-  c.o = reinterpret_cast<void*>(o);
-  c.lse = reinterpret_cast<float*>(lse);
+  const runtime::AttentionCall c = call_of(qd, kd, vd, p, o, lse);
   runtime::Runtime& rt = runtime_for(options.template_id);
   rt.attention(c, stream_of(stream));
   gpu::Context::synchronize();
@@ -552,14 +567,20 @@ NB_MODULE(_flashtune, m) {
   m.doc() = "flashtune's C++ runtime (use the flashtune package, not this module)";
   nb::register_exception_translator(translate);
   m.attr("__version__") = FLASHTUNE_VERSION;
+  // The variant options come last, with the plain problem's values as defaults: window sides -1 (unbounded),
+  // softcap 0 (none).
   m.def("_attention_dlpack", &attention_dlpack, "q"_a.none(), "k"_a.none(), "v"_a.none(), "causal"_a,
-        "scale"_a.none(), "return_lse"_a, "template"_a.none(), "stream"_a);
+        "scale"_a.none(), "return_lse"_a, "template"_a.none(), "stream"_a, "window_left"_a = -1,
+        "window_right"_a = -1, "softcap"_a = 0.0);
   m.def("_attention_desc", &attention_desc, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a, "scale"_a.none(),
-        "template"_a.none(), "stream"_a);
+        "template"_a.none(), "stream"_a, "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0,
+        "o_strides"_a.none() = nb::none());
   m.def("_torch_init", &torch_init, "bf16"_a, "f16"_a, "raw_stream"_a);
   m.def("_attention_torch", &attention_torch, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a.none(), "causal"_a,
-        "scale"_a.none(), "template"_a.none());
-  m.def("_check", &check_desc, "q"_a, "k"_a, "v"_a, "causal"_a, "scale"_a.none(), "template"_a.none());
+        "scale"_a.none(), "template"_a.none(), "window_left"_a = -1, "window_right"_a = -1,
+        "softcap"_a = 0.0);
+  m.def("_check", &check_desc, "q"_a, "k"_a, "v"_a, "causal"_a, "scale"_a.none(), "template"_a.none(),
+        "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0);
   m.def("_bench_runtime", &bench_runtime, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a,
         "template"_a.none(), "stream"_a, "calls"_a);
   m.def("_choice", &choice, "batch"_a, "heads"_a, "seqlen"_a, "head_dim"_a, "dtype"_a, "causal"_a,

@@ -49,22 +49,35 @@ void check_extents(const TensorDesc& t, const char* name) {
         fmt::format("shape {}: batch * heads * seqlen must be below 2^31", shape_text(t.shape)));
 }
 
-// Contiguous [B, H, N, d]; an extent of 1 may have any stride (torch reports such tensors contiguous).
+std::vector<std::int64_t> dense_strides(const std::vector<std::int64_t>& s) {
+  return {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1};
+}
+
+// Contiguous [B, H, N, d] (an extent of 1 may have any stride: torch reports such tensors contiguous).
+bool contiguous(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides) {
+  const std::vector<std::int64_t> dense = dense_strides(shape);
+  for (int i = 0; i < 4; ++i)
+    if (strides[i] != dense[i] && shape[i] > 1) return false;
+  return true;
+}
+
+// Contiguous, or strided views the kernels read in place: unit stride on head_dim, the batch, head and
+// sequence strides positive multiples of 8 elements (16 bytes); an extent of 1 may have any stride.
 void check_strides(const TensorDesc& t, const char* name) {
   const std::vector<std::int64_t>& s = t.shape;
+  if (contiguous(s, t.strides)) return;
   if (t.strides[3] != 1 && s[3] > 1)
     throw ArgumentError(Type::value, name,
                         fmt::format("the last dimension (head_dim) must have stride 1, got {} (strides {}); "
                                     "{}.contiguous() makes a copy that has",
                                     t.strides[3], shape_text(t.strides), name));
-  const std::vector<std::int64_t> dense = {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1};
   for (int i = 0; i < 3; ++i)
-    if (t.strides[i] != dense[i] && s[i] > 1)
+    if (s[i] > 1 && (t.strides[i] <= 0 || t.strides[i] % 8 != 0))
       throw ArgumentError(Type::value, name,
-                          fmt::format("strides {} are not contiguous (shape {} needs strides {}): flashtune "
-                                      "supports only contiguous tensors for now; {}.contiguous() makes a "
-                                      "copy that is",
-                                      shape_text(t.strides), shape_text(s), shape_text(dense), name));
+                          fmt::format("strides {}: the batch, head and sequence strides must be positive "
+                                      "multiples of 8 elements (16 bytes) for the kernels to read the tensor "
+                                      "in place; {}.contiguous() makes a copy that is",
+                                      shape_text(t.strides), name));
 }
 
 // head_dim: one that a candidate template's default configuration supports (both runtime templates: 64, 128).
@@ -121,13 +134,20 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
       throw ArgumentError(Type::type, names[i],
                           fmt::format("dtype {} differs from q's {} (q, k and v must have one dtype)",
                                       all[i]->dtype, q.dtype));
-  for (int i = 1; i < 3; ++i)
-    if (all[i]->shape != q.shape)
-      throw ArgumentError(Type::value, names[i],
-                          fmt::format("shape {} differs from q's {} (q, k and v must have one shape: grouped "
-                                      "heads and unequal lengths are not supported yet)",
-                                      shape_text(all[i]->shape), shape_text(q.shape)));
-  check_extents(q, "q");
+  if (v.shape != k.shape)
+    throw ArgumentError(Type::value, "v",
+                        fmt::format("shape {} differs from k's {} (k and v must have one shape)",
+                                    shape_text(v.shape), shape_text(k.shape)));
+  if (k.shape[0] != q.shape[0] || k.shape[3] != q.shape[3])
+    throw ArgumentError(Type::value, "k",
+                        fmt::format("shape {}: k and v are [batch, kv_heads, seqlen_k, head_dim] with q's batch "
+                                    "and head_dim (q is {})",
+                                    shape_text(k.shape), shape_text(q.shape)));
+  for (int i = 0; i < 3; ++i) check_extents(*all[i], names[i]);
+  if (q.shape[1] % k.shape[1] != 0)
+    throw ArgumentError(Type::value, "k",
+                        fmt::format("{} key/value heads do not divide q's {} heads (grouped-query attention)",
+                                    k.shape[1], q.shape[1]));
   check_template(options.template_id);
   AttentionProblem p;
   p.batch = static_cast<int>(q.shape[0]);
@@ -136,6 +156,8 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
   p.head_dim = static_cast<int>(q.shape[3]);
   p.dtype = *dtype;
   p.causal = options.causal;
+  p.kv_heads = k.shape[1] == q.shape[1] ? 0 : static_cast<int>(k.shape[1]);
+  p.seqlen_k = k.shape[2] == q.shape[2] ? 0 : static_cast<int>(k.shape[2]);
   check_head_dim(p, options.template_id);
   for (int i = 0; i < 3; ++i) check_strides(*all[i], names[i]);
   if (options.scale) {
@@ -145,6 +167,20 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
                           fmt::format("{} is not a positive finite number (None: 1/sqrt(head_dim))", s));
     p.softmax_scale = static_cast<float>(s);
   }
+  if (options.window_left < -1 || options.window_right < -1)
+    throw ArgumentError(Type::value, "window",
+                        fmt::format("({}, {}): each side is a number of keys >= 0, or None (unbounded)",
+                                    options.window_left, options.window_right));
+  p.window_left = options.window_left;
+  p.window_right = options.window_right;
+  if (!std::isfinite(options.softcap) || options.softcap < 0 ||
+      options.softcap > std::numeric_limits<float>::max())
+    throw ArgumentError(Type::value, "softcap",
+                        fmt::format("{} is not a positive finite number (None: no cap)", options.softcap));
+  p.softcap = static_cast<float>(options.softcap);
+  p.layout = contiguous(q.shape, q.strides) && contiguous(k.shape, k.strides) && contiguous(v.shape, v.strides)
+                 ? Layout::bhsd
+                 : Layout::bshd;
   return p;
 }
 

@@ -46,6 +46,9 @@ struct CallOptions {
   bool causal = false;
   std::optional<double> scale;  // nullopt: 1/sqrt(head_dim)
   std::string template_id;      // empty: the runtime's choice
+  int window_left = -1;         // -1: unbounded
+  int window_right = -1;
+  double softcap = 0;  // 0: none
 };
 
 // The templates the runtime can be asked to run (those of runtime::default_preference on sm_90a).
@@ -54,9 +57,11 @@ std::vector<std::string> runtime_templates();
 // Checks the template name (ArgumentError naming "template"); empty is accepted.
 void check_template(const std::string& template_id);
 
-// Rank, dtype (bf16 or fp16, the same for all three), shapes (equal, extents in range), head_dim (one the
-// candidate templates support), strides (contiguous; a stride of 1 on head_dim named apart), scale and
-// template, in that order. Needs no GPU.
+// Rank, dtype (bf16 or fp16, the same for all three), shapes (k and v alike, [batch, kv_heads, seqlen_k,
+// head_dim] with q's batch and head_dim and kv_heads dividing q's heads; extents in range), head_dim (one the
+// candidate templates support), strides (a stride of 1 on head_dim, the others positive multiples of 8
+// elements, or contiguous), scale, window, softcap and template, in that order. The layout is bhsd when q, k
+// and v are contiguous, else bshd (the kernels take the strides). Needs no GPU.
 AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
                                 const CallOptions& options);
 

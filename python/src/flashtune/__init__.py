@@ -62,6 +62,36 @@ def _bad(cls, argument, message):
     return e
 
 
+def _check_window(window):
+    """(left, right) as ints, -1 for an unbounded side."""
+    if window is None:
+        return -1, -1
+    if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
+        raise _bad(ArgumentTypeError, "window", f"expected (left, right) or None, got {window!r}")
+    sides = []
+    for side in window:
+        if side is None:
+            sides.append(-1)
+            continue
+        if isinstance(side, bool) or not isinstance(side, _numbers.Integral):
+            raise _bad(ArgumentTypeError, "window", f"each side is an int >= 0 or None, got {side!r}")
+        if side < 0 or side > 2**31 - 1:
+            raise _bad(InvalidArgumentError, "window", f"each side is an int >= 0 or None, got {side!r}")
+        sides.append(int(side))
+    return sides[0], sides[1]
+
+
+def _check_softcap(softcap):
+    if softcap is None:
+        return 0.0
+    if isinstance(softcap, bool) or not isinstance(softcap, _numbers.Real):
+        raise _bad(ArgumentTypeError, "softcap", f"expected a number or None, got {type(softcap).__name__}")
+    softcap = float(softcap)
+    if not (softcap > 0 and softcap < float("inf")):
+        raise _bad(InvalidArgumentError, "softcap", f"{softcap} is not a positive finite number (None: no cap)")
+    return softcap
+
+
 def _check_options(causal, scale, return_lse, template, stream):
     if causal not in (True, False):
         raise _bad(ArgumentTypeError, "causal", f"expected True or False, got {causal!r}")
@@ -91,32 +121,49 @@ def _is_torch(x):
     return type(x).__module__.split(".", 1)[0] == "torch"
 
 
-def attention(q, k, v, *, causal=False, scale=None, return_lse=False, template=None, stream=None):
-    """softmax(q kᵀ · scale) v for q, k, v of shape [batch, heads, seqlen, head_dim], bf16 or fp16, contiguous,
-    on one CUDA device.
+def attention(
+    q, k, v, *, causal=False, scale=None, window=None, softcap=None, return_lse=False, template=None, stream=None
+):
+    """softmax(q kᵀ · scale) v for q of shape [batch, heads, seqlen, head_dim] and k, v of shape [batch, kv_heads,
+    seqlen_k, head_dim] (kv_heads dividing heads: grouped-query attention; 1: multi-query), bf16 or fp16, on one
+    CUDA device. Tensors may be strided views (a [batch, seqlen, heads, head_dim] projection passed as
+    x.transpose(1, 2)): head_dim of stride 1, the other strides multiples of 8 elements; they are read in place.
 
-    causal:     mask keys after the query's position.
+    causal:     mask keys after the query's position; with seqlen_k != seqlen the queries are aligned to the
+                end of the keys (query i sees keys j <= i + seqlen_k - seqlen), as FlashAttention >= 2.1.
     scale:      the softmax scale; None: 1/sqrt(head_dim).
+    window:     (left, right): query i sees only keys i + offset - left .. i + offset + right (offset =
+                seqlen_k - seqlen); a side None is unbounded. None: no window.
+    softcap:    cap the scaled scores as softcap * tanh(s / softcap) (Gemma 2, Grok); None: no cap.
+                Rows that see no key (more queries than keys with causal, a window) get O = 0, LSE = -inf.
     return_lse: also return the log-sum-exp of the scaled scores, [batch, heads, seqlen] float32 (natural log).
     template:   None lets the runtime choose (the fastest tuned template for this GPU, else its default);
                 "fa2_fwd" or "hopper_fwd" forces one (runtime_templates() lists them).
     stream:     for tensors other than torch's: a CUstream handle (int) to launch on; None: the legacy default
                 stream. torch tensors always run on torch's current stream (torch.cuda.stream(s) picks it).
 
-    Returns O (and the LSE): torch tensors for torch inputs; for other frameworks, arrays in the device's memory
+    Returns O (and the LSE): torch tensors for torch inputs (O with q's memory layout where q is dense, as
+    torch.empty_like gives); for other frameworks, arrays in the device's memory
     that export DLPack (cupy.from_dlpack(o), jax.dlpack.from_dlpack(o), torch.from_dlpack(o)).
     Raises InvalidArgumentError / ArgumentTypeError / DeviceError naming the argument, NoGpuError, CompileError,
     DriverError (docs/python.md, Exceptions).
     """
     causal, scale, return_lse = _check_options(causal, scale, return_lse, template, stream)
+    window_left, window_right = _check_window(window)
+    softcap = _check_softcap(softcap)
     if _is_torch(q):
         # Registers the custom op on the first call. Imported here at every call (a sys.modules lookup), not
         # kept in a global set by the import: under torch.compile that first call is traced, and the tracer
         # guards on the globals it reads, which must not change under it.
         from flashtune._torch_op import attention as torch_attention
 
-        return torch_attention(q, k, v, causal, scale, return_lse, template, stream)
-    return _C._attention_dlpack(q, k, v, causal, scale, return_lse, template, 0 if stream is None else stream)
+        return torch_attention(
+            q, k, v, causal, scale, return_lse, template, stream, window_left, window_right, softcap
+        )
+    return _C._attention_dlpack(
+        q, k, v, causal, scale, return_lse, template, 0 if stream is None else stream, window_left, window_right,
+        softcap,
+    )
 
 
 def choice(problem, *, template=None, device=0):

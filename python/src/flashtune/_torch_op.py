@@ -54,38 +54,45 @@ def _attention_op(
     causal: bool,
     scale: Optional[float],
     template: Optional[str],
+    window_left: int = -1,
+    window_right: int = -1,
+    softcap: float = 0.0,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    o = q.new_empty(q.shape)
+    o = torch.empty_like(q)
     lse = q.new_empty(q.shape[:-1], dtype=torch.float32)
     _C._attention_desc(
-        _desc(q), _desc(k), _desc(v), o.data_ptr(), lse.data_ptr(), causal, scale, template, _current_stream(q)
+        _desc(q), _desc(k), _desc(v), o.data_ptr(), lse.data_ptr(), causal, scale, template, _current_stream(q),
+        window_left, window_right, softcap, o.stride(),
     )
     return o, lse
 
 
 @_attention_op.register_fake
-def _attention_fake(q, k, v, causal, scale, template):
+def _attention_fake(q, k, v, causal, scale, template, window_left=-1, window_right=-1, softcap=0.0):
     # The same metadata checks as a real call, at trace time, where the shapes are known ints.
     if all(type(s) is int for t in (q, k, v) for s in (*t.shape, *t.stride())):
-        _C._check(_meta_desc(q), _meta_desc(k), _meta_desc(v), causal, scale, template)
-    return q.new_empty(q.shape), q.new_empty(q.shape[:-1], dtype=torch.float32)
+        _C._check(
+            _meta_desc(q), _meta_desc(k), _meta_desc(v), causal, scale, template, window_left, window_right, softcap
+        )
+    return torch.empty_like(q), q.new_empty(q.shape[:-1], dtype=torch.float32)
 
 
 _is_compiling = torch.compiler.is_compiling
+_empty_like = torch.empty_like
 _Tensor = torch.Tensor
 _float32 = torch.float32
 
 
-def attention(q, k, v, causal, scale, return_lse, template, stream):
+def attention(q, k, v, causal, scale, return_lse, template, stream, window_left=-1, window_right=-1, softcap=0.0):
     """flashtune.attention for torch tensors (the arguments are checked by flashtune.attention)."""
     if stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor and not _is_compiling():
         # Eager: the runtime called directly, without the dispatcher's Python round trip (the op costs ~28 us a
         # call on an H100, more than the kernel of a small problem); the extension reads the tensors'
         # attributes itself; no LSE tensor unless asked (the runtime writes it to its own scratch). Traced code
         # (torch.compile, fake tensors) takes the op.
-        o = q.new_empty(q.shape)
+        o = _empty_like(q)
         lse = q.new_empty(q.shape[:-1], dtype=_float32) if return_lse else None
-        _C._attention_torch(q, k, v, o, lse, causal, scale, template)
+        _C._attention_torch(q, k, v, o, lse, causal, scale, template, window_left, window_right, softcap)
         return (o, lse) if return_lse else o
     if stream is not None:
         e = InvalidArgumentError(
@@ -98,7 +105,7 @@ def attention(q, k, v, causal, scale, return_lse, template, stream):
             e = ArgumentTypeError(f"{name}: expected a torch.Tensor like q, got {type(t).__name__}")
             e.argument = name
             raise e
-    o, lse = torch.ops.flashtune.attention(q, k, v, causal, scale, template)
+    o, lse = torch.ops.flashtune.attention(q, k, v, causal, scale, template, window_left, window_right, softcap)
     return (o, lse) if return_lse else o
 
 
