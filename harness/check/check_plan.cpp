@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -98,7 +99,7 @@ CheckPlan plan_check(const space::SearchSpace& space, const PlanOptions& options
   plan.variants = variants_of(space, options.gpu);
   if (options.gpu) plan.problems = check_problems(space, options.full_problems);
 
-  run::CompileRequests requests(options.arch);
+  std::vector<CheckConfig> candidates;
   for (const ProblemVariant& v : plan.variants) {
     // Every combination some problem of the variant admits, with the first problem that does.
     std::vector<std::pair<ParamValues, AttentionProblem>> admitted;
@@ -122,9 +123,27 @@ CheckPlan plan_check(const space::SearchSpace& space, const PlanOptions& options
           space.check.expect_compile_error &&
           expectation_holds(*space.check.expect_compile_error, inst->params(), origin);
       std::string label = fmt::format("{} ({})", to_string(inst->params()), to_string(v));
-      const std::size_t request = requests.add(*inst);
-      plan.configs.push_back(CheckConfig{std::move(*inst), request, expect_compile_error, std::move(label)});
+      candidates.push_back(CheckConfig{std::move(*inst), 0, expect_compile_error, std::move(label)});
     }
+  }
+  // A sample: `sample` configurations drawn with the seed, plus every one the space expects not to compile.
+  std::vector<bool> keep(candidates.size(), true);
+  if (options.sample > 0 && candidates.size() > static_cast<std::size_t>(options.sample)) {
+    std::vector<std::size_t> order(candidates.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::mt19937_64 rng(options.seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (std::size_t i = static_cast<std::size_t>(options.sample); i < order.size(); ++i)
+      keep[order[i]] = candidates[order[i]].expect_compile_error;
+  }
+  run::CompileRequests requests(options.arch);
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (!keep[i]) {
+      ++plan.sampled_out;
+      continue;
+    }
+    candidates[i].request = requests.add(candidates[i].instance);
+    plan.configs.push_back(std::move(candidates[i]));
   }
   plan.requests = requests.requests();
   return plan;

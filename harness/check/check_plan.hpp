@@ -18,6 +18,7 @@
 //   CheckPlan p = plan_check(space, {.gpu = false, .arch = "sm_90a", .smem_limit = 232448});
 //   p.configs.size();   // what --compile-only compiles
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,7 @@ struct CheckPlan {
   std::size_t combinations = 0;               // per variant: space.size()
   // (variant, combination) pairs left out, by the first rule that removes them.
   std::size_t pruned_constraint = 0, pruned_template = 0, pruned_over_budget = 0;
+  std::size_t sampled_out = 0;  // configurations left out of a sample (PlanOptions::sample)
 };
 
 struct PlanOptions {
@@ -60,6 +62,10 @@ struct PlanOptions {
   std::string arch = "sm_90a";
   int smem_limit =
       kSmemOptinBytes;  // the largest budget's per-block bytes; configurations over it are left out
+  // > 0: at most this many configurations of the space, drawn with `seed` (std::mt19937_64, a shuffle), plus
+  // every one the space expects not to compile; 0: all.
+  int sample = 0;
+  std::uint64_t seed = 0;
 };
 
 // Throws Error(not_found) for a template the catalog lacks (a loaded space never has one).

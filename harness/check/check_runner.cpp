@@ -90,7 +90,13 @@ void Checker::plan() {
   o.full_problems = options_.full_problems;
   o.arch = !space_.arch.empty() ? space_.arch : device_ ? device_->arch() : "sm_90a";
   o.smem_limit = budget_.per_block_limit;
+  o.sample = options_.sample;
+  o.seed = options_.seed;
   plan_ = plan_check(space_, o);
+  if (plan_.sampled_out > 0)
+    note(fmt::format("{}: --sample {} --seed {}: {} of {} configurations checked",
+                     space_.file.filename().string(), options_.sample, options_.seed, plan_.configs.size(),
+                     plan_.configs.size() + plan_.sampled_out));
 }
 
 void Checker::compile() {

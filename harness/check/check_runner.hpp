@@ -16,6 +16,7 @@
 // did not. Nothing is stored.
 //
 //   CheckResult r = run_check(space, {.compile_only = true}, observer);
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct CheckOptions {
   bool compile_only = false;   // never start a trial worker
   bool full_problems = false;  // also verify on the space's own problems
   int top_k = 0;               // 0: every configuration
+  // > 0: at most this many configurations per space, drawn with `seed` (check_plan.hpp's
+  // PlanOptions::sample); a note says how many of how many.
+  int sample = 0;
+  std::uint64_t seed = 0;
   std::vector<SanitizerTool> sanitize;
   std::filesystem::path db;  // the results store top_k reads; empty: store::ResultStore::default_path()
   std::filesystem::path cubin_dir;        // empty: jit::CubinCache::default_dir()

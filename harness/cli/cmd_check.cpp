@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <iostream>
 
 #include "check/check_runner.hpp"
@@ -27,6 +28,9 @@ struct CheckArgs {
   bool compile_only = false;
   bool full_problems = false;
   int top = 0;
+  int sample = 0;
+  std::uint64_t seed = 0;
+  CLI::Option* seed_opt = nullptr;
   std::string sanitize;
   CLI::Option* sanitize_opt = nullptr;
   std::string junit, json, db;
@@ -48,6 +52,10 @@ int run_check_command(const CheckArgs& a) {
   o.compile_only = a.compile_only;
   o.full_problems = a.full_problems;
   o.top_k = a.top;
+  o.sample = a.sample;
+  o.seed = a.seed;
+  if (a.seed_opt->count() > 0 && a.sample == 0)
+    throw Error(ErrorKind::invalid_argument, "--seed draws the --sample: give --sample N with it");
   if (a.sanitize_opt->count() > 0)
     o.sanitize = check::parse_sanitizer_tools(a.sanitize == "all" ? "" : a.sanitize);
   o.db = a.db;
@@ -95,6 +103,11 @@ void add_check_command(CLI::App& app, int& exit_code) {
                     "run the chosen configurations under compute-sanitizer: memcheck and racecheck "
                     "(--sanitize), or some (--sanitize=memcheck)");
   cmd->add_flag("--full-problems", a->full_problems, "also verify on the space's own problems");
+  cmd->add_option("--sample", a->sample,
+                  "check at most N configurations per space, drawn with --seed (plus every one the space "
+                  "expects not to compile); a note says how many of how many (default: all)")
+      ->check(integer_in(1, 1'000'000));
+  a->seed_opt = cmd->add_option("--seed", a->seed, "the seed of --sample (default 0); recorded in the note");
   cmd->add_option("--junit", a->junit, "write the cases as JUnit XML to this file");
   cmd->add_option("--json", a->json, "write the cases as JSON to this file");
   cmd->add_option("--db", a->db,

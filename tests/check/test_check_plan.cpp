@@ -64,6 +64,39 @@ TEST(CheckPlan, CompileOnlyCoversTheVariantsOfTheSpacesProblems) {
   EXPECT_EQ(p.configs[0].label, "block_m=64 block_n=32 stages=2 warps=4 (d64 bf16)");
 }
 
+// --sample: N configurations drawn with the seed (the same seed, the same draw; another seed, another), plus
+// those the space expects not to compile; the requests are only the kept configurations'.
+TEST(CheckPlan, ASampleIsDrawnWithItsSeedAndKeepsTheExpectedFailures) {
+  const space::SearchSpace s = space::parse_search_space(kSpace, "plan.yaml");
+  PlanOptions o;
+  o.sample = 4;
+  o.seed = 11;
+  const CheckPlan a = plan_check(s, o);
+  const CheckPlan b = plan_check(s, o);
+  std::size_t expected = 0;
+  for (const CheckConfig& c : a.configs) expected += c.expect_compile_error;
+  EXPECT_EQ(expected, 2u);
+  EXPECT_GE(a.configs.size(), 4u);
+  EXPECT_LE(a.configs.size(), 6u);
+  EXPECT_EQ(a.configs.size() + a.sampled_out, 16u);
+  EXPECT_EQ(a.requests.size(), a.configs.size());
+  auto labels = [](const CheckPlan& p) {
+    std::vector<std::string> l;
+    for (const CheckConfig& c : p.configs) l.push_back(c.label);
+    return l;
+  };
+  EXPECT_EQ(labels(a), labels(b));
+  for (std::size_t i = 0; i < a.configs.size(); ++i) EXPECT_LT(a.configs[i].request, a.requests.size());
+  bool differs = false;
+  for (std::uint64_t seed = 12; seed < 20 && !differs; ++seed) {
+    o.seed = seed;
+    differs = labels(plan_check(s, o)) != labels(a);
+  }
+  EXPECT_TRUE(differs) << "eight other seeds drew the same sample";
+  o.sample = 100;  // more than there are: everything
+  EXPECT_EQ(plan_check(s, o).configs.size(), 16u);
+}
+
 TEST(CheckPlan, GpuChecksBothCausalModesOnRaggedProblems) {
   const space::SearchSpace s = space::parse_search_space(kSpace, "plan.yaml");
   const CheckPlan p = plan_check(s, {.gpu = true});

@@ -274,8 +274,8 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
 
 // Launches the checked call (check_metadata gave `p`, check_devices `device`) with the GIL released.
 void launch(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const AttentionProblem& p,
-            const CallOptions& options, int device, std::uintptr_t o, std::uintptr_t lse, std::uintptr_t stream,
-            const std::optional<std::vector<std::int64_t>>& o_strides) {
+            const CallOptions& options, int device, std::uintptr_t o, std::uintptr_t lse,
+            std::uintptr_t stream, const std::optional<std::vector<std::int64_t>>& o_strides) {
   nb::gil_scoped_release release;
   const DeviceScope scope(device);
   const runtime::AttentionCall c = call_of(q, k, v, p, o, lse, o_strides);

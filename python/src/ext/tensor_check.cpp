@@ -139,10 +139,11 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
                         fmt::format("shape {} differs from k's {} (k and v must have one shape)",
                                     shape_text(v.shape), shape_text(k.shape)));
   if (k.shape[0] != q.shape[0] || k.shape[3] != q.shape[3])
-    throw ArgumentError(Type::value, "k",
-                        fmt::format("shape {}: k and v are [batch, kv_heads, seqlen_k, head_dim] with q's batch "
-                                    "and head_dim (q is {})",
-                                    shape_text(k.shape), shape_text(q.shape)));
+    throw ArgumentError(
+        Type::value, "k",
+        fmt::format("shape {}: k and v are [batch, kv_heads, seqlen_k, head_dim] with q's batch "
+                    "and head_dim (q is {})",
+                    shape_text(k.shape), shape_text(q.shape)));
   for (int i = 0; i < 3; ++i) check_extents(*all[i], names[i]);
   if (q.shape[1] % k.shape[1] != 0)
     throw ArgumentError(Type::value, "k",
@@ -178,9 +179,10 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
     throw ArgumentError(Type::value, "softcap",
                         fmt::format("{} is not a positive finite number (None: no cap)", options.softcap));
   p.softcap = static_cast<float>(options.softcap);
-  p.layout = contiguous(q.shape, q.strides) && contiguous(k.shape, k.strides) && contiguous(v.shape, v.strides)
-                 ? Layout::bhsd
-                 : Layout::bshd;
+  p.layout =
+      contiguous(q.shape, q.strides) && contiguous(k.shape, k.strides) && contiguous(v.shape, v.strides)
+          ? Layout::bhsd
+          : Layout::bshd;
   return p;
 }
 
