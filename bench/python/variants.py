@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""The attention variants against their peers, in one process on one GPU: flashtune.attention (the runtime's
+choice: the tuned best of the results store, else the template's default) against
+
+  gqa     SDPA with enable_gqa=True, each backend that accepts it (FLASH, CUDNN, EFFICIENT), heads 32 over
+          kv_heads 8 and 1, d 128, N 2k..16k, 16384 tokens, causal and not;
+  window  FlexAttention (torch.nn.attention.flex_attention, compiled, with a BlockMask) for a causal window of
+          1024 keys at N 16k (B1 H16 d128), and SDPA FLASH without a window as the dense bound;
+  decode  SDPA FLASH and CUDNN (enable_gqa), 1 query against seqlen_k 4k..64k keys, batch 1..64, heads 32
+          over 8, d 128 (causal is moot for one query aligned to the end: both sides run it unmasked).
+
+Timing as bench/peers.py: CUDA events around one call, L2 flushed (256 MiB write) before each sample, warm-up
+first, median of --reps samples. TFLOP/s = 4 * attended (query, key) pairs * d * batch * heads / time (the
+pairs the mask keeps, as AttentionProblem::attended_pairs counts them). Prints a Markdown table and, with
+--json, the rows.
+
+    python bench/python/variants.py --families gqa window decode --json variants.json
+"""
+
+import argparse
+import json
+import math
+import statistics
+import sys
+
+import torch
+
+import flashtune
+
+
+def attended_pairs(n, nk, causal, left=None, right=None):
+    """Pairs (i, j) with j attended from query i (core/problem.hpp's mask), summed over the queries."""
+    off = nk - n
+    total = 0
+    for i in range(n):
+        hi = nk - 1
+        if causal:
+            hi = min(hi, i + off)
+        if right is not None:
+            hi = min(hi, i + off + right)
+        lo = 0 if left is None else max(0, i + off - left)
+        total += max(0, hi - lo + 1)
+    return total
+
+
+def timed(fn, reps, warmup):
+    flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        flush.zero_()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def tensors(b, h, hk, n, nk, d, seed=1234):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    q = torch.randn(b, h, n, d, device="cuda", dtype=torch.bfloat16, generator=g)
+    k, v = (torch.randn(b, hk, nk, d, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(2))
+    return q, k, v
+
+
+def sdpa_backends():
+    from torch.nn.attention import SDPBackend
+
+    return {"sdpa_flash": SDPBackend.FLASH_ATTENTION, "sdpa_cudnn": SDPBackend.CUDNN_ATTENTION,
+            "sdpa_efficient": SDPBackend.EFFICIENT_ATTENTION}
+
+
+def measure_sdpa(name, backend, q, k, v, causal, reps, warmup):
+    from torch.nn.attention import sdpa_kernel
+
+    f = torch.nn.functional.scaled_dot_product_attention
+    gqa = q.shape[1] != k.shape[1]
+    try:
+        with sdpa_kernel(backend):
+            return timed(lambda: f(q, k, v, is_causal=causal, enable_gqa=gqa), reps, warmup)
+    except Exception as e:  # a backend that refuses a shape is reported, not fatal
+        print(f"variants.py: {name} {tuple(q.shape)} kv {tuple(k.shape)}: {str(e).splitlines()[0][:200]}",
+              file=sys.stderr)
+        return None
+
+
+def row(family, shape, pairs, b, h, d, times):
+    flops = 4.0 * pairs * d * b * h
+    tf = {k: (flops / (ms * 1e-3) / 1e12 if ms else None) for k, ms in times.items()}
+    peers = [v for k, v in tf.items() if k != "flashtune" and v is not None]
+    best = max(peers) if peers else None
+    return {"family": family, "shape": shape, "tflops": tf, "best_peer": best,
+            "ratio": tf["flashtune"] / best if best and tf["flashtune"] else None}
+
+
+def gqa_rows(reps, warmup):
+    rows = []
+    for hk in (8, 1):
+        for n in (2048, 4096, 8192, 16384):
+            for causal in (False, True):
+                b, h, d = 16384 // n, 32, 128
+                q, k, v = tensors(b, h, hk, n, n, d)
+                times = {"flashtune": timed(lambda: flashtune.attention(q, k, v, causal=causal), reps, warmup)}
+                for name, backend in sdpa_backends().items():
+                    times[name] = measure_sdpa(name, backend, q, k, v, causal, reps, warmup)
+                r = row("gqa", f"B{b} H{h} KV{hk} N{n} d{d}{' causal' if causal else ''}",
+                        attended_pairs(n, n, causal), b, h, d, times)
+                rows.append(r)
+    return rows
+
+
+def window_rows(reps, warmup):
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    rows = []
+    flex = torch.compile(flex_attention)
+    for n, w in ((16384, 1024), (8192, 1024)):
+        b, h, d = 16384 // n, 16, 128
+        q, k, v = tensors(b, h, h, n, n, d)
+
+        def sliding(b_, h_, qi, kj, w=w):
+            return (qi >= kj) & (qi - kj <= w)
+
+        mask = create_block_mask(sliding, B=None, H=None, Q_LEN=n, KV_LEN=n)
+        times = {"flashtune": timed(lambda: flashtune.attention(q, k, v, causal=True, window=(w, 0)), reps, warmup),
+                 "flex": timed(lambda: flex(q, k, v, block_mask=mask), reps, warmup)}
+        r = row("window", f"B{b} H{h} N{n} d{d} causal window {w},0", attended_pairs(n, n, True, w, 0), b, h, d,
+                times)
+        # Dense causal FLASH, no window: what the window saves (its TFLOP/s counts the window's pairs only).
+        from torch.nn.attention import SDPBackend
+
+        dense_ms = measure_sdpa("sdpa_flash", SDPBackend.FLASH_ATTENTION, q, k, v, True, reps, warmup)
+        r["dense_causal_flash_ms"] = dense_ms
+        r["flashtune_ms"] = times["flashtune"]
+        rows.append(r)
+    return rows
+
+
+def decode_rows(reps, warmup):
+    rows = []
+    backends = {k: v for k, v in sdpa_backends().items() if k in ("sdpa_flash", "sdpa_cudnn")}
+    for b in (1, 16, 64):
+        for nk in (4096, 16384, 65536):
+            h, hk, d = 32, 8, 128
+            if b * hk * nk * d * 2 * 2 > 8 << 30:  # K and V over 8 GiB
+                continue
+            q, k, v = tensors(b, h, hk, 1, nk, d)
+            times = {"flashtune": timed(lambda: flashtune.attention(q, k, v), reps, warmup)}
+            for name, backend in backends.items():
+                times[name] = measure_sdpa(name, backend, q, k, v, False, reps, warmup)
+            r = row("decode", f"B{b} H{h} KV{hk} N1 Nk{nk} d{d}", attended_pairs(1, nk, False), b, h, d, times)
+            ms = times["flashtune"]
+            r["flashtune_gbs"] = 2 * b * hk * nk * d * 2 / (ms * 1e-3) / 1e9  # K and V bytes read
+            rows.append(r)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--families", nargs="+", choices=["gqa", "window", "decode"], default=["gqa", "window", "decode"])
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--json", help="write the rows here")
+    a = ap.parse_args()
+    if not torch.cuda.is_available():
+        print("variants.py: no GPU: the peers can only be measured on a GPU", file=sys.stderr)
+        return 3
+    rows = []
+    for family in a.families:
+        rows += {"gqa": gqa_rows, "window": window_rows, "decode": decode_rows}[family](a.reps, a.warmup)
+
+    def fmt(x, spec="{:.0f}"):
+        return spec.format(x) if x is not None and not (isinstance(x, float) and math.isnan(x)) else "-"
+
+    print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, bf16, TFLOP/s over the attended pairs "
+          f"(median of {a.reps} after {a.warmup} warm-up, L2 flushed)\n")
+    names = sorted({k for r in rows for k in r["tflops"] if k != "flashtune"})
+    print("| family | shape | flashtune | " + " | ".join(names) + " | ours / best peer |")
+    print("|---|---|---|" + "---|" * len(names) + "---|")
+    for r in rows:
+        t = r["tflops"]
+        print(f"| {r['family']} | {r['shape']} | {fmt(t['flashtune'])} | "
+              + " | ".join(fmt(t.get(n)) for n in names) + f" | {fmt(r['ratio'], '{:.2f}')} |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
