@@ -63,8 +63,11 @@ Fit working_set(const char* what, double heads, double per_head, const L2Room& r
 
 void estimate_fa2(const ModelInputs& in, const Tiling& t, IoEstimate& io) {
   const L2Room room = room_of(in);
-  const Fit kv = working_set("K, V", heads_in_flight(room, static_cast<double>(t.tr), t.heads),
-                             static_cast<double>(2 * t.n * t.d * t.e), room);
+  // Grouped heads: the query heads in flight share ceil(heads / group) key/value heads (consecutive query
+  // heads map to one key/value head).
+  const double kv_heads = std::ceil(heads_in_flight(room, static_cast<double>(t.tr), t.heads) / t.group);
+  const Fit kv = working_set(t.group > 1 ? "K, V (key/value heads)" : "K, V", kv_heads,
+                             static_cast<double>(2 * t.nk * t.d * t.e), room);
   io.dram = kv.fits ? compulsory_traffic(in.problem) : io.requested;
   io.dram_assumption =
       fmt::format("fa2_fwd: {}: DRAM = {}", kv.text,
@@ -148,8 +151,10 @@ double paper_bound_bytes(const AttentionProblem& p, double sram_bytes) {
 Traffic compulsory_traffic(const AttentionProblem& p) {
   const double e = static_cast<double>(element_bytes(p.dtype));
   const double heads = static_cast<double>(p.batch) * p.heads;
+  const double kv_heads = static_cast<double>(p.batch) * p.num_kv_heads();
   const double nd = static_cast<double>(p.seqlen) * p.head_dim;
-  return {heads * 3 * nd * e, heads * (nd * e + p.seqlen * 4.0)};
+  const double kd = static_cast<double>(p.keys()) * p.head_dim;
+  return {heads * nd * e + kv_heads * 2 * kd * e, heads * (nd * e + p.seqlen * 4.0)};
 }
 
 double compulsory_bytes(const AttentionProblem& p) {

@@ -13,7 +13,10 @@
 // REQUESTED bytes (global loads and stores; the templates are written to this contract):
 //   fa2_fwd        reads Q N·d·e; K and V each (sum over query tiles i of the key rows tile i loads)·d·e,
 //                  tile i loading N rows, or min(N, ceil((i+1)·bm/bn)·bn) when causal;
-//                  writes O N·d·e, LSE N·4.
+//                  writes O N·d·e, LSE N·4. The variants (grouped heads, seqlen_k = Nk, windows): tile i
+//                  loads the key blocks [first, last) of block_range.h's KeyMask, min(Nk, last·bn) −
+//                  first·bn rows; a query head's CTAs load its key/value head's rows (requested bytes do not
+//                  fall with the group: the L2 shares them, below).
 //   standard_attn  scores:  reads Q Tc·N·d·e, K Tr·N·d·e; writes S N·N·4 (fp32).
 //                  softmax: reads S N·N·4; writes P N·N·e, LSE N·4.
 //                  P·V:     reads P N·N·e, V Tr·N·d·e; writes O N·d·e. Causal moves the same bytes.
@@ -29,7 +32,8 @@
 // request goes to DRAM. "In flight" assumes the grid's first dimension is the fastest (CTAs of one head
 // run together) and slots = sm_count·blocks_per_sm CTAs resident; heads in flight never exceed
 // batch·heads.
-//   fa2_fwd        heads in flight = ceil(slots / Tr), each with K and V (2·N·d·e).
+//   fa2_fwd        heads in flight = ceil(slots / Tr), each with K and V (2·Nk·d·e); grouped heads: the
+//                  heads in flight share ceil(heads in flight / group) key/value heads.
 //                  Fit: DRAM = compulsory_traffic(). Else DRAM = requested.
 //   standard_attn  S and P always go to DRAM when written; their reads hit L2 only when all of S and P
 //                  (B·H·N²·(4+e)) fit. Scores: one CTA per S tile, heads in flight = ceil(slots/(Tr·Tc)),
@@ -87,8 +91,8 @@ IoEstimate estimate(const ModelInputs& in, const L2Calibration& cal = {});
 // <= 0.
 double paper_bound_bytes(const AttentionProblem& p, double sram_bytes);
 
-// The least any forward can move: Q, K, V read once (3·N·d·e) and O, LSE written once (N·d·e + N·4), times
-// batch·heads; compulsory_bytes() is its total.
+// The least any forward can move: Q read once (N·d·e per query head), K and V once (2·Nk·d·e per key/value
+// head), O and LSE written once (N·d·e + N·4 per query head); compulsory_bytes() is its total.
 Traffic compulsory_traffic(const AttentionProblem& p);
 double compulsory_bytes(const AttentionProblem& p);
 

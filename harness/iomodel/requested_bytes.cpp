@@ -43,11 +43,11 @@ Tiling tiling_of(const ModelInputs& in) {
   const AttentionProblem& p = in.problem;
   if (p.seqlen < 1 || p.head_dim < 1 || p.batch < 1 || p.heads < 1)
     throw Error(ErrorKind::invalid_argument, fmt::format("io model: invalid problem {}", p.to_string()));
-  if (!p.plain())
+  if (!p.plain() && in.template_id != "fa2_fwd")
     throw Error(ErrorKind::invalid_argument,
-                fmt::format("io model: {} is not modelled yet (the model covers equal lengths, one key/value "
-                            "head per query head, no window or softcap, the bhsd layout)",
-                            p.to_string()));
+                fmt::format("io model: {} of {} is not modelled (the model of {} covers the plain problem; "
+                            "fa2_fwd's covers the variants)",
+                            p.to_string(), in.template_id, in.template_id));
   Tiling t;
   t.n = p.seqlen;
   t.d = p.head_dim;
@@ -57,14 +57,22 @@ Tiling tiling_of(const ModelInputs& in) {
   t.tr = ceil_div(t.n, t.bm);
   t.tc = ceil_div(t.n, t.bn);
   t.heads = static_cast<double>(p.batch) * p.heads;
+  t.nk = p.keys();
+  t.group = p.group();
+  t.mask = KeyMask{p.keys(), p.keys() - p.seqlen, p.window_left, p.window_right};
   return t;
 }
 
 HeadBytes fa2_requested(const Tiling& t, bool causal) {
-  std::int64_t key_rows = 0;  // summed over query tiles: the K (and V) rows each tile loads
-  const auto [n, bm, bn] = std::array{static_cast<int>(t.n), static_cast<int>(t.bm), static_cast<int>(t.bn)};
-  for (int i = 0; i < t.tr; ++i)
-    key_rows += std::min<std::int64_t>(t.n, std::int64_t{key_blocks(n, i * bm, bm, bn, causal)} * bn);
+  // Summed over query tiles: the K (and V) rows each tile loads, blocks [first, last) of KeyMask's range (the
+  // plain problem: key_blocks from 0), a ragged last block only its rows up to seqlen_k.
+  std::int64_t key_rows = 0;
+  const auto [bm, bn] = std::array{static_cast<int>(t.bm), static_cast<int>(t.bn)};
+  for (int i = 0; i < t.tr; ++i) {
+    const std::int64_t first = t.mask.first_block(i * bm, bm, bn, causal);
+    const std::int64_t last = t.mask.last_block(i * bm, bm, bn, causal);
+    if (last > first) key_rows += std::min<std::int64_t>(t.nk, last * bn) - first * bn;
+  }
   return {.read = t.n * t.d * t.e + 2 * key_rows * t.d * t.e, .write = t.n * t.d * t.e + t.n * 4};
 }
 

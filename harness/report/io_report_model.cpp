@@ -205,7 +205,7 @@ IoReport build_io_report(const std::vector<store::SweepRecord>& sweeps_in,
       "flashtune IO report: bytes moved by standard attention, FlashAttention and FlashAttention-2";
   for (const store::TrialRecord& t : trials) {
     if (t.status != TrialStatus::ok || !(t.median_ms > 0) || !iomodel::models_template(t.template_id) ||
-        !t.problem.plain())  // the variants are not modelled yet (iomodel/requested_bytes.cpp)
+        (!t.problem.plain() && t.template_id != "fa2_fwd"))  // fa2_fwd's model alone covers the variants
       continue;
     const auto sweep =
         std::find_if(sweeps.begin(), sweeps.end(), [&](const auto& s) { return s.id == t.sweep_id; });

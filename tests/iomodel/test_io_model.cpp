@@ -45,6 +45,35 @@ TEST(RequestedBytes, Fa2CausalBlockMSmallerThanBlockN) {
   expect_bytes(requested_bytes(inputs("fa2_fwd", ragged(true), 64, 128)), 2'475'008, 132'000);
 }
 
+// The variants (fa2_fwd). Decode: 16 queries, 1000 keys, causal bottom-right: the one query tile (bm 128)
+// reads every key block (the last query sees all 1000 keys): K and V 1000·64·2 = 128,000 each, Q 16·128 =
+// 2,048 -> 258,048 read; O 2,048 + LSE 64 written. GQA (8 query heads over 2) requests the same per query
+// head; its compulsory K/V bytes are a quarter.
+TEST(RequestedBytes, Fa2DecodeAndGroupedHeads) {
+  AttentionProblem p{.batch = 1, .heads = 1, .seqlen = 16, .head_dim = 64, .causal = true, .seqlen_k = 1000};
+  expect_bytes(requested_bytes(inputs("fa2_fwd", p)), 258'048, 2'112);
+  AttentionProblem g = ragged(false, 1, 8);
+  g.kv_heads = 2;
+  expect_bytes(requested_bytes(inputs("fa2_fwd", g)), 8 * 2'176'000.0, 8 * 132'000.0);
+  // Q and O per query head, K and V per key/value head.
+  expect_bytes(compulsory_traffic(g), 8 * 128'000.0 + 2 * 2 * 128'000.0, 8 * 132'000.0);
+  // Another template's model covers the plain problem only.
+  EXPECT_THROW(requested_bytes(inputs("standard_attn", g)), Error);
+}
+
+// A causal window of 100 keys (left) at N 1000, bm 128, bn 64: tile i (rows 128i .. 128i+127) reads keys
+// [max(0, 128i - 100), min(1000, 128i + 128)), blocks first = (128i - 100) / 64 (0 for i = 0) .. last =
+// ceil(min(1000, 128i+128) / 64): i=0: blocks 0..2 -> 128 rows; i=1: lo 28 -> block 0, hi 256 -> 4: 256 rows;
+// i>=2: lo 128i-100 -> block 2i-2 (i=2: 156/64 = 2; in general floor((128i-100)/64) = 2i-2), last 2i+2:
+// 4 blocks = 256 rows, except i=7: lo 796 -> block 12, hi 1000 -> 16 blocks, rows 1000 - 768 = 232.
+// Sum: 128 + 256 + 5·256 + 232 = 1896 rows; K + V = 2·1896·128 = 485,376, + Q 128,000 = 613,376.
+TEST(RequestedBytes, Fa2WindowLoadsOnlyTheWindowsBlocks) {
+  AttentionProblem p = ragged(true);
+  p.window_left = 100;
+  p.window_right = 0;
+  expect_bytes(requested_bytes(inputs("fa2_fwd", p)), 613'376, 132'000);
+}
+
 TEST(RequestedBytes, StandardNonCausal) {
   // scores:  reads Q Tc·N·d·e = 16·128,000 = 2,048,000 and K Tr·N·d·e = 1,024,000; writes S N²·4 = 4,000,000.
   // softmax: reads S 4,000,000; writes P N²·2 = 2,000,000 and LSE 4,000.

@@ -3,6 +3,7 @@
 // bytes of each template, split by kernel or phase, in exact integers.
 #include <cstdint>
 
+#include "block_range.h"
 #include "iomodel/io_model.hpp"
 
 namespace flashtune::iomodel::detail {
@@ -10,6 +11,10 @@ namespace flashtune::iomodel::detail {
 struct Tiling {
   std::int64_t n = 0, d = 0, e = 2, bm = 0, bn = 0, tr = 0, tc = 0;
   double heads = 1;  // batch·heads
+  // The variants (fa2_fwd only): keys per sequence, query heads per key/value head, the key mask.
+  std::int64_t nk = 0;
+  int group = 1;
+  KeyMask mask{0, 0, -1, -1};
 };
 // Throws Error(invalid_argument) for an unknown template or a missing / non-positive block_m or block_n.
 Tiling tiling_of(const ModelInputs& in);
