@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "attention_params.h"
 #include "core/error.hpp"
 
 namespace flashtune::runtime {

@@ -12,9 +12,12 @@
 #include <cstdint>
 #include <optional>
 
-#include "attention_params.h"
 #include "core/dtype.hpp"
 #include "core/problem.hpp"
+
+namespace flashtune {
+struct AttentionParams;  // kernel_templates/common/attention_params.h: not a public header
+}  // namespace flashtune
 
 namespace flashtune::runtime {
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "attention_params.h"
 #include "core/error.hpp"
 #include "runtime/attention_call.hpp"
 
