@@ -2,8 +2,8 @@
 // hopper_fwd's default for the variant and a one-warpgroup-wide alternative, against the
 // references on grouped and multi-query heads, decode (1 and 16 queries against 4096 keys), more queries than
 // keys (rows without keys: O = 0, LSE = -inf), fewer queries than keys, windows, softcap, strided (bshd)
-// tensors, all of them together, and a long windowed problem checked against the fp32 GPU reference. Outputs
-// are NaN-poisoned before every launch.
+// tensors, all of them together, a long windowed problem checked against the fp32 GPU reference, and N =
+// 131072 (causal, and with a 4096-key window) against it. Outputs are NaN-poisoned before every launch.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -90,6 +90,15 @@ std::vector<VariantCase> cases() {
   long_window.batch = 1;
   long_window.window_left = 1024;
   v.push_back({"LongWindowGpuReference", long_window});
+  // Long context (issue 16's acceptance): B1 H8 N131072 d128, causal and with a 4096-key window, against the
+  // fp32 GPU reference, which works in key chunks (O(N) memory: no N x N scores anywhere).
+  AttentionProblem long_causal = base(8, 8, 131072, 131072, 128, true);
+  long_causal.batch = 1;
+  v.push_back({"LongContext131072Causal", long_causal});
+  AttentionProblem long_window4k = long_causal;
+  long_window4k.window_left = 4096;
+  long_window4k.window_right = 0;
+  v.push_back({"LongContext131072Window4096", long_window4k});
   return v;
 }
 
