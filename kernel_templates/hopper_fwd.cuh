@@ -77,7 +77,7 @@ struct HopperTraits {
   static constexpr int kProducerRegs = kConsumerWGs == 2 ? 24 : 32;
   static constexpr int kConsumerRegs = kConsumerWGs == 2 ? 240 : 160;
 
-  static_assert(kHeadDim == 64 || kHeadDim == 128, "head_dim must be 64 or 128");
+  static_assert(kHeadDim == 64 || kHeadDim == 128 || kHeadDim == 256, "head_dim must be 64, 128 or 256");
   static_assert(kConsumerWGs >= 1 && kConsumerWGs <= 3, "1..3 consumer warpgroups");
   static_assert(kBlockN % 16 == 0 && kBlockN >= 64 && kBlockN <= 256,
                 "block_n must be a multiple of 16 in 64..256 (a wgmma N and a TMA box)");

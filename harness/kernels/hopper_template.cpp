@@ -71,18 +71,24 @@ class HopperTemplate final : public KernelTemplate {
   // The winners of search_spaces/hopper_fwd.yaml on the H100 (results/h100/README.md): ping-pong; d 64: three
   // consumer warpgroups, d 128: two; block_n 128, two stages; persistent unless causal or a variant (which
   // run the one-tile grid). Softcap at d 64: two consumer warpgroups (with three, 160 registers each, the cap
-  // spilled).
+  // spilled). d 256: one consumer warpgroup over 64-key tiles, no ping-pong (O's 128 accumulator registers
+  // per thread: two warpgroups, compiled for 168 registers before setmaxnreg raises them, spilled 8 bytes;
+  // one keeps 255).
   ParamValues default_config(const ProblemVariant& pv) const override {
-    return {{"block_n", 128},
-            {"consumer_wgs", pv.head_dim == 64 && !pv.softcap ? 3 : 2},
+    const bool d256 = pv.head_dim == 256;
+    return {{"block_n", d256 ? 64 : 128},
+            {"consumer_wgs", d256                               ? 1
+                             : pv.head_dim == 64 && !pv.softcap ? 3
+                                                                : 2},
             {"stages", 2},
-            {"pingpong", 1},
+            {"pingpong", d256 ? 0 : 1},
             {"persistent", pv.causal || pv.bits() != 0 ? 0 : 1}};
   }
   // The one-tile grid (persistent 0) runs every variant but head dims 96 and 256: grouped key/value heads,
   // unequal lengths (causal bottom-right), a window, softcap, the bshd layout (4-D tensor maps by strides).
   TemplateSupport support(const ParamValues& v) const override {
     TemplateSupport s;
+    s.head_dims = {64, 128, 256};
     if (param_or_default(*this, v, "persistent") == 0) {
       s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
       s.layouts = {Layout::bhsd, Layout::bshd};
@@ -97,8 +103,8 @@ class HopperTemplate final : public KernelTemplate {
   std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
     if (auto bad = check_params(*this, v)) return bad;
     const HopperConfig c = HopperConfig::of(*this, v);
-    if (pv.head_dim != 64 && pv.head_dim != 128)
-      return fmt::format("head_dim {} is not 64 or 128", pv.head_dim);
+    if (pv.head_dim != 64 && pv.head_dim != 128 && pv.head_dim != 256)
+      return fmt::format("head_dim {} is not 64, 128 or 256", pv.head_dim);
     if (c.block_n % 16 != 0) return fmt::format("block_n {} is not a multiple of 16", c.block_n);
     if (!wgmma_has_n(c.block_n))
       return fmt::format("block_n {} is not one of {} (wgmma_shapes.h)", c.block_n, wgmma_n_list());

@@ -137,3 +137,15 @@ def test_torch_compile_keeps_the_variant_call():
     o = f(q, k, v)
     err = (o.float() - reference(q, k, v, True, (64, 0), 30.0)[0]).abs().max().item()
     assert err <= MAX_ABS["float16"], f"max |O - ref| {err:.3g}"
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_head_dim_256(causal):
+    # hopper_fwd only (sm_90a): the runtime's choice.
+    if torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("head_dim 256 runs on hopper_fwd (sm_90a)")
+    q = rand((2, 4, 1000, 256), torch.bfloat16, 14)
+    k, v = (rand((2, 2, 1000, 256), torch.bfloat16, s) for s in (15, 16))
+    o = flashtune.attention(q, k, v, causal=causal)
+    err = (o.float() - reference(q, k, v, causal)[0]).abs().max().item()
+    assert err <= MAX_ABS["bfloat16"], f"max |O - ref| {err:.3g}"

@@ -234,6 +234,46 @@ TEST(HopperCompile, VariantsCompile) {
   EXPECT_NE(why->find("persistent 0"), std::string::npos) << *why;
 }
 
+// head_dim 256 at its default (block_n 64, one consumer warpgroup, no ping-pong; persistent unless causal or
+// a variant), causal and not, bf16 and fp16, plain and with every variant bit: no spills, no stack.
+TEST(HopperCompile, HeadDim256Compiles) {
+  const KernelTemplate& t = find_template("hopper_fwd");
+  jit::CompileRequest r = run::make_request(std::string(t.source_file()), "", "sm_90a");
+  r.name_expressions.clear();
+  std::vector<std::pair<ParamValues, ProblemVariant>> e;
+  for (bool causal : {false, true})
+    for (DType dt : {DType::bf16, DType::f16})
+      for (int bits : {0, 7}) {
+        const ProblemVariant pv{.head_dim = 256,
+                                .dtype = dt,
+                                .causal = causal,
+                                .general = bits != 0,
+                                .window = bits != 0,
+                                .softcap = bits != 0};
+        const ParamValues v = t.default_config(pv);
+        EXPECT_EQ(v.at("block_n"), 64);
+        EXPECT_EQ(v.at("consumer_wgs"), 1);
+        ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+        r.name_expressions.push_back(t.name_expression(v, pv));
+        e.emplace_back(v, pv);
+      }
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile({r}, cache);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok) << results[0].log;
+  for (const auto& [v, pv] : e) {
+    const std::string expr = t.name_expression(v, pv);
+    SCOPED_TRACE(expr);
+    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(expr));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0);
+    EXPECT_EQ(f->stack_bytes, 0);
+  }
+  EXPECT_FALSE(unsupported_reason(t, t.default_config(ProblemVariant{.head_dim = 256}),
+                                  AttentionProblem{.batch = 1, .heads = 2, .seqlen = 100, .head_dim = 256}));
+}
+
 // Configurations the host rejects fail on the template's static_asserts too: tests/kernels/
 // test_templates_compile.cpp (TemplatesCompile.ConfigurationsTheHostRejectsFailOnStaticAsserts) has the
 // hopper_fwd cases beside the other templates'.

@@ -79,7 +79,9 @@ TEST(TemplateSupport, AProblemOutsideItIsRefusedWithTheReason) {
       unsupported_reason(h, hp, p).value_or("").find("hopper_fwd does not support grouped key/value heads"),
       std::string::npos);
   p.head_dim = 96;
-  EXPECT_EQ(reason_of(h, p), "hopper_fwd does not support head_dim 96 (it has 64, 128)");
+  EXPECT_EQ(reason_of(h, p), "hopper_fwd does not support head_dim 96 (it has 64, 128, 256)");
+  p.head_dim = 256;
+  EXPECT_EQ(reason_of(h, p), "");
 }
 
 TEST(TemplateSupport, AnInstanceIsNotMovedToAProblemItCannotRun) {

@@ -145,6 +145,32 @@ TEST_P(VariantsGpu, HopperMatchesTheReference) {
   }
 }
 
+// head_dim 256 (hopper_fwd only): its default on the plain problem (ragged, causal and not, both dtypes) and
+// on GQA with a window, the cap and [B, N, H, d] tensors.
+TEST(HeadDim256Gpu, HopperMatchesTheReference) {
+  std::string why;
+  if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
+  if (!hopper_arch()) GTEST_SKIP() << "hopper_fwd needs sm_90a";
+  std::vector<AttentionProblem> problems = {base(3, 3, 1000, 1000, 256, false),
+                                            base(3, 3, 1000, 1000, 256, true, DType::f16),
+                                            base(4, 4, 17, 17, 256, true)};
+  AttentionProblem all = base(8, 2, 700, 900, 256, true);
+  all.window_left = 256;
+  all.softcap = 30;
+  all.layout = Layout::bshd;
+  problems.push_back(all);
+  std::vector<run::Instance> instances;
+  for (const AttentionProblem& p : problems)
+    instances.push_back(run::Instance::make(hopper(), hopper().default_config(variant_of(p)), p));
+  flashtune::kernel_test::compile_all(instances, gpu::query_device(0).arch());
+  run::TrialRunner runner(jit::CubinCache::default_dir());
+  for (std::size_t i = 0; i < problems.size(); ++i) {
+    SCOPED_TRACE(problems[i].to_string());
+    runner.set_problem(problems[i], 20261207, /*verify=*/true);
+    flashtune::kernel_test::expect_verified(runner, instances[i]);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Variants, VariantsGpu, testing::ValuesIn(cases()),
                          [](const testing::TestParamInfo<VariantCase>& i) { return i.param.name; });
 
