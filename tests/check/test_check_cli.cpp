@@ -95,6 +95,13 @@ TEST(CheckCli, UsageAndBadSpaces) {
       flashtune_cli("check --sanitize=helgrind " + (kFixtures / "fault_expected.yaml").string());
   EXPECT_EQ(tool.code, 2) << tool.output;
   EXPECT_TRUE(contains(tool.output, "'helgrind'")) << tool.output;
+  const CliRun seed =
+      flashtune_cli("check --compile-only --seed 3 " + (kFixtures / "fault_expected.yaml").string());
+  EXPECT_EQ(seed.code, 2) << seed.output;
+  EXPECT_TRUE(contains(seed.output, "--sample")) << seed.output;
+  EXPECT_EQ(
+      flashtune_cli("check --compile-only --sample 0 " + (kFixtures / "fault_expected.yaml").string()).code,
+      2);
   const CliRun unknown = flashtune_cli("frobnicate");
   EXPECT_TRUE(contains(unknown.output, "check, compare")) << unknown.output;
 }
