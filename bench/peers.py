@@ -16,6 +16,12 @@ measurements as JSON too.
 
   python3 bench/peers.py --bench build/bench/flashtune-bench --bench-db perf.db [--d ...] [--n ...]
 
+  python3 bench/peers.py --variants gqa window decode [--reps R] [--warmup W] [--out variants.json]
+
+The attention variants (--variants): bench/python/variants.py in this process's interpreter, flashtune.attention
+(the runtime's choice) against SDPA with enable_gqa (GQA), compiled FlexAttention (windows) and SDPA FLASH/cuDNN
+(decode), with the same timing protocol; its table is printed and --out gets its rows.
+
 Interleaved (--bench): for each shape, flashtune-bench runs the stored best of each template with the peers'
 protocol (--warmup untimed launches, then --reps samples, each after an L2 flush, median), then the peers, then
 flashtune-bench again (A-B-A), so that ours and the peers' numbers come from the same minute of the GPU's life
@@ -157,7 +163,14 @@ def main():
     ap.add_argument("--bench", help="flashtune-bench binary: measure ours interleaved with the peers, per shape")
     ap.add_argument("--bench-db", help="results database for --bench (default: flashtune-bench's)")
     ap.add_argument("--templates", nargs="+", help="templates for --bench (default: flashtune-bench's)")
+    ap.add_argument("--variants", nargs="+", choices=["gqa", "window", "decode"],
+                    help="the attention variants against their peers (bench/python/variants.py)")
     args = ap.parse_args()
+    if args.variants:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python", "variants.py")
+        cmd = [sys.executable, script, "--families", *args.variants, "--reps", str(args.reps),
+               "--warmup", str(args.warmup)] + (["--json", args.out] if args.out else [])
+        return subprocess.run(cmd).returncode
 
     import torch
 
