@@ -374,26 +374,19 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   const int warp_row0 = warp * Tr::kRowsPerWarp;
   const WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
 
-  auto load_k = [&](int j) {
+  // Key/value block j of the CTA's range into its ring stage (nothing past the range).
+  auto load_kv = [&](T* ring, const T* src, long long row_stride, int j) {
     if constexpr (kVariant == 0) {
       if (j < n_blocks)
-        load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (j % kStages) * Tr::kKVElems, K, j * kBlockN,
+        load_tile_async<kHeadDim, kBlockN, kThreads>(ring + (j % kStages) * Tr::kKVElems, src, j * kBlockN,
                                                      seqlen, tid);
     } else if (j < n_blocks) {
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sK + (j % kStages) * Tr::kKVElems, K, (j0 + j) * kBlockN,
-                                                   seqlen_k, tid, head.k_row);
+      load_tile_async<kHeadDim, kBlockN, kThreads>(ring + (j % kStages) * Tr::kKVElems, src,
+                                                   (j0 + j) * kBlockN, seqlen_k, tid, row_stride);
     }
   };
-  auto load_v = [&](int j) {
-    if constexpr (kVariant == 0) {
-      if (j < n_blocks)
-        load_tile_async<kHeadDim, kBlockN, kThreads>(sV + (j % kStages) * Tr::kKVElems, V, j * kBlockN,
-                                                     seqlen, tid);
-    } else if (j < n_blocks) {
-      load_tile_async<kHeadDim, kBlockN, kThreads>(sV + (j % kStages) * Tr::kKVElems, V, (j0 + j) * kBlockN,
-                                                   seqlen_k, tid, head.v_row);
-    }
-  };
+  auto load_k = [&](int j) { load_kv(sK, K, head.k_row, j); };
+  auto load_v = [&](int j) { load_kv(sV, V, head.v_row, j); };
   // The variants' S_j: (softcap) the cap, then the mask where block j needs one.
   auto cap_and_mask = [&](auto& s, int j) {
     if constexpr (kSoftcap) warp_softcap<Tr>(s, p.softcap, p.softcap_scale);

@@ -20,12 +20,12 @@ pairs the mask keeps, as AttentionProblem::attended_pairs counts them). Prints a
 import argparse
 import json
 import math
-import statistics
 import sys
 
 import torch
 
 import flashtune
+from tflops import time_ms  # bench/python/tflops.py: this script's folder is on sys.path
 
 
 def attended_pairs(n, nk, causal, left=None, right=None):
@@ -44,19 +44,8 @@ def attended_pairs(n, nk, causal, left=None, right=None):
 
 
 def timed(fn, reps, warmup):
-    flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        flush.zero_()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
+    """The median of `reps` calls, each timed alone after an L2 flush (tflops.py's protocol and code)."""
+    return time_ms(fn, warmup, reps)
 
 
 def tensors(b, h, hk, n, nk, d, seed=1234):

@@ -88,11 +88,11 @@ __device__ __forceinline__ void warp_qk(float (&s)[Tr::kMTiles][Tr::kNTiles][4],
   }
 }
 
-// Sets to -inf the scores of keys at or past `seqlen` and, when causal, of keys after their query. k0 is
-// the tile's first key, row0 the warp's first query row.
-template <class Tr, bool kCausal>
-__device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4], int k0, int row0,
-                                          int seqlen, int lane) {
+// Sets to -inf the scores the predicate masked(key, query) masks. k0 is the tile's first key, row0 the warp's
+// first query row.
+template <class Tr, class Masked>
+__device__ __forceinline__ void warp_mask_if(float (&s)[Tr::kMTiles][Tr::kNTiles][4], int k0, int row0,
+                                             int lane, Masked masked) {
   const int g = lane / 4;
   const int c = lane % 4;
 #pragma unroll
@@ -103,27 +103,23 @@ __device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4
       for (int e = 0; e < 4; ++e) {
         const int key = k0 + nt * 8 + 2 * c + (e & 1);
         const int query = row0 + mt * 16 + g + (e >> 1) * 8;
-        if (key_masked<kCausal>(key, query, seqlen)) s[mt][nt][e] = neg_infinity();
+        if (masked(key, query)) s[mt][nt][e] = neg_infinity();
       }
 }
 
-// The same for the general problem's mask (block_range.h's KeyMask: seqlen_k, the bottom-right offset, the
-// window).
+// The plain problem's mask: keys at or past `seqlen` and, when causal, keys after their query.
+template <class Tr, bool kCausal>
+__device__ __forceinline__ void warp_mask(float (&s)[Tr::kMTiles][Tr::kNTiles][4], int k0, int row0,
+                                          int seqlen, int lane) {
+  warp_mask_if<Tr>(s, k0, row0, lane,
+                   [&](int key, int query) { return key_masked<kCausal>(key, query, seqlen); });
+}
+
+// The general problem's mask (block_range.h's KeyMask: seqlen_k, the bottom-right offset, the window).
 template <class Tr, bool kCausal>
 __device__ __forceinline__ void warp_mask_general(float (&s)[Tr::kMTiles][Tr::kNTiles][4], int k0, int row0,
                                                   const KeyMask& mask, int lane) {
-  const int g = lane / 4;
-  const int c = lane % 4;
-#pragma unroll
-  for (int mt = 0; mt < Tr::kMTiles; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < Tr::kNTiles; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = k0 + nt * 8 + 2 * c + (e & 1);
-        const int query = row0 + mt * 16 + g + (e >> 1) * 8;
-        if (mask.masked(key, query, kCausal)) s[mt][nt][e] = neg_infinity();
-      }
+  warp_mask_if<Tr>(s, k0, row0, lane, [&](int key, int query) { return mask.masked(key, query, kCausal); });
 }
 
 // Caps the raw scores: s <- softcap * tanh(s * softcap_scale) (online_softmax.cuh's softcap_score)

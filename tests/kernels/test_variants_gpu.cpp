@@ -119,6 +119,15 @@ class VariantsGpu : public testing::TestWithParam<VariantCase> {
     static run::TrialRunner r(jit::CubinCache::default_dir());
     return r;
   }
+  // Each configuration of `t` on p, verified against the reference; stops at the first fatal failure.
+  void verify_each(const KernelTemplate& t, const std::vector<ParamValues>& values,
+                   const AttentionProblem& p) {
+    runner().set_problem(p, 20261207, /*verify=*/true);
+    for (const ParamValues& v : values) {
+      flashtune::kernel_test::expect_verified(runner(), run::Instance::make(t, v, p));
+      if (HasFatalFailure()) return;
+    }
+  }
 };
 
 TEST_P(VariantsGpu, Fa2MatchesTheReference) {
@@ -126,11 +135,7 @@ TEST_P(VariantsGpu, Fa2MatchesTheReference) {
   if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
   const AttentionProblem& p = GetParam().problem;
   ASSERT_NE(variant_of(p).bits(), 0) << p.to_string();
-  runner().set_problem(p, 20261207, /*verify=*/true);
-  for (const ParamValues& v : configs()) {
-    flashtune::kernel_test::expect_verified(runner(), run::Instance::make(fa2(), v, p));
-    if (HasFatalFailure()) return;
-  }
+  verify_each(fa2(), configs(), p);
 }
 
 TEST_P(VariantsGpu, HopperMatchesTheReference) {
@@ -138,11 +143,7 @@ TEST_P(VariantsGpu, HopperMatchesTheReference) {
   if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
   if (!hopper_arch()) GTEST_SKIP() << "hopper_fwd needs sm_90a";
   const AttentionProblem& p = GetParam().problem;
-  runner().set_problem(p, 20261207, /*verify=*/true);
-  for (const ParamValues& v : hopper_configs(p)) {
-    flashtune::kernel_test::expect_verified(runner(), run::Instance::make(hopper(), v, p));
-    if (HasFatalFailure()) return;
-  }
+  verify_each(hopper(), hopper_configs(p), p);
 }
 
 // head_dim 256 (hopper_fwd only): its default on the plain problem (ragged, causal and not, both dtypes) and
