@@ -307,23 +307,26 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 #pragma unroll
         for (int i = 0; i < kSAcc; ++i) s[i] = softcap_score(s[i], p.softcap, p.softcap_scale);
       }
-      // -inf where masked(key, query), over this thread's share of the tile starting at key k0.
-      auto mask_scores = [&](int k0, auto masked) {
-#pragma unroll
-        for (int i = 0; i < kSAcc; ++i) {
-          const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
-          const int query = row0 + ((i >> 1) & 1) * 8;
-          if (masked(key, query)) s[i] = neg_infinity();
-        }
-      };
       if constexpr (kKeyMask) {
         const int k0 = (j0 + j) * kBlockN;
-        if (mask.block_needs_mask(k0, kBlockN, q0 + 64 * wg, q0 + 64 * wg + 63, kCausal))
-          mask_scores(k0, [&](int key, int query) { return mask.masked(key, query, kCausal); });
+        if (mask.block_needs_mask(k0, kBlockN, q0 + 64 * wg, q0 + 64 * wg + 63, kCausal)) {
+#pragma unroll
+          for (int i = 0; i < kSAcc; ++i) {
+            const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
+            const int query = row0 + ((i >> 1) & 1) * 8;
+            if (mask.masked(key, query, kCausal)) s[i] = neg_infinity();
+          }
+        }
       } else {
         const int k0 = j * kBlockN;
-        if (block_needs_mask<kBlockN, kCausal>(k0, q0 + 64 * wg, seqlen))
-          mask_scores(k0, [&](int key, int query) { return key_masked<kCausal>(key, query, seqlen); });
+        if (block_needs_mask<kBlockN, kCausal>(k0, q0 + 64 * wg, seqlen)) {
+#pragma unroll
+          for (int i = 0; i < kSAcc; ++i) {
+            const int key = k0 + (i / 4) * 8 + 2 * c + (i & 1);
+            const int query = row0 + ((i >> 1) & 1) * 8;
+            if (key_masked<kCausal>(key, query, seqlen)) s[i] = neg_infinity();
+          }
+        }
       }
       // This lane's share of row h's block max (raw scores).
       auto lane_max = [&](int h) {
