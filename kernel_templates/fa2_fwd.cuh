@@ -47,7 +47,8 @@ namespace flashtune {
 // (kernels/fa2_config.cpp): fa2_fwd<Fa2Traits<block_m, block_n, head_dim, warps, stages, q_regs, pipeline,
 // min_blocks, lazy_rescale, persistent, fuse_pv>, causal, T>.
 template <int kBlockM_, int kBlockN_, int kHeadDim_, int kWarps_, int kStages_, int kQRegs = 2,
-          int kPipeline = 0, int kMinBlocks_ = 1, int kLazy = 0, int kPersistent_ = 0, int kFusePv_ = 0>
+          int kPipeline = 0, int kMinBlocks_ = 1, int kLazy = 0, int kPersistent_ = 0, int kFusePv_ = 0,
+          int kSplits_ = 1>
 struct Fa2Traits {
   static constexpr int kBlockM = kBlockM_;
   static constexpr int kBlockN = kBlockN_;
@@ -76,6 +77,9 @@ struct Fa2Traits {
   // units), so probabilities reach at most 2^8 and after the first tiles O is almost never rescaled.
   static constexpr float kRescaleSlack = kLazy == 2 ? 8.0f : 0.0f;
   static constexpr bool kFusePv = kFusePv_ == 1;  // softmax and P V in one block (warp_softmax_pv)
+  // Split-K/V ("flash-decoding"): the key blocks of a query tile are split over kSplits CTAs (blockIdx.z),
+  // each writing its normalized partial O and its LSE to the workspace; fa2_combine merges them.
+  static constexpr int kSplits = kSplits_;
 
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head_dim must be 64 or 128");
   static_assert(kWarps >= 1 && kThreads <= 1024, "1..32 warps");
@@ -92,6 +96,8 @@ struct Fa2Traits {
   static_assert(kPersistent_ == 0 || kPersistent_ == 1, "persistent: 0 or 1");
   static_assert(!kPersistent || (kStages == 1 && !kPipelined), "persistent needs stages 1 and pipeline 0");
   static_assert(kFusePv_ == 0 || kFusePv_ == 1, "fuse_pv: 0 or 1");
+  static_assert(kSplits >= 1 && kSplits <= 64, "splits: 1..64");
+  static_assert(kSplits == 1 || (!kPipelined && !kPersistent), "splits needs pipeline 0 and persistent 0");
   static_assert(!kFusePv || (!kPipelined && !kPersistent), "fuse_pv needs pipeline 0 and persistent 0");
   static_assert(kSmemBytes <= kSmemOptinBytes,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
@@ -285,6 +291,81 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, Fa2Smem
   }
 }
 
+// Split-K/V workspace (fp32): the partial O of split z, row i of head bh at ((z * BH + bh) * seqlen + i) *
+// head_dim, then every partial LSE at kSplits * BH * seqlen * head_dim + (z * BH + bh) * seqlen + i, where
+// BH = batch * heads. A split that saw no key of a row leaves O = 0 and LSE = -inf there.
+template <class Tr>
+__device__ __forceinline__ void fa2_store_partial(const float (&o)[Tr::kMTiles][Tr::kDTiles][4],
+                                                  const RowState (&row)[Tr::kMTiles][2],
+                                                  const AttentionParams& p, unsigned bh, int q0,
+                                                  int warp_row0, int lane) {
+  const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
+  const long long base = (static_cast<long long>(blockIdx.z) * p.batch * p.heads + bh) * p.seqlen;
+  float* const ws = static_cast<float*>(p.workspace);
+  float* const lse = ws + Tr::kSplits * rows * Tr::kHeadDim;
+  const int g = lane / 4;
+  const int c = lane % 4;
+#pragma unroll
+  for (int mt = 0; mt < Tr::kMTiles; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float total = quad_sum(row[mt][h].sum);
+      const float inv = total > 0.0f ? 1.0f / total : 0.0f;
+      const int r = q0 + warp_row0 + mt * 16 + g + 8 * h;
+      if (r >= p.seqlen) continue;
+      float* const out = ws + (base + r) * Tr::kHeadDim;
+#pragma unroll
+      for (int dt = 0; dt < Tr::kDTiles; ++dt)
+        *reinterpret_cast<float2*>(out + dt * 8 + 2 * c) =
+            make_float2(o[mt][dt][2 * h] * inv, o[mt][dt][2 * h + 1] * inv);
+      if (c == 0) lse[base + r] = row_lse(row[mt][h].max, total);
+    }
+}
+
+// Merges the kSplits partials of every query row (fa2_store_partial's workspace) into O and the LSE: with
+// m = max_z lse_z, O = sum_z e^(lse_z - m) O_z / sum_z e^(lse_z - m), LSE = m + log(sum_z e^(lse_z - m)); a
+// row no split saw a key of gets O = 0, LSE = -inf. One warp per row, four rows per 128-thread block; O at
+// the general problem's strides (kGeneral) or packed.
+template <int kHeadDim, int kSplits, bool kGeneral, typename T>
+__global__ void __launch_bounds__(128) fa2_combine(const AttentionParams p) {
+  constexpr int kCols = kHeadDim / 32;  // columns per lane: lane + 32 k
+  const int lane = threadIdx.x % 32;
+  const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
+  const long long r = static_cast<long long>(blockIdx.x) * 4 + threadIdx.x / 32;
+  if (r >= rows) return;
+  const float* const ws = static_cast<const float*>(p.workspace);
+  const float* const lse = ws + kSplits * rows * kHeadDim;
+  float m = neg_infinity();
+  for (int z = 0; z < kSplits; ++z) m = fmaxf(m, lse[z * rows + r]);
+  float acc[kCols];
+#pragma unroll
+  for (int k = 0; k < kCols; ++k) acc[k] = 0.0f;
+  float sum = 0.0f;
+  if (m != neg_infinity()) {
+    for (int z = 0; z < kSplits; ++z) {
+      const float w = __expf(lse[z * rows + r] - m);
+      if (w == 0.0f) continue;
+      sum += w;
+      const float* const part = ws + (z * rows + r) * kHeadDim;
+#pragma unroll
+      for (int k = 0; k < kCols; ++k) acc[k] += w * part[lane + 32 * k];
+    }
+  }
+  const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+  const long long bh = r / p.seqlen, i = r % p.seqlen;
+  T* const o = kGeneral ? static_cast<T*>(p.o) + (bh / p.heads) * p.o_stride.batch +
+                              (bh % p.heads) * p.o_stride.head + i * p.o_stride.row
+                        : static_cast<T*>(p.o) + r * kHeadDim;
+#pragma unroll
+  for (int k = 0; k < kCols; ++k) {
+    if constexpr (element_traits<T>::is_bf16)
+      o[lane + 32 * k] = __float2bfloat16(acc[k] * inv);
+    else
+      o[lane + 32 * k] = __float2half(acc[k] * inv);
+  }
+  if (lane == 0) p.lse[r] = sum > 0.0f ? m + __logf(sum) : neg_infinity();
+}
+
 // Where one (batch, head)'s tensors start and their row strides: the plain problem's packed [batch * heads,
 // seqlen, head_dim] tensors, or (kGeneral) AttentionParams' strides, key/value head h / (heads / kv_heads).
 template <bool kGeneral, int kHeadDim, typename T>
@@ -330,6 +411,8 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   constexpr bool kGeneral = (kVariant & 1) != 0;
   constexpr bool kKeyMask = (kVariant & 3) != 0;
   constexpr bool kSoftcap = (kVariant & 4) != 0;
+  constexpr bool kSplit = Tr::kSplits > 1;
+  constexpr bool kPlainLoop = kVariant == 0 && !kSplit;  // the plain problem's code, byte for byte
   constexpr int kBlockM = Tr::kBlockM;
   constexpr int kBlockN = Tr::kBlockN;
   constexpr int kHeadDim = Tr::kHeadDim;
@@ -364,6 +447,12 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
     j0 = mask.first_block(q0, kBlockM, kBlockN, kCausal);
     n_blocks = mask.last_block(q0, kBlockM, kBlockN, kCausal) - j0;
   }
+  if constexpr (kSplit) {  // this CTA's share: blocks [z * per, (z + 1) * per) of the tile's range
+    const int per = (n_blocks + Tr::kSplits - 1) / Tr::kSplits;
+    const int first = static_cast<int>(blockIdx.z) * per;
+    j0 += first;
+    n_blocks = max(0, min(per, n_blocks - first));
+  }
   const int seqlen_k = p.seqlen_k;
   const HeadSlices<kGeneral, kHeadDim, T> head(p, tile.bh);
   const long long head_offset = static_cast<long long>(tile.bh) * seqlen * kHeadDim;
@@ -376,7 +465,7 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
 
   // Key/value block j of the CTA's range into its ring stage (nothing past the range).
   auto load_kv = [&](T* ring, const T* src, long long row_stride, int j) {
-    if constexpr (kVariant == 0) {
+    if constexpr (kPlainLoop) {
       if (j < n_blocks)
         load_tile_async<kHeadDim, kBlockN, kThreads>(ring + (j % kStages) * Tr::kKVElems, src, j * kBlockN,
                                                      seqlen, tid);
@@ -394,8 +483,8 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
       if (mask.block_needs_mask((j0 + j) * kBlockN, kBlockN, q0, q0 + kBlockM - 1, kCausal))
         warp_mask_general<Tr, kCausal>(s, (j0 + j) * kBlockN, q0 + warp_row0, mask, lane);
     } else {
-      if (key_block_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
-        warp_mask<Tr, kCausal>(s, j * kBlockN, q0 + warp_row0, seqlen, lane);
+      if (key_block_needs_mask<kBlockN, kCausal>(j0 + j, q0, seqlen))
+        warp_mask<Tr, kCausal>(s, (j0 + j) * kBlockN, q0 + warp_row0, seqlen, lane);
     }
   };
 
@@ -460,7 +549,7 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
       }
       if (j == 0) load_q_registers();
       warp_qk<Tr, T>(s, q_frag, addr, stage * kStageBytes);
-      if constexpr (kVariant == 0) {
+      if constexpr (kPlainLoop) {
         if (key_block_needs_mask<kBlockN, kCausal>(j, q0, seqlen))
           warp_mask<Tr, kCausal>(s, j * kBlockN, row0, seqlen, lane);
       } else {
@@ -532,10 +621,14 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
 
   // Epilogue: every warp is done with the Q tile, which stages O. (A tile that reads no key block never
   // waited for its Q: it must land before O is staged over it.)
-  if constexpr (kKeyMask) {
+  if constexpr (kKeyMask || kSplit) {
     if (n_blocks == 0) cp_async_wait<0>();
   }
   __syncthreads();
+  if constexpr (kSplit) {
+    fa2_store_partial<Tr>(o, row, p, tile.bh, q0, warp_row0, lane);
+    return;
+  }
   if constexpr (kGeneral)
     store_o_tile<Tr, T>(o, row, sQ, O, p.lse + static_cast<long long>(tile.bh) * seqlen, q0, seqlen,
                         warp_row0, tid, head.o_row);

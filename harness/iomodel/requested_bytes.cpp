@@ -60,6 +60,7 @@ Tiling tiling_of(const ModelInputs& in) {
   t.nk = p.keys();
   t.group = p.group();
   t.mask = KeyMask{p.keys(), p.keys() - p.seqlen, p.window_left, p.window_right};
+  if (const auto s = in.params.find("splits"); s != in.params.end() && s->second > 1) t.splits = s->second;
   return t;
 }
 
@@ -73,7 +74,13 @@ HeadBytes fa2_requested(const Tiling& t, bool causal) {
     const std::int64_t last = t.mask.last_block(i * bm, bm, bn, causal);
     if (last > first) key_rows += std::min<std::int64_t>(t.nk, last * bn) - first * bn;
   }
-  return {.read = t.n * t.d * t.e + 2 * key_rows * t.d * t.e, .write = t.n * t.d * t.e + t.n * 4};
+  HeadBytes b{.read = t.n * t.d * t.e + 2 * key_rows * t.d * t.e, .write = t.n * t.d * t.e + t.n * 4};
+  if (t.splits > 1) {  // every split writes its fp32 partial O and LSE; fa2_combine reads them all
+    const std::int64_t partials = t.splits * t.n * (t.d + 1) * 4;
+    b.write += partials;
+    b.read += partials;
+  }
+  return b;
 }
 
 StandardParts standard_requested(const Tiling& t) {

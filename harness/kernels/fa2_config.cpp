@@ -18,15 +18,22 @@ std::string Fa2Config::to_string() const {
   if (lazy_rescale != 0) s += fmt::format(" lr{}", lazy_rescale);
   if (persistent != 0) s += fmt::format(" pe{}", persistent);
   if (fuse_pv != 0) s += fmt::format(" fp{}", fuse_pv);
+  if (splits != 1) s += fmt::format(" sp{}", splits);
   return s;
 }
 
 std::string Fa2Instance::name_expression() const {
   return fmt::format(
-      "flashtune::fa2_fwd<flashtune::Fa2Traits<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>, {}, {}{}>",
+      "flashtune::fa2_fwd<flashtune::Fa2Traits<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}{}>, {}, {}{}>",
       config.block_m, config.block_n, head_dim, config.warps, config.stages, config.q_regs, config.pipeline,
-      config.min_blocks, config.lazy_rescale, config.persistent, config.fuse_pv, causal ? "true" : "false",
+      config.min_blocks, config.lazy_rescale, config.persistent, config.fuse_pv,
+      config.splits != 1 ? fmt::format(", {}", config.splits) : "", causal ? "true" : "false",
       cuda_type_name(dtype), variant != 0 ? fmt::format(", {}", variant) : "");
+}
+
+std::string Fa2Instance::combine_expression() const {
+  return fmt::format("flashtune::fa2_combine<{}, {}, {}, {}>", head_dim, config.splits,
+                     (variant & 1) != 0 ? "true" : "false", cuda_type_name(dtype));
 }
 
 std::string Fa2Instance::to_string() const {
@@ -43,6 +50,14 @@ int threads(const Fa2Config& c) {
 
 int smem_bytes(const Fa2Config& c, int head_dim) {
   return fa2_smem_bytes(c.block_m, c.block_n, head_dim, c.stages, c.persistent != 0);
+}
+
+std::size_t workspace_bytes(const Fa2Config& c, const AttentionProblem& p) {
+  if (c.splits <= 1) return 0;
+  const std::size_t rows = static_cast<std::size_t>(p.batch) * static_cast<std::size_t>(p.heads) *
+                           static_cast<std::size_t>(p.seqlen);
+  return static_cast<std::size_t>(c.splits) * rows * (static_cast<std::size_t>(p.head_dim) + 1) *
+         sizeof(float);
 }
 
 int persistent_ctas(const Fa2Config& c, int head_dim) {
@@ -77,6 +92,10 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
   if (inst.variant < 0 || inst.variant > 7) return fmt::format("variant {} is not in 0..7", inst.variant);
+  if (c.splits < 1 || c.splits > 64) return fmt::format("splits {} is not in 1..64", c.splits);
+  if (c.splits > 1 && (c.persistent != 0 || c.pipeline != 0))
+    return fmt::format("splits {} needs persistent 0 and pipeline 0, not persistent {} pipeline {}", c.splits,
+                       c.persistent, c.pipeline);
   if (inst.variant != 0 && (c.persistent != 0 || c.pipeline != 0))
     return fmt::format(
         "the attention variants run persistent 0 and pipeline 0, not persistent {} pipeline {}", c.persistent,

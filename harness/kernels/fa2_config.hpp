@@ -2,6 +2,7 @@
 // The FlashAttention-2 forward template as the host sees it: its tunable parameters, the instantiation they
 // name, and the facts (threads, shared memory, grid) that the kernel's traits struct computes on the device
 // side. Values are validated integers: they reach the kernel only as template arguments of a name expression.
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,7 @@ struct Fa2Config {
       0;               // 1: skip O *= alpha when no row max of the warp grew; 2: and bases move by > 2^8 only
   int persistent = 0;  // 1: a CTA per resident slot loops over the query tiles, the next Q prefetched
   int fuse_pv = 0;     // 1: softmax and P V in one block, step by step (pipeline 0, persistent 0)
+  int splits = 1;      // > 1: split-K/V over this many CTAs per query tile, merged by fa2_combine
 
   std::string to_string() const;  // "bm128 bn64 w8 s2" (+ " q1 p1" when those differ from the defaults)
   friend bool operator==(const Fa2Config&, const Fa2Config&) = default;
@@ -42,8 +44,11 @@ struct Fa2Instance {
   }
   // "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 8, 2, 2, 0, 1, 0, 0, 0>, false, __nv_bfloat16>":
   // block_m, block_n, head_dim, warps, stages, q_regs, pipeline, min_blocks, lazy_rescale, persistent,
-  // fuse_pv; a variant appends its bits (", 3>").
+  // fuse_pv (and splits when above 1); a variant appends its bits (", 3>").
   std::string name_expression() const;
+  // splits > 1: fa2_combine's instantiation, the second kernel ("flashtune::fa2_combine<128, 4, false,
+  // __nv_bfloat16>": head_dim, splits, general addressing, dtype).
+  std::string combine_expression() const;
   std::string to_string() const;  // "fa2_fwd bm128 bn64 w8 s2 d128 bf16 causal"
 };
 
@@ -60,6 +65,8 @@ int threads(const Fa2Config& c);
 // Dynamic shared memory of an instantiation: fa2_smem_bytes (kernel_templates/common/smem_bytes.h), which
 // Fa2Traits::kSmemBytes is too.
 int smem_bytes(const Fa2Config& c, int head_dim);
+// The split-K/V workspace of a problem: the partial O (fp32) and LSE of every split, 0 without splits.
+std::size_t workspace_bytes(const Fa2Config& c, const AttentionProblem& p);
 // CTAs of a persistent launch: as many as fit on kPersistentSms (132, an H100 SXM) sm_90 multiprocessors by
 // shared memory and threads, and by registers at the 255-per-thread worst case; extra CTAs on a smaller GPU
 // just wait.

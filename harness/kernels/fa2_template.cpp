@@ -16,7 +16,8 @@ ParamValues to_params(const Fa2Config& c) {
   const std::pair<const char*, int> optional[] = {
       {"q_regs", c.q_regs},         {"pipeline", c.pipeline},
       {"min_blocks", c.min_blocks}, {"lazy_rescale", c.lazy_rescale},
-      {"persistent", c.persistent}, {"fuse_pv", c.fuse_pv}};
+      {"persistent", c.persistent}, {"fuse_pv", c.fuse_pv},
+      {"splits", c.splits}};
   for (const auto& [name, value] : optional)
     if (value != param_or_default(fa2_template(), {}, name)) v[name] = value;
   return v;
@@ -33,6 +34,7 @@ Fa2Config to_config(const ParamValues& v) {
   c.lazy_rescale = static_cast<int>(param_or_default(fa2_template(), v, "lazy_rescale"));
   c.persistent = static_cast<int>(param_or_default(fa2_template(), v, "persistent"));
   c.fuse_pv = static_cast<int>(param_or_default(fa2_template(), v, "fuse_pv"));
+  c.splits = static_cast<int>(param_or_default(fa2_template(), v, "splits"));
   return c;
 }
 
@@ -77,6 +79,11 @@ class Fa2Template final : public KernelTemplate {
          "1: the softmax and P V in one block, k16 step by step, O rescaled column tile by column tile (the "
          "exponentials of one step issue under the mma of the previous); needs pipeline 0, persistent 0",
          false},
+        {"splits", 1, 64, 1,
+         "> 1: split-K/V (flash-decoding): each query tile's key blocks are split over this many CTAs, which "
+         "write fp32 partials to a workspace that a second kernel (fa2_combine) merges; for few query tiles "
+         "and many keys (decode); needs pipeline 0, persistent 0",
+         false},
     };
     return specs;
   }
@@ -107,6 +114,25 @@ class Fa2Template final : public KernelTemplate {
   std::string name_expression(const ParamValues& v, const ProblemVariant& pv) const override {
     return checked(v, pv).name_expression();
   }
+  std::vector<std::string> name_expressions(const ParamValues& v, const ProblemVariant& pv) const override {
+    const Fa2Instance inst = checked(v, pv);
+    if (inst.config.splits <= 1) return {inst.name_expression()};
+    return {inst.name_expression(), inst.combine_expression()};
+  }
+  std::vector<KernelLaunch> launches(const ParamValues& v, const AttentionProblem& p) const override {
+    const KernelLaunch main = launch(v, p);
+    const Fa2Config c = to_config(v);
+    if (c.splits <= 1) return {main};
+    // fa2_combine: one warp per query row, four rows per block.
+    KernelLaunch combine;
+    const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
+    combine.grid[0] = static_cast<unsigned>((rows + 3) / 4);
+    combine.threads = 128;
+    return {main, combine};
+  }
+  std::size_t workspace_bytes(const ParamValues& v, const AttentionProblem& p) const override {
+    return fa2::workspace_bytes(to_config(v), p);
+  }
   int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
     return fa2::smem_bytes(checked(v, pv).config, pv.head_dim);
   }
@@ -120,6 +146,7 @@ class Fa2Template final : public KernelTemplate {
     } else {
       l.grid[0] = static_cast<unsigned>(m_blocks);
       l.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+      l.grid[2] = static_cast<unsigned>(inst.config.splits);
     }
     l.threads = static_cast<unsigned>(fa2::threads(inst.config));
     l.dynamic_smem = fa2::smem_bytes(inst.config, p.head_dim);

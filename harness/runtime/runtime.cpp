@@ -65,6 +65,9 @@ struct ContextState {
   // LSE scratch for calls that do not want the LSE: grow-only, and an outgrown buffer is kept (a kernel
   // queued on another stream may still write to it) until the Runtime goes.
   std::vector<gpu::DeviceBuffer> lse_scratch;
+  // Workspaces (fa2_fwd's split-K/V partials), one per stream: calls on one stream run in order, so they may
+  // share one; calls on different streams may not. Grow-only, an outgrown buffer kept as above.
+  std::map<CUstream_st*, std::vector<gpu::DeviceBuffer>> workspaces;
 };
 
 }  // namespace
@@ -152,13 +155,15 @@ struct Runtime::Impl {
     auto p = std::make_unique<Plan>();
     p->choice = select(state.device, problem);
     p->instance = run::Instance::make(*p->choice.kernel_template, p->choice.params, problem);
-    // A workspace (fa1_fwd's running O, standard_attn's S and P) would be shared by calls on different
-    // streams: the runtime runs only templates that keep their state on chip.
-    if (p->instance->workspace_bytes() > 0)
+    // fa1_fwd and standard_attn keep intermediates in a workspace of O(N^2) or O(N d) per head that no
+    // program should pay for: the runtime runs fa2_fwd and hopper_fwd (fa2_fwd's split-K/V workspace is given
+    // per stream, workspace()).
+    const std::string_view id = p->choice.kernel_template->id();
+    if (id != "fa2_fwd" && id != "hopper_fwd")
       throw Error(ErrorKind::invalid_argument,
-                  fmt::format("{} keeps intermediates in a global-memory workspace, which calls on several "
-                              "streams would share: the runtime runs fa2_fwd and hopper_fwd",
-                              p->choice.kernel_template->id()));
+                  fmt::format("{} keeps intermediates in a global-memory workspace: the runtime runs fa2_fwd "
+                              "and hopper_fwd",
+                              id));
     if (p->instance->name_expressions().size() != p->instance->launches().size())
       throw Error(ErrorKind::internal,
                   fmt::format("{}: {} kernels and {} launches", p->instance->label(),
@@ -184,6 +189,13 @@ struct Runtime::Impl {
       p->kernels.push_back(k);
     }
     return *state.plans.emplace(key, std::move(p)).first->second;
+  }
+
+  void* workspace(ContextState& state, CUstream_st* stream, std::size_t bytes) {
+    if (bytes == 0) return nullptr;
+    std::vector<gpu::DeviceBuffer>& buffers = state.workspaces[stream];
+    if (buffers.empty() || buffers.back().size() < bytes) buffers.emplace_back(bytes);
+    return reinterpret_cast<void*>(buffers.back().ptr());
   }
 
   float* lse_scratch(ContextState& state, const AttentionProblem& problem) {
@@ -226,7 +238,7 @@ void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
   params.v = call.v.data;
   params.o = call.o;
   params.lse = call.lse != nullptr ? call.lse : impl_->lse_scratch(state, problem);
-  params.workspace = nullptr;  // the runtime runs templates without one (plan())
+  params.workspace = impl_->workspace(state, stream, plan.instance->workspace_bytes());
   set_strides(call, params);
   const std::vector<TensorMapRequest>& requests = plan.instance->tensor_maps();
   if (requests.size() > kMaxTensorMaps)

@@ -57,6 +57,10 @@ TEST(RequestedBytes, Fa2DecodeAndGroupedHeads) {
   expect_bytes(requested_bytes(inputs("fa2_fwd", g)), 8 * 2'176'000.0, 8 * 132'000.0);
   // Q and O per query head, K and V per key/value head.
   expect_bytes(compulsory_traffic(g), 8 * 128'000.0 + 2 * 2 * 128'000.0, 8 * 132'000.0);
+  // Split-K/V over 4: the partials (4·16·65·4 = 16,640 bytes) written once and read once more.
+  ModelInputs split = inputs("fa2_fwd", p);
+  split.params["splits"] = 4;
+  expect_bytes(requested_bytes(split), 258'048 + 16'640, 2'112 + 16'640);
   // Another template's model covers the plain problem only.
   EXPECT_THROW(requested_bytes(inputs("standard_attn", g)), Error);
 }

@@ -96,5 +96,34 @@ TEST(Fa2Compile, VariantsCompile) {
   EXPECT_EQ(kernels, 8);
 }
 
+// Split-K/V: the main kernel with its split count and fa2_combine compile without spills, for the plain
+// problem and the general variant, d 64 and 128, bf16 and fp16, at a decode-sized tile (block_m 64, 4 warps,
+// two stages). (The default's block_m 128 at d 128 spilled 8 bytes in fp16 with splits.)
+TEST(Fa2Compile, SplitKvCompiles) {
+  const KernelTemplate& t = find_template("fa2_fwd");
+  jit::CompileRequest r = run::make_request("fa2_fwd.cuh", "", "sm_90a");
+  r.name_expressions.clear();
+  for (int d : {64, 128})
+    for (DType dt : {DType::bf16, DType::f16})
+      for (bool general : {false, true}) {
+        const ProblemVariant pv{.head_dim = d, .dtype = dt, .causal = true, .general = general};
+        const ParamValues v = {{"block_m", 64}, {"block_n", 64}, {"warps", 4}, {"stages", 2}, {"splits", 4}};
+        ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+        for (const std::string& e : t.name_expressions(v, pv)) r.name_expressions.push_back(e);
+      }
+  ASSERT_EQ(r.name_expressions.size(), 16u);
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile({r}, cache);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok) << results[0].log;
+  for (const std::string& e : r.name_expressions) {
+    SCOPED_TRACE(e);
+    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->spill_store_bytes, 0);
+  }
+}
+
 }  // namespace
 }  // namespace flashtune

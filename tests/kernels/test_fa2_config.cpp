@@ -36,6 +36,45 @@ TEST(Fa2Config, VariantsRunTheOneTileUnpipelinedSchedule) {
   EXPECT_TRUE(fa2::invalid_reason({{128, 64, 4, 2, 0, 1}, 128, DType::bf16, false, 2}));
 }
 
+// splits > 1: the traits gain the split count, a second kernel (fa2_combine) merges the partials, the main
+// grid's z is the split, and the workspace holds every split's fp32 O and LSE.
+TEST(Fa2Config, SplitKvAddsTheCombineKernelAndAWorkspace) {
+  const KernelTemplate& t = find_template("fa2_fwd");
+  ParamValues v = t.default_config(ProblemVariant{});
+  v["splits"] = 4;
+  const AttentionProblem p{
+      .batch = 2, .heads = 8, .seqlen = 1, .head_dim = 128, .causal = true, .kv_heads = 2, .seqlen_k = 4096};
+  const ProblemVariant pv = variant_of(p);
+  ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+  const std::vector<std::string> names = t.name_expressions(v, pv);
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0],
+            "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 128, 4, 1, 0, 0, 1, 2, 0, 1, 4>, true, "
+            "__nv_bfloat16, 1>");
+  EXPECT_EQ(names[1], "flashtune::fa2_combine<128, 4, true, __nv_bfloat16>");
+  const std::vector<KernelLaunch> l = t.launches(v, p);
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0].grid[0], 1u);
+  EXPECT_EQ(l[0].grid[1], 16u);
+  EXPECT_EQ(l[0].grid[2], 4u);
+  EXPECT_EQ(l[1].grid[0], 4u);  // 16 rows, four per block
+  EXPECT_EQ(l[1].threads, 128u);
+  EXPECT_EQ(t.workspace_bytes(v, p), 4u * 16 * (128 + 1) * 4);
+  // Without splits: one kernel, no workspace, the name as before.
+  v.erase("splits");
+  EXPECT_EQ(t.name_expressions(v, pv).size(), 1u);
+  EXPECT_EQ(t.workspace_bytes(v, p), 0u);
+  // The persistent and pipelined schedules do not split.
+  Fa2Config c{128, 64, 4, 1, 0, 0, 1, 0, 1};
+  c.splits = 2;
+  const auto why = fa2::invalid_reason({c, 128, DType::bf16, false});
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("splits 2 needs persistent 0 and pipeline 0"), std::string::npos) << *why;
+  c = Fa2Config{128, 64, 4, 1};
+  c.splits = 65;
+  EXPECT_TRUE(fa2::invalid_reason({c, 128, DType::bf16, false}));
+}
+
 TEST(Fa2Config, ScheduleParametersAreChecked) {
   EXPECT_FALSE(fa2::invalid_reason({{128, 64, 4, 2, 0, 1}, 128, DType::bf16, false}));
   const auto one_stage = fa2::invalid_reason({{128, 64, 4, 1, 2, 1}, 128, DType::bf16, false});

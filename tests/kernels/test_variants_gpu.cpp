@@ -20,11 +20,13 @@ const KernelTemplate& fa2() {
   return find_template("fa2_fwd");
 }
 
-// The default configuration (fused softmax, one stage), a two-stage unfused one, and a wide one.
+// The default configuration (fused softmax, one stage), a two-stage unfused one, a wide one, and split-K/V
+// over 3 CTAs per query tile (an uneven split: some CTAs get fewer blocks, some none).
 std::vector<ParamValues> configs() {
   return {fa2().default_config(ProblemVariant{}),
           {{"block_m", 64}, {"block_n", 64}, {"warps", 4}, {"stages", 2}},
-          {{"block_m", 128}, {"block_n", 128}, {"warps", 8}, {"stages", 2}}};
+          {{"block_m", 128}, {"block_n", 128}, {"warps", 8}, {"stages", 2}},
+          {{"block_m", 64}, {"block_n", 64}, {"warps", 4}, {"stages", 2}, {"splits", 3}}};
 }
 
 const KernelTemplate& hopper() {

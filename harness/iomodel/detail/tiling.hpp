@@ -15,6 +15,7 @@ struct Tiling {
   std::int64_t nk = 0;
   int group = 1;
   KeyMask mask{0, 0, -1, -1};
+  std::int64_t splits = 1;  // fa2_fwd's split-K/V
 };
 // Throws Error(invalid_argument) for an unknown template or a missing / non-positive block_m or block_n.
 Tiling tiling_of(const ModelInputs& in);
