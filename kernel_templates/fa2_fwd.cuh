@@ -37,6 +37,7 @@
 #include "kernel_limits.h"
 #include "mma.cuh"
 #include "online_softmax.cuh"
+#include "sequence.cuh"
 #include "smem_bytes.h"
 #include "swizzle.cuh"
 #include "tile_scheduler.cuh"
@@ -297,7 +298,7 @@ __device__ __forceinline__ void fa2_persistent(const AttentionParams& p, Fa2Smem
 template <class Tr>
 __device__ __forceinline__ void fa2_store_partial(const float (&o)[Tr::kMTiles][Tr::kDTiles][4],
                                                   const RowState (&row)[Tr::kMTiles][2],
-                                                  const AttentionParams& p, unsigned bh, int q0,
+                                                  const AttentionParams& p, unsigned bh, int q0, int len_q,
                                                   int warp_row0, int lane) {
   const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
   const long long base = (static_cast<long long>(blockIdx.z) * p.batch * p.heads + bh) * p.seqlen;
@@ -312,7 +313,7 @@ __device__ __forceinline__ void fa2_store_partial(const float (&o)[Tr::kMTiles][
       const float total = quad_sum(row[mt][h].sum);
       const float inv = total > 0.0f ? 1.0f / total : 0.0f;
       const int r = q0 + warp_row0 + mt * 16 + g + 8 * h;
-      if (r >= p.seqlen) continue;
+      if (r >= len_q) continue;
       float* const out = ws + (base + r) * Tr::kHeadDim;
 #pragma unroll
       for (int dt = 0; dt < Tr::kDTiles; ++dt)
@@ -325,14 +326,18 @@ __device__ __forceinline__ void fa2_store_partial(const float (&o)[Tr::kMTiles][
 // Merges the kSplits partials of every query row (fa2_store_partial's workspace) into O and the LSE: with
 // m = max_z lse_z, O = sum_z e^(lse_z - m) O_z / sum_z e^(lse_z - m), LSE = m + log(sum_z e^(lse_z - m)); a
 // row no split saw a key of gets O = 0, LSE = -inf. One warp per row, four rows per 128-thread block; O at
-// the general problem's strides (kGeneral) or packed.
-template <int kHeadDim, int kSplits, bool kGeneral, typename T>
+// the general problem's strides (kGeneral) or packed; kVarlen: rows past their sequence's length are skipped,
+// O and LSE addressed by cu_seqlens_q.
+template <int kHeadDim, int kSplits, bool kGeneral, typename T, bool kVarlen = false>
 __global__ void __launch_bounds__(128) fa2_combine(const AttentionParams p) {
   constexpr int kCols = kHeadDim / 32;  // columns per lane: lane + 32 k
   const int lane = threadIdx.x % 32;
   const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
   const long long r = static_cast<long long>(blockIdx.x) * 4 + threadIdx.x / 32;
   if (r >= rows) return;
+  const long long bh = r / p.seqlen, i = r % p.seqlen;
+  const Sequence seq = sequence_of<kVarlen>(p, static_cast<int>(bh / p.heads));
+  if (kVarlen && i >= seq.len_q) return;
   const float* const ws = static_cast<const float*>(p.workspace);
   const float* const lse = ws + kSplits * rows * kHeadDim;
   float m = neg_infinity();
@@ -352,9 +357,8 @@ __global__ void __launch_bounds__(128) fa2_combine(const AttentionParams p) {
     }
   }
   const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-  const long long bh = r / p.seqlen, i = r % p.seqlen;
   T* const o = kGeneral ? static_cast<T*>(p.o) + (bh / p.heads) * p.o_stride.batch +
-                              (bh % p.heads) * p.o_stride.head + i * p.o_stride.row
+                              (bh % p.heads) * p.o_stride.head + (seq.q_start + i) * p.o_stride.row
                         : static_cast<T*>(p.o) + r * kHeadDim;
 #pragma unroll
   for (int k = 0; k < kCols; ++k) {
@@ -363,11 +367,13 @@ __global__ void __launch_bounds__(128) fa2_combine(const AttentionParams p) {
     else
       o[lane + 32 * k] = __float2half(acc[k] * inv);
   }
-  if (lane == 0) p.lse[r] = sum > 0.0f ? m + __logf(sum) : neg_infinity();
+  const long long lse_at = kVarlen ? (bh % p.heads) * p.total_q + seq.q_start + i : r;
+  if (lane == 0) p.lse[lse_at] = sum > 0.0f ? m + __logf(sum) : neg_infinity();
 }
 
 // Where one (batch, head)'s tensors start and their row strides: the plain problem's packed [batch * heads,
-// seqlen, head_dim] tensors, or (kGeneral) AttentionParams' strides, key/value head h / (heads / kv_heads).
+// seqlen, head_dim] tensors, or (kGeneral) AttentionParams' strides, key/value head h / (heads / kv_heads),
+// from the sequence's first rows (varlen; 0 otherwise).
 template <bool kGeneral, int kHeadDim, typename T>
 struct HeadSlices {
   const T* q;
@@ -376,13 +382,16 @@ struct HeadSlices {
   T* o;
   long long q_row, k_row, v_row, o_row;
 
-  __device__ __forceinline__ HeadSlices(const AttentionParams& p, unsigned bh) {
+  __device__ __forceinline__ HeadSlices(const AttentionParams& p, unsigned bh, const Sequence& seq) {
     if constexpr (kGeneral) {
       const long long b = bh / p.heads, h = bh % p.heads, kvh = h / (p.heads / p.kv_heads);
-      q = static_cast<const T*>(p.q) + b * p.q_stride.batch + h * p.q_stride.head;
-      k = static_cast<const T*>(p.k) + b * p.k_stride.batch + kvh * p.k_stride.head;
-      v = static_cast<const T*>(p.v) + b * p.v_stride.batch + kvh * p.v_stride.head;
-      o = static_cast<T*>(p.o) + b * p.o_stride.batch + h * p.o_stride.head;
+      q = static_cast<const T*>(p.q) + b * p.q_stride.batch + h * p.q_stride.head +
+          seq.q_start * p.q_stride.row;
+      k = static_cast<const T*>(p.k) + b * p.k_stride.batch + kvh * p.k_stride.head +
+          seq.k_start * p.k_stride.row;
+      v = static_cast<const T*>(p.v) + b * p.v_stride.batch + kvh * p.v_stride.head +
+          seq.k_start * p.v_stride.row;
+      o = static_cast<T*>(p.o) + b * p.o_stride.batch + h * p.o_stride.head + seq.q_start * p.o_stride.row;
       q_row = p.q_stride.row;
       k_row = p.k_stride.row;
       v_row = p.v_stride.row;
@@ -400,17 +409,20 @@ struct HeadSlices {
 
 // Tr is a Fa2Traits. kVariant: the problem's variant (core/problem.hpp) as bits, 0 for the plain problem:
 //   1  general addressing: kv_heads < heads, seqlen_k != seqlen (causal bottom-right), strided (bshd)
-//   tensors; 2  a window (window_left / window_right); 4  softcap.
+//   tensors; 2  a window (window_left / window_right); 4  softcap; 8  variable lengths (with 1): each CTA's
+//   sequence from cu_seqlens, the grid sized by the longest, tiles past their sequence's end exit.
 // Any bit: the key range and mask of block_range.h's KeyMask (rows without keys: O = 0, LSE = -inf); the
 // persistent and pipelined schedules run the plain problem only.
 template <class Tr, bool kCausal, typename T, int kVariant = 0>
 __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const AttentionParams p) {
-  static_assert(kVariant >= 0 && kVariant <= 7, "kVariant: bits 1 general, 2 window, 4 softcap");
+  static_assert(kVariant >= 0 && kVariant <= 15, "kVariant: bits 1 general, 2 window, 4 softcap, 8 varlen");
+  static_assert((kVariant & 8) == 0 || (kVariant & 1) != 0, "varlen (8) needs the general addressing (1)");
   static_assert(kVariant == 0 || (!Tr::kPersistent && !Tr::kPipelined),
                 "the variants run the one-tile, unpipelined schedule (persistent 0, pipeline 0)");
   constexpr bool kGeneral = (kVariant & 1) != 0;
   constexpr bool kKeyMask = (kVariant & 3) != 0;
   constexpr bool kSoftcap = (kVariant & 4) != 0;
+  constexpr bool kVarlen = (kVariant & 8) != 0;
   constexpr bool kSplit = Tr::kSplits > 1;
   constexpr bool kPlainLoop = kVariant == 0 && !kSplit;  // the plain problem's code, byte for byte
   constexpr int kBlockM = Tr::kBlockM;
@@ -436,11 +448,16 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   const int tid = threadIdx.x;
   const int warp = tid / 32;
   const int lane = tid % 32;
-  const int seqlen = p.seqlen;
   const QueryTile tile = TileScheduler<kBlockM, kBlockN, kCausal, false>(p).tile(0);
   const int q0 = tile.q0;
+  const Sequence seq = sequence_of<kVarlen>(p, kVarlen ? static_cast<int>(tile.bh / p.heads) : 0);
+  const int seqlen = kVarlen ? seq.len_q : p.seqlen;
+  const int seqlen_k = kVarlen ? seq.len_k : p.seqlen_k;
+  if constexpr (kVarlen) {
+    if (q0 >= seqlen) return;  // the grid covers the longest sequence
+  }
   // Key blocks j0 .. j0 + n_blocks - 1 (the plain problem: from 0); the loops count j from 0.
-  const KeyMask mask{p.seqlen_k, p.seqlen_k - seqlen, (kVariant & 2) ? p.window_left : -1,
+  const KeyMask mask{seqlen_k, seqlen_k - seqlen, (kVariant & 2) ? p.window_left : -1,
                      (kVariant & 2) ? p.window_right : -1};
   int j0 = 0, n_blocks = tile.n_blocks;
   if constexpr (kKeyMask) {
@@ -453,8 +470,7 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
     j0 += first;
     n_blocks = max(0, min(per, n_blocks - first));
   }
-  const int seqlen_k = p.seqlen_k;
-  const HeadSlices<kGeneral, kHeadDim, T> head(p, tile.bh);
+  const HeadSlices<kGeneral, kHeadDim, T> head(p, tile.bh, seq);
   const long long head_offset = static_cast<long long>(tile.bh) * seqlen * kHeadDim;
   const T* const Q = kGeneral ? head.q : static_cast<const T*>(p.q) + head_offset;
   const T* const K = kGeneral ? head.k : static_cast<const T*>(p.k) + head_offset;
@@ -626,10 +642,14 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   }
   __syncthreads();
   if constexpr (kSplit) {
-    fa2_store_partial<Tr>(o, row, p, tile.bh, q0, warp_row0, lane);
+    fa2_store_partial<Tr>(o, row, p, tile.bh, q0, seqlen, warp_row0, lane);
     return;
   }
-  if constexpr (kGeneral)
+  if constexpr (kVarlen)
+    store_o_tile<Tr, T>(o, row, sQ, O,
+                        p.lse + (tile.bh % p.heads) * static_cast<long long>(p.total_q) + seq.q_start, q0,
+                        seqlen, warp_row0, tid, head.o_row);
+  else if constexpr (kGeneral)
     store_o_tile<Tr, T>(o, row, sQ, O, p.lse + static_cast<long long>(tile.bh) * seqlen, q0, seqlen,
                         warp_row0, tid, head.o_row);
   else

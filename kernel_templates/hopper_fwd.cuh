@@ -33,6 +33,7 @@
 #include "kernel_limits.h"
 #include "mbarrier_ring.cuh"
 #include "online_softmax.cuh"
+#include "sequence.cuh"
 #include "smem_bytes.h"
 #include "tile_scheduler.cuh"
 #include "tma.cuh"
@@ -113,17 +114,23 @@ struct HopperSmem {
 //   1  general addressing: kv_heads < heads, seqlen_k != seqlen (causal bottom-right), strided tensors; the
 //      tensor maps are then 4-D [batch, heads, rows, head_dim] by the tensors' strides, and query head h
 //      reads key/value head h / (heads / kv_heads);
-//   2  a window (window_left / window_right); 4  softcap (the cap before the mask).
+//   2  a window (window_left / window_right); 4  softcap (the cap before the mask);
+//   8  variable lengths (with 1): the maps span the packed rows ([1, heads, total rows, head_dim]); a CTA's
+//      sequence comes from cu_seqlens, its tiles start at the sequence's first row (a tile's rows past the
+//      sequence read the next one's: those queries are not stored, those keys are masked), and tiles past
+//      the sequence's end exit.
 // Any bit: the key range and mask of block_range.h's KeyMask; a query tile without keys loads nothing and
 // writes O = 0, LSE = -inf. The variants run the one-tile grid (kPersistent false).
 template <class Tr, bool kCausal, typename T, int kVariant = 0>
 __global__ void __launch_bounds__(Tr::kThreads, 1)
     hopper_fwd(const AttentionParams p, const __grid_constant__ HopperTensorMaps maps) {
-  static_assert(kVariant >= 0 && kVariant <= 7, "kVariant: bits 1 general, 2 window, 4 softcap");
+  static_assert(kVariant >= 0 && kVariant <= 15, "kVariant: bits 1 general, 2 window, 4 softcap, 8 varlen");
+  static_assert((kVariant & 8) == 0 || (kVariant & 1) != 0, "varlen (8) needs the general addressing (1)");
   static_assert(kVariant == 0 || !Tr::kPersistent, "the variants run the one-tile grid (persistent 0)");
   constexpr bool kGeneral = (kVariant & 1) != 0;
   constexpr bool kKeyMask = (kVariant & 3) != 0;
   constexpr bool kSoftcap = (kVariant & 4) != 0;
+  constexpr bool kVarlen = (kVariant & 8) != 0;
   constexpr int kBlockM = Tr::kBlockM;
   constexpr int kBlockN = Tr::kBlockN;
   constexpr int kHeadDim = Tr::kHeadDim;
@@ -147,10 +154,16 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   const MbarrierRing<kStages> ring_v{smem_base + Smem::kVFull, smem_base + Smem::kVEmpty};
 
   const int tid = threadIdx.x;
-  const int seqlen = p.seqlen;
   const TileScheduler<kBlockM, kBlockN, kCausal, Tr::kPersistent> sched(p);
+  // varlen: the one tile's sequence (the variants run the one-tile grid: blockIdx.y is batch * heads + head).
+  const Sequence seq = sequence_of<kVarlen>(p, kVarlen ? static_cast<int>(blockIdx.y / p.heads) : 0);
+  const int seqlen = kVarlen ? seq.len_q : p.seqlen;
+  if constexpr (kVarlen) {
+    if (sched.tile(0).q0 >= seqlen) return;  // the grid covers the longest sequence; every thread leaves
+  }
   // The variants' key blocks: j0 .. j0 + n - 1 of the tile (the plain problem: tile.n_blocks from 0).
-  const KeyMask mask{p.seqlen_k, p.seqlen_k - seqlen, (kVariant & 2) ? p.window_left : -1,
+  const int seqlen_k = kVarlen ? seq.len_k : p.seqlen_k;
+  const KeyMask mask{seqlen_k, seqlen_k - seqlen, (kVariant & 2) ? p.window_left : -1,
                      (kVariant & 2) ? p.window_right : -1};
   auto first_block = [&](const QueryTile& tile) {
     return kKeyMask ? mask.first_block(tile.q0, kBlockM, kBlockN, kCausal) : 0;
@@ -159,7 +172,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     return kKeyMask ? mask.last_block(tile.q0, kBlockM, kBlockN, kCausal) - first_block(tile) : tile.n_blocks;
   };
   // Batch and (query) head of a tile, for the 4-D maps and the strided O.
-  auto batch_of = [&](const QueryTile& tile) { return static_cast<int>(tile.bh / p.heads); };
+  auto batch_of = [&](const QueryTile& tile) { return kVarlen ? 0 : static_cast<int>(tile.bh / p.heads); };
   auto head_of = [&](const QueryTile& tile) { return static_cast<int>(tile.bh % p.heads); };
 
   if (tid == 0) {
@@ -192,7 +205,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       for (int c = 0; c < Tr::kPanels; ++c) {
         const unsigned dst = ring_base + ring.stage(i) * Tr::kKVBytes + c * Tr::kKVPanelBytes;
         if constexpr (kGeneral)
-          tma_load_4d(dst, map, bar, 64 * c, (j0 + j) * kBlockN, kvh, b);
+          tma_load_4d(dst, map, bar, 64 * c, static_cast<int>(seq.k_start) + (j0 + j) * kBlockN, kvh, b);
         else
           tma_load_3d(dst, map, bar, 64 * c, (j0 + j) * kBlockN, tile.bh);
       }
@@ -203,7 +216,8 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 #pragma unroll
     for (int c = 0; c < Tr::kPanels; ++c) {
       if constexpr (kGeneral)
-        tma_load_4d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, head_of(tile), b);
+        tma_load_4d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c,
+                    static_cast<int>(seq.q_start) + tile.q0, head_of(tile), b);
       else
         tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
     }
@@ -270,6 +284,14 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   };
 
   unsigned char* const sO = smem_generic + (sQwg - smem_base);  // rows 0..63 of this warpgroup, panel layout
+  // Where head bh's LSE rows start: [batch * heads, seqlen], or (varlen) [heads, total_q] from the
+  // sequence's.
+  auto lse_row = [&](int bh) {
+    if constexpr (kVarlen)
+      return (bh % p.heads) * static_cast<long long>(p.total_q) + seq.q_start;
+    else
+      return static_cast<long long>(bh) * seqlen;
+  };
   auto consume = [&](const QueryTile& tile, int it, int round) {
     const int q0 = tile.q0;
     const int bh = tile.bh;
@@ -280,7 +302,8 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     const long long o_row = kGeneral ? p.o_stride.row : kHeadDim;
     auto o_head = [&] {
       if constexpr (kGeneral)
-        return static_cast<T*>(p.o) + batch_of(tile) * p.o_stride.batch + head_of(tile) * p.o_stride.head;
+        return static_cast<T*>(p.o) + batch_of(tile) * p.o_stride.batch + head_of(tile) * p.o_stride.head +
+               seq.q_start * p.o_stride.row;
       else
         return static_cast<T*>(p.o) + static_cast<long long>(bh) * seqlen * kHeadDim;
     };
@@ -292,7 +315,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
         if (q < seqlen) *reinterpret_cast<uint4*>(O + q * o_row + (i % kChunks) * 8) = uint4{0, 0, 0, 0};
       }
       const int r = q0 + 64 * wg + ctid;
-      if (ctid < 64 && r < seqlen) p.lse[static_cast<long long>(bh) * seqlen + r] = neg_infinity();
+      if (ctid < 64 && r < seqlen) p.lse[lse_row(bh) + r] = neg_infinity();
       return;
     }
 
@@ -451,7 +474,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       const float total = quad_sum(row[h].sum);
       inv[h] = total > 0.0f ? 1.0f / total : 0.0f;
       const int r = row0 + 8 * h;
-      if (c == 0 && r < seqlen) p.lse[static_cast<long long>(bh) * seqlen + r] = row_lse(row[h].max, total);
+      if (c == 0 && r < seqlen) p.lse[lse_row(bh) + r] = row_lse(row[h].max, total);
     }
 #pragma unroll
     for (int i = 0; i < kOAcc; i += 2) {

@@ -52,6 +52,21 @@ void ProblemOptions::add_to(CLI::App& app) {
                  "memory layout of Q, K, V and O: bhsd ([B, H, N, d]) or bshd ([B, N, H, d])")
       ->check(CLI::IsMember({"bhsd", "bshd"}))
       ->capture_default_str();
+  app.add_option(
+         "--lengths", lengths,
+         "variable lengths: the sequences' query counts, packed with no padding (layout thd; batch and "
+         "--seqlen follow from them), e.g. --lengths 1000,37,4096")
+      ->delimiter(',')
+      ->check(integer_in(0, 1 << 24))
+      ->excludes("--batch")
+      ->excludes("--seqlen")
+      ->excludes("--seqlen-k")
+      ->excludes("--layout");
+  app.add_option("--lengths-k", lengths_k,
+                 "variable lengths: the sequences' key counts, as many as --lengths (default: the queries')")
+      ->delimiter(',')
+      ->check(integer_in(0, 1 << 24))
+      ->needs("--lengths");
 }
 
 AttentionProblem ProblemOptions::resolve() const {
@@ -60,6 +75,10 @@ AttentionProblem ProblemOptions::resolve() const {
   if (!t) throw Error(ErrorKind::invalid_argument, "unknown dtype '" + dtype + "' (bf16 or fp16)");
   p.dtype = *t;
   p.layout = parse_layout(layout).value_or(Layout::bhsd);
+  if (!lengths_k.empty() && lengths_k.size() != lengths.size())
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("--lengths-k has {} sequences, --lengths {}", lengths_k.size(), lengths.size()));
+  if (!lengths.empty()) p = varlen_problem(p, lengths, lengths_k);
   validate(p);
   return p;
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/problem.hpp"
 #include "kernels/kernel_template.hpp"
@@ -16,9 +17,11 @@ struct ProblemOptions {
   AttentionProblem problem{.batch = 4, .heads = 16, .seqlen = 4096, .head_dim = 128};
   std::string dtype = "bf16";
   std::string layout = "bhsd";
+  std::vector<int> lengths;    // --lengths: varlen
+  std::vector<int> lengths_k;  // --lengths-k
   // Adds --batch --heads --kv-heads --seqlen --seqlen-k --head-dim --dtype --causal --scale --window-left
-  // --window-right --softcap --layout. The default is the d=128, N=4096 shape of the project's benchmarks
-  // (16384 tokens, hidden 2048).
+  // --window-right --softcap --layout --lengths --lengths-k. The default is the d=128, N=4096 shape of the
+  // project's benchmarks (16384 tokens, hidden 2048).
   void add_to(CLI::App& app);
   // Parses the dtype and validates; throws Error(invalid_argument).
   AttentionProblem resolve() const;

@@ -1,16 +1,27 @@
 #include "core/problem.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <numeric>
+#include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
 
 namespace flashtune {
 namespace {
-constexpr EnumNames<Layout, 2> kLayouts{{{{Layout::bhsd, "bhsd"}, {Layout::bshd, "bshd"}}}};
+constexpr EnumNames<Layout, 3> kLayouts{
+    {{{Layout::bhsd, "bhsd"}, {Layout::bshd, "bshd"}, {Layout::thd, "thd"}}}};
+
+std::vector<int> prefix_sums(const AttentionProblem& p, bool kv) {
+  std::vector<int> cu(static_cast<std::size_t>(p.batch) + 1, 0);
+  for (int b = 0; b < p.batch; ++b) cu[b + 1] = cu[b] + (kv ? p.len_k(b) : p.len_q(b));
+  return cu;
+}
 }  // namespace
 
 FLASHTUNE_ENUM_NAME_FUNCTIONS(Layout, kLayouts, parse_layout)
@@ -24,34 +35,85 @@ bool AttentionProblem::plain() const {
          layout == Layout::bhsd;
 }
 
+int AttentionProblem::len_q(int b) const {
+  return varlen() && !seqlens.empty() ? seqlens[static_cast<std::size_t>(b)] : seqlen;
+}
+
+int AttentionProblem::len_k(int b) const {
+  if (varlen() && !seqlens_k.empty()) return seqlens_k[static_cast<std::size_t>(b)];
+  if (varlen() && !seqlens.empty()) return seqlens[static_cast<std::size_t>(b)];
+  return keys();
+}
+
+std::int64_t AttentionProblem::total_q() const {
+  if (!varlen() || seqlens.empty()) return static_cast<std::int64_t>(batch) * seqlen;
+  return std::accumulate(seqlens.begin(), seqlens.end(), std::int64_t{0});
+}
+
+std::int64_t AttentionProblem::total_k() const {
+  if (!varlen() || seqlens.empty()) return static_cast<std::int64_t>(batch) * keys();
+  if (seqlens_k.empty()) return total_q();
+  return std::accumulate(seqlens_k.begin(), seqlens_k.end(), std::int64_t{0});
+}
+
+std::vector<int> AttentionProblem::cu_seqlens_q() const {
+  return prefix_sums(*this, false);
+}
+
+std::vector<int> AttentionProblem::cu_seqlens_k() const {
+  return prefix_sums(*this, true);
+}
+
+std::int64_t AttentionProblem::offset(int b, int head, std::int64_t row, bool kv) const {
+  const std::int64_t h = kv ? num_kv_heads() : heads;
+  if (varlen()) {
+    std::int64_t start = 0;
+    for (int i = 0; i < b; ++i) start += kv ? len_k(i) : len_q(i);
+    return ((start + row) * h + head) * head_dim;
+  }
+  return element_offset(layout, b, head, row, h, kv ? keys() : seqlen, head_dim);
+}
+
 std::int64_t AttentionProblem::elements() const {
-  return static_cast<std::int64_t>(batch) * heads * seqlen * head_dim;
+  return total_q() * heads * head_dim;
 }
 
 std::int64_t AttentionProblem::kv_elements() const {
-  return static_cast<std::int64_t>(batch) * num_kv_heads() * keys() * head_dim;
+  return total_k() * num_kv_heads() * head_dim;
 }
 
 std::int64_t AttentionProblem::rows() const {
-  return static_cast<std::int64_t>(batch) * heads * seqlen;
+  return total_q() * heads;
 }
 
-double AttentionProblem::attended_pairs() const {
-  const std::int64_t offset = static_cast<std::int64_t>(keys()) - seqlen;
+namespace {
+// (query, key) pairs of one sequence of n queries and nk keys under p's mask.
+double sequence_pairs(const AttentionProblem& p, std::int64_t n, std::int64_t nk) {
+  const std::int64_t offset = nk - n;
   double pairs = 0;
-  for (std::int64_t i = 0; i < seqlen; ++i) {
-    std::int64_t hi = keys() - 1;
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::int64_t hi = nk - 1;
     std::int64_t lo = 0;
-    if (causal) hi = std::min(hi, i + offset);
-    if (window_right >= 0) hi = std::min(hi, i + offset + window_right);
-    if (window_left >= 0) lo = std::max(lo, i + offset - window_left);
+    if (p.causal) hi = std::min(hi, i + offset);
+    if (p.window_right >= 0) hi = std::min(hi, i + offset + p.window_right);
+    if (p.window_left >= 0) lo = std::max(lo, i + offset - p.window_left);
     pairs += static_cast<double>(std::max<std::int64_t>(0, hi - lo + 1));
   }
-  return pairs * batch * heads;
+  return pairs;
+}
+}  // namespace
+
+double AttentionProblem::attended_pairs() const {
+  if (varlen() && !seqlens.empty()) {
+    double pairs = 0;
+    for (int b = 0; b < batch; ++b) pairs += sequence_pairs(*this, len_q(b), len_k(b));
+    return pairs * heads;
+  }
+  return sequence_pairs(*this, seqlen, keys()) * batch * heads;
 }
 
 double AttentionProblem::flops() const {
-  if (keys() == seqlen && !windowed()) {
+  if (!varlen() && keys() == seqlen && !windowed()) {
     const double f = 4.0 * batch * heads * static_cast<double>(seqlen) * seqlen * head_dim;
     return causal ? f / 2 : f;
   }
@@ -68,7 +130,57 @@ std::string AttentionProblem::to_string() const {
   if (windowed()) s += fmt::format(" window {},{}", window_left, window_right);
   if (softcap != 0.0f) s += fmt::format(" softcap {}", softcap);
   if (layout != Layout::bhsd) s += fmt::format(" {}", flashtune::to_string(layout));
+  if (varlen() && !seqlens.empty()) {
+    s += fmt::format(" T{}", total_q());
+    if (total_k() != total_q() || !seqlens_k.empty()) s += fmt::format(" Tk{}", total_k());
+  }
   return s;
+}
+
+std::string seqlens_text(const AttentionProblem& p) {
+  if (p.seqlens.empty()) return "";
+  std::string s = fmt::format("{}", fmt::join(p.seqlens, ","));
+  if (!p.seqlens_k.empty()) s += fmt::format(";{}", fmt::join(p.seqlens_k, ","));
+  return s;
+}
+
+void parse_seqlens_text(std::string_view text, AttentionProblem& p) {
+  p.seqlens.clear();
+  p.seqlens_k.clear();
+  if (text.empty()) return;
+  auto parse_list = [&](std::string_view list, std::vector<int>& out) {
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      const std::string_view item = list.substr(0, comma);
+      int v = 0;
+      const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (ec != std::errc{} || end != item.data() + item.size() || item.empty())
+        throw Error(ErrorKind::invalid_argument,
+                    fmt::format("seqlens '{}': '{}' is not an integer", text, item));
+      out.push_back(v);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  };
+  const std::size_t semi = text.find(';');
+  parse_list(text.substr(0, semi), p.seqlens);
+  if (semi != std::string_view::npos) parse_list(text.substr(semi + 1), p.seqlens_k);
+}
+
+std::vector<int> draw_seqlens(std::int64_t total, int min_len, int max_len, std::uint64_t seed) {
+  if (total < 1 || min_len < 1 || max_len < min_len)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("draw_seqlens: need total >= 1 and 1 <= min ({}) <= max ({}), got total {}",
+                            min_len, max_len, total));
+  std::mt19937_64 gen(seed);
+  const auto span = static_cast<std::uint64_t>(max_len - min_len) + 1;
+  std::vector<int> out;
+  for (std::int64_t left = total; left > 0;) {
+    const auto len = static_cast<std::int64_t>(min_len + static_cast<int>(gen() % span));
+    out.push_back(static_cast<int>(std::min(len, left)));
+    left -= out.back();
+  }
+  return out;
 }
 
 AttentionProblem AttentionProblem::resolved() const {
@@ -83,7 +195,8 @@ bool same_problem(const AttentionProblem& a, const AttentionProblem& b) {
   return x.batch == y.batch && x.heads == y.heads && x.seqlen == y.seqlen && x.head_dim == y.head_dim &&
          x.dtype == y.dtype && x.causal == y.causal && x.softmax_scale == y.softmax_scale &&
          x.kv_heads == y.kv_heads && x.seqlen_k == y.seqlen_k && x.window_left == y.window_left &&
-         x.window_right == y.window_right && x.softcap == y.softcap && x.layout == y.layout;
+         x.window_right == y.window_right && x.softcap == y.softcap && x.layout == y.layout &&
+         x.seqlens == y.seqlens && x.seqlens_k == y.seqlens_k;
 }
 
 void validate(const AttentionProblem& p) {
@@ -115,6 +228,48 @@ void validate(const AttentionProblem& p) {
   };
   fits("batch*heads*seqlen", p.batch, p.heads, p.seqlen);
   fits("batch*kv_heads*seqlen_k", p.batch, p.num_kv_heads(), p.keys());
+  if (!p.varlen()) {
+    if (!p.seqlens.empty() || !p.seqlens_k.empty())
+      throw Error(ErrorKind::invalid_argument, "seqlens are given but the layout is not thd (varlen)");
+    return;
+  }
+  if (p.seqlens.empty()) {
+    if (!p.seqlens_k.empty()) throw Error(ErrorKind::invalid_argument, "seqlens_k is given without seqlens");
+    return;
+  }
+  auto check_lengths = [&](const char* what, const std::vector<int>& lens, int max) {
+    if (static_cast<int>(lens.size()) != p.batch)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("{} has {} sequences, batch is {}", what, lens.size(), p.batch));
+    int longest = 0;
+    for (int len : lens) {
+      if (len < 0)
+        throw Error(ErrorKind::invalid_argument, fmt::format("{}: a length of {} is negative", what, len));
+      longest = std::max(longest, len);
+    }
+    if (longest != max)
+      throw Error(
+          ErrorKind::invalid_argument,
+          fmt::format("{}: the longest sequence has {} rows, the problem says {}", what, longest, max));
+  };
+  check_lengths("seqlens", p.seqlens, p.seqlen);
+  if (!p.seqlens_k.empty())
+    check_lengths("seqlens_k", p.seqlens_k, p.keys());
+  else if (p.keys() != p.seqlen)
+    throw Error(ErrorKind::invalid_argument, "seqlen_k differs from seqlen but seqlens_k is not given");
+  if (p.total_q() * p.heads >= (std::int64_t{1} << 31) ||
+      p.total_k() * p.num_kv_heads() >= (std::int64_t{1} << 31))
+    throw Error(ErrorKind::invalid_argument, "varlen: total rows times heads must fit in 2^31");
+}
+
+AttentionProblem varlen_problem(AttentionProblem p, std::vector<int> seqlens, std::vector<int> seqlens_k) {
+  p.layout = Layout::thd;
+  p.batch = static_cast<int>(seqlens.size());
+  p.seqlen = seqlens.empty() ? 0 : *std::max_element(seqlens.begin(), seqlens.end());
+  p.seqlen_k = seqlens_k.empty() ? 0 : *std::max_element(seqlens_k.begin(), seqlens_k.end());
+  p.seqlens = std::move(seqlens);
+  p.seqlens_k = std::move(seqlens_k);
+  return p;
 }
 
 }  // namespace flashtune

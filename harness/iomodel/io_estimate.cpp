@@ -150,6 +150,11 @@ double paper_bound_bytes(const AttentionProblem& p, double sram_bytes) {
 
 Traffic compulsory_traffic(const AttentionProblem& p) {
   const double e = static_cast<double>(element_bytes(p.dtype));
+  if (p.varlen()) {  // every sequence's rows once
+    const double q = static_cast<double>(p.total_q()), k = static_cast<double>(p.total_k());
+    return {p.heads * q * p.head_dim * e + p.num_kv_heads() * 2 * k * p.head_dim * e,
+            p.heads * (q * p.head_dim * e + q * 4.0)};
+  }
   const double heads = static_cast<double>(p.batch) * p.heads;
   const double kv_heads = static_cast<double>(p.batch) * p.num_kv_heads();
   const double nd = static_cast<double>(p.seqlen) * p.head_dim;

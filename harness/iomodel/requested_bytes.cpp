@@ -110,7 +110,23 @@ Fa1Parts fa1_requested(const Tiling& t, bool causal) {
 
 Traffic requested_bytes(const ModelInputs& in) {
   const detail::Tiling t = detail::tiling_of(in);
-  const bool causal = in.problem.causal;
+  const AttentionProblem& p = in.problem;
+  const bool causal = p.causal;
+  if (in.template_id == "fa2_fwd" && p.varlen() && !p.seqlens.empty()) {
+    // Each sequence its own tiling (its lengths, its mask), times the heads; the tiles past a sequence's
+    // end exit without a byte.
+    Traffic sum{};
+    for (int b = 0; b < p.batch; ++b) {
+      detail::Tiling s = t;
+      s.n = p.len_q(b);
+      s.nk = p.len_k(b);
+      s.tr = ceil_div(s.n, s.bm);
+      s.tc = ceil_div(s.nk, s.bn);
+      s.mask = KeyMask{p.len_k(b), p.len_k(b) - p.len_q(b), p.window_left, p.window_right};
+      sum = sum + detail::times_heads(detail::fa2_requested(s, causal), p.heads);
+    }
+    return sum;
+  }
   if (in.template_id == "fa2_fwd") return detail::times_heads(detail::fa2_requested(t, causal), t.heads);
   if (in.template_id == "standard_attn") {
     const detail::StandardParts s = detail::standard_requested(t);

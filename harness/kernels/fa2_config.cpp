@@ -32,8 +32,9 @@ std::string Fa2Instance::name_expression() const {
 }
 
 std::string Fa2Instance::combine_expression() const {
-  return fmt::format("flashtune::fa2_combine<{}, {}, {}, {}>", head_dim, config.splits,
-                     (variant & 1) != 0 ? "true" : "false", cuda_type_name(dtype));
+  return fmt::format("flashtune::fa2_combine<{}, {}, {}, {}{}>", head_dim, config.splits,
+                     (variant & 1) != 0 ? "true" : "false", cuda_type_name(dtype),
+                     (variant & 8) != 0 ? ", true" : "");
 }
 
 std::string Fa2Instance::to_string() const {
@@ -91,7 +92,9 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
                        c.pipeline, c.persistent);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
-  if (inst.variant < 0 || inst.variant > 7) return fmt::format("variant {} is not in 0..7", inst.variant);
+  if (inst.variant < 0 || inst.variant > 15) return fmt::format("variant {} is not in 0..15", inst.variant);
+  if ((inst.variant & 8) != 0 && (inst.variant & 1) == 0)
+    return fmt::format("variant {}: varlen (8) needs the general addressing (1)", inst.variant);
   if (c.splits < 1 || c.splits > 64) return fmt::format("splits {} is not in 1..64", c.splits);
   if (c.splits > 1 && (c.persistent != 0 || c.pipeline != 0))
     return fmt::format("splits {} needs persistent 0 and pipeline 0, not persistent {} pipeline {}", c.splits,

@@ -97,13 +97,14 @@ class Fa2Template final : public KernelTemplate {
             {"fuse_pv", 1}};
   }
   // The one-tile, unpipelined schedule (persistent 0, pipeline 0) runs every variant but head dims 96 and
-  // 256: grouped key/value heads, unequal lengths (causal bottom-right), a window, softcap, the bshd layout.
+  // 256: grouped key/value heads, unequal lengths (causal bottom-right), a window, softcap, the bshd layout,
+  // variable lengths (thd).
   TemplateSupport support(const ParamValues& v) const override {
     TemplateSupport s;
     const Fa2Config c = to_config(v);
     if (c.persistent == 0 && c.pipeline == 0) {
       s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
-      s.layouts = {Layout::bhsd, Layout::bshd};
+      s.layouts = {Layout::bhsd, Layout::bshd, Layout::thd};
     }
     return s;
   }

@@ -85,13 +85,14 @@ class HopperTemplate final : public KernelTemplate {
             {"persistent", pv.causal || pv.bits() != 0 ? 0 : 1}};
   }
   // The one-tile grid (persistent 0) runs every variant but head dims 96 and 256: grouped key/value heads,
-  // unequal lengths (causal bottom-right), a window, softcap, the bshd layout (4-D tensor maps by strides).
+  // unequal lengths (causal bottom-right), a window, softcap, the bshd layout (4-D tensor maps by strides),
+  // variable lengths (thd: the maps span the packed rows).
   TemplateSupport support(const ParamValues& v) const override {
     TemplateSupport s;
     s.head_dims = {64, 128, 256};
     if (param_or_default(*this, v, "persistent") == 0) {
       s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
-      s.layouts = {Layout::bhsd, Layout::bshd};
+      s.layouts = {Layout::bhsd, Layout::bshd, Layout::thd};
     }
     return s;
   }

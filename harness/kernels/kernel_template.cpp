@@ -22,12 +22,14 @@ ProblemVariant variant_of(const AttentionProblem& p) {
           .causal = p.causal,
           .general = p.num_kv_heads() != p.heads || p.keys() != p.seqlen || p.layout != Layout::bhsd,
           .window = p.windowed(),
-          .softcap = p.softcap != 0.0f};
+          .softcap = p.softcap != 0.0f,
+          .varlen = p.varlen()};
 }
 
 std::string to_string(const ProblemVariant& v) {
-  return fmt::format("d{} {}{}{}{}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "",
-                     v.general ? " general" : "", v.window ? " window" : "", v.softcap ? " softcap" : "");
+  return fmt::format("d{} {}{}{}{}{}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "",
+                     v.general ? " general" : "", v.window ? " window" : "", v.softcap ? " softcap" : "",
+                     v.varlen ? " varlen" : "");
 }
 
 ParamValues KernelTemplate::default_config(const ProblemVariant& variant) const {

@@ -46,12 +46,14 @@ struct ProblemVariant {
   bool general = false;  // kv_heads < heads, seqlen_k != seqlen or the bshd layout: the general addressing
   bool window = false;
   bool softcap = false;
+  bool varlen = false;  // layout thd: packed sequences of their own lengths (general too)
   friend auto operator<=>(const ProblemVariant&, const ProblemVariant&) = default;
-  // The kernels' kVariant argument: bits 1 general, 2 window, 4 softcap; 0 for the plain problem.
-  int bits() const { return (general ? 1 : 0) | (window ? 2 : 0) | (softcap ? 4 : 0); }
+  // The kernels' kVariant argument: bits 1 general, 2 window, 4 softcap, 8 varlen; 0 for the plain problem.
+  int bits() const { return (general ? 1 : 0) | (window ? 2 : 0) | (softcap ? 4 : 0) | (varlen ? 8 : 0); }
 };
 ProblemVariant variant_of(const AttentionProblem& p);
-std::string to_string(const ProblemVariant& v);  // "d128 bf16 causal" (+ " general", " window", " softcap")
+// "d128 bf16 causal" (+ " general", " window", " softcap", " varlen")
+std::string to_string(const ProblemVariant& v);
 
 // What a template's kernels run beyond the plain problem (core/problem.hpp), per configuration; the default
 // is the plain problem at head_dim 64 and 128. A problem outside it is pruned with the reason

@@ -17,6 +17,15 @@ std::size_t lse_bytes(const AttentionProblem& p) {
   return static_cast<std::size_t>(p.rows()) * sizeof(float);
 }
 constexpr std::uint32_t kF32NaN = 0x7FC00000u;
+
+// A varlen problem's prefix sums on the device (an empty buffer otherwise).
+gpu::DeviceBuffer prefix_sums(const AttentionProblem& p, bool kv) {
+  if (!p.varlen()) return gpu::DeviceBuffer(0);
+  const std::vector<int> cu = kv ? p.cu_seqlens_k() : p.cu_seqlens_q();
+  gpu::DeviceBuffer b(cu.size() * sizeof(int));
+  b.upload(cu.data(), cu.size() * sizeof(int));
+  return b;
+}
 }  // namespace
 
 AttentionBuffers::AttentionBuffers(const AttentionProblem& p)
@@ -25,7 +34,9 @@ AttentionBuffers::AttentionBuffers(const AttentionProblem& p)
       k_(kv_bytes(p)),
       v_(kv_bytes(p)),
       o_(tensor_bytes(p)),
-      lse_(lse_bytes(p)) {}
+      lse_(lse_bytes(p)),
+      cu_q_(prefix_sums(p, false)),
+      cu_k_(prefix_sums(p, true)) {}
 
 void AttentionBuffers::upload(const verify::HostInputs& in) {
   q_.upload(in.q.data(), in.q.size() * 2);
@@ -45,6 +56,10 @@ AttentionParams AttentionBuffers::params() const {
   a.v = reinterpret_cast<const void*>(v_.ptr());
   a.o = reinterpret_cast<void*>(o_.ptr());
   a.lse = reinterpret_cast<float*>(lse_.ptr());
+  if (problem_.varlen()) {
+    a.cu_seqlens_q = reinterpret_cast<const int*>(cu_q_.ptr());
+    a.cu_seqlens_k = reinterpret_cast<const int*>(cu_k_.ptr());
+  }
   return a;
 }
 

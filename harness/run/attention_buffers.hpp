@@ -1,5 +1,6 @@
 #pragma once
-// Device tensors of one attention problem: Q, K, V (inputs), O and LSE (outputs, poisoned before every run).
+// Device tensors of one attention problem: Q, K, V (inputs), O and LSE (outputs, poisoned before every run),
+// and a varlen problem's cu_seqlens_q / cu_seqlens_k (int32, uploaded once).
 #include "attention_params.h"
 #include "core/problem.hpp"
 #include "gpu/device_buffer.hpp"
@@ -24,6 +25,7 @@ class AttentionBuffers {
  private:
   AttentionProblem problem_;
   gpu::DeviceBuffer q_, k_, v_, o_, lse_;
+  gpu::DeviceBuffer cu_q_, cu_k_;  // varlen only
 };
 
 }  // namespace flashtune::run

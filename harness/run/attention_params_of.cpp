@@ -6,6 +6,7 @@ namespace flashtune::run {
 
 TensorStrides packed_strides(Layout layout, int heads, int rows, int head_dim) {
   const long long d = head_dim;
+  if (layout == Layout::thd) return {0, d, heads * d};  // rows of the packed sequences; no batch stride
   if (layout == Layout::bshd) return {static_cast<long long>(rows) * heads * d, d, heads * d};
   return {static_cast<long long>(heads) * rows * d, static_cast<long long>(rows) * d, d};
 }
@@ -29,6 +30,8 @@ AttentionParams attention_params_of(const AttentionProblem& p) {
   }
   a.q_stride = a.o_stride = packed_strides(p.layout, p.heads, p.seqlen, p.head_dim);
   a.k_stride = a.v_stride = packed_strides(p.layout, p.num_kv_heads(), p.keys(), p.head_dim);
+  a.total_q = p.varlen() ? static_cast<int>(p.total_q()) : 0;
+  a.total_k = p.varlen() ? static_cast<int>(p.total_k()) : 0;
   return a;
 }
 

@@ -49,12 +49,17 @@ void attention_tensor_maps(std::span<const TensorMapRequest> requests, const Att
                                 : r.tensor == TensorMapRequest::Tensor::v ? params.v_stride
                                                                           : params.o_stride;
       s.rank = 4;
-      s.dims = {static_cast<std::uint64_t>(problem.head_dim),
-                static_cast<std::uint64_t>(kv ? problem.keys() : problem.seqlen),
+      // Varlen: one batch entry of all the packed rows (the kernel adds a sequence's first row); its batch
+      // stride is never stepped, but must be a valid one.
+      const bool varlen = problem.varlen();
+      const std::uint64_t rows = varlen ? static_cast<std::uint64_t>(kv ? params.total_k : params.total_q)
+                                        : static_cast<std::uint64_t>(kv ? problem.keys() : problem.seqlen);
+      s.dims = {static_cast<std::uint64_t>(problem.head_dim), rows,
                 static_cast<std::uint64_t>(kv ? problem.num_kv_heads() : problem.heads),
-                static_cast<std::uint64_t>(problem.batch)};
-      s.strides = {static_cast<std::uint64_t>(st.row) * 2, static_cast<std::uint64_t>(st.head) * 2,
-                   static_cast<std::uint64_t>(st.batch) * 2};
+                varlen ? 1 : static_cast<std::uint64_t>(problem.batch)};
+      s.strides = {
+          static_cast<std::uint64_t>(st.row) * 2, static_cast<std::uint64_t>(st.head) * 2,
+          varlen ? rows * static_cast<std::uint64_t>(st.row) * 2 : static_cast<std::uint64_t>(st.batch) * 2};
       s.box = {static_cast<std::uint32_t>(r.box_cols), static_cast<std::uint32_t>(r.box_rows), 1, 1};
     } else {
       s.dims = {static_cast<std::uint64_t>(problem.head_dim), static_cast<std::uint64_t>(problem.seqlen),

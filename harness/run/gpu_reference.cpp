@@ -1,5 +1,7 @@
 #include "run/gpu_reference.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "gpu/context.hpp"
@@ -39,6 +41,20 @@ GpuReferenceOutput gpu_reference(const AttentionBuffers& buffers, std::span<cons
   out.lse.resize(nh * n);
   o.download(out.o.data(), out.o.size() * sizeof(float));
   lse.download(out.lse.data(), out.lse.size() * sizeof(float));
+  if (p.varlen()) {  // each head keeps its sequence's rows (the kernel wrote seqlen rows' room per head)
+    std::size_t at = 0;
+    const auto d = static_cast<std::size_t>(p.head_dim);
+    for (std::size_t i = 0; i < nh; ++i) {
+      const auto rows = static_cast<std::size_t>(p.len_q(heads[i] / p.heads));
+      std::copy_n(out.o.begin() + static_cast<std::ptrdiff_t>(i * n * d), rows * d,
+                  out.o.begin() + static_cast<std::ptrdiff_t>(at * d));
+      std::copy_n(out.lse.begin() + static_cast<std::ptrdiff_t>(i * n), rows,
+                  out.lse.begin() + static_cast<std::ptrdiff_t>(at));
+      at += rows;
+    }
+    out.o.resize(at * d);
+    out.lse.resize(at);
+  }
   return out;
 }
 

@@ -38,6 +38,17 @@ Reference compute_reference(const AttentionBuffers& buffers, const verify::HostI
 
 verify::VerifyResult check_against(const Reference& ref, const AttentionBuffers& buffers) {
   const AttentionProblem& p = buffers.problem();
+  if (p.varlen()) {  // a head's rows are the sequence's: all of O and LSE, then the checked heads' rows
+    std::vector<std::uint16_t> all_o(static_cast<std::size_t>(p.elements()));
+    std::vector<float> all_lse(static_cast<std::size_t>(p.rows()));
+    buffers.o().download(all_o.data(), all_o.size() * 2, 0);
+    buffers.lse().download(all_lse.data(), all_lse.size() * sizeof(float), 0);
+    const verify::ErrorStats o_stats =
+        verify::compare(verify::gather_heads<std::uint16_t>(all_o, p, ref.heads, p.head_dim), p.dtype, ref.o);
+    const verify::ErrorStats lse_stats =
+        verify::compare(verify::gather_heads<float>(all_lse, p, ref.heads, 1), ref.lse);
+    return verify::judge(o_stats, lse_stats, p, ref.heads);
+  }
   // Only the checked heads cross the bus: a few MB instead of all of O.
   const std::size_t head_elems = static_cast<std::size_t>(p.seqlen) * p.head_dim;
   const std::size_t rows = static_cast<std::size_t>(p.seqlen);

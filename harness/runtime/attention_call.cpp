@@ -104,6 +104,21 @@ AttentionProblem problem_of(const AttentionCall& call) {
                     call.window_right));
   if (!std::isfinite(call.softcap) || call.softcap < 0)
     bad(fmt::format("softcap {} must be finite and >= 0 (0: none)", call.softcap));
+  if (call.varlen) {
+    const VarlenArgs& v = *call.varlen;
+    if (q[0] != 1)
+      bad(fmt::format("varlen: q {} must be [1, heads, total_q, head_dim] (the sequences packed)",
+                      shape_text(q)));
+    check_pointer(v.cu_seqlens_q, "cu_seqlens_q");
+    check_pointer(v.cu_seqlens_k, "cu_seqlens_k");
+    if (v.batch < 1) bad(fmt::format("varlen: batch {} must be >= 1", v.batch));
+    if (v.max_seqlen_q < 1 || v.max_seqlen_q > q[2])
+      bad(fmt::format("varlen: max_seqlen_q {} must be in 1..{} (q's rows)", v.max_seqlen_q, q[2]));
+    if (v.max_seqlen_k < 1 || v.max_seqlen_k > k[2])
+      bad(fmt::format("varlen: max_seqlen_k {} must be in 1..{} (k's rows)", v.max_seqlen_k, k[2]));
+    if (static_cast<std::int64_t>(v.batch) * q[1] > kMaxRows / v.max_seqlen_q)
+      bad("varlen: batch * heads * max_seqlen_q must be below 2^31");
+  }
   AttentionProblem p;
   p.batch = static_cast<int>(q[0]);
   p.heads = static_cast<int>(q[1]);
@@ -120,6 +135,12 @@ AttentionProblem problem_of(const AttentionCall& call) {
   const bool dense = contiguous(q, call.q.strides) && contiguous(k, call.k.strides) &&
                      contiguous(k, call.v.strides) && contiguous(q, call.o_strides);
   p.layout = dense ? Layout::bhsd : Layout::bshd;
+  if (call.varlen) {
+    p.layout = Layout::thd;
+    p.batch = call.varlen->batch;
+    p.seqlen = call.varlen->max_seqlen_q;
+    p.seqlen_k = call.varlen->max_seqlen_k == p.seqlen ? 0 : call.varlen->max_seqlen_k;
+  }
   return p;
 }
 
@@ -128,6 +149,13 @@ void set_strides(const AttentionCall& call, AttentionParams& params) {
   params.k_stride = kernel_strides(call.k.shape, call.k.strides);
   params.v_stride = kernel_strides(call.v.shape, call.v.strides);
   params.o_stride = kernel_strides(call.q.shape, call.o_strides);
+  if (call.varlen) {
+    params.q_stride.batch = params.k_stride.batch = params.v_stride.batch = params.o_stride.batch = 0;
+    params.cu_seqlens_q = call.varlen->cu_seqlens_q;
+    params.cu_seqlens_k = call.varlen->cu_seqlens_k;
+    params.total_q = static_cast<int>(call.q.shape[2]);
+    params.total_k = static_cast<int>(call.k.shape[2]);
+  }
 }
 
 }  // namespace flashtune::runtime

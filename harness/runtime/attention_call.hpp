@@ -29,6 +29,19 @@ struct TensorArg {
   std::optional<Strides> strides;       // in elements; nullopt: contiguous
 };
 
+// Variable lengths: the batch's sequences packed one after another, no padding. q is then [1, heads, total_q,
+// head_dim] (its rows the sequences' queries in order), k and v [1, kv_heads, total_k, head_dim], O as q, and
+// lse [heads, total_q]. cu_seqlens_q / cu_seqlens_k are batch + 1 int32 prefix sums from 0 in device memory
+// (never read on the host); max_seqlen_q / max_seqlen_k must be at least every sequence's length (they size
+// the grid: rows past them are not computed).
+struct VarlenArgs {
+  const int* cu_seqlens_q = nullptr;
+  const int* cu_seqlens_k = nullptr;
+  int batch = 0;  // sequences
+  int max_seqlen_q = 0;
+  int max_seqlen_k = 0;
+};
+
 struct AttentionCall {
   TensorArg q;        // [batch, heads, seqlen, head_dim]
   TensorArg k;        // [batch, kv_heads, seqlen_k, head_dim]: kv_heads divides heads (GQA; 1: MQA)
@@ -37,11 +50,12 @@ struct AttentionCall {
   std::optional<Strides> o_strides;  // nullopt: contiguous
   float* lse = nullptr;  // [batch, heads, seqlen] fp32 (natural log, scale included), or null: not returned
   DType dtype = DType::bf16;
-  bool causal = false;    // with seqlen_k != seqlen aligned bottom-right (core/problem.hpp)
-  float scale = 0;        // softmax scale; 0 means 1/sqrt(head_dim)
-  int window_left = -1;   // keys before the (aligned) diagonal a query sees; -1: unbounded
-  int window_right = -1;  // keys after it; -1: unbounded
-  float softcap = 0;      // > 0: scores capped as softcap * tanh(score / softcap); 0: none
+  bool causal = false;               // with seqlen_k != seqlen aligned bottom-right (core/problem.hpp)
+  float scale = 0;                   // softmax scale; 0 means 1/sqrt(head_dim)
+  int window_left = -1;              // keys before the (aligned) diagonal a query sees; -1: unbounded
+  int window_right = -1;             // keys after it; -1: unbounded
+  float softcap = 0;                 // > 0: scores capped as softcap * tanh(score / softcap); 0: none
+  std::optional<VarlenArgs> varlen;  // packed sequences of their own lengths (see VarlenArgs)
 };
 
 // The problem `call` describes. Throws Error(invalid_argument) naming the argument: a null pointer; a shape
@@ -49,13 +63,15 @@ struct AttentionCall {
 // kv_heads not dividing heads; a stride other than 1 on head_dim, or another stride that is not a positive
 // multiple of 8 elements (16 bytes: the tensor-core loads and TMA need it); a pointer not 16-byte aligned; a
 // dtype other than bf16 and fp16; a scale that is negative or not finite; a window below -1; a softcap that
-// is negative or not finite; 2^31 rows or more in a tensor. The layout is bhsd when every tensor is
-// contiguous, else bshd (which stands for any strides: the kernels take the call's). head_dim is left to the
-// templates (selection.hpp), grid limits to the chosen configuration (runtime.cpp).
+// is negative or not finite; 2^31 rows or more in a tensor; varlen with a batch extent other than 1, a null
+// or unaligned cu_seqlens, a batch below 1 or a max_seqlen outside 1..total rows. The layout is thd with
+// varlen, else bhsd when every tensor is contiguous, else bshd (which stands for any strides: the kernels
+// take the call's). head_dim is left to the templates (selection.hpp), grid limits to the chosen
+// configuration (runtime.cpp).
 AttentionProblem problem_of(const AttentionCall& call);
 
-// The call's strides as the kernels take them (AttentionParams: q, k, v, o), contiguous where not given.
-// Expects a call problem_of accepted.
+// The call's strides as the kernels take them (AttentionParams: q, k, v, o), contiguous where not given,
+// and, varlen, the prefix sums and the total rows (batch strides 0). Expects a call problem_of accepted.
 void set_strides(const AttentionCall& call, AttentionParams& params);
 
 }  // namespace flashtune::runtime

@@ -55,8 +55,8 @@ struct Plan {
   // that passes the same tensors again (a loop, a caching allocator handing back the same O) skips
   // cuTensorMapEncodeTiled. A map depends on the plan's problem, the pointer and the strides.
   std::array<gpu::TensorMap, kMaxTensorMaps> maps{};
-  std::array<const void*, 4> mapped{};  // all null: none encoded yet
-  std::array<long long, 12> mapped_strides{};
+  std::array<const void*, 4> mapped{};         // all null: none encoded yet
+  std::array<long long, 14> mapped_strides{};  // and the varlen rows (the maps' extents)
 };
 
 struct ContextState {
@@ -245,10 +245,11 @@ void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
     throw Error(ErrorKind::internal,
                 fmt::format("{}: {} tensor maps", plan.instance->label(), requests.size()));
   const std::array<const void*, 4> tensors{params.q, params.k, params.v, params.o};
-  const std::array<long long, 12> strides{params.q_stride.batch, params.q_stride.head, params.q_stride.row,
+  const std::array<long long, 14> strides{params.q_stride.batch, params.q_stride.head, params.q_stride.row,
                                           params.k_stride.batch, params.k_stride.head, params.k_stride.row,
                                           params.v_stride.batch, params.v_stride.head, params.v_stride.row,
-                                          params.o_stride.batch, params.o_stride.head, params.o_stride.row};
+                                          params.o_stride.batch, params.o_stride.head, params.o_stride.row,
+                                          params.total_q,        params.total_k};
   if (!requests.empty() && (tensors != plan.mapped || strides != plan.mapped_strides)) {
     plan.mapped = {};  // if encoding throws, nothing stale is reused
     run::attention_tensor_maps(requests, params, problem, plan.maps);

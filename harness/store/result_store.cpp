@@ -104,7 +104,7 @@ Layout parse_layout_column(const std::string& text, const Database& db) {
   throw Error(ErrorKind::io, fmt::format("{}: unknown layout '{}'", db.path().string(), text));
 }
 
-// kv_heads, seqlen_k, window_left, window_right, softcap, layout (schema 4).
+// kv_heads, seqlen_k, window_left, window_right, softcap, layout (schema 4); trials' seqlens follow (5).
 void read_variant(Columns& c, AttentionProblem& p, const Database& db) {
   c.read(p.kv_heads, p.seqlen_k, p.window_left, p.window_right, p.softcap);
   p.layout = parse_layout_column(c.text(), db);
@@ -118,7 +118,7 @@ constexpr std::string_view kTrialColumns =
     "noise, stop, timed_budget, remeasured_ms, tflops, created_at, profiled, dram_read_bytes, "
     "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json, clock_fraction, kv_heads, "
     "seqlen_k, "
-    "window_left, window_right, softcap, layout";
+    "window_left, window_right, softcap, layout, seqlens";
 
 TrialRecord read_trial(const Statement& st, const Database& db) {
   Columns c(st);
@@ -140,6 +140,12 @@ TrialRecord read_trial(const Statement& st, const Database& db) {
          t.tflops, t.created_at, t.profiled, t.dram_read_bytes, t.dram_write_bytes, t.l2_bytes, t.profiled_ns,
          t.activity_ns, t.counters_json, t.clock_fraction);
   read_variant(c, t.problem, db);
+  const std::string seqlens = c.text();
+  try {
+    parse_seqlens_text(seqlens, t.problem);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::io, fmt::format("{}: trial {}: {}", db.path().string(), t.id, e.what()));
+  }
   return t;
 }
 
@@ -423,7 +429,7 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
       db,
       fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                  "?, ?, ?, ?)",
+                  "?, ?, ?, ?, ?)",
                   kTrialColumns));
   const AttentionProblem p = t.problem.resolved();
   st.bind_all(t.sweep_id, p.batch, p.heads, p.seqlen, p.head_dim, to_string(p.dtype), p.causal,
@@ -434,7 +440,7 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
               t.timed_budget, t.remeasured_ms, t.tflops, or_now(t.created_at), t.profiled, t.dram_read_bytes,
               t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json, t.clock_fraction,
               p.kv_heads, p.seqlen_k, p.window_left, p.window_right, static_cast<double>(p.softcap),
-              to_string(p.layout));
+              to_string(p.layout), seqlens_text(p));
   st.run();
   const std::int64_t id = db.last_insert_rowid();
   tx.commit();

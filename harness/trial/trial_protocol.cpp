@@ -33,7 +33,9 @@ json to_json(const AttentionProblem& p) {
               {"window_left", p.window_left},
               {"window_right", p.window_right},
               {"softcap", p.softcap},
-              {"layout", to_string(p.layout)}};
+              {"layout", to_string(p.layout)},
+              {"seqlens", p.seqlens},
+              {"seqlens_k", p.seqlens_k}};
 }
 
 AttentionProblem problem_from_json(const json& j) {
@@ -55,6 +57,8 @@ AttentionProblem problem_from_json(const json& j) {
   const auto layout = parse_layout(j.value("layout", std::string("bhsd")));
   if (!layout) throw std::runtime_error("bad layout in problem");
   p.layout = *layout;
+  p.seqlens = j.value("seqlens", std::vector<int>{});
+  p.seqlens_k = j.value("seqlens_k", std::vector<int>{});
   return p;
 }
 

@@ -15,13 +15,14 @@
 namespace flashtune::verify {
 namespace {
 
-// The `rows` rows of head `head` (of `heads`) of batch entry b, widened: [rows, head_dim].
+// The rows of head `head` of sequence b, of Q (kv false) or of K / V, widened: [rows, head_dim].
 std::vector<double> head_rows(const std::vector<std::uint16_t>& x, const AttentionProblem& p, int b, int head,
-                              int heads, int rows) {
+                              bool kv) {
   const auto d = static_cast<std::size_t>(p.head_dim);
+  const int rows = kv ? p.len_k(b) : p.len_q(b);
   std::vector<double> out(static_cast<std::size_t>(rows) * d);
   for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) {
-    const std::size_t at = element_offset(p.layout, b, head, r, heads, rows, p.head_dim);
+    const auto at = static_cast<std::size_t>(p.offset(b, head, static_cast<std::int64_t>(r), kv));
     for (std::size_t c = 0; c < d; ++c) out[r * d + c] = to_float(x[at + c], p.dtype);
   }
   return out;
@@ -42,13 +43,14 @@ double dot(const double* a, const double* b, int n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-// The keys row i attends: [lo, hi), empty when lo >= hi (core/problem.hpp's mask).
+// The keys row i of a sequence of n queries and nk keys attends: [lo, hi), empty when lo >= hi
+// (core/problem.hpp's mask).
 struct KeyRange {
   std::int64_t lo = 0, hi = 0;
 };
-KeyRange attended_keys(const AttentionProblem& p, std::int64_t i) {
-  const std::int64_t offset = static_cast<std::int64_t>(p.keys()) - p.seqlen;
-  KeyRange r{0, p.keys()};
+KeyRange attended_keys(const AttentionProblem& p, std::int64_t n, std::int64_t nk, std::int64_t i) {
+  const std::int64_t offset = nk - n;
+  KeyRange r{0, nk};
   if (p.causal) r.hi = std::min(r.hi, i + offset + 1);
   if (p.window_right >= 0) r.hi = std::min(r.hi, i + offset + p.window_right + 1);
   if (p.window_left >= 0) r.lo = std::max<std::int64_t>(0, i + offset - p.window_left);
@@ -56,16 +58,16 @@ KeyRange attended_keys(const AttentionProblem& p, std::int64_t i) {
 }
 
 // One head: rows [row_begin, row_end) of O and LSE into o / lse (already offset to this head). q holds the
-// head's seqlen query rows, k and v its key/value head's seqlen_k rows.
+// head's n query rows, k and v its key/value head's nk rows.
 void attend_rows(const AttentionProblem& p, const std::vector<double>& q, const std::vector<double>& k,
-                 const std::vector<double>& v, double scale, int row_begin, int row_end, double* o,
-                 double* lse) {
+                 const std::vector<double>& v, int n, int nk, double scale, int row_begin, int row_end,
+                 double* o, double* lse) {
   const int d = p.head_dim;
   const double cap = static_cast<double>(p.softcap);
-  std::vector<double> s(static_cast<std::size_t>(p.keys()));
+  std::vector<double> s(static_cast<std::size_t>(nk));
   std::vector<double> acc(static_cast<std::size_t>(d));
   for (int i = row_begin; i < row_end; ++i) {
-    const KeyRange keys = attended_keys(p, i);
+    const KeyRange keys = attended_keys(p, n, nk, i);
     double* oi = o + static_cast<std::size_t>(i) * d;
     if (keys.lo >= keys.hi) {  // no key: O = 0, LSE = -inf (documented)
       std::fill(oi, oi + d, 0.0);
@@ -113,24 +115,27 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
           fmt::format("cpu_attention({}): head index {} is outside [0, {})", p.to_string(), bh, bh_count));
     }
   }
-  const int seqlen = p.seqlen;
   const int d = p.head_dim;
-  const auto head_elems = static_cast<std::size_t>(seqlen) * d;
   const double scale = static_cast<double>(p.scale());
 
   ReferenceOutput out;
-  out.o.resize(bh_indices.size() * head_elems);
-  out.lse.resize(bh_indices.size() * static_cast<std::size_t>(seqlen));
+  std::size_t total_rows = 0;
+  for (int bh : bh_indices) total_rows += static_cast<std::size_t>(p.len_q(bh / p.heads));
+  out.o.resize(total_rows * static_cast<std::size_t>(d));
+  out.lse.resize(total_rows);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
 
+  std::size_t row_at = 0;  // the head's first output row
   for (std::size_t h = 0; h < bh_indices.size(); ++h) {
     const int entry = bh_indices[h] / p.heads, head = bh_indices[h] % p.heads;
     const int kv_head = head / p.group();
-    const std::vector<double> q = head_rows(in.q, p, entry, head, p.heads, p.seqlen);
-    const std::vector<double> k = head_rows(in.k, p, entry, kv_head, p.num_kv_heads(), p.keys());
-    const std::vector<double> v = head_rows(in.v, p, entry, kv_head, p.num_kv_heads(), p.keys());
-    double* o = out.o.data() + h * head_elems;
-    double* lse = out.lse.data() + h * static_cast<std::size_t>(seqlen);
+    const int seqlen = p.len_q(entry), keys = p.len_k(entry);
+    const std::vector<double> q = head_rows(in.q, p, entry, head, false);
+    const std::vector<double> k = head_rows(in.k, p, entry, kv_head, true);
+    const std::vector<double> v = head_rows(in.v, p, entry, kv_head, true);
+    double* o = out.o.data() + row_at * static_cast<std::size_t>(d);
+    double* lse = out.lse.data() + row_at;
+    row_at += static_cast<std::size_t>(seqlen);
 
     // Blocks of 16 rows handed out dynamically: causal rows differ in cost, so static halves would idle.
     constexpr int kRows = 16;
@@ -138,7 +143,7 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
     std::atomic<int> next{0};
     auto worker = [&] {
       for (int b = next++; b < blocks; b = next++) {
-        attend_rows(p, q, k, v, scale, b * kRows, std::min(seqlen, (b + 1) * kRows), o, lse);
+        attend_rows(p, q, k, v, seqlen, keys, scale, b * kRows, std::min(seqlen, (b + 1) * kRows), o, lse);
       }
     };
     const unsigned n_threads = std::min<unsigned>(threads, static_cast<unsigned>(blocks));

@@ -24,9 +24,10 @@
 
 namespace flashtune::verify {
 
+// Each checked head's rows one after another: seqlen of them, or (varlen) its sequence's len_q.
 struct ReferenceOutput {
-  std::vector<double> o;    // [bh_indices.size(), seqlen, head_dim]
-  std::vector<double> lse;  // [bh_indices.size(), seqlen], natural log
+  std::vector<double> o;    // [rows, head_dim]
+  std::vector<double> lse;  // [rows], natural log
 };
 
 // Reference rows for the heads `bh_indices` (flat batch*heads + head indices, in [0, batch*heads)), in the
@@ -41,20 +42,28 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
 std::vector<int> heads_to_check(const AttentionProblem& p, std::uint64_t seed, int max_heads);
 
 // Extracts the rows of heads `bh_indices` from a full tensor of p's queries (O: width = head_dim, in
-// p.layout; LSE: width = 1, always [batch, heads, seqlen]), in the order cpu_attention returns them: pairs a
-// kernel's output with the reference.
+// p.layout; LSE: width = 1, [batch, heads, seqlen], or varlen [heads, total_q]), in the order cpu_attention
+// returns them: pairs a kernel's output with the reference.
 template <typename T>
 std::vector<T> gather_heads(std::span<const T> full, const AttentionProblem& p,
                             std::span<const int> bh_indices, int width) {
   const Layout layout = width == 1 ? Layout::bhsd : p.layout;
+  const std::vector<int> cu = p.cu_seqlens_q();
   std::vector<T> out;
-  out.reserve(bh_indices.size() * static_cast<std::size_t>(p.seqlen) * static_cast<std::size_t>(width));
-  for (int bh : bh_indices)
-    for (int r = 0; r < p.seqlen; ++r) {
-      const auto first = full.begin() + static_cast<std::ptrdiff_t>(element_offset(
-                                            layout, bh / p.heads, bh % p.heads, r, p.heads, p.seqlen, width));
+  for (int bh : bh_indices) {
+    const int b = bh / p.heads, h = bh % p.heads;
+    for (int r = 0; r < p.len_q(b); ++r) {
+      std::int64_t at = 0;
+      if (!p.varlen())
+        at = element_offset(layout, b, h, r, p.heads, p.seqlen, width);
+      else if (width == 1)
+        at = std::int64_t{h} * p.total_q() + cu[b] + r;
+      else
+        at = (std::int64_t{cu[b]} + r) * p.heads * width + std::int64_t{h} * width;
+      const auto first = full.begin() + static_cast<std::ptrdiff_t>(at);
       out.insert(out.end(), first, first + width);
     }
+  }
   return out;
 }
 

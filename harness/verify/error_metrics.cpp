@@ -143,15 +143,23 @@ VerifyResult judge(const ErrorStats& o, const ErrorStats& lse, DType t) {
 VerifyResult judge(const ErrorStats& o, const ErrorStats& lse, const AttentionProblem& p,
                    std::span<const int> bh_indices) {
   const std::int64_t n = p.seqlen, d = p.head_dim;
-  auto head = [&](std::int64_t slot) {
-    const std::int64_t bh =
-        bh_indices.empty() || slot >= static_cast<std::int64_t>(bh_indices.size()) ? slot : bh_indices[slot];
-    return fmt::format("bh {} (b {}, h {})", bh, bh / p.heads, bh % p.heads);
+  // Flat row r of the checked heads' rows (each head has its sequence's len_q) as "bh .., row ..".
+  auto where = [&](std::int64_t r) {
+    std::int64_t slot = 0;
+    for (; slot < static_cast<std::int64_t>(bh_indices.size()); ++slot) {
+      const std::int64_t rows = p.len_q(bh_indices[slot] / p.heads);
+      if (r < rows) break;
+      r -= rows;
+    }
+    if (slot >= static_cast<std::int64_t>(bh_indices.size())) {  // no list: every head has n rows
+      slot += r / n;
+      r %= n;
+    }
+    const std::int64_t bh = slot < static_cast<std::int64_t>(bh_indices.size()) ? bh_indices[slot] : slot;
+    return fmt::format("bh {} (b {}, h {}), row {}", bh, bh / p.heads, bh % p.heads, r);
   };
-  const Locate at_o = [&](std::int64_t i) {
-    return fmt::format("at {}, row {}, col {}", head(i / (n * d)), (i / d) % n, i % d);
-  };
-  const Locate at_lse = [&](std::int64_t i) { return fmt::format("at {}, row {}", head(i / n), i % n); };
+  const Locate at_o = [&](std::int64_t i) { return fmt::format("at {}, col {}", where(i / d), i % d); };
+  const Locate at_lse = [&](std::int64_t i) { return fmt::format("at {}", where(i)); };
   return judge_impl(o, lse, tolerance_for(p.dtype), at_o, at_lse);
 }
 

@@ -13,6 +13,12 @@
 // seqlen, (not causal or j <= i + offset), (window_left < 0 or j >= i + offset - window_left) and
 // (window_right < 0 or j <= i + offset + window_right). softcap > 0: s = softcap * tanh(s / softcap) on the
 // scaled scores, and scale_log2 is then log2(e) alone (the scale is applied in softcap_scale).
+//
+// Variable lengths (varlen; null cu_seqlens otherwise): the batch's sequences packed one after another,
+// sequence b's queries are rows cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1 of Q and O, its keys rows
+// cu_seqlens_k[b] .. cu_seqlens_k[b + 1] - 1 of K and V (by the row and head strides; the batch strides are
+// 0); the mask applies per sequence with its own lengths; seqlen and seqlen_k are then the longest
+// lengths (they size the grid), and lse is [heads, total_q].
 
 namespace flashtune {
 
@@ -44,6 +50,10 @@ struct AttentionParams {
   TensorStrides k_stride;
   TensorStrides v_stride;
   TensorStrides o_stride;
+  const int* cu_seqlens_q;  // varlen: batch + 1 prefix sums (int32, device memory)
+  const int* cu_seqlens_k;
+  int total_q;  // varlen: cu_seqlens_q[batch], the rows of Q, O and (per head) LSE
+  int total_k;  // varlen: cu_seqlens_k[batch], the rows of K and V
 };
 
 }  // namespace flashtune

@@ -10,7 +10,8 @@
 //      running max m and sum l of exp(s - m) (one warp per row);
 //   2. s again; O = sum_k exp(s - m) * v_k / l.
 // lse = m + log(l). A row with no attended key gets O = 0 and lse = -inf.
-// Outputs are fp32: o [heads_checked][seqlen][head_dim], lse [heads_checked][seqlen].
+// Outputs are fp32: o [heads_checked][seqlen][head_dim], lse [heads_checked][seqlen]; varlen (cu_seqlens_q
+// not null): a head's sequence has its own lengths, its rows past them are not written.
 #include "attention_params.h"
 #include "device_types.cuh"
 #include "reference_rows.h"
@@ -30,20 +31,27 @@ __global__ void __launch_bounds__(128)
   __shared__ float sMax[kRows];
   __shared__ float sSum[kRows];
 
-  const int n = p.seqlen;
-  const int nk = p.seqlen_k;
-  const long long offset = static_cast<long long>(nk) - n;  // bottom-right alignment
   const int h = blockIdx.y;
   const int bh = heads[h];
   const int b = bh / p.heads;
   const int head = bh % p.heads;
   const int kv_head = head / (p.heads / p.kv_heads);
-  const T* Q = static_cast<const T*>(p.q) + b * p.q_stride.batch + head * p.q_stride.head;
-  const T* K = static_cast<const T*>(p.k) + b * p.k_stride.batch + kv_head * p.k_stride.head;
-  const T* V = static_cast<const T*>(p.v) + b * p.v_stride.batch + kv_head * p.v_stride.head;
+  const bool varlen = p.cu_seqlens_q != nullptr;
+  const long long q_start = varlen ? p.cu_seqlens_q[b] : 0, k_start = varlen ? p.cu_seqlens_k[b] : 0;
+  const int n = varlen ? p.cu_seqlens_q[b + 1] - static_cast<int>(q_start) : p.seqlen;
+  const int nk = varlen ? p.cu_seqlens_k[b + 1] - static_cast<int>(k_start) : p.seqlen_k;
+  const int pitch = p.seqlen;                               // output rows per checked head
+  const long long offset = static_cast<long long>(nk) - n;  // bottom-right alignment
+  const T* Q =
+      static_cast<const T*>(p.q) + b * p.q_stride.batch + head * p.q_stride.head + q_start * p.q_stride.row;
+  const T* K = static_cast<const T*>(p.k) + b * p.k_stride.batch + kv_head * p.k_stride.head +
+               k_start * p.k_stride.row;
+  const T* V = static_cast<const T*>(p.v) + b * p.v_stride.batch + kv_head * p.v_stride.head +
+               k_start * p.v_stride.row;
   // Natural-log units: scale_log2 is scale * log2(e), or log2(e) alone under a softcap (attention_params.h).
   const float scale = p.softcap > 0.0f ? p.softcap_scale : p.scale_log2 * 0.69314718055994530942f;
   const int r0 = blockIdx.x * kRows;
+  if (r0 >= n) return;  // varlen: past this sequence's rows
   const int last = min(r0 + kRows, n) - 1;
   const int tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
@@ -119,7 +127,7 @@ __global__ void __launch_bounds__(128)
       sMax[r] = m[i];
       sSum[r] = l[i];
       if (r0 + r < n)
-        lse_out[static_cast<long long>(h) * n + r0 + r] = l[i] > 0.0f ? m[i] + logf(l[i]) : m[i];
+        lse_out[static_cast<long long>(h) * pitch + r0 + r] = l[i] > 0.0f ? m[i] + logf(l[i]) : m[i];
     }
   }
 
@@ -150,7 +158,7 @@ __global__ void __launch_bounds__(128)
     const int e = tid + i * kThreads;
     const int r = e / kHeadDim, d = e % kHeadDim;
     if (r0 + r < n)
-      o_out[(static_cast<long long>(h) * n + r0 + r) * kHeadDim + d] =
+      o_out[(static_cast<long long>(h) * pitch + r0 + r) * kHeadDim + d] =
           sSum[r] > 0.0f ? acc[i] / sSum[r] : 0.0f;
   }
 }

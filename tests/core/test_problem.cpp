@@ -121,6 +121,75 @@ TEST(Problem, ElementOffsetsOfBothLayouts) {
   EXPECT_EQ(to_string(Layout::bhsd), "bhsd");
 }
 
+// Variable lengths: batch, seqlen and seqlen_k follow from the lengths; totals, prefix sums and offsets are
+// per sequence; FLOPs count each sequence's attended pairs; the text form round-trips; bad lengths are named.
+TEST(Problem, VarlenFollowsItsLengths) {
+  AttentionProblem base{.heads = 4, .head_dim = 64, .causal = true, .kv_heads = 2};
+  const AttentionProblem p = varlen_problem(base, {3, 0, 5}, {4, 2, 5});
+  EXPECT_NO_THROW(validate(p));
+  EXPECT_TRUE(p.varlen());
+  EXPECT_EQ(p.batch, 3);
+  EXPECT_EQ(p.seqlen, 5);
+  EXPECT_EQ(p.keys(), 5);
+  EXPECT_EQ(p.total_q(), 8);
+  EXPECT_EQ(p.total_k(), 11);
+  EXPECT_EQ(p.cu_seqlens_q(), (std::vector<int>{0, 3, 3, 8}));
+  EXPECT_EQ(p.cu_seqlens_k(), (std::vector<int>{0, 4, 6, 11}));
+  EXPECT_EQ(p.elements(), 8 * 4 * 64);
+  EXPECT_EQ(p.kv_elements(), 11 * 2 * 64);
+  EXPECT_EQ(p.rows(), 8 * 4);
+  // Row 1 of sequence 2, K/V head 1: packed row 6 + 1 of [total_k, kv_heads, d].
+  EXPECT_EQ(p.offset(2, 1, 1, true), ((6 + 1) * 2 + 1) * 64);
+  EXPECT_EQ(p.offset(2, 3, 1, false), ((3 + 1) * 4 + 3) * 64);
+  // Causal, bottom-right: sequence 0 (3 queries, 4 keys) attends 2+3+4 pairs, sequence 2 15, sequence 1 none.
+  EXPECT_EQ(p.attended_pairs(), (9.0 + 15.0) * 4);
+  EXPECT_EQ(p.flops(), 4.0 * 64 * p.attended_pairs());
+  EXPECT_EQ(p.to_string(), "B3 H4 KV2 N5 d64 bf16 causal thd T8 Tk11");
+  AttentionProblem back = p;
+  parse_seqlens_text(seqlens_text(p), back);
+  EXPECT_EQ(seqlens_text(p), "3,0,5;4,2,5");
+  EXPECT_TRUE(same_problem(back, p));
+  back.seqlens[1] = 1;
+  EXPECT_FALSE(same_problem(back, p));
+  // Equal key counts: no seqlens_k.
+  const AttentionProblem same = varlen_problem(base, {7, 1});
+  EXPECT_EQ(same.total_k(), 8);
+  EXPECT_EQ(seqlens_text(same), "7,1");
+  // Errors name what is wrong.
+  AttentionProblem bad = p;
+  bad.seqlen = 9;
+  EXPECT_THROW(validate(bad), Error);
+  bad = p;
+  bad.seqlens_k.pop_back();
+  EXPECT_THROW(validate(bad), Error);
+  bad = p;
+  bad.layout = Layout::bshd;
+  EXPECT_THROW(validate(bad), Error);
+  EXPECT_THROW(parse_seqlens_text("3,x", back), Error);
+  // Layout thd without lengths: the runtime's bound-only problem.
+  AttentionProblem bounds = base;
+  bounds.layout = Layout::thd;
+  bounds.batch = 2;
+  bounds.seqlen = 100;
+  EXPECT_NO_THROW(validate(bounds));
+  EXPECT_EQ(bounds.total_q(), 200);
+}
+
+// draw_seqlens: in [min, max], summing to total (the last one cut), the same for the same seed.
+TEST(Problem, DrawnLengthsSumToTheTotal) {
+  const std::vector<int> a = draw_seqlens(16384, 128, 8192, 7);
+  EXPECT_EQ(a, draw_seqlens(16384, 128, 8192, 7));
+  EXPECT_NE(a, draw_seqlens(16384, 128, 8192, 8));
+  long sum = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    sum += a[i];
+    EXPECT_LE(a[i], 8192);
+    if (i + 1 < a.size()) EXPECT_GE(a[i], 128);
+  }
+  EXPECT_EQ(sum, 16384);
+  EXPECT_THROW(draw_seqlens(10, 5, 4, 1), Error);
+}
+
 TEST(DType, ParsesSpellings) {
   EXPECT_EQ(parse_dtype("bf16"), DType::bf16);
   EXPECT_EQ(parse_dtype("half"), DType::f16);

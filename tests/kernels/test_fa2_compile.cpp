@@ -125,5 +125,46 @@ TEST(Fa2Compile, SplitKvCompiles) {
   }
 }
 
+// Variable lengths (variant bit 8, with the general addressing), alone and with every other bit, one CTA per
+// query tile and split over 4 (the combine kernel's varlen form too), at block_m 64: they compile without
+// spills. (fa2_fwd's default, block_m 128 with 32 rows per warp, spills 8 to 140 bytes once a window and the
+// cap join, varlen or not: variants want the narrower tiles that search_spaces/decode.yaml and friends tune.)
+TEST(Fa2Compile, VarlenCompiles) {
+  const KernelTemplate& t = find_template("fa2_fwd");
+  jit::CompileRequest r = run::make_request("fa2_fwd.cuh", "", "sm_90a");
+  r.name_expressions.clear();
+  for (int d : {64, 128})
+    for (int bits : {9, 15})
+      for (int splits : {1, 4}) {
+        const ProblemVariant pv{.head_dim = d,
+                                .dtype = DType::bf16,
+                                .causal = true,
+                                .general = true,
+                                .window = (bits & 2) != 0,
+                                .softcap = (bits & 4) != 0,
+                                .varlen = (bits & 8) != 0};
+        ASSERT_EQ(pv.bits(), bits);
+        const ParamValues v = {
+            {"block_m", 64}, {"block_n", 64}, {"warps", 4}, {"stages", 2}, {"splits", splits}};
+        ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+        for (const std::string& e : t.name_expressions(v, pv)) r.name_expressions.push_back(e);
+      }
+  ASSERT_EQ(r.name_expressions.size(), 12u);
+  // Variant 8 alone (varlen without the general addressing) is refused.
+  EXPECT_TRUE(t.invalid_reason(t.default_config(ProblemVariant{}),
+                               ProblemVariant{.head_dim = 128, .general = false, .varlen = true}));
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile({r}, cache);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok) << results[0].log;
+  for (const std::string& e : r.name_expressions) {
+    SCOPED_TRACE(e);
+    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->spill_store_bytes, 0);
+  }
+}
+
 }  // namespace
 }  // namespace flashtune

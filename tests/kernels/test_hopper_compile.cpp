@@ -185,13 +185,14 @@ TEST(HopperCompile, VariantsCompile) {
     r.name_expressions.clear();
     std::vector<std::pair<ParamValues, ProblemVariant>> e;
     for (bool causal : {false, true})
-      for (int bits : {1, 2, 4, 7}) {
+      for (int bits : {1, 2, 4, 7, 9, 15}) {
         const ProblemVariant pv{.head_dim = d,
                                 .dtype = DType::bf16,
                                 .causal = causal,
                                 .general = (bits & 1) != 0,
                                 .window = (bits & 2) != 0,
-                                .softcap = (bits & 4) != 0};
+                                .softcap = (bits & 4) != 0,
+                                .varlen = (bits & 8) != 0};
         const ParamValues v = t.default_config(pv);
         ASSERT_EQ(v.at("persistent"), 0);
         ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);

@@ -2,8 +2,10 @@
 // hopper_fwd's default for the variant and a one-warpgroup-wide alternative, against the
 // references on grouped and multi-query heads, decode (1 and 16 queries against 4096 keys), more queries than
 // keys (rows without keys: O = 0, LSE = -inf), fewer queries than keys, windows, softcap, strided (bshd)
-// tensors, all of them together, a long windowed problem checked against the fp32 GPU reference, and N =
-// 131072 (causal, and with a 4096-key window) against it. Outputs are NaN-poisoned before every launch.
+// tensors, all of them together, a long windowed problem checked against the fp32 GPU reference, N = 131072
+// (causal, and with a 4096-key window) against it, and variable lengths (packed sequences of 0, 1, 17 ...
+// rows; their own key counts; with GQA, a window and the cap; long ones on the GPU reference). Outputs are
+// NaN-poisoned before every launch.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -101,6 +103,21 @@ std::vector<VariantCase> cases() {
   long_window4k.window_left = 4096;
   long_window4k.window_right = 0;
   v.push_back({"LongContext131072Window4096", long_window4k});
+  // Variable lengths: empty and one-row sequences between ragged ones, causal.
+  v.push_back({"Varlen", varlen_problem(base(8, 8, 0, 0, 128, true), {1, 17, 0, 300, 1000, 64})});
+  // Their own key counts: decode-like (16 vs 4096), more queries than keys (rows without keys), one key.
+  v.push_back({"VarlenKeys",
+               varlen_problem(base(4, 2, 0, 0, 64, true, DType::f16), {16, 300, 1, 5}, {4096, 100, 1, 0})});
+  // GQA + varlen + causal + window + softcap.
+  AttentionProblem varlen_all = varlen_problem(base(8, 2, 0, 0, 128, true, DType::f16),
+                                               {700, 1, 129, 0, 2000}, {900, 33, 129, 7, 2000});
+  varlen_all.window_left = 128;
+  varlen_all.softcap = 20;
+  v.push_back({"VarlenEverything", varlen_all});
+  // Long sequences (the GPU reference), a 1024-key window.
+  AttentionProblem varlen_long = varlen_problem(base(4, 1, 0, 0, 128, true), {16384, 3000, 12000});
+  varlen_long.window_left = 1024;
+  v.push_back({"VarlenLongGpuReference", varlen_long});
   return v;
 }
 

@@ -374,6 +374,37 @@ TEST(SpaceLoader, ProblemVariants) {
             std::string::npos);
 }
 
+// Variable lengths: a list, or drawn with a recorded seed; lengths_k as long; the fields they replace
+// refused.
+TEST(SpaceLoader, ProblemLengths) {
+  const SearchSpace s = parse_search_space(
+      "template: fa2_fwd\nparameters:\n" + kParams +
+          "problems:\n"
+          "  - {heads: 8, head_dim: 64, causal: [false, true], lengths: [1, 17, 0, 300], lengths_k: [100, "
+          "17, 5, "
+          "300]}\n"
+          "  - {heads: 16, head_dim: 128, lengths: {total: 16384, min: 128, max: 8192, seed: 3}}\n",
+      "t.yaml");
+  ASSERT_EQ(s.problems.size(), 3u);
+  EXPECT_EQ(s.problems[0].to_string(), "B4 H8 N300 d64 bf16 thd T318 Tk422");
+  EXPECT_EQ(s.problems[0].seqlens, (std::vector<int>{1, 17, 0, 300}));
+  EXPECT_EQ(s.problems[0].seqlens_k, (std::vector<int>{100, 17, 5, 300}));
+  EXPECT_TRUE(s.problems[1].causal);
+  EXPECT_EQ(s.problems[2].seqlens, draw_seqlens(16384, 128, 8192, 3));
+  EXPECT_EQ(s.problems[2].total_q(), 16384);
+  auto fails = [&](const std::string& entry, const std::string& why) {
+    const SpaceError e =
+        parse_error("template: fa2_fwd\nparameters:\n" + kParams + "problems:\n  - " + entry + "\n");
+    EXPECT_NE(e.message().find(why), std::string::npos) << e.message();
+  };
+  fails("{heads: 8, head_dim: 64, seqlen: 64, lengths: [1, 2]}", "seqlen does not go with lengths");
+  fails("{heads: 8, head_dim: 64, lengths: [1, 2], lengths_k: [3]}", "lengths_k: 1 sequences, lengths has 2");
+  fails("{heads: 8, head_dim: 64, lengths: {total: 100, min: 5}}", "max is required");
+  fails("{heads: 8, head_dim: 64, lengths: [1, -2]}", "lengths");
+  fails("{batch: 1, heads: 8, head_dim: 64, seqlen: 64, layout: thd}", "thd comes with lengths");
+  fails("{batch: 1, heads: 8, head_dim: 64, seqlen: 64, lengths_k: [3]}", "lengths_k needs lengths");
+}
+
 TEST(SpaceLoader, ConstraintLocations) {
   // Plain and quoted scalars point into the expression; a multi-line scalar points at its start.
   SpaceError e = parse_error(space_text(kParams, "constraints:\n  - 'block_m > 0 and x > 1'\n"));

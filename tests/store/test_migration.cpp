@@ -106,7 +106,8 @@ TEST(Migration, AVersionTwoDatabaseGainsAnUnknownClockFraction) {
         "ALTER TABLE trials DROP COLUMN clock_fraction; ALTER TABLE trials DROP COLUMN kv_heads; "
         "ALTER TABLE trials DROP COLUMN seqlen_k; ALTER TABLE trials DROP COLUMN window_left; "
         "ALTER TABLE trials DROP COLUMN window_right; ALTER TABLE trials DROP COLUMN softcap; "
-        "ALTER TABLE trials DROP COLUMN layout; PRAGMA user_version = 2");
+        "ALTER TABLE trials DROP COLUMN layout; ALTER TABLE trials DROP COLUMN seqlens; PRAGMA user_version "
+        "= 2");
   }
   {
     const ResultStore reader(db_path, ResultStore::Access::read_only);  // migrated in memory only
@@ -185,6 +186,16 @@ PRAGMA user_version = 3;
   const TrialRecord back = db.trials(t.sweep_id).back();
   EXPECT_TRUE(same_problem(back.problem, t.problem))
       << back.problem.to_string() << " vs " << t.problem.to_string();
+  // A varlen trial keeps its lengths (schema 5's seqlens).
+  TrialRecord packed = t;
+  packed.problem = varlen_problem(t.problem, {3, 0, 700}, {5, 2, 900});
+  packed.problem.window_left = -1;
+  db.add_trial(packed);
+  const TrialRecord packed_back = db.trials(t.sweep_id).back();
+  EXPECT_EQ(packed_back.problem.layout, Layout::thd);
+  EXPECT_EQ(packed_back.problem.seqlens, (std::vector<int>{3, 0, 700}));
+  EXPECT_EQ(packed_back.problem.seqlens_k, (std::vector<int>{5, 2, 900}));
+  EXPECT_TRUE(same_problem(packed_back.problem, packed.problem)) << packed_back.problem.to_string();
   // And a best entry of a variant sits beside the plain one of the same buckets.
   BestEntry v = best.front();
   v.problem = t.problem;

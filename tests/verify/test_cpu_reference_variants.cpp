@@ -171,5 +171,63 @@ TEST(CpuReferenceVariantFacts, GatherHeadsReadsTheBshdLayout) {
     for (int c = 0; c < 64; c += 21) EXPECT_EQ(g[n * 64 + c], in.q[index(p, 1, 1, n, c, 3, 4)]);
 }
 
+// Variable lengths: each sequence of a packed batch (lengths 0, 1, 17, ..., their own key counts) gives what
+// the fixed-length reference gives for that sequence alone, its rows copied out of the packed tensors; and
+// the rows come back in cpu_attention's order (each checked head's len_q rows), also through gather_heads.
+TEST(CpuReferenceVariantFacts, VarlenEqualsEachSequenceAlone) {
+  AttentionProblem base{.heads = 4, .head_dim = 64, .dtype = DType::f16, .causal = true, .kv_heads = 2};
+  base.window_left = 20;
+  base.softcap = 10;
+  const AttentionProblem p = varlen_problem(base, {17, 0, 1, 40, 33}, {30, 5, 1, 40, 7});
+  validate(p);
+  ASSERT_EQ(p.batch, 5);
+  ASSERT_EQ(p.total_q(), 91);
+  ASSERT_EQ(p.total_k(), 83);
+  const HostInputs in = make_inputs(p, 23);
+  std::vector<int> all;
+  for (int bh = 0; bh < p.batch * p.heads; ++bh) all.push_back(bh);
+  const ReferenceOutput packed = cpu_attention(p, in, all);
+  ASSERT_EQ(packed.lse.size(), static_cast<std::size_t>(p.total_q() * p.heads));
+  std::size_t row = 0;
+  for (int b = 0; b < p.batch; ++b)
+    for (int h = 0; h < p.heads; ++h) {
+      const int n = p.len_q(b), nk = p.len_k(b);
+      if (n == 0) continue;
+      AttentionProblem one = base;
+      one.batch = 1;
+      one.seqlen = n;
+      one.seqlen_k = nk;
+      HostInputs alone;
+      for (int hh = 0; hh < p.heads; ++hh)
+        for (int i = 0; i < n; ++i)
+          for (int c = 0; c < 64; ++c) alone.q.push_back(in.q[p.offset(b, hh, i, false) + c]);
+      for (int kh = 0; kh < p.num_kv_heads(); ++kh)
+        for (int j = 0; j < nk; ++j)
+          for (int c = 0; c < 64; ++c) {
+            alone.k.push_back(in.k[p.offset(b, kh, j, true) + c]);
+            alone.v.push_back(in.v[p.offset(b, kh, j, true) + c]);
+          }
+      const std::vector<int> head = {h};
+      const ReferenceOutput ref = cpu_attention(one, alone, head);
+      SCOPED_TRACE(testing::Message() << "sequence " << b << " head " << h);
+      for (int i = 0; i < n; ++i) {
+        EXPECT_EQ(packed.lse[row + i], ref.lse[i]);
+        for (int c = 0; c < 64; c += 7) EXPECT_EQ(packed.o[(row + i) * 64 + c], ref.o[i * 64 + c]);
+      }
+      row += static_cast<std::size_t>(n);
+    }
+  EXPECT_EQ(row, packed.lse.size());
+  // gather_heads picks sequence 3, head 2's rows out of the packed O and the [heads, total_q] LSE.
+  const std::vector<int> pick = {3 * 4 + 2};
+  const std::vector<std::uint16_t> g = gather_heads<std::uint16_t>(in.q, p, pick, 64);
+  ASSERT_EQ(g.size(), 40u * 64);
+  EXPECT_EQ(g[5 * 64 + 3], in.q[p.offset(3, 2, 5, false) + 3]);
+  std::vector<float> lse(static_cast<std::size_t>(p.rows()));
+  for (std::size_t i = 0; i < lse.size(); ++i) lse[i] = static_cast<float>(i);
+  const std::vector<float> gl = gather_heads<float>(lse, p, pick, 1);
+  ASSERT_EQ(gl.size(), 40u);
+  EXPECT_EQ(gl[0], static_cast<float>(2 * 91 + (17 + 0 + 1)));  // head 2's row of sequence 3's first query
+}
+
 }  // namespace
 }  // namespace flashtune::verify

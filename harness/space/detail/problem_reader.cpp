@@ -11,6 +11,13 @@
 //
 //   - {batch: 1, heads: 32, kv_heads: [8, 1], seqlen: 1, seqlen_k: [4096, 16384], head_dim: 128}   # decode
 //
+// Variable lengths (layout thd): `lengths` gives the batch's sequences instead of seqlen, tokens and batch,
+// either as a list or drawn (core/problem.hpp's draw_seqlens, the seed recorded in the file); `lengths_k`
+// the keys' (a list as long, default: the queries'). It is one value, not expanded:
+//
+//   - {heads: 16, head_dim: 128, causal: true, lengths: {total: 16384, min: 128, max: 8192, seed: 1}}
+//   - {heads: 8, head_dim: 64, lengths: [1, 17, 0, 300], lengths_k: [100, 17, 5, 300]}
+//
 // Every expanded problem must pass flashtune::validate and appear once.
 #include <climits>
 #include <cmath>
@@ -61,6 +68,48 @@ struct Expanded {
   SourceLocation where;  // of the entry
 };
 
+std::vector<int> read_length_list(const YamlReader& r, const Value& v, std::string_view what) {
+  std::vector<int> out;
+  for (const Value& e : r.list(v, what)) out.push_back(static_cast<int>(r.integer(e, what, 0, INT_MAX)));
+  if (out.empty()) r.fail(v.where, fmt::format("{}: at least one sequence", what));
+  return out;
+}
+
+// `lengths` and `lengths_k` of an entry (empty when it has none).
+std::pair<std::vector<int>, std::vector<int>> read_lengths(const YamlReader& r, const Fields& fields) {
+  const Field* f = fields.find("lengths");
+  const Field* fk = fields.find("lengths_k");
+  if (f == nullptr) {
+    if (fk != nullptr) r.fail(fk->key_where, "problem: lengths_k needs lengths");
+    return {};
+  }
+  std::vector<int> q;
+  if (f->value.node.IsMap()) {
+    const Fields draw = r.map(f->value, "problem lengths");
+    r.allow_only(draw, "problem lengths", {"total", "min", "max", "seed"});
+    auto get = [&](std::string_view key, std::int64_t lo, std::int64_t hi) -> std::int64_t {
+      const Field* e = draw.find(key);
+      if (e == nullptr) r.fail(f->value.where, fmt::format("problem lengths: {} is required", key));
+      return r.integer(e->value, fmt::format("problem lengths {}", key), lo, hi);
+    };
+    const std::int64_t total = get("total", 1, INT_MAX);
+    const int min_len = static_cast<int>(get("min", 1, INT_MAX));
+    const int max_len = static_cast<int>(get("max", min_len, INT_MAX));
+    const auto seed = static_cast<std::uint64_t>(get("seed", 0, INT64_MAX));
+    q = draw_seqlens(total, min_len, max_len, seed);
+  } else {
+    q = read_length_list(r, f->value, "problem lengths");
+  }
+  std::vector<int> k;
+  if (fk != nullptr) {
+    k = read_length_list(r, fk->value, "problem lengths_k");
+    if (k.size() != q.size())
+      r.fail(fk->value.where,
+             fmt::format("problem lengths_k: {} sequences, lengths has {}", k.size(), q.size()));
+  }
+  return {q, k};
+}
+
 std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
   const std::string what = fmt::format("problem {}", kFields[slot]);
   std::vector<Choice> out;
@@ -90,7 +139,9 @@ std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
       case layout: {
         const std::string s = r.string(e, what);
         const std::optional<Layout> l = parse_layout(s);
-        if (!l) r.fail(e.where, fmt::format("{}: expected bhsd or bshd, got '{}'", what, s));
+        if (!l || *l == Layout::thd)
+          r.fail(e.where,
+                 fmt::format("{}: expected bhsd or bshd (thd comes with lengths), got '{}'", what, s));
         c.i = static_cast<std::int64_t>(*l);
         break;
       }
@@ -110,18 +161,28 @@ std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
 void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate& t,
                   std::vector<Expanded>& out) {
   const Fields fields = r.map(entry, "problem");
-  r.allow_only(fields, "problem",
-               {"tokens", "hidden", "batch", "heads", "seqlen", "head_dim", "dtype", "causal", "scale",
-                "kv_heads", "seqlen_k", "window_left", "window_right", "softcap", "layout"});
+  r.allow_only(
+      fields, "problem",
+      {"tokens", "hidden", "batch", "heads", "seqlen", "head_dim", "dtype", "causal", "scale", "kv_heads",
+       "seqlen_k", "window_left", "window_right", "softcap", "layout", "lengths", "lengths_k"});
+  const auto [lengths, lengths_k] = read_lengths(r, fields);
+  const bool varlen = !lengths.empty();
   auto needs_one = [&](std::string_view a, std::string_view b) {
     const bool has_a = fields.find(a) != nullptr, has_b = fields.find(b) != nullptr;
     if (has_a && has_b) r.fail(entry.where, fmt::format("problem: give {} or {}, not both", a, b));
     if (!has_a && !has_b) r.fail(entry.where, fmt::format("problem: {} or {} is required", a, b));
   };
-  needs_one("tokens", "batch");
+  if (varlen) {
+    for (std::string_view key : {"tokens", "batch", "seqlen", "seqlen_k", "layout"})
+      if (fields.find(key) != nullptr)
+        r.fail(entry.where,
+               fmt::format("problem: {} does not go with lengths (varlen: they follow from them)", key));
+  } else {
+    needs_one("tokens", "batch");
+    if (fields.find("seqlen") == nullptr) r.fail(entry.where, "problem: seqlen (or lengths) is required");
+  }
   needs_one("hidden", "heads");
-  for (std::string_view key : {"seqlen", "head_dim"})
-    if (fields.find(key) == nullptr) r.fail(entry.where, fmt::format("problem: {} is required", key));
+  if (fields.find("head_dim") == nullptr) r.fail(entry.where, "problem: head_dim is required");
 
   std::vector<Choice> choices[kSlots];
   std::size_t count = 1;
@@ -137,7 +198,10 @@ void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate&
     auto has = [&](Slot s) { return !choices[s].empty(); };
     auto pick = [&](Slot s) -> const Choice& { return choices[s][index[s]]; };
     AttentionProblem p;
-    p.seqlen = static_cast<int>(pick(seqlen).i);
+    if (varlen)
+      p = varlen_problem(p, lengths, lengths_k);
+    else
+      p.seqlen = static_cast<int>(pick(seqlen).i);
     p.head_dim = static_cast<int>(pick(head_dim).i);
     if (has(dtype)) p.dtype = static_cast<DType>(pick(dtype).i);
     if (has(causal)) p.causal = pick(causal).i != 0;
@@ -148,7 +212,9 @@ void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate&
     if (has(window_right)) p.window_right = static_cast<int>(pick(window_right).i);
     if (has(softcap)) p.softcap = static_cast<float>(pick(softcap).x);
     if (has(layout)) p.layout = static_cast<Layout>(pick(layout).i);
-    if (has(tokens)) {
+    if (varlen) {
+      // batch came with the lengths
+    } else if (has(tokens)) {
       const Choice& t = pick(tokens);
       if (t.i % p.seqlen != 0)
         r.fail(t.at.where, fmt::format("problem: tokens {} is not a multiple of seqlen {}", t.i, p.seqlen));

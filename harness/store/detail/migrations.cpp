@@ -34,6 +34,10 @@
 // seqlen_k_bucket the buckets; the example problem gains kv_heads, seqlen_k and softcap_value. Older entries
 // become the plain problem's (group 1, seqlen_k_bucket = seqlen_bucket, no window, no softcap, bhsd).
 //
+// Version 5 adds variable lengths: layout 'thd' (packed sequences; best keys it like any layout, bucketed by
+// the longest sequence) and trials' seqlens, the sequences' query lengths "q1,q2,..." with ";k1,k2,..."
+// when the keys' differ ('' for every fixed-length trial; core/problem.hpp's seqlens_text).
+//
 // Time stamps are TEXT, UTC ISO 8601 ("2026-11-24T03:13:21Z"). REAL columns are nullable because sqlite
 // stores NaN as NULL; the store reads NULL back as NaN. Booleans are INTEGER 0/1.
 //
@@ -209,6 +213,9 @@ INSERT INTO best_v4
   FROM best;
 DROP TABLE best;
 ALTER TABLE best_v4 RENAME TO best;
+)sql"},
+    Migration{5, R"sql(
+ALTER TABLE trials ADD COLUMN seqlens TEXT NOT NULL DEFAULT '';
 )sql"},
 };
 static_assert(kMigrations.back().version == kLatestSchemaVersion,

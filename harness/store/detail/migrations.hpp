@@ -5,7 +5,7 @@
 
 namespace flashtune::store::detail {
 
-inline constexpr int kLatestSchemaVersion = 4;
+inline constexpr int kLatestSchemaVersion = 5;
 inline constexpr int kApplicationId = 0x464c5455;  // "FLTU"
 
 // Brings the database to kLatestSchemaVersion, in one write transaction (a second process that got there
