@@ -7,14 +7,21 @@ choice: the tuned best of the results store, else the template's default) agains
   window  FlexAttention (torch.nn.attention.flex_attention, compiled, with a BlockMask) for a causal window of
           1024 keys at N 16k (B1 H16 d128), and SDPA FLASH without a window as the dense bound;
   decode  SDPA FLASH and CUDNN (enable_gqa), 1 query against seqlen_k 4k..64k keys, batch 1..64, heads 32
-          over 8, d 128 (causal is moot for one query aligned to the end: both sides run it unmasked).
+          over 8, d 128 (causal is moot for one query aligned to the end: both sides run it unmasked);
+  varlen  a batch of lengths drawn from 128..8192 summing to 16384 tokens (--varlen-seed; core/problem.cpp's
+          draw_seqlens, so `--lengths` of the C++ tools takes the printed list), packed, heads 16 over 16 and 4
+          kv_heads, d 128, causal and not: flashtune.attention with cu_seqlens against SDPA on nested (jagged)
+          tensors (torch.nested.nested_tensor(..., layout=torch.jagged), enable_gqa where kv_heads differ) and
+          FlexAttention (compiled) with a document mask (a BlockMask from create_block_mask on the packed
+          sequence; causal within each document).
 
 Timing as bench/peers.py: CUDA events around one call, L2 flushed (256 MiB write) before each sample, warm-up
 first, median of --reps samples. TFLOP/s = 4 * attended (query, key) pairs * d * batch * heads / time (the
-pairs the mask keeps, as AttentionProblem::attended_pairs counts them). Prints a Markdown table and, with
---json, the rows.
+pairs the mask keeps, as AttentionProblem::attended_pairs counts them; varlen: summed over the sequences, each
+with its own length). A peer that fails is reported on stderr and shown as "-". Prints a Markdown table and,
+with --json, the rows.
 
-    python bench/python/variants.py --families gqa window decode --json variants.json
+    python bench/python/variants.py --families gqa window decode varlen --json variants.json
 """
 
 import argparse
@@ -147,9 +154,108 @@ def decode_rows(reps, warmup):
     return rows
 
 
+def mt19937_64(seed):
+    """std::mt19937_64's outputs for `seed`: the generator of core/problem.cpp's draw_seqlens."""
+    n, m, mask = 312, 156, (1 << 64) - 1
+    mt = [seed & mask]
+    for i in range(1, n):
+        mt.append((6364136223846793005 * (mt[-1] ^ (mt[-1] >> 62)) + i) & mask)
+    while True:
+        for i in range(n):
+            x = (mt[i] & 0xFFFFFFFF80000000) | (mt[(i + 1) % n] & 0x7FFFFFFF)
+            mt[i] = mt[(i + m) % n] ^ (x >> 1) ^ (0xB5026F5AA96619E9 if x & 1 else 0)
+        for y in mt:
+            y ^= (y >> 29) & 0x5555555555555555
+            y ^= (y << 17) & 0x71D67FFFEDA60000
+            y ^= (y << 37) & 0xFFF7EEE000000000
+            y ^= y >> 43
+            yield y & mask
+
+
+def draw_seqlens(total, min_len, max_len, seed):
+    """Lengths drawn uniformly from [min_len, max_len] until they sum to `total`, the last cut short: the same
+    lengths as core/problem.cpp's draw_seqlens for the same seed (std::mt19937_64, by modulo)."""
+    gen, span, out, left = mt19937_64(seed), max_len - min_len + 1, [], total
+    while left > 0:
+        out.append(min(min_len + next(gen) % span, left))
+        left -= out[-1]
+    return out
+
+
+def report_failure(name, shape, e):
+    print(f"variants.py: {name} {shape}: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}",
+          file=sys.stderr)
+
+
+def varlen_rows(reps, warmup, seed):
+    import torch.nn.functional as F
+
+    lens = draw_seqlens(16384, 128, 8192, seed)
+    total, b, h, d, longest = sum(lens), len(lens), 16, 128, max(lens)
+    print(f"varlen: seed {seed}, {b} sequences of {total} tokens: {','.join(map(str, lens))}")
+    cu = torch.tensor([0] + [sum(lens[:i + 1]) for i in range(b)], dtype=torch.int32, device="cuda")
+    doc = torch.repeat_interleave(torch.arange(b, device="cuda"), torch.tensor(lens, device="cuda"))
+    rows = []
+    flex = create_block_mask = None
+    try:
+        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+        flex = torch.compile(flex_attention)
+    except Exception as e:  # an old torch: the other peers still run
+        report_failure("flex", "import", e)
+    for hk in (16, 4):
+        g = torch.Generator(device="cuda").manual_seed(1234)
+        q = torch.randn(total, h, d, device="cuda", dtype=torch.bfloat16, generator=g)
+        k, v = (torch.randn(total, hk, d, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(2))
+        for causal in (False, True):
+            shape = f"T{total} ({b} seqs, 128..8192, seed {seed}) H{h} KV{hk} d{d}{' causal' if causal else ''}"
+            times = {}
+            try:
+                times["flashtune"] = timed(
+                    lambda: flashtune.attention(q, k, v, causal=causal, cu_seqlens_q=cu, cu_seqlens_k=cu,
+                                                max_seqlen_q=longest, max_seqlen_k=longest), reps, warmup)
+            except Exception as e:
+                report_failure("flashtune", shape, e)
+                times["flashtune"] = None
+            # SDPA on nested (jagged) tensors: [B, j, H, d] transposed to [B, H, j, d]; torch picks the backend.
+            try:
+                qn, kn, vn = (torch.nested.nested_tensor(list(t.split(lens)), layout=torch.jagged).transpose(1, 2)
+                              for t in (q, k, v))
+                kw = {"enable_gqa": True} if hk != h else {}
+                times["sdpa_nested"] = timed(
+                    lambda: F.scaled_dot_product_attention(qn, kn, vn, is_causal=causal, **kw), reps, warmup)
+            except Exception as e:  # a peer that fails is reported, not fatal
+                report_failure("sdpa_nested", shape, e)
+                times["sdpa_nested"] = None
+            # FlexAttention on the packed sequence [1, H, T, d] with a document mask (causal within a document).
+            try:
+                if flex is None:
+                    raise RuntimeError("flex_attention is not available")
+                qf, kf, vf = (t.transpose(0, 1).unsqueeze(0).contiguous() for t in (q, k, v))
+
+                def document(b_, h_, qi, kj, causal=causal):
+                    same = doc[qi] == doc[kj]
+                    return (same & (qi >= kj)) if causal else same
+
+                mask = create_block_mask(document, B=None, H=None, Q_LEN=total, KV_LEN=total, device="cuda")
+                kw = {"enable_gqa": True} if hk != h else {}
+                times["flex_document"] = timed(lambda: flex(qf, kf, vf, block_mask=mask, **kw), reps, warmup)
+            except Exception as e:
+                report_failure("flex_document", shape, e)
+                times["flex_document"] = None
+            pairs = sum(attended_pairs(n, n, causal) for n in lens)
+            r = row("varlen", shape, pairs, 1, h, d, times)
+            r["lengths"] = lens
+            r["seed"] = seed
+            rows.append(r)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--families", nargs="+", choices=["gqa", "window", "decode"], default=["gqa", "window", "decode"])
+    families = ["gqa", "window", "decode", "varlen"]
+    ap.add_argument("--families", nargs="+", choices=families, default=families)
+    ap.add_argument("--varlen-seed", type=int, default=0, help="seed of the varlen family's lengths (default 0)")
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--json", help="write the rows here")
@@ -159,7 +265,10 @@ def main():
         return 3
     rows = []
     for family in a.families:
-        rows += {"gqa": gqa_rows, "window": window_rows, "decode": decode_rows}[family](a.reps, a.warmup)
+        if family == "varlen":
+            rows += varlen_rows(a.reps, a.warmup, a.varlen_seed)
+        else:
+            rows += {"gqa": gqa_rows, "window": window_rows, "decode": decode_rows}[family](a.reps, a.warmup)
 
     def fmt(x, spec="{:.0f}"):
         return spec.format(x) if x is not None and not (isinstance(x, float) and math.isnan(x)) else "-"

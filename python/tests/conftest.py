@@ -54,7 +54,9 @@ _PyCapsule_New.restype = ctypes.py_object
 _PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
 
 DEVICE = {"cpu": 1, "cuda": 2, "cuda_host": 3, "cuda_managed": 13}
-DTYPE = {"bfloat16": (4, 16), "float16": (2, 16), "float32": (2, 32), "int8": (0, 8)}
+DTYPE = {
+    "bfloat16": (4, 16), "float16": (2, 16), "float32": (2, 32), "int8": (0, 8), "int32": (0, 32), "int64": (0, 64)
+}
 
 
 class FakeDLPack:

@@ -7,6 +7,10 @@
 //   fields _check(qd, kd, vd, causal, scale, template)                              the same checks, no GPU
 //   needed _choice, _best_config, _info, _bench_runtime, _runtime_templates
 //
+// The attention calls end with the variant options (window_left, window_right, softcap) and the varlen ones
+// (cu_seqlens_q, cu_seqlens_k: tensors, descriptions for _attention_desc and _check, or None; max_seqlen_q,
+// max_seqlen_k: -1 when not given), all with defaults.
+//
 // A tensor description ("desc") is the tuple (data pointer, shape, strides in elements, dtype name, device
 // type name, device index), as flashtune/_torch_op.py builds it from a torch.Tensor.
 #include <nanobind/nanobind.h>
@@ -18,11 +22,13 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <tuple>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
@@ -216,17 +222,51 @@ runtime::TensorArg arg_of(const TensorDesc& t) {
   return {reinterpret_cast<const void*>(t.data), array4(t.shape), array4(t.strides)};
 }
 
-// The runtime's call for checked tensors (check_metadata gave `p`): their shapes and strides, the options;
-// o of q's shape, contiguous unless o_strides are given.
+// The strides of [total, heads, head_dim] `s` as the runtime takes the tensor, the [1, heads, total,
+// head_dim] view: {batch, head, row, 1}. The batch stride is any valid one (an extent of 1: never used).
+runtime::Strides varlen_strides(const std::vector<std::int64_t>& s, std::int64_t total) {
+  return {std::max<std::int64_t>(total, 1) * s[0], s[1], s[0], 1};
+}
+
+// A varlen tensor [total, heads, head_dim] as the runtime's TensorArg.
+runtime::TensorArg varlen_arg_of(const TensorDesc& t) {
+  return {reinterpret_cast<const void*>(t.data),
+          {1, t.shape[1], t.shape[0], t.shape[2]},
+          varlen_strides(t.strides, t.shape[0])};
+}
+
+// Contiguous strides of a tensor of `shape`, in elements.
+std::vector<std::int64_t> dense(const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> s(shape.size(), 1);
+  for (std::size_t i = shape.size(); i-- > 1;) s[i - 1] = s[i] * shape[i];
+  return s;
+}
+
+// The runtime's call for checked tensors (check_metadata gave `p`; with varlen, the same VarlenDesc): their
+// shapes and strides, the options; o of q's shape, contiguous unless o_strides are given (varlen: o's 3).
 runtime::AttentionCall call_of(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
                                const AttentionProblem& p, std::uintptr_t o, std::uintptr_t lse,
-                               const std::optional<std::vector<std::int64_t>>& o_strides = std::nullopt) {
+                               const std::optional<std::vector<std::int64_t>>& o_strides = std::nullopt,
+                               const VarlenDesc* varlen = nullptr) {
   runtime::AttentionCall c;
-  c.q = arg_of(q);
-  c.k = arg_of(k);
-  c.v = arg_of(v);
+  if (varlen != nullptr) {
+    c.q = varlen_arg_of(q);
+    c.k = varlen_arg_of(k);
+    c.v = varlen_arg_of(v);
+    c.o_strides =
+        varlen_strides(o_strides && o_strides->size() == 3 ? *o_strides : dense(q.shape), q.shape[0]);
+    c.varlen = runtime::VarlenArgs{.cu_seqlens_q = reinterpret_cast<const int*>(varlen->cu_seqlens_q.data),
+                                   .cu_seqlens_k = reinterpret_cast<const int*>(varlen->cu_seqlens_k.data),
+                                   .batch = p.batch,
+                                   .max_seqlen_q = p.seqlen,
+                                   .max_seqlen_k = p.keys()};
+  } else {
+    c.q = arg_of(q);
+    c.k = arg_of(k);
+    c.v = arg_of(v);
+    if (o_strides && o_strides->size() == 4) c.o_strides = array4(*o_strides);
+  }
   c.o = reinterpret_cast<void*>(o);
-  if (o_strides && o_strides->size() == 4) c.o_strides = array4(*o_strides);
   c.lse = reinterpret_cast<float*>(lse);
   c.dtype = p.dtype;
   c.causal = p.causal;
@@ -242,23 +282,45 @@ CallOptions options_of(bool causal, std::optional<double> scale, const std::opti
   return {causal, scale, tmpl.value_or(""), window_left, window_right, softcap};
 }
 
+// A launch needs the max_seqlens: the torch side reads what the caller left out from the cu_seqlens; other
+// frameworks must pass them (flashtune reads no device memory of theirs).
+void require_max_seqlens(const VarlenDesc* varlen, const char* why) {
+  if (varlen == nullptr) return;
+  for (const auto& [given, name] :
+       {std::pair{varlen->max_seqlen_q, "max_seqlen_q"}, std::pair{varlen->max_seqlen_k, "max_seqlen_k"}})
+    if (given == VarlenDesc::kUnknown) throw ArgumentError(ArgumentError::Type::value, name, why);
+}
+
 nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causal,
                             std::optional<double> scale, bool return_lse,
                             const std::optional<std::string>& tmpl, std::uintptr_t stream, int window_left,
-                            int window_right, double softcap) {
-  nb::ndarray<nb::ro> qa, ka, va;
+                            int window_right, double softcap, nb::handle cu_seqlens_q,
+                            nb::handle cu_seqlens_k, std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
+  nb::ndarray<nb::ro> qa, ka, va, cqa, cka;
   const TensorDesc qd = desc_of(q, "q", qa), kd = desc_of(k, "k", ka), vd = desc_of(v, "v", va);
+  std::optional<VarlenDesc> varlen;
+  if (!cu_seqlens_q.is_none() || !cu_seqlens_k.is_none())
+    varlen = VarlenDesc{desc_of(cu_seqlens_q, "cu_seqlens_q", cqa),
+                        desc_of(cu_seqlens_k, "cu_seqlens_k", cka), max_seqlen_q, max_seqlen_k};
+  const VarlenDesc* vl = varlen ? &*varlen : nullptr;
   const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
-  const AttentionProblem p = check_metadata(qd, kd, vd, options);
-  const int device = check_devices(qd, kd, vd);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl);
+  require_max_seqlens(vl,
+                      "None needs torch tensors (flashtune reads their cu_seqlens on the host); with other "
+                      "frameworks pass the longest sequence's length (or an upper bound)");
+  const int device = check_devices(qd, kd, vd, vl);
   std::unique_ptr<DeviceAllocation> o, lse;
-  const std::size_t rows = static_cast<std::size_t>(p.rows());
+  // Varlen: O [total_q, heads, head_dim] contiguous, LSE [heads, total_q]; else O as q, LSE [batch, heads,
+  // n].
+  const std::size_t rows = vl != nullptr ? static_cast<std::size_t>(qd.shape[0] * qd.shape[1])
+                                         : static_cast<std::size_t>(p.rows());
   {
     nb::gil_scoped_release release;
     const DeviceScope scope(device);
     o = std::make_unique<DeviceAllocation>(device, rows * p.head_dim * element_bytes(p.dtype));
     if (return_lse) lse = std::make_unique<DeviceAllocation>(device, rows * sizeof(float));
-    const runtime::AttentionCall c = call_of(qd, kd, vd, p, o->buffer.ptr(), lse ? lse->buffer.ptr() : 0);
+    const runtime::AttentionCall c =
+        call_of(qd, kd, vd, p, o->buffer.ptr(), lse ? lse->buffer.ptr() : 0, std::nullopt, vl);
     runtime_for(options.template_id).attention(c, stream_of(stream));
   }
   const auto b = static_cast<std::size_t>(p.batch), h = static_cast<std::size_t>(p.heads),
@@ -267,6 +329,12 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
       static_cast<std::uint8_t>(p.dtype == DType::bf16 ? nb::dlpack::dtype_code::Bfloat
                                                        : nb::dlpack::dtype_code::Float),
       16, 1};
+  if (vl != nullptr) {
+    const auto total = static_cast<std::size_t>(qd.shape[0]);
+    nb::object out = as_array(std::move(o), {total, h, d}, dt);
+    if (!return_lse) return out;
+    return nb::make_tuple(out, as_array(std::move(lse), {h, total}, nb::dtype<float>()));
+  }
   nb::object out = as_array(std::move(o), {b, h, n, d}, dt);
   if (!return_lse) return out;
   return nb::make_tuple(out, as_array(std::move(lse), {b, h, n}, nb::dtype<float>()));
@@ -275,10 +343,11 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
 // Launches the checked call (check_metadata gave `p`, check_devices `device`) with the GIL released.
 void launch(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const AttentionProblem& p,
             const CallOptions& options, int device, std::uintptr_t o, std::uintptr_t lse,
-            std::uintptr_t stream, const std::optional<std::vector<std::int64_t>>& o_strides) {
+            std::uintptr_t stream, const std::optional<std::vector<std::int64_t>>& o_strides,
+            const VarlenDesc* varlen = nullptr) {
   nb::gil_scoped_release release;
   const DeviceScope scope(device);
-  const runtime::AttentionCall c = call_of(q, k, v, p, o, lse, o_strides);
+  const runtime::AttentionCall c = call_of(q, k, v, p, o, lse, o_strides, varlen);
   runtime_for(options.template_id).attention(c, stream_of(stream));
 }
 
@@ -328,36 +397,74 @@ TensorDesc torch_desc(nb::handle t) {
 
 // flashtune.attention's eager path for torch tensors: q, k, v torch.Tensors, o (and lse, or None) allocated
 // by the caller; runs on torch's current stream of q's device.
+constexpr const char* kTorchMaxSeqlens =
+    "None: flashtune reads the cu_seqlens on the host first (flashtune/_torch_op.py), which did not happen";
+
+// flashtune.attention's eager path for torch tensors: q, k, v torch.Tensors, o (and lse, or None) allocated
+// by the caller; runs on torch's current stream of q's device. Varlen: the cu_seqlens torch.Tensors (both, or
+// None) and the max_seqlens (VarlenDesc::kUnknown: not given; _torch_op reads them before this call).
 void attention_torch(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb::handle lse, bool causal,
                      std::optional<double> scale, const std::optional<std::string>& tmpl, int window_left,
-                     int window_right, double softcap) {
+                     int window_right, double softcap, nb::handle cu_seqlens_q, nb::handle cu_seqlens_k,
+                     std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
   if (torch_hooks == nullptr) throw Error(ErrorKind::internal, "_attention_torch before _torch_init");
   const TensorDesc qd = torch_desc(q), kd = torch_desc(k), vd = torch_desc(v);
+  std::optional<VarlenDesc> varlen;
+  if (!cu_seqlens_q.is_none() || !cu_seqlens_k.is_none()) {
+    if (cu_seqlens_q.is_none() || cu_seqlens_k.is_none())
+      throw ArgumentError(ArgumentError::Type::value,
+                          cu_seqlens_q.is_none() ? "cu_seqlens_q" : "cu_seqlens_k",
+                          "None while the other cu_seqlens is given: variable lengths need both");
+    varlen = VarlenDesc{torch_desc(cu_seqlens_q), torch_desc(cu_seqlens_k), max_seqlen_q, max_seqlen_k};
+  }
+  const VarlenDesc* vl = varlen ? &*varlen : nullptr;
   const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
-  const AttentionProblem p = check_metadata(qd, kd, vd, options);
-  const int device = check_devices(qd, kd, vd);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl);
+  const int device = check_devices(qd, kd, vd, vl);
+  require_max_seqlens(vl, kTorchMaxSeqlens);
   const auto stream = nb::cast<std::uintptr_t>(torch_hooks->raw_stream(device));
   const auto o_ptr = nb::cast<std::uintptr_t>(o.attr("data_ptr")());
   const std::uintptr_t lse_ptr = lse.is_none() ? 0 : nb::cast<std::uintptr_t>(lse.attr("data_ptr")());
-  launch(qd, kd, vd, p, options, device, o_ptr, lse_ptr, stream, int_list(o.attr("stride")()));
+  launch(qd, kd, vd, p, options, device, o_ptr, lse_ptr, stream, int_list(o.attr("stride")()), vl);
 }
 
 // ---- described tensors (torch)
 
+std::optional<VarlenDesc> varlen_of(const std::optional<Desc>& cu_seqlens_q,
+                                    const std::optional<Desc>& cu_seqlens_k, std::int64_t max_seqlen_q,
+                                    std::int64_t max_seqlen_k) {
+  if (!cu_seqlens_q && !cu_seqlens_k) return std::nullopt;
+  if (!cu_seqlens_q || !cu_seqlens_k)
+    throw ArgumentError(ArgumentError::Type::value, cu_seqlens_q ? "cu_seqlens_k" : "cu_seqlens_q",
+                        "None while the other cu_seqlens is given: variable lengths need both (the keys' "
+                        "prefix sums may be the queries' tensor)");
+  return VarlenDesc{desc_of(*cu_seqlens_q), desc_of(*cu_seqlens_k), max_seqlen_q, max_seqlen_k};
+}
+
 void attention_desc(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t o, std::uintptr_t lse,
                     bool causal, std::optional<double> scale, const std::optional<std::string>& tmpl,
                     std::uintptr_t stream, int window_left, int window_right, double softcap,
-                    const std::optional<std::vector<std::int64_t>>& o_strides) {
+                    const std::optional<std::vector<std::int64_t>>& o_strides,
+                    const std::optional<Desc>& cu_seqlens_q, const std::optional<Desc>& cu_seqlens_k,
+                    std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
   const TensorDesc qd = desc_of(q), kd = desc_of(k), vd = desc_of(v);
+  const std::optional<VarlenDesc> varlen = varlen_of(cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k);
+  const VarlenDesc* vl = varlen ? &*varlen : nullptr;
   const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
-  const AttentionProblem p = check_metadata(qd, kd, vd, options);
-  launch(qd, kd, vd, p, options, check_devices(qd, kd, vd), o, lse, stream, o_strides);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl);
+  const int device = check_devices(qd, kd, vd, vl);
+  require_max_seqlens(vl, kTorchMaxSeqlens);
+  launch(qd, kd, vd, p, options, device, o, lse, stream, o_strides, vl);
 }
 
 void check_desc(const Desc& q, const Desc& k, const Desc& v, bool causal, std::optional<double> scale,
-                const std::optional<std::string>& tmpl, int window_left, int window_right, double softcap) {
+                const std::optional<std::string>& tmpl, int window_left, int window_right, double softcap,
+                const std::optional<Desc>& cu_seqlens_q, const std::optional<Desc>& cu_seqlens_k,
+                std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
+  const std::optional<VarlenDesc> varlen = varlen_of(cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k);
   (void)check_metadata(desc_of(q), desc_of(k), desc_of(v),
-                       options_of(causal, scale, tmpl, window_left, window_right, softcap));
+                       options_of(causal, scale, tmpl, window_left, window_right, softcap),
+                       varlen ? &*varlen : nullptr);
 }
 
 // Host wall time per call of Runtime::attention on one problem, `calls` calls queued back to back and one
@@ -569,18 +676,23 @@ NB_MODULE(_flashtune, m) {
   m.attr("__version__") = FLASHTUNE_VERSION;
   // The variant options come last, with the plain problem's values as defaults: window sides -1 (unbounded),
   // softcap 0 (none).
+  // Then the varlen ones: the cu_seqlens (None: fixed lengths) and the max_seqlens (-1: not given).
   m.def("_attention_dlpack", &attention_dlpack, "q"_a.none(), "k"_a.none(), "v"_a.none(), "causal"_a,
         "scale"_a.none(), "return_lse"_a, "template"_a.none(), "stream"_a, "window_left"_a = -1,
-        "window_right"_a = -1, "softcap"_a = 0.0);
+        "window_right"_a = -1, "softcap"_a = 0.0, "cu_seqlens_q"_a.none() = nb::none(),
+        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1);
   m.def("_attention_desc", &attention_desc, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a, "scale"_a.none(),
         "template"_a.none(), "stream"_a, "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0,
-        "o_strides"_a.none() = nb::none());
+        "o_strides"_a.none() = nb::none(), "cu_seqlens_q"_a.none() = nb::none(),
+        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1);
   m.def("_torch_init", &torch_init, "bf16"_a, "f16"_a, "raw_stream"_a);
   m.def("_attention_torch", &attention_torch, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a.none(), "causal"_a,
-        "scale"_a.none(), "template"_a.none(), "window_left"_a = -1, "window_right"_a = -1,
-        "softcap"_a = 0.0);
+        "scale"_a.none(), "template"_a.none(), "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0,
+        "cu_seqlens_q"_a.none() = nb::none(), "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1,
+        "max_seqlen_k"_a = -1);
   m.def("_check", &check_desc, "q"_a, "k"_a, "v"_a, "causal"_a, "scale"_a.none(), "template"_a.none(),
-        "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0);
+        "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0, "cu_seqlens_q"_a.none() = nb::none(),
+        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1);
   m.def("_bench_runtime", &bench_runtime, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a,
         "template"_a.none(), "stream"_a, "calls"_a);
   m.def("_choice", &choice, "batch"_a, "heads"_a, "seqlen"_a, "head_dim"_a, "dtype"_a, "causal"_a,

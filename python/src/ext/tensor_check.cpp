@@ -120,8 +120,11 @@ void check_template(const std::string& template_id) {
                                     template_id, fmt::join(ids, ", ")));
 }
 
-AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
-                                const CallOptions& options) {
+namespace {
+
+// The fixed-length part of check_metadata: rank, dtype, shapes, extents and heads; `p` gets all but the
+// options and the layout.
+void check_fixed(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, AttentionProblem& p) {
   const TensorDesc* all[] = {&q, &k, &v};
   const char* names[] = {"q", "k", "v"};
   for (int i = 0; i < 3; ++i) check_rank(*all[i], names[i]);
@@ -149,18 +152,188 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
     throw ArgumentError(Type::value, "k",
                         fmt::format("{} key/value heads do not divide q's {} heads (grouped-query attention)",
                                     k.shape[1], q.shape[1]));
-  check_template(options.template_id);
-  AttentionProblem p;
   p.batch = static_cast<int>(q.shape[0]);
   p.heads = static_cast<int>(q.shape[1]);
   p.seqlen = static_cast<int>(q.shape[2]);
   p.head_dim = static_cast<int>(q.shape[3]);
   p.dtype = *dtype;
-  p.causal = options.causal;
   p.kv_heads = k.shape[1] == q.shape[1] ? 0 : static_cast<int>(k.shape[1]);
   p.seqlen_k = k.shape[2] == q.shape[2] ? 0 : static_cast<int>(k.shape[2]);
+}
+
+// q, k and v of a varlen call: [total, heads, head_dim] each, k and v alike with q's head_dim, kv_heads
+// dividing heads; the problem's heads, head_dim, dtype and kv_heads (the lengths come from the cu_seqlens).
+void check_varlen_tensors(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v) {
+  const TensorDesc* all[] = {&q, &k, &v};
+  const char* names[] = {"q", "k", "v"};
+  const char* rows[] = {"total_q", "total_k", "total_k"};
+  for (int i = 0; i < 3; ++i) {
+    const TensorDesc& t = *all[i];
+    if (t.shape.size() != 3)
+      throw ArgumentError(Type::value, names[i],
+                          fmt::format("expected a 3-dimensional tensor [{}, {}, head_dim] with cu_seqlens "
+                                      "(variable lengths, packed), got {} dimension{} (shape {})",
+                                      rows[i], i == 0 ? "heads" : "kv_heads", t.shape.size(),
+                                      t.shape.size() == 1 ? "" : "s", shape_text(t.shape)));
+    if (t.strides.size() != t.shape.size())
+      throw ArgumentError(Type::value, names[i],
+                          fmt::format("{} strides for {} dimensions", t.strides.size(), t.shape.size()));
+  }
+}
+
+void check_varlen_extents(const TensorDesc& t, const char* name, const char* rows) {
+  for (const std::int64_t e : t.shape)
+    if (e < 1 || e > std::numeric_limits<int>::max())
+      throw ArgumentError(Type::value, name,
+                          fmt::format("shape {}: every extent must be in 1..2^31-1 [{}, heads, head_dim] (at "
+                                      "least one row in all: sequences of length 0 are fine)",
+                                      shape_text(t.shape), rows));
+  if (t.shape[0] > kMaxRows / t.shape[1])
+    throw ArgumentError(Type::value, name,
+                        fmt::format("shape {}: {} * heads must be below 2^31", shape_text(t.shape), rows));
+}
+
+// [total, heads, head_dim] read in place: unit stride on head_dim, the row and head strides positive
+// multiples of 8 elements (an extent of 1 may have any stride). The runtime takes it as the [1, heads, total,
+// head_dim] view, which is never contiguous in its sense, so dense tensors must meet this too (head_dim 64,
+// 128, 256 do).
+void check_varlen_strides(const TensorDesc& t, const char* name) {
+  const std::vector<std::int64_t>& s = t.shape;
+  if (t.strides[2] != 1 && s[2] > 1)
+    throw ArgumentError(Type::value, name,
+                        fmt::format("the last dimension (head_dim) must have stride 1, got {} (strides {}); "
+                                    "{}.contiguous() makes a copy that has",
+                                    t.strides[2], shape_text(t.strides), name));
+  for (int i = 0; i < 2; ++i)
+    if (s[i] > 1 && (t.strides[i] <= 0 || t.strides[i] % 8 != 0))
+      throw ArgumentError(Type::value, name,
+                          fmt::format("strides {}: the row and head strides must be positive multiples of 8 "
+                                      "elements (16 bytes) for the kernels to read the tensor in place; "
+                                      "{}.contiguous() makes a copy that is",
+                                      shape_text(t.strides), name));
+}
+
+void check_cu_seqlens(const TensorDesc& t, const char* name) {
+  if (t.shape.size() != 1)
+    throw ArgumentError(Type::value, name,
+                        fmt::format("expected a 1-dimensional tensor of batch + 1 prefix sums, got {} "
+                                    "dimension{} (shape {})",
+                                    t.shape.size(), t.shape.size() == 1 ? "" : "s", shape_text(t.shape)));
+  if (t.strides.size() != 1)
+    throw ArgumentError(Type::value, name, fmt::format("{} strides for 1 dimension", t.strides.size()));
+  if (t.dtype != "int32")
+    throw ArgumentError(Type::type, name,
+                        fmt::format("dtype {} is not supported (int32 prefix sums, as FlashAttention's "
+                                    "cu_seqlens: torch.int32)",
+                                    t.dtype));
+  if (t.shape[0] < 2 || t.shape[0] - 1 > std::numeric_limits<int>::max())
+    throw ArgumentError(Type::value, name,
+                        fmt::format("{} entries: expected batch + 1 prefix sums from 0, batch >= 1 "
+                                    "(e.g. [0, 5, 12] for lengths 5 and 7)",
+                                    t.shape[0]));
+  if (t.strides[0] != 1)
+    throw ArgumentError(Type::value, name,
+                        fmt::format("stride {}: the prefix sums must be contiguous; {}.contiguous() makes a "
+                                    "copy that is",
+                                    t.strides[0], name));
+  if (t.data % 16 != 0)
+    throw ArgumentError(Type::value, name,
+                        fmt::format("data at {:#x} is not 16-byte aligned (a slice of a larger tensor?); "
+                                    "{}.clone() makes a copy that is",
+                                    t.data, name));
+}
+
+// The max_seqlen the runtime takes for `given`: at least 1 (a batch of empty sequences still sizes a grid)
+// and at most the rows there are (no sequence is longer); kUnknown: the rows (for the metadata checks only).
+int max_seqlen_of(std::int64_t given, std::int64_t rows, const char* name) {
+  if (given == VarlenDesc::kUnknown) return static_cast<int>(rows);
+  if (given < 0 || given > std::numeric_limits<int>::max())
+    throw ArgumentError(Type::value, name,
+                        fmt::format("{} is not a length in 0..2^31-1 (the longest sequence's; None: read "
+                                    "from the cu_seqlens)",
+                                    given));
+  return static_cast<int>(std::clamp<std::int64_t>(given, 1, rows));
+}
+
+// The varlen part of check_metadata: the tensors, the cu_seqlens and the lengths; `p` gets all but the
+// options.
+void check_varlen(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const VarlenDesc& varlen,
+                  AttentionProblem& p) {
+  check_varlen_tensors(q, k, v);
+  const std::optional<DType> dtype = dtype_of(q.dtype);
+  if (!dtype)
+    throw ArgumentError(Type::type, "q",
+                        fmt::format("dtype {} is not supported (bfloat16 or float16)", q.dtype));
+  const TensorDesc* all[] = {&q, &k, &v};
+  const char* names[] = {"q", "k", "v"};
+  for (int i = 1; i < 3; ++i)
+    if (all[i]->dtype != q.dtype)
+      throw ArgumentError(Type::type, names[i],
+                          fmt::format("dtype {} differs from q's {} (q, k and v must have one dtype)",
+                                      all[i]->dtype, q.dtype));
+  if (v.shape != k.shape)
+    throw ArgumentError(Type::value, "v",
+                        fmt::format("shape {} differs from k's {} (k and v must have one shape)",
+                                    shape_text(v.shape), shape_text(k.shape)));
+  if (k.shape[2] != q.shape[2])
+    throw ArgumentError(Type::value, "k",
+                        fmt::format("shape {}: k and v are [total_k, kv_heads, head_dim] with q's head_dim "
+                                    "(q is {})",
+                                    shape_text(k.shape), shape_text(q.shape)));
+  check_varlen_extents(q, "q", "total_q");
+  check_varlen_extents(k, "k", "total_k");
+  check_varlen_extents(v, "v", "total_k");
+  if (q.shape[1] % k.shape[1] != 0)
+    throw ArgumentError(Type::value, "k",
+                        fmt::format("{} key/value heads do not divide q's {} heads (grouped-query attention)",
+                                    k.shape[1], q.shape[1]));
+  check_cu_seqlens(varlen.cu_seqlens_q, "cu_seqlens_q");
+  check_cu_seqlens(varlen.cu_seqlens_k, "cu_seqlens_k");
+  const std::int64_t entries = varlen.cu_seqlens_q.shape[0];
+  if (varlen.cu_seqlens_k.shape[0] != entries)
+    throw ArgumentError(
+        Type::value, "cu_seqlens_k",
+        fmt::format("{} entries but cu_seqlens_q has {}: both hold batch + 1 prefix sums, one "
+                    "sequence of queries and one of keys per batch entry",
+                    varlen.cu_seqlens_k.shape[0], entries));
+  const std::int64_t batch = entries - 1;
+  p.batch = static_cast<int>(batch);
+  p.heads = static_cast<int>(q.shape[1]);
+  p.head_dim = static_cast<int>(q.shape[2]);
+  p.dtype = *dtype;
+  p.kv_heads = k.shape[1] == q.shape[1] ? 0 : static_cast<int>(k.shape[1]);
+  p.seqlen = max_seqlen_of(varlen.max_seqlen_q, q.shape[0], "max_seqlen_q");
+  const int max_k = max_seqlen_of(varlen.max_seqlen_k, k.shape[0], "max_seqlen_k");
+  p.seqlen_k = max_k == p.seqlen ? 0 : max_k;
+  if (batch * q.shape[1] > kMaxRows / p.seqlen)
+    throw ArgumentError(Type::value, "max_seqlen_q",
+                        fmt::format("{}: batch ({}) * heads ({}) * max_seqlen_q must be below 2^31", p.seqlen,
+                                    batch, q.shape[1]));
+  p.layout = Layout::thd;
+}
+
+}  // namespace
+
+AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
+                                const CallOptions& options, const VarlenDesc* varlen) {
+  AttentionProblem p;
+  if (varlen != nullptr) {
+    check_varlen(q, k, v, *varlen, p);
+  } else {
+    check_fixed(q, k, v, p);
+  }
+  p.causal = options.causal;
+  check_template(options.template_id);
   check_head_dim(p, options.template_id);
-  for (int i = 0; i < 3; ++i) check_strides(*all[i], names[i]);
+  const TensorDesc* all[] = {&q, &k, &v};
+  const char* names[] = {"q", "k", "v"};
+  for (int i = 0; i < 3; ++i) {
+    if (varlen != nullptr) {
+      check_varlen_strides(*all[i], names[i]);
+    } else {
+      check_strides(*all[i], names[i]);
+    }
+  }
   if (options.scale) {
     const double s = *options.scale;
     if (!std::isfinite(s) || s <= 0 || s > std::numeric_limits<float>::max())
@@ -179,27 +352,33 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
     throw ArgumentError(Type::value, "softcap",
                         fmt::format("{} is not a positive finite number (None: no cap)", options.softcap));
   p.softcap = static_cast<float>(options.softcap);
-  p.layout =
-      contiguous(q.shape, q.strides) && contiguous(k.shape, k.strides) && contiguous(v.shape, v.strides)
-          ? Layout::bhsd
-          : Layout::bshd;
+  if (varlen == nullptr)
+    p.layout =
+        contiguous(q.shape, q.strides) && contiguous(k.shape, k.strides) && contiguous(v.shape, v.strides)
+            ? Layout::bhsd
+            : Layout::bshd;
   return p;
 }
 
-int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v) {
-  const TensorDesc* all[] = {&q, &k, &v};
-  const char* names[] = {"q", "k", "v"};
-  for (int i = 0; i < 3; ++i)
+int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const VarlenDesc* varlen) {
+  std::vector<const TensorDesc*> all = {&q, &k, &v};
+  std::vector<const char*> names = {"q", "k", "v"};
+  if (varlen != nullptr) {
+    all.insert(all.end(), {&varlen->cu_seqlens_q, &varlen->cu_seqlens_k});
+    names.insert(names.end(), {"cu_seqlens_q", "cu_seqlens_k"});
+  }
+  for (std::size_t i = 0; i < all.size(); ++i)
     if (all[i]->device != "cuda")
       throw ArgumentError(Type::device, names[i],
                           fmt::format("is on {}: flashtune.attention needs CUDA device memory (for torch: "
                                       "{}.cuda())",
                                       all[i]->device, names[i]));
-  for (int i = 1; i < 3; ++i)
+  for (std::size_t i = 1; i < all.size(); ++i)
     if (all[i]->device_id != q.device_id)
-      throw ArgumentError(Type::device, names[i],
-                          fmt::format("is on cuda:{} but q is on cuda:{}: q, k and v must be on one device",
-                                      all[i]->device_id, q.device_id));
+      throw ArgumentError(
+          Type::device, names[i],
+          fmt::format("is on cuda:{} but q is on cuda:{}: q, k and v{} must be on one device",
+                      all[i]->device_id, q.device_id, varlen != nullptr ? " and the cu_seqlens" : ""));
   if (q.device_id < 0)
     throw ArgumentError(Type::device, "q", fmt::format("device cuda:{} is not a device", q.device_id));
   return q.device_id;

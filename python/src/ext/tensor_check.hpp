@@ -7,6 +7,9 @@
 //   AttentionProblem p = check_metadata(q, k, v, opts);   // rank, dtype, shape, head_dim, strides, scale
 //   int device = check_devices(q, k, v);                  // CUDA, all on one device
 //
+// Variable lengths (FlashAttention's flash_attn_varlen_func): q [total_q, heads, head_dim], k and v [total_k,
+// kv_heads, head_dim], and a VarlenDesc with the cu_seqlens tensors; the problem is then of layout thd.
+//
 // The metadata checks come first so that every one of them can be exercised with CPU arrays (numpy).
 #include <cstdint>
 #include <optional>
@@ -51,6 +54,17 @@ struct CallOptions {
   double softcap = 0;  // 0: none
 };
 
+// The packed sequences of a varlen call: cu_seqlens_q / cu_seqlens_k, batch + 1 int32 prefix sums each, and
+// the longest lengths as given (>= 0), or kUnknown where the caller did not say (the metadata checks still
+// run; a launch needs them: the torch side reads them from cu_seqlens first).
+struct VarlenDesc {
+  static constexpr std::int64_t kUnknown = -1;
+  TensorDesc cu_seqlens_q;
+  TensorDesc cu_seqlens_k;
+  std::int64_t max_seqlen_q = kUnknown;
+  std::int64_t max_seqlen_k = kUnknown;
+};
+
 // The templates the runtime can be asked to run (those of runtime::default_preference on sm_90a).
 std::vector<std::string> runtime_templates();
 
@@ -62,11 +76,18 @@ void check_template(const std::string& template_id);
 // candidate templates support), strides (a stride of 1 on head_dim, the others positive multiples of 8
 // elements, or contiguous), scale, window, softcap and template, in that order. The layout is bhsd when q, k
 // and v are contiguous, else bshd (the kernels take the strides). Needs no GPU.
+//
+// With `varlen`: q, k and v 3-dimensional ([total, heads, head_dim], extents in range: at least one row),
+// then the cu_seqlens (1-dimensional, int32, one length, at least 2 entries, unit stride, 16-byte aligned
+// data) and the max_seqlens (>= 0; each used as min(max(given, 1), total rows), kUnknown as the total rows),
+// before the template; the problem's layout is thd, its batch the sequences, seqlen and seqlen_k the max
+// lengths.
 AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
-                                const CallOptions& options);
+                                const CallOptions& options, const VarlenDesc* varlen = nullptr);
 
-// q, k and v on one CUDA device: its ordinal. ArgumentError(device) otherwise.
-int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v);
+// q, k and v (and the cu_seqlens) on one CUDA device: its ordinal. ArgumentError(device) otherwise.
+int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
+                  const VarlenDesc* varlen = nullptr);
 
 // "[2, 3, 64]"
 std::string shape_text(const std::vector<std::int64_t>& v);

@@ -3,6 +3,7 @@
     import flashtune
     o = flashtune.attention(q, k, v, causal=True)          # q, k, v: [batch, heads, seqlen, head_dim] bf16/fp16
     o, lse = flashtune.attention(q, k, v, return_lse=True)  # lse: [batch, heads, seqlen] float32
+    o = flashtune.attention(q, k, v, cu_seqlens_q=cu, cu_seqlens_k=cu)  # varlen: q [total, heads, head_dim]
     flashtune.info()                                        # version, GPU (or "none" and why), paths
     flashtune.tune(flashtune.Problem(4, 16, 4096, 128))     # the CLI's `flashtune tune` on this problem
     flashtune.best_config(flashtune.Problem(4, 16, 4096, 128))
@@ -110,6 +111,50 @@ def _check_options(causal, scale, return_lse, template, stream):
     return bool(causal), scale, bool(return_lse)
 
 
+def _is_symbolic_int(x):
+    # torch.SymInt (a traced int under torch.compile with dynamic shapes): passed through to the op unchecked.
+    return type(x).__name__ == "SymInt" and type(x).__module__.split(".", 1)[0] == "torch"
+
+
+def _check_max_seqlen(name, value):
+    """An int >= 0, or -1 for None (the torch side reads it from the cu_seqlens); a SymInt as it is."""
+    if value is None:
+        return -1
+    if _is_symbolic_int(value):
+        return value
+    if isinstance(value, bool) or not isinstance(value, _numbers.Integral):
+        raise _bad(
+            ArgumentTypeError, name, f"expected an int (the longest sequence's length) or None, got {value!r}"
+        )
+    if value < 0 or value > 2**31 - 1:
+        raise _bad(
+            InvalidArgumentError, name, f"{value} is not a length in 0..2^31-1 (None: read from the cu_seqlens)"
+        )
+    return int(value)
+
+
+def _check_varlen(cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k):
+    """(max_seqlen_q, max_seqlen_k) as ints, -1 for None, when the cu_seqlens are given (both); None for a
+    fixed-length call (no varlen argument given)."""
+    if cu_seqlens_q is None and cu_seqlens_k is None:
+        for name, value in (("max_seqlen_q", max_seqlen_q), ("max_seqlen_k", max_seqlen_k)):
+            if value is not None:
+                raise _bad(
+                    InvalidArgumentError, name,
+                    "given without cu_seqlens_q and cu_seqlens_k (variable lengths need them; fixed-length "
+                    "attention takes the lengths from q and k)",
+                )
+        return None
+    if cu_seqlens_q is None or cu_seqlens_k is None:
+        name, other = ("cu_seqlens_q", "cu_seqlens_k") if cu_seqlens_q is None else ("cu_seqlens_k", "cu_seqlens_q")
+        raise _bad(
+            InvalidArgumentError, name,
+            f"None while {other} is given: variable lengths need both (self-attention passes the same tensor "
+            "twice)",
+        )
+    return _check_max_seqlen("max_seqlen_q", max_seqlen_q), _check_max_seqlen("max_seqlen_k", max_seqlen_k)
+
+
 # torch.Tensor once flashtune._torch_op is imported (it sets this), else None.
 _torch_tensor_type = None
 
@@ -122,12 +167,25 @@ def _is_torch(x):
 
 
 def attention(
-    q, k, v, *, causal=False, scale=None, window=None, softcap=None, return_lse=False, template=None, stream=None
+    q, k, v, *, causal=False, scale=None, window=None, softcap=None, return_lse=False, template=None, stream=None,
+    cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=None, max_seqlen_k=None,
 ):
     """softmax(q kᵀ · scale) v for q of shape [batch, heads, seqlen, head_dim] and k, v of shape [batch, kv_heads,
     seqlen_k, head_dim] (kv_heads dividing heads: grouped-query attention; 1: multi-query), bf16 or fp16, on one
     CUDA device. Tensors may be strided views (a [batch, seqlen, heads, head_dim] projection passed as
     x.transpose(1, 2)): head_dim of stride 1, the other strides multiples of 8 elements; they are read in place.
+
+    Variable lengths (FlashAttention's flash_attn_varlen_func): with cu_seqlens_q and cu_seqlens_k, q is
+    [total_q, heads, head_dim] and k, v [total_k, kv_heads, head_dim], the batch's sequences packed one after
+    another; sequence b's queries are rows cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1 of q (its keys likewise
+    in k and v), and every mask below applies to each sequence with its own lengths (a length may be 0).
+
+    cu_seqlens_q, cu_seqlens_k: int32 1-D CUDA tensors of batch + 1 prefix sums from 0 (both or neither; the
+                same tensor for self-attention), on q's device, contiguous, 16-byte aligned.
+    max_seqlen_q, max_seqlen_k: the longest sequence's length (an upper bound will do: it sizes the grid; it
+                is used as at most the total rows). None: read from the cu_seqlens on the host, which costs a
+                device-to-host copy and a sync of the current stream (and is refused under CUDA graph
+                capture): pass them to avoid it. Only torch tensors can leave them None.
 
     causal:     mask keys after the query's position; with seqlen_k != seqlen the queries are aligned to the
                 end of the keys (query i sees keys j <= i + seqlen_k - seqlen), as FlashAttention >= 2.1.
@@ -136,7 +194,8 @@ def attention(
                 seqlen_k - seqlen); a side None is unbounded. None: no window.
     softcap:    cap the scaled scores as softcap * tanh(s / softcap) (Gemma 2, Grok); None: no cap.
                 Rows that see no key (more queries than keys with causal, a window) get O = 0, LSE = -inf.
-    return_lse: also return the log-sum-exp of the scaled scores, [batch, heads, seqlen] float32 (natural log).
+    return_lse: also return the log-sum-exp of the scaled scores, [batch, heads, seqlen] float32 (natural log);
+                varlen: [heads, total_q].
     template:   None lets the runtime choose (the fastest tuned template for this GPU, else its default);
                 "fa2_fwd" or "hopper_fwd" forces one (runtime_templates() lists them).
     stream:     for tensors other than torch's: a CUstream handle (int) to launch on; None: the legacy default
@@ -151,18 +210,35 @@ def attention(
     causal, scale, return_lse = _check_options(causal, scale, return_lse, template, stream)
     window_left, window_right = _check_window(window)
     softcap = _check_softcap(softcap)
+    max_seqlens = (
+        None if cu_seqlens_q is None and cu_seqlens_k is None and max_seqlen_q is None and max_seqlen_k is None
+        else _check_varlen(cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
+    )
     if _is_torch(q):
         # Registers the custom op on the first call. Imported here at every call (a sys.modules lookup), not
         # kept in a global set by the import: under torch.compile that first call is traced, and the tracer
         # guards on the globals it reads, which must not change under it.
         from flashtune._torch_op import attention as torch_attention
 
+        if max_seqlens is None:
+            return torch_attention(
+                q, k, v, causal, scale, return_lse, template, stream, window_left, window_right, softcap
+            )
         return torch_attention(
-            q, k, v, causal, scale, return_lse, template, stream, window_left, window_right, softcap
+            q, k, v, causal, scale, return_lse, template, stream, window_left, window_right, softcap,
+            cu_seqlens_q, cu_seqlens_k, *max_seqlens,
         )
+    if max_seqlens is None:
+        return _C._attention_dlpack(
+            q, k, v, causal, scale, return_lse, template, 0 if stream is None else stream, window_left,
+            window_right, softcap,
+        )
+    for name, value in (("max_seqlen_q", max_seqlens[0]), ("max_seqlen_k", max_seqlens[1])):
+        if _is_symbolic_int(value):  # pragma: no cover (a traced int with tensors of another framework)
+            raise _bad(ArgumentTypeError, name, f"expected an int, got {type(value).__name__}")
     return _C._attention_dlpack(
         q, k, v, causal, scale, return_lse, template, 0 if stream is None else stream, window_left, window_right,
-        softcap,
+        softcap, cu_seqlens_q, cu_seqlens_k, *max_seqlens,
     )
 
 
