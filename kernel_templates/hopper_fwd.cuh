@@ -24,6 +24,9 @@
 //     runs under the other's GEMMs (FlashAttention-3 section 3.1).
 //   kPersistent: gridDim.x CTAs loop over the tiles; the ring and the barrier phases carry over from tile to
 //     tile, and the next tile's Q is loaded once every consumer warp has stored its O out of the Q tile.
+// head_dim 64, 96, 128 or 256: tiles are TMA boxes of 64 columns with the 128-byte swizzle, or for 96 (no
+// multiple of 64) boxes of 32 columns with the 64-byte swizzle (wgmma's layout type 2); the GEMMs are the
+// same, S = Q K^T in 6 k16 steps and O += P V with N = 96.
 // Ragged ends: TMA zero-fills rows past seqlen (the tensor map's extent is one head's seqlen rows), keys at
 // or past seqlen are masked to -inf. Causal: query tiles run longest-first, tiles above the diagonal are
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
@@ -45,7 +48,8 @@ namespace flashtune {
 
 // The tensor maps of hopper_fwd, in the order the host builds them (HopperTemplate::tensor_maps): Q, K, V as
 // [batch*heads, seqlen, head_dim] (the general variant: 4-D [batch, heads, rows, head_dim] by the tensors'
-// strides) with boxes of 64 columns x (kBlockM | kBlockN) rows, 128-byte swizzle.
+// strides) with boxes of 64 columns x (kBlockM | kBlockN) rows, 128-byte swizzle; head_dim 96: boxes of 32
+// columns, 64-byte swizzle (HopperTraits::kPanelCols).
 struct HopperTensorMaps {
   TmaDescriptor q;
   TmaDescriptor k;
@@ -66,11 +70,16 @@ struct HopperTraits {
   static constexpr bool kPersistent = kPersistent_;
   static constexpr int kBlockM = 64 * kConsumerWGs;
   static constexpr int kThreads = 128 * (1 + kConsumerWGs);
-  static constexpr int kPanels = kHeadDim / 64;  // 64-column (128-byte) TMA boxes per row
+  // Tiles are TMA boxes ("panels") of kPanelCols columns, a panel row being the swizzle's width: 64 columns
+  // with the 128-byte swizzle, or (head_dim 96, no multiple of 64) 32 columns with the 64-byte swizzle.
+  static constexpr int kPanelCols = kHeadDim % 64 == 0 ? 64 : 32;
+  static constexpr int kSwizzleBytes = 2 * kPanelCols;   // a panel row
+  static constexpr int kAtomBytes = 8 * kSwizzleBytes;   // the swizzle's 8-row atom: wgmma's SBO
+  static constexpr int kPanels = kHeadDim / kPanelCols;  // TMA boxes per row
   static constexpr int kQBytes = kBlockM * kHeadDim * 2;
   static constexpr int kKVBytes = kBlockN * kHeadDim * 2;  // one K (or V) stage
-  static constexpr int kQPanelBytes = kBlockM * 128;
-  static constexpr int kKVPanelBytes = kBlockN * 128;
+  static constexpr int kQPanelBytes = kBlockM * kSwizzleBytes;
+  static constexpr int kKVPanelBytes = kBlockN * kSwizzleBytes;
   static constexpr int kSmemBytes = hopper_smem_bytes(kBlockN, kHeadDim, kConsumerWGs, kStages);
   // Registers per thread after reallocation (FlashAttention-3's choices); one consumer warpgroup keeps the
   // entry allocation (256 threads may use 255 registers each).
@@ -78,7 +87,8 @@ struct HopperTraits {
   static constexpr int kProducerRegs = kConsumerWGs == 2 ? 24 : 32;
   static constexpr int kConsumerRegs = kConsumerWGs == 2 ? 240 : 160;
 
-  static_assert(kHeadDim == 64 || kHeadDim == 128 || kHeadDim == 256, "head_dim must be 64, 128 or 256");
+  static_assert(kHeadDim == 64 || kHeadDim == 96 || kHeadDim == 128 || kHeadDim == 256,
+                "head_dim must be 64, 96, 128 or 256");
   static_assert(kConsumerWGs >= 1 && kConsumerWGs <= 3, "1..3 consumer warpgroups");
   static_assert(kBlockN % 16 == 0 && kBlockN >= 64 && kBlockN <= 256,
                 "block_n must be a multiple of 16 in 64..256 (a wgmma N and a TMA box)");
@@ -96,7 +106,7 @@ struct HopperTraits {
 // descriptors, mbarriers), and a struct's member addresses did not fold into them (72 more instructions).
 template <class Tr>
 struct HopperSmem {
-  static constexpr unsigned kQ = 0;                                    // kPanels panels of 64 columns
+  static constexpr unsigned kQ = 0;                                    // kPanels panels of kPanelCols
   static constexpr unsigned kK = kQ + Tr::kQBytes;                     // the K ring
   static constexpr unsigned kV = kK + Tr::kStages * Tr::kKVBytes;      // the V ring
   static constexpr unsigned kQFull = kV + Tr::kStages * Tr::kKVBytes;  // the Q tile has landed
@@ -205,9 +215,10 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       for (int c = 0; c < Tr::kPanels; ++c) {
         const unsigned dst = ring_base + ring.stage(i) * Tr::kKVBytes + c * Tr::kKVPanelBytes;
         if constexpr (kGeneral)
-          tma_load_4d(dst, map, bar, 64 * c, static_cast<int>(seq.k_start) + (j0 + j) * kBlockN, kvh, b);
+          tma_load_4d(dst, map, bar, Tr::kPanelCols * c, static_cast<int>(seq.k_start) + (j0 + j) * kBlockN,
+                      kvh, b);
         else
-          tma_load_3d(dst, map, bar, 64 * c, (j0 + j) * kBlockN, tile.bh);
+          tma_load_3d(dst, map, bar, Tr::kPanelCols * c, (j0 + j) * kBlockN, tile.bh);
       }
     };
     load(ring_k, sK, &maps.k, it, 0);
@@ -216,10 +227,10 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 #pragma unroll
     for (int c = 0; c < Tr::kPanels; ++c) {
       if constexpr (kGeneral)
-        tma_load_4d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c,
+        tma_load_4d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, Tr::kPanelCols * c,
                     static_cast<int>(seq.q_start) + tile.q0, head_of(tile), b);
       else
-        tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, 64 * c, tile.q0, tile.bh);
+        tma_load_3d(sQ + c * Tr::kQPanelBytes, &maps.q, bar_q, Tr::kPanelCols * c, tile.q0, tile.bh);
     }
     for (int j = 0; j < n_blocks; ++j) {
       if (j + 1 < n_blocks) load(ring_k, sK, &maps.k, it + j + 1, j + 1);
@@ -254,17 +265,22 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       if (wg == kConsumerWGs - 1) named_barrier_arrive(kSchedBarrier, 256);
   };
 
-  // Q rows of this warpgroup start 64 rows (8 KiB) into each panel: 1024-byte aligned, as the swizzle needs.
-  const unsigned sQwg = sQ + 64 * wg * 128;
+  // Q rows of this warpgroup start 64 rows (8 KiB; 4 KiB with 64-byte panel rows) into each panel: aligned
+  // to the swizzle atom, as the swizzle needs.
+  constexpr int kSw = Tr::kSwizzleBytes;
+  const unsigned sQwg = sQ + 64 * wg * kSw;
   auto q_k_product = [&](float(&s)[kSAcc], int stage) {
     const unsigned k_base = sK + stage * Tr::kKVBytes;
+    constexpr int kPanelSteps = Tr::kPanelCols / 16;  // k16 steps per panel, 32 bytes apart
     wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < kHeadDim / 16; ++ks) {
-      const int panel = ks / 4;
-      const unsigned off = (ks % 4) * 32;
-      const unsigned long long da = wgmma_desc_sw128(sQwg + panel * Tr::kQPanelBytes + off, 16, 1024);
-      const unsigned long long db = wgmma_desc_sw128(k_base + panel * Tr::kKVPanelBytes + off, 16, 1024);
+      const int panel = ks / kPanelSteps;
+      const unsigned off = (ks % kPanelSteps) * 32;
+      const unsigned long long da =
+          wgmma_desc_swizzled<kSw>(sQwg + panel * Tr::kQPanelBytes + off, 16, Tr::kAtomBytes);
+      const unsigned long long db =
+          wgmma_desc_swizzled<kSw>(k_base + panel * Tr::kKVPanelBytes + off, 16, Tr::kAtomBytes);
       Wgmma<kBlockN>::template ss<T, 0>(s, da, db, ks > 0 ? 1 : 0);
     }
     wgmma_commit();
@@ -405,7 +421,8 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       const unsigned v_base = sV + stage * Tr::kKVBytes;
 #pragma unroll
       for (int t = 0; t < kPSteps; ++t) {
-        const unsigned long long db = wgmma_desc_sw128(v_base + t * 16 * 128, Tr::kKVPanelBytes, 1024);
+        const unsigned long long db =
+            wgmma_desc_swizzled<kSw>(v_base + t * 16 * kSw, Tr::kKVPanelBytes, Tr::kAtomBytes);
         Wgmma<kHeadDim>::template rs<T, 1>(o, pa[t], db, 1);
       }
       wgmma_commit();
@@ -481,23 +498,48 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       const int h = (i >> 1) & 1;
       const int col = (i / 4) * 8 + 2 * (et % 4);
       const int r = 16 * (et / 32) + (et % 32) / 4 + 8 * h;
-      const int chunk = ((col % 64) / 8) ^ (r % 8);
-      *reinterpret_cast<unsigned*>(so + (col / 64) * Tr::kQPanelBytes + r * 128 + chunk * 16 +
-                                   (col % 8) * 2) =
-          element_traits<T>::pack2(o[i] * inv[h], o[i + 1] * inv[h]);
+      if constexpr (kSw == 128) {
+        const int chunk = ((col % 64) / 8) ^ (r % 8);
+        *reinterpret_cast<unsigned*>(so + (col / 64) * Tr::kQPanelBytes + r * 128 + chunk * 16 +
+                                     (col % 8) * 2) =
+            element_traits<T>::pack2(o[i] * inv[h], o[i + 1] * inv[h]);
+      } else {  // 64-byte panel rows: chunk c (0..3) at c ^ ((r / 2) % 4)
+        const int chunk = ((col % 32) / 8) ^ ((r / 2) % 4);
+        *reinterpret_cast<unsigned*>(so + (col / 32) * Tr::kQPanelBytes + r * 64 + chunk * 16 +
+                                     (col % 8) * 2) =
+            element_traits<T>::pack2(o[i] * inv[h], o[i + 1] * inv[h]);
+      }
     }
     named_barrier_sync(1 + wg, 128);
     T* const O = o_head();
     constexpr int kChunksPerRow = kHeadDim / 8;
+    if constexpr (kSw == 128) {
 #pragma unroll
-    for (int i = et; i < 64 * kChunksPerRow; i += 128) {
-      const int r = i / kChunksPerRow;
-      const int ch = i % kChunksPerRow;
-      const int q = q0 + 64 * wg + r;
-      if (q < seqlen) {
-        const uint4 v = *reinterpret_cast<const uint4*>(so + (ch / 8) * Tr::kQPanelBytes + r * 128 +
-                                                        (((ch % 8) ^ (r % 8)) * 16));
-        *reinterpret_cast<uint4*>(O + q * o_row + ch * 8) = v;
+      for (int i = et; i < 64 * kChunksPerRow; i += 128) {
+        const int r = i / kChunksPerRow;
+        const int ch = i % kChunksPerRow;
+        const int q = q0 + 64 * wg + r;
+        if (q < seqlen) {
+          const uint4 v = *reinterpret_cast<const uint4*>(so + (ch / 8) * Tr::kQPanelBytes + r * 128 +
+                                                          (((ch % 8) ^ (r % 8)) * 16));
+          *reinterpret_cast<uint4*>(O + q * o_row + ch * 8) = v;
+        }
+      }
+    } else {
+      // Panel by panel (4 lanes a 64-byte run of a row): 8 consecutive lanes read two rows of one panel,
+      // which the 64-byte swizzle puts in 8 different bank groups (row by row, two panels of one row would
+      // share 4 of them).
+#pragma unroll
+      for (int i = et; i < 64 * kChunksPerRow; i += 128) {
+        const int panel = i / (64 * 4);
+        const int r = (i / 4) % 64;
+        const int c4 = i % 4;
+        const int q = q0 + 64 * wg + r;
+        if (q < seqlen) {
+          const uint4 v = *reinterpret_cast<const uint4*>(so + panel * Tr::kQPanelBytes + r * 64 +
+                                                          ((c4 ^ ((r / 2) % 4)) * 16));
+          *reinterpret_cast<uint4*>(O + q * o_row + panel * 32 + c4 * 8) = v;
+        }
       }
     }
     if constexpr (Tr::kPersistent) {

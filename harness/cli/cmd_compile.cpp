@@ -50,7 +50,9 @@ void add_compile_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--arch", args->arch,
                   "target architecture, e.g. sm_90a or sm_80 (default: the GPU's, else sm_90a)")
       ->check([](const std::string& a) { return jit::arch_problem(a).value_or(""); });
-  cmd->add_option("--head-dim,-d", args->head_dims, "head dimensions")->check(CLI::IsMember({64, 128}));
+  cmd->add_option("--head-dim,-d", args->head_dims,
+                  "head dimensions (those the template takes: fa2_fwd 64, 96, 128)")
+      ->check(CLI::IsMember({64, 96, 128, 256}));
   cmd->add_option("--dtype", args->dtypes, "element types")->check(CLI::IsMember({"bf16", "fp16"}));
   cmd->add_option("--causal", args->causal, "causal modes")->check(CLI::IsMember({"both", "yes", "no"}));
   cmd->add_option("--jobs,-j", args->jobs, "compile worker processes (0: one per core)")

@@ -75,7 +75,7 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
   // The ranges of the template's ParamSpecs, first: the shared-memory size below must not overflow.
   if (c.block_m < 16 || c.block_m > 512) return fmt::format("block_m {} is not in 16..512", c.block_m);
   if (c.block_n < 16 || c.block_n > 512) return fmt::format("block_n {} is not in 16..512", c.block_n);
-  if (auto bad = tile_reason(inst.head_dim, c.block_m, c.block_n, c.warps, 16)) return bad;
+  if (auto bad = tile_reason(inst.head_dim, c.block_m, c.block_n, c.warps, 16, kHeadDims)) return bad;
   if (c.stages < 1 || c.stages > 4) return fmt::format("stages {} is not in 1..4", c.stages);
   if (c.q_regs < 0 || c.q_regs > 2) return fmt::format("q_regs {} is not in 0..2", c.q_regs);
   if (c.pipeline < 0 || c.pipeline > 1) return fmt::format("pipeline {} is not 0 or 1", c.pipeline);

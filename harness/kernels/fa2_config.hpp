@@ -60,6 +60,8 @@ namespace fa2 {
 
 constexpr const char* kTemplateFile = "fa2_fwd.cuh";
 constexpr const char* kTemplateId = "fa2_fwd";
+// The head dims of Fa2Traits' static_assert (96: common/swizzle.cuh's SwizzledTile<96>).
+inline constexpr int kHeadDims[] = {64, 96, 128};
 
 int threads(const Fa2Config& c);
 // Dynamic shared memory of an instantiation: fa2_smem_bytes (kernel_templates/common/smem_bytes.h), which

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "kernels/fa2_config.hpp"
@@ -89,18 +90,19 @@ class Fa2Template final : public KernelTemplate {
   }
   // The winners of search_spaces/fa2_perf.yaml on the H100 (results/h100/README.md): block_m 128, 4 warps,
   // one stage, softmax fused with P V, lazy rescaling with slack, Q re-read from shared memory; block_n 128
-  // at d 64 and 64 at d 128.
+  // at d 64 and 64 at d 128. d 96 (not tuned, not yet run on a GPU) takes d 128's: block_n 64.
   ParamValues default_config(const ProblemVariant& pv) const override {
     return {{"block_m", 128}, {"block_n", pv.head_dim == 64 ? 128 : 64},
             {"warps", 4},     {"stages", 1},
             {"q_regs", 0},    {"lazy_rescale", 2},
             {"fuse_pv", 1}};
   }
-  // The one-tile, unpipelined schedule (persistent 0, pipeline 0) runs every variant but head dims 96 and
-  // 256: grouped key/value heads, unequal lengths (causal bottom-right), a window, softcap, the bshd layout,
-  // variable lengths (thd).
+  // Head dims 64, 96 and 128 (fa2::kHeadDims), every schedule. The one-tile, unpipelined schedule
+  // (persistent 0, pipeline 0) runs every variant: grouped key/value heads, unequal lengths (causal
+  // bottom-right), a window, softcap, the bshd layout, variable lengths (thd).
   TemplateSupport support(const ParamValues& v) const override {
     TemplateSupport s;
+    s.head_dims.assign(std::begin(fa2::kHeadDims), std::end(fa2::kHeadDims));
     const Fa2Config c = to_config(v);
     if (c.persistent == 0 && c.pipeline == 0) {
       s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "kernels/kernel_template.hpp"
@@ -15,6 +16,15 @@
 
 namespace flashtune {
 namespace {
+
+// HopperTraits' static_assert: 64, 128 and 256 in 64-column panels (128-byte swizzle), 96 in 32-column ones
+// (64-byte swizzle).
+constexpr int kHeadDims[] = {64, 96, 128, 256};
+
+// A TMA box's columns at head_dim d: HopperTraits::kPanelCols; its swizzle is that many columns' bytes.
+int panel_cols(int d) {
+  return d % 64 == 0 ? 64 : 32;
+}
 
 // "64, 96, ..., 256": the wgmma N values of wgmma_shapes.h (generated with the instructions).
 std::string wgmma_n_list() {
@@ -73,7 +83,8 @@ class HopperTemplate final : public KernelTemplate {
   // run the one-tile grid). Softcap at d 64: two consumer warpgroups (with three, 160 registers each, the cap
   // spilled). d 256: one consumer warpgroup over 64-key tiles, no ping-pong (O's 128 accumulator registers
   // per thread: two warpgroups, compiled for 168 registers before setmaxnreg raises them, spilled 8 bytes;
-  // one keeps 255).
+  // one keeps 255). d 96 (not tuned, not yet run on a GPU) takes d 128's: O is 48 accumulator registers per
+  // thread instead of 64.
   ParamValues default_config(const ProblemVariant& pv) const override {
     const bool d256 = pv.head_dim == 256;
     return {{"block_n", d256 ? 64 : 128},
@@ -84,12 +95,12 @@ class HopperTemplate final : public KernelTemplate {
             {"pingpong", d256 ? 0 : 1},
             {"persistent", pv.causal || pv.bits() != 0 ? 0 : 1}};
   }
-  // The one-tile grid (persistent 0) runs every variant but head dims 96 and 256: grouped key/value heads,
-  // unequal lengths (causal bottom-right), a window, softcap, the bshd layout (4-D tensor maps by strides),
-  // variable lengths (thd: the maps span the packed rows).
+  // Head dims 64, 96, 128 and 256, every configuration. The one-tile grid (persistent 0) runs every
+  // variant: grouped key/value heads, unequal lengths (causal bottom-right), a window, softcap, the bshd
+  // layout (4-D tensor maps by strides), variable lengths (thd: the maps span the packed rows).
   TemplateSupport support(const ParamValues& v) const override {
     TemplateSupport s;
-    s.head_dims = {64, 128, 256};
+    s.head_dims.assign(std::begin(kHeadDims), std::end(kHeadDims));
     if (param_or_default(*this, v, "persistent") == 0) {
       s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
       s.layouts = {Layout::bhsd, Layout::bshd, Layout::thd};
@@ -104,8 +115,7 @@ class HopperTemplate final : public KernelTemplate {
   std::optional<std::string> invalid_reason(const ParamValues& v, const ProblemVariant& pv) const override {
     if (auto bad = check_params(*this, v)) return bad;
     const HopperConfig c = HopperConfig::of(*this, v);
-    if (pv.head_dim != 64 && pv.head_dim != 128 && pv.head_dim != 256)
-      return fmt::format("head_dim {} is not 64, 128 or 256", pv.head_dim);
+    if (auto bad = head_dim_reason(pv.head_dim, kHeadDims)) return bad;
     if (c.block_n % 16 != 0) return fmt::format("block_n {} is not a multiple of 16", c.block_n);
     if (!wgmma_has_n(c.block_n))
       return fmt::format("block_n {} is not one of {} (wgmma_shapes.h)", c.block_n, wgmma_n_list());
@@ -142,12 +152,16 @@ class HopperTemplate final : public KernelTemplate {
     return l;
   }
 
-  // HopperTensorMaps: Q in boxes of block_m rows, K and V in boxes of block_n rows, 64 columns each (rank 3,
-  // or 4 for the general variant: run/attention_tensor_maps.hpp).
+  // HopperTensorMaps: Q in boxes of block_m rows, K and V in boxes of block_n rows, 64 columns each with the
+  // 128-byte swizzle, or at d 96 32 columns with the 64-byte one (rank 3, or 4 for the general variant:
+  // run/attention_tensor_maps.hpp).
   std::vector<TensorMapRequest> tensor_maps(const ParamValues& v, const ProblemVariant& pv) const override {
     const HopperConfig c = checked(v, pv);
     using T = TensorMapRequest::Tensor;
-    return {{T::q, c.block_m(), 64}, {T::k, c.block_n, 64}, {T::v, c.block_n, 64}};
+    const int cols = panel_cols(pv.head_dim);
+    return {{T::q, c.block_m(), cols, 2 * cols},
+            {T::k, c.block_n, cols, 2 * cols},
+            {T::v, c.block_n, cols, 2 * cols}};
   }
 
  private:

@@ -75,13 +75,15 @@ struct KernelLaunch {
 
 // A TMA tensor map a template's kernels take (sm_90 bulk tensor copies): one of the problem's tensors viewed
 // as [batch*heads, seqlen, head_dim] (innermost last here, as in memory), read in boxes of box_rows rows x
-// box_cols columns with a 128-byte swizzle. Rows past seqlen read as zeros. The launcher builds the maps from
-// its buffers and passes them, in order, as the kernel's second parameter (a struct of 128-byte maps).
+// box_cols columns with a swizzle of swizzle_bytes (128, or 64 for boxes of 32 columns). Rows past seqlen
+// read as zeros. The launcher builds the maps from its buffers and passes them, in order, as the kernel's
+// second parameter (a struct of 128-byte maps).
 struct TensorMapRequest {
   enum class Tensor { q, k, v, o };
   Tensor tensor = Tensor::q;
   int box_rows = 64;
   int box_cols = 64;
+  int swizzle_bytes = 128;  // box_cols * 2 bytes must not exceed it
   friend bool operator==(const TensorMapRequest&, const TensorMapRequest&) = default;
 };
 std::string_view to_string(TensorMapRequest::Tensor t);  // "q"

@@ -66,7 +66,7 @@ void attention_tensor_maps(std::span<const TensorMapRequest> requests, const Att
                 static_cast<std::uint64_t>(problem.batch) * static_cast<std::uint64_t>(problem.heads), 1};
       s.box = {static_cast<std::uint32_t>(r.box_cols), static_cast<std::uint32_t>(r.box_rows), 1, 1};
     }
-    s.swizzle_bytes = 128;
+    s.swizzle_bytes = r.swizzle_bytes;
     s.label = std::string(to_string(r.tensor));
     out[i] = gpu::encode_tiled(s);
   }

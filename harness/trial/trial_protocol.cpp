@@ -90,7 +90,10 @@ json to_json(const run::TrialSpec& s) {
                         {"dynamic_smem", l.dynamic_smem}});
   json maps = json::array();
   for (const TensorMapRequest& m : s.tensor_maps)
-    maps.push_back({{"tensor", to_string(m.tensor)}, {"box_rows", m.box_rows}, {"box_cols", m.box_cols}});
+    maps.push_back({{"tensor", to_string(m.tensor)},
+                    {"box_rows", m.box_rows},
+                    {"box_cols", m.box_cols},
+                    {"swizzle_bytes", m.swizzle_bytes}});
   return json{{"label", s.label},
               {"kernels", kernels},
               {"tensor_maps", maps},
@@ -120,7 +123,8 @@ run::TrialSpec spec_from_json(const json& j) {
   if (j.contains("tensor_maps"))
     for (const json& m : j.at("tensor_maps"))
       s.tensor_maps.push_back({tensor_from_string(m.at("tensor").get<std::string>()),
-                               m.at("box_rows").get<int>(), m.at("box_cols").get<int>()});
+                               m.at("box_rows").get<int>(), m.at("box_cols").get<int>(),
+                               m.value("swizzle_bytes", 128)});
   s.smem_limit = j.at("smem_limit").get<int>();
   s.carveout_percent = j.at("carveout_percent").get<int>();
   s.timing = j.at("timing").get<gpu::TimingOptions>();

@@ -11,7 +11,9 @@
 // r * kRowBytes + ((((b ^ (r % 8)) << 4)) ^ (k << 5)); with the tile base aligned to kRowBytes the k-th
 // address is the lane's base XOR (k << 5), and whole 16-row steps and pipeline stages are plain immediate
 // offsets. So every fragment address costs one LOP3 and no registers beyond the three bases (CUTLASS's
-// trick); computing them naively kept one register per k step live across the loop and spilled.
+// trick); computing them naively kept one register per k step live across the loop and spilled. head_dim
+// 96's panel layout keeps the trick: pair k is base XOR a constant plus an immediate panel offset
+// (SwizzledTile<96>::pair_xor, pair_offset).
 #include "block_range.h"
 #include "device_types.cuh"
 #include "mma.cuh"
@@ -31,17 +33,26 @@ struct WarpAddrs {
   __device__ __forceinline__ WarpAddrs(const void* sQ, const void* sK, const void* sV, int warp_row0,
                                        int lane) {
     const int r7 = lane % 8;
-    // Q (A operand): rows warp_row0 + lane % 16, chunk 2k + lane / 16.
-    q = smem_addr(sQ) + (warp_row0 + lane % 16) * kRowBytes + (((lane / 16) ^ r7) << 4);
-    // K (B operand, n-major): rows (lane / 16) * 8 + lane % 8, chunk 2k + (lane / 8) % 2.
-    k = smem_addr(sK) + ((lane / 16) * 8 + r7) * kRowBytes + ((((lane / 8) % 2) ^ r7) << 4);
-    // V (B operand through .trans): rows ((lane / 8) % 2) * 8 + lane % 8, chunk 2k + lane / 16.
-    v = smem_addr(sV) + (((lane / 8) % 2) * 8 + r7) * kRowBytes + (((lane / 16) ^ r7) << 4);
+    if constexpr (kHeadDim == 96) {
+      // SwizzledTile<96>: row r of an 8-row group at slot r % 8 of panel 0, 64 bytes a slot, chunk b at
+      // b ^ (slot / 2); the lane's rows below are 8-row aligned groups plus r7.
+      q = smem_addr(sQ) + (warp_row0 + (lane & 8)) * kRowBytes + r7 * 64 + (((lane / 16) ^ (r7 / 2)) << 4);
+      k = smem_addr(sK) + (lane / 16) * 8 * kRowBytes + r7 * 64 + ((((lane / 8) % 2) ^ (r7 / 2)) << 4);
+      v = smem_addr(sV) + ((lane / 8) % 2) * 8 * kRowBytes + r7 * 64 + (((lane / 16) ^ (r7 / 2)) << 4);
+    } else {
+      // Q (A operand): rows warp_row0 + lane % 16, chunk 2k + lane / 16.
+      q = smem_addr(sQ) + (warp_row0 + lane % 16) * kRowBytes + (((lane / 16) ^ r7) << 4);
+      // K (B operand, n-major): rows (lane / 16) * 8 + lane % 8, chunk 2k + (lane / 8) % 2.
+      k = smem_addr(sK) + ((lane / 16) * 8 + r7) * kRowBytes + ((((lane / 8) % 2) ^ r7) << 4);
+      // V (B operand through .trans): rows ((lane / 8) % 2) * 8 + lane % 8, chunk 2k + lane / 16.
+      v = smem_addr(sV) + (((lane / 8) % 2) * 8 + r7) * kRowBytes + (((lane / 16) ^ r7) << 4);
+    }
   }
   // The address of k step `k` (chunk pair k), `row16` 16-row steps further, `byte_offset` (a multiple of
   // kRowBytes: a pipeline stage) further.
   static __device__ __forceinline__ unsigned at(unsigned base, int k, int row16, int byte_offset) {
-    return (base ^ static_cast<unsigned>(k << 5)) + row16 * 16 * kRowBytes + byte_offset;
+    using Tile = SwizzledTile<kHeadDim>;
+    return (base ^ Tile::pair_xor(k)) + Tile::pair_offset(k) + row16 * 16 * kRowBytes + byte_offset;
   }
 };
 

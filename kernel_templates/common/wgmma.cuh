@@ -9,22 +9,35 @@
 //     a k16 step inside a panel starts 32 bytes further, the next 64 k values are in the next panel.
 //   MN-major operand (V as B of P V: the output dimension is contiguous): 8 k rows 128 bytes apart, groups
 //     of 8 k rows 1024 bytes apart (SBO), the next 64 output columns one panel further (LBO).
+// A head_dim that is no multiple of 64 (96) uses SWIZZLE_64B boxes of 32 columns: panels of rows x 64 bytes,
+// chunk c (0..3) of row r at c ^ ((r / 2) % 4), 512-byte atoms: SBO 512, two k16 steps a panel, the next 32
+// output columns one panel further.
 //
 //   wgmma_fence();  Wgmma<64>::ss<T, 0>(acc, da, db, 0); ...; wgmma_commit();  wgmma_wait<0>();
 #include "wgmma_ops.cuh"
 
 namespace flashtune {
 
-// A descriptor for a 128-byte-swizzled operand at shared address `addr` (a multiple of 16 within a
-// 1024-byte aligned layout).
-__device__ __forceinline__ unsigned long long wgmma_desc_sw128(unsigned addr, unsigned lbo_bytes,
-                                                               unsigned sbo_bytes) {
+// A descriptor for a kSwizzleBytes-swizzled operand (128 or 64) at shared address `addr` (a multiple of 16
+// within a layout aligned to the swizzle's 8-row atom, 8 * kSwizzleBytes bytes). Layout type (bits 62..63):
+// 1 is the 128-byte swizzle, 2 the 64-byte one.
+template <int kSwizzleBytes>
+__device__ __forceinline__ unsigned long long wgmma_desc_swizzled(unsigned addr, unsigned lbo_bytes,
+                                                                  unsigned sbo_bytes) {
+  static_assert(kSwizzleBytes == 128 || kSwizzleBytes == 64, "128- or 64-byte swizzle");
   unsigned long long d = 0;
   d |= static_cast<unsigned long long>((addr & 0x3FFFFu) >> 4);
   d |= static_cast<unsigned long long>((lbo_bytes >> 4) & 0x3FFFu) << 16;
   d |= static_cast<unsigned long long>((sbo_bytes >> 4) & 0x3FFFu) << 32;
-  d |= 1ull << 62;  // layout type 1: 128-byte swizzle
+  d |= (kSwizzleBytes == 128 ? 1ull : 2ull) << 62;
   return d;
+}
+
+// A descriptor for a 128-byte-swizzled operand at shared address `addr` (a multiple of 16 within a
+// 1024-byte aligned layout).
+__device__ __forceinline__ unsigned long long wgmma_desc_sw128(unsigned addr, unsigned lbo_bytes,
+                                                               unsigned sbo_bytes) {
+  return wgmma_desc_swizzled<128>(addr, lbo_bytes, sbo_bytes);
 }
 
 // Orders this thread's earlier register writes (accumulators, A fragments) before the next wgmma.

@@ -54,10 +54,10 @@ def test_fake_implementation_shapes_and_checks():
     o, lse = torch.ops.flashtune.attention(m, m, m, False, None, None)
     assert o.shape == m.shape and o.dtype == m.dtype
     assert lse.shape == (2, 3, 17) and lse.dtype == torch.float32
-    bad = torch.empty(2, 3, 17, 96, dtype=torch.bfloat16, device="meta")
+    bad = torch.empty(2, 3, 17, 80, dtype=torch.bfloat16, device="meta")
     with pytest.raises(flashtune.InvalidArgumentError) as e:
         torch.ops.flashtune.attention(bad, bad, bad, False, None, None)
-    assert "head_dim 96" in str(e.value)
+    assert "head_dim 80" in str(e.value)
 
 
 @pytest.mark.parametrize("dynamic", [False, True])

@@ -53,9 +53,10 @@ TEST(Cli, BadProblemValuesNameTheOption) {
   EXPECT_TRUE(contains(flashtune("bench --head-dim 80").output, "--head-dim"));
   // A problem the template does not run says why; the variants fa2_fwd runs get past that check (without a
   // GPU: compiled, then exit 3).
-  const CliRun d96 = flashtune("bench --head-dim 96");
-  EXPECT_EQ(d96.code, 2) << d96.output;
-  EXPECT_TRUE(contains(d96.output, "fa2_fwd does not support head_dim 96 (it has 64, 128)")) << d96.output;
+  const CliRun d256 = flashtune("bench --head-dim 256");
+  EXPECT_EQ(d256.code, 2) << d256.output;
+  EXPECT_TRUE(contains(d256.output, "fa2_fwd does not support head_dim 256 (it has 64, 96, 128)"))
+      << d256.output;
   const CliRun hopper = flashtune("bench --template hopper_fwd --param persistent=1 --kv-heads 4");
   EXPECT_EQ(hopper.code, 2) << hopper.output;
   EXPECT_TRUE(contains(hopper.output, "hopper_fwd does not support grouped key/value heads"))

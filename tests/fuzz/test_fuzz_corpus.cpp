@@ -236,7 +236,8 @@ TEST(SpaceInjection, HostileSpacesAreRejectedBySpaceError) {
       fa2_space("  block_m: 64\n" + kOthers, "arch: \"sm_９０\"\n"),
       // Problem fields that become template arguments (head_dim, dtype, causal).
       with_problem("{batch: 1, heads: 4, seqlen: 1024, head_dim: \"64>, evil<\"}"),
-      with_problem("{batch: 1, heads: 4, seqlen: 1024, head_dim: 96}"),
+      with_problem("{batch: 1, heads: 4, seqlen: 1024, head_dim: 256}"),  // a head_dim fa2_fwd does not take
+      with_problem("{batch: 1, heads: 4, seqlen: 1024, head_dim: 80}"),
       with_problem("{batch: 1, heads: 4, seqlen: 1024, head_dim: 4294967360}"),
       with_problem("{batch: 1, heads: 4, seqlen: 1024, head_dim: 64, dtype: \"bf16>, evil<\"}"),
       with_problem("{batch: 1, heads: 4, seqlen: 1024, head_dim: 64, dtype: __nv_bfloat16}"),

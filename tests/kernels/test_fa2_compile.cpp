@@ -1,7 +1,10 @@
-// NVRTC compiles every instantiation of the default FA2 grid for sm_90a and sm_80, and ptxas' facts are sane.
+// NVRTC compiles every instantiation of the default FA2 grid for sm_90a and sm_80, and ptxas' facts are sane;
+// head_dim 96 too (HeadDim96Compiles).
 // All 27 configurations of one (arch, head_dim, dtype, causal) go into one NVRTC program, so the front end
 // runs 16 times instead of 432; the programs compile in parallel worker processes.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "core/paths.hpp"
 #include "fa2_grid.hpp"
@@ -164,6 +167,116 @@ TEST(Fa2Compile, VarlenCompiles) {
     ASSERT_NE(f, nullptr);
     EXPECT_EQ(f->spill_store_bytes, 0);
   }
+}
+
+// head_dim 96 (SwizzledTile<96>'s panels, load_tile_async_96): the default grid for sm_90a, bf16 and fp16,
+// causal and not, with the grid's resource bounds; the template's default for d 96 and its schedules
+// (persistent, pipelined, fused, Q in registers, split-K/V with fa2_combine) without spills on the plain
+// problem, for sm_90a and the default also for sm_80; the variants of those schedules with VariantsCompile's
+// bound. (The default's window builds spill at d 96 as at d 128: 16 bytes for a window without causal, 68
+// with every variant bit, where d 128 spills 104 and 132; Q in registers with two m-tiles per warp spills at
+// d 96 as it does at d 128, hence block_m 64 below.)
+TEST(Fa2Compile, HeadDim96Compiles) {
+  const KernelTemplate& t = find_template("fa2_fwd");
+  std::vector<jit::CompileRequest> requests;
+  std::vector<std::vector<Fa2Instance>> grid_groups;
+  for (DType dt : {DType::bf16, DType::f16})
+    for (bool causal : {false, true}) {
+      auto instances = default_fa2_instances(96, dt, causal);
+      jit::CompileRequest r = run::make_request("fa2_fwd.cuh", instances[0].name_expression(), "sm_90a");
+      for (std::size_t i = 1; i < instances.size(); ++i)
+        r.name_expressions.push_back(instances[i].name_expression());
+      requests.push_back(r);
+      grid_groups.push_back(std::move(instances));
+    }
+  // The schedules and variants: name expressions that must compile without a spill.
+  const ParamValues base = t.default_config(ProblemVariant{.head_dim = 96});
+  auto with = [&](std::initializer_list<std::pair<const char*, int>> changes) {
+    ParamValues v = base;
+    for (const auto& [name, value] : changes) v[name] = value;
+    return v;
+  };
+  const std::vector<ParamValues> schedules = {
+      base,
+      with({{"block_m", 64}, {"stages", 2}, {"fuse_pv", 0}, {"q_regs", 1}}),
+      with({{"stages", 2}, {"fuse_pv", 0}, {"pipeline", 1}, {"lazy_rescale", 1}}),
+      with({{"fuse_pv", 0}, {"persistent", 1}}),
+      with({{"block_m", 64}, {"fuse_pv", 0}, {"persistent", 1}, {"q_regs", 1}}),
+      with({{"block_m", 64}, {"stages", 2}, {"splits", 4}}),
+      {{"block_m", 64}, {"block_n", 64}, {"warps", 4}, {"stages", 2}},
+      {{"block_m", 128}, {"block_n", 128}, {"warps", 8}, {"stages", 2}},
+  };
+  std::vector<std::string> clean;  // the plain problem's name expressions: no spills
+  std::vector<std::string> variants;
+  for (const std::string arch : {"sm_90a", "sm_80"}) {
+    jit::CompileRequest r = run::make_request("fa2_fwd.cuh", "", arch);
+    r.name_expressions.clear();
+    for (DType dt : {DType::bf16, DType::f16})
+      for (bool causal : {false, true})
+        for (int bits : {0, 1, 2, 4, 7}) {
+          if (arch == "sm_80" && bits != 0) continue;
+          const ProblemVariant pv{.head_dim = 96,
+                                  .dtype = dt,
+                                  .causal = causal,
+                                  .general = (bits & 1) != 0,
+                                  .window = (bits & 2) != 0,
+                                  .softcap = (bits & 4) != 0};
+          for (const ParamValues& v : schedules) {
+            if (arch == "sm_80" && v != base) continue;
+            if (t.invalid_reason(v, pv)) {  // the persistent and pipelined schedules run the plain problem
+              EXPECT_NE(bits, 0) << to_string(v);
+              continue;
+            }
+            for (const std::string& e : t.name_expressions(v, pv))
+              if (std::find(r.name_expressions.begin(), r.name_expressions.end(), e) ==
+                  r.name_expressions.end()) {  // fa2_combine has no causal argument
+                r.name_expressions.push_back(e);
+                (bits == 0 ? clean : variants).push_back(e);
+              }
+          }
+        }
+    requests.push_back(r);
+  }
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile(requests, cache);
+  ASSERT_EQ(results.size(), requests.size());
+  int kernels = 0;
+  for (std::size_t g = 0; g < results.size(); ++g) {
+    const jit::CompileResult& res = results[g];
+    ASSERT_TRUE(res.ok) << requests[g].arch << ":\n" << res.log;
+    if (g < grid_groups.size()) {
+      for (const Fa2Instance& inst : grid_groups[g]) {
+        SCOPED_TRACE(inst.to_string());
+        const jit::PtxasInfo* f = res.ptxas_for(res.lowered_names.at(inst.name_expression()));
+        ASSERT_NE(f, nullptr);
+        EXPECT_GT(f->registers, 32);
+        EXPECT_LE(f->registers, 255);
+        EXPECT_EQ(f->static_smem_bytes, 0);
+        EXPECT_LT(f->spill_store_bytes, 4096) << "heavy spilling";
+        EXPECT_TRUE(check_resources(f->registers, fa2::threads(inst.config),
+                                    fa2::smem_bytes(inst.config, inst.head_dim))
+                        .fits);
+        ++kernels;
+      }
+      continue;
+    }
+    for (const std::string& e : requests[g].name_expressions) {
+      SCOPED_TRACE(requests[g].arch + " " + e);
+      const jit::PtxasInfo* f = res.ptxas_for(res.lowered_names.at(e));
+      ASSERT_NE(f, nullptr);
+      if (e.find("fa2_combine") == std::string::npos) EXPECT_GT(f->registers, 32);  // the main kernel
+      EXPECT_LE(f->registers, 255);
+      if (std::find(clean.begin(), clean.end(), e) != clean.end()) {
+        EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0);
+        EXPECT_EQ(f->stack_bytes, 0);
+      } else {
+        EXPECT_LT(f->spill_store_bytes, 4096) << "heavy spilling";
+      }
+      ++kernels;
+    }
+  }
+  EXPECT_EQ(kernels, 4 * 27 + static_cast<int>(clean.size() + variants.size()));
 }
 
 }  // namespace

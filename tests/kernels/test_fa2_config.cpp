@@ -140,15 +140,45 @@ TEST(Fa2Config, InvalidConfigurationsSayWhy) {
   EXPECT_NE(why({128, 40, 4, 2})->find("block_n"), std::string::npos);
   ASSERT_TRUE(why({128, 128, 4, 4}));  // 2*(16384 + 8*16384) bytes > 227 KiB
   EXPECT_NE(why({128, 128, 4, 4})->find("shared memory"), std::string::npos);
-  EXPECT_TRUE(why({128, 64, 8, 2}, 96));
   EXPECT_TRUE(why({128, 64, 8, 0}));
+  // head_dim: 64, 96 or 128 (Fa2Traits' static_assert).
+  EXPECT_FALSE(why({128, 64, 8, 2}, 96));
+  ASSERT_TRUE(why({128, 64, 8, 2}, 256));
+  EXPECT_EQ(*why({128, 64, 8, 2}, 256), "head_dim 256 is not 64, 96 or 128");
+  ASSERT_TRUE(why({128, 64, 8, 2}, 80));
+  EXPECT_EQ(*why({128, 64, 8, 2}, 80), "head_dim 80 is not 64, 96 or 128");
+}
+
+// head_dim 96: the traits' argument, shared memory of 96-column tiles (192-byte rows), the template's
+// support and its default (d 128's: block_n 64), a split's workspace of 96 + 1 floats a row.
+TEST(Fa2Config, HeadDim96) {
+  const Fa2Instance i{{128, 64, 4, 1}, 96, DType::f16, true};
+  EXPECT_FALSE(fa2::invalid_reason(i));
+  EXPECT_EQ(i.name_expression(),
+            "flashtune::fa2_fwd<flashtune::Fa2Traits<128, 64, 96, 4, 1, 2, 0, 1, 0, 0, 0>, true, __half>");
+  EXPECT_EQ(i.to_string(), "fa2_fwd bm128 bn64 w4 s1 d96 fp16 causal");
+  EXPECT_EQ(fa2::smem_bytes({128, 64, 4, 1}, 96), 2 * (128 * 96 + 2 * 64 * 96));
+  EXPECT_EQ(fa2::smem_bytes({128, 128, 4, 4}, 96), 2 * (128 * 96 + 2 * 4 * 128 * 96));  // fits at d 96
+  EXPECT_FALSE(fa2::invalid_reason({{128, 128, 4, 4}, 96, DType::bf16, false}));
+  const KernelTemplate& t = find_template("fa2_fwd");
+  const ProblemVariant pv{.head_dim = 96};
+  const ParamValues v = t.default_config(pv);
+  EXPECT_EQ(v.at("block_n"), 64);
+  EXPECT_FALSE(t.invalid_reason(v, pv));
+  const AttentionProblem p{.batch = 2, .heads = 4, .seqlen = 100, .head_dim = 96, .kv_heads = 2};
+  EXPECT_FALSE(unsupported_reason(t, v, p));
+  ParamValues split = v;
+  split["splits"] = 3;
+  EXPECT_EQ(t.workspace_bytes(split, p), 3u * 2 * 4 * 100 * (96 + 1) * 4);
+  EXPECT_EQ(t.name_expressions(split, variant_of(p))[1],
+            "flashtune::fa2_combine<96, 3, true, __nv_bfloat16>");
 }
 
 TEST(DefaultGrid, EveryConfigurationIsValidAndDistinct) {
   const auto grid = default_fa2_grid();
   EXPECT_EQ(grid.size(), 27u);  // (bm, w) in {(64,4), (128,4), (128,8)} x bn {32,64,128} x stages {1,2,3}
   for (std::size_t i = 0; i < grid.size(); ++i) {
-    for (int d : {64, 128})
+    for (int d : {64, 96, 128})
       EXPECT_FALSE(fa2::invalid_reason({grid[i], d, DType::bf16, true})) << grid[i].to_string();
     for (std::size_t j = i + 1; j < grid.size(); ++j) EXPECT_FALSE(grid[i] == grid[j]);
   }

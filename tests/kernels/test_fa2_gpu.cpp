@@ -1,9 +1,9 @@
 // Every configuration of the default grid, the schedule variants of its two-stage ones (q_regs, pipeline,
 // min_blocks, lazy_rescale), the persistent variants of its one-stage ones and the fuse_pv and lazy_rescale 2
-// variants of both, is correct on the GPU: d in {64, 128}, causal and not, bf16 and fp16, N in {1, 17, 1000,
-// 4096} (ragged ends included); the schedule variants also with sharp logits (softmax_scale 1). Outputs are
-// NaN-poisoned before every launch; small problems are checked against the float64 CPU reference, N = 4096
-// against the fp32 GPU reference.
+// variants of both, is correct on the GPU: d in {64, 96, 128} (96 in its own instantiations), causal and not,
+// bf16 and fp16, N in {1, 17, 1000, 4096} (ragged ends included); the schedule variants also with sharp
+// logits (softmax_scale 1). Outputs are NaN-poisoned before every launch; small problems are checked against
+// the float64 CPU reference, N = 4096 against the fp32 GPU reference.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -95,7 +95,7 @@ class Fa2Gpu : public testing::TestWithParam<Case> {
     if (!gpu::gpu_available()) return;
     // Compile the whole grid once, in parallel, before the first context exists.
     std::vector<run::Instance> all;
-    for (int d : {64, 128})
+    for (int d : {64, 96, 128})
       for (DType t : {DType::bf16, DType::f16})
         for (bool causal : {false, true})
           for (const Fa2Config& c : all_configs())
@@ -167,6 +167,24 @@ std::vector<Case> all_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Grid, Fa2Gpu, testing::ValuesIn(all_cases()), case_name);
+
+// head_dim 96 (SwizzledTile<96>'s panels): the same grid, schedule variants and problems, and the sharp
+// softmax, apart so that they can be run alone (--gtest_filter='HeadDim96*').
+std::vector<Case> d96_cases() {
+  std::vector<Case> v;
+  for (bool causal : {false, true})
+    for (DType t : {DType::bf16, DType::f16})
+      for (int n : {1, 17, 1000, 4096}) v.push_back({96, causal, t, n});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(HeadDim96, Fa2Gpu, testing::ValuesIn(d96_cases()), case_name);
+
+std::vector<Case> d96_sharp_cases() {
+  return {{96, false, DType::bf16, 1000}, {96, true, DType::bf16, 1000}};
+}
+
+INSTANTIATE_TEST_SUITE_P(HeadDim96Sharp, Fa2Sharp, testing::ValuesIn(d96_sharp_cases()), case_name);
 
 }  // namespace
 }  // namespace flashtune

@@ -275,6 +275,81 @@ TEST(HopperCompile, HeadDim256Compiles) {
                                   AttentionProblem{.batch = 1, .heads = 2, .seqlen = 100, .head_dim = 256}));
 }
 
+// head_dim 96 (32-column TMA boxes, 64-byte swizzle, wgmma layout type 2): every configuration of
+// search_spaces/hopper_fwd.yaml the template admits at d 96, causal and not, bf16; the default for d 96 in
+// fp16; the default for each variant, causal and not: no spills, no stack, and (with cuobjdump) the P V
+// product as HGMMA.64x96x16, TMA loads (4-D for the general variant), no local-memory traffic.
+TEST(HopperCompile, HeadDim96Compiles) {
+  const space::SearchSpace s = space::load_search_space(space::search_space_dir() / "hopper_fwd.yaml");
+  const KernelTemplate& t = find_template("hopper_fwd");
+  jit::CompileRequest r = run::make_request(std::string(t.source_file()), "", "sm_90a");
+  r.name_expressions.clear();
+  std::vector<std::pair<ParamValues, ProblemVariant>> e;
+  std::set<std::string> seen;
+  auto add = [&](const ParamValues& v, const ProblemVariant& pv) {
+    ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+    if (!seen.insert(t.name_expression(v, pv)).second) return;
+    r.name_expressions.push_back(t.name_expression(v, pv));
+    e.emplace_back(v, pv);
+  };
+  for (bool causal : {false, true}) {
+    const AttentionProblem p = problem_for(96, causal);
+    for (const ParamValues& v : space::enumerate(s, p).kept)
+      if (!t.invalid_reason(v, variant_of(p))) add(v, variant_of(p));
+  }
+  // d 128's 33, and block_n 176 with 3 stages (over 227 KiB at d 128) with one or two consumer warpgroups.
+  ASSERT_EQ(e.size(), 2u * 39);
+  const ProblemVariant f16{.head_dim = 96, .dtype = DType::f16, .causal = true};
+  add(t.default_config(f16), f16);
+  for (bool causal : {false, true})
+    for (int bits : {1, 2, 4, 7}) {
+      const ProblemVariant pv{.head_dim = 96,
+                              .dtype = DType::bf16,
+                              .causal = causal,
+                              .general = (bits & 1) != 0,
+                              .window = (bits & 2) != 0,
+                              .softcap = (bits & 4) != 0};
+      add(t.default_config(pv), pv);
+    }
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile({r}, cache);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok) << results[0].log;
+  EXPECT_EQ(results[0].log.find("C7514"), std::string::npos) << "wgmma serialized:\n" << results[0].log;
+  const std::string cuobjdump = find_cuobjdump();
+  std::optional<std::map<std::string, std::string>> sass;
+  if (!cuobjdump.empty()) sass = sass_by_function(cuobjdump, results[0].cubin);
+  for (const auto& [v, pv] : e) {
+    const std::string expr = t.name_expression(v, pv);
+    SCOPED_TRACE(expr);
+    const std::string& lowered = results[0].lowered_names.at(expr);
+    const jit::PtxasInfo* f = results[0].ptxas_for(lowered);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0);
+    EXPECT_EQ(f->stack_bytes, 0);
+    EXPECT_GT(f->registers, 32);
+    const AttentionProblem p = problem_for(96, pv.causal, pv.dtype);
+    const KernelLaunch l = t.launch(v, p);
+    EXPECT_TRUE(check_resources(f->registers, static_cast<int>(l.threads), l.dynamic_smem).fits);
+    const std::vector<TensorMapRequest> maps = t.tensor_maps(v, pv);
+    ASSERT_EQ(maps.size(), 3u);
+    for (const TensorMapRequest& m : maps) {
+      EXPECT_EQ(m.box_cols, 32);
+      EXPECT_EQ(m.swizzle_bytes, 64);
+    }
+    if (sass) {
+      auto it = sass->find(lowered);
+      ASSERT_NE(it, sass->end()) << "no SASS for " << lowered;
+      const std::string& code = it->second;
+      EXPECT_NE(code.find("HGMMA.64x96x16"), std::string::npos);
+      EXPECT_NE(code.find(pv.general ? "UTMALDG.4D" : "UTMALDG.3D"), std::string::npos);
+      EXPECT_EQ(code.find("LDL"), std::string::npos);
+      EXPECT_EQ(code.find("STL"), std::string::npos);
+    }
+  }
+}
+
 // Configurations the host rejects fail on the template's static_asserts too: tests/kernels/
 // test_templates_compile.cpp (TemplatesCompile.ConfigurationsTheHostRejectsFailOnStaticAsserts) has the
 // hopper_fwd cases beside the other templates'.

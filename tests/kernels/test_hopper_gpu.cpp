@@ -1,10 +1,10 @@
 // Every configuration of search_spaces/hopper_fwd.yaml that the template admits is correct on an sm_90 GPU:
-// d in {64, 128}, causal and not, bf16 and fp16, N in {1, 17, 1000, 2048} (ragged ends: TMA zero fill and
-// the key mask), B = 2, H = 3; the persistent ones where each CTA loops over several tiles (B4 H8 N1100);
-// then the default configuration and a ping-pong persistent one on the benchmark shapes (16384 tokens, hidden
-// 2048, N 2048..16384). Each trial runs through run::TrialRunner with the template's TMA tensor maps, on
-// NaN-poisoned outputs, against the reference (float64 CPU up to N = 1024, fp32 GPU above). Skipped without
-// a GPU, and on a GPU that is not sm_90.
+// d in {64, 128} (and 96: HeadDim96MatchesTheReference), causal and not, bf16 and fp16, N in {1, 17, 1000,
+// 2048} (ragged ends: TMA zero fill and the key mask), B = 2, H = 3; the persistent ones where each CTA loops
+// over several tiles (B4 H8 N1100); then the default configuration and a ping-pong persistent one on the
+// benchmark shapes (16384 tokens, hidden 2048, N 2048..16384). Each trial runs through run::TrialRunner with
+// the template's TMA tensor maps, on NaN-poisoned outputs, against the reference (float64 CPU up to N = 1024,
+// fp32 GPU above). Skipped without a GPU, and on a GPU that is not sm_90.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -45,7 +45,7 @@ class HopperGpu : public testing::Test {
   static void SetUpTestSuite() {
     if (!skip_reason().empty()) return;
     std::vector<run::Instance> all;
-    for (int d : {64, 128})
+    for (int d : {64, 96, 128})
       for (bool causal : {false, true})
         for (DType t : {DType::bf16, DType::f16}) {
           const AttentionProblem p{
@@ -137,6 +137,53 @@ TEST_F(HopperGpu, PersistentConfigurationsLoopOverTiles) {
       std::printf("%s: %d persistent configurations verified, max O rel_l2 %.2e\n", p.to_string().c_str(),
                   trials, worst);
     }
+}
+
+// head_dim 96 (32-column TMA boxes with the 64-byte swizzle, wgmma layout type 2, P V with N = 96): every
+// configuration of the space the template admits at d 96 on the ragged problems, causal and not, bf16 and
+// fp16; with sharp logits; and the persistent ones looping over tiles (B4 H8 N1100).
+TEST_F(HopperGpu, HeadDim96MatchesTheReference) {
+  if (const std::string why = skip_reason(); !why.empty()) GTEST_SKIP() << why;
+  std::vector<AttentionProblem> problems;
+  for (bool causal : {false, true})
+    for (DType t : {DType::bf16, DType::f16})
+      for (int n : {1, 17, 1000, 2048})
+        problems.push_back(
+            {.batch = 2, .heads = 3, .seqlen = n, .head_dim = 96, .dtype = t, .causal = causal});
+  for (bool causal : {false, true})
+    problems.push_back({.batch = 2,
+                        .heads = 3,
+                        .seqlen = 1000,
+                        .head_dim = 96,
+                        .dtype = DType::bf16,
+                        .causal = causal,
+                        .softmax_scale = 1.0f});
+  for (const AttentionProblem& p : problems) {
+    runner().set_problem(p, 6000 + p.seqlen, /*verify=*/true);
+    double worst = 0;
+    int trials = 0;
+    for (const run::Instance& inst : configurations(p)) {
+      worst = std::max(worst, verify(inst));
+      ++trials;
+      if (testing::Test::HasFatalFailure()) return;
+    }
+    EXPECT_GT(trials, 0) << p.to_string() << ": no configuration to verify";
+    std::printf("%s: %d configurations verified, max O rel_l2 %.2e\n", p.to_string().c_str(), trials, worst);
+  }
+  for (bool causal : {false, true}) {
+    const AttentionProblem p{
+        .batch = 4, .heads = 8, .seqlen = 1100, .head_dim = 96, .dtype = DType::bf16, .causal = causal};
+    runner().set_problem(p, 5096, /*verify=*/true);
+    int trials = 0;
+    for (const run::Instance& inst : configurations(p)) {
+      if (param_or_default(hopper(), inst.params(), "persistent") == 0) continue;
+      EXPECT_EQ(inst.launches().front().grid[0], 132u);
+      verify(inst);
+      ++trials;
+      if (testing::Test::HasFatalFailure()) return;
+    }
+    EXPECT_GT(trials, 0);
+  }
 }
 
 TEST_F(HopperGpu, DefaultConfigurationMatchesOnGpuMdShapes) {

@@ -62,7 +62,7 @@ TEST(TemplateSupport, AProblemOutsideItIsRefusedWithTheReason) {
   EXPECT_EQ(reason(one_tile, p), "");
   p = plain();
   p.head_dim = 256;
-  EXPECT_EQ(reason(one_tile, p), "fa2_fwd does not support head_dim 256 (it has 64, 128)");
+  EXPECT_EQ(reason(one_tile, p), "fa2_fwd does not support head_dim 256 (it has 64, 96, 128)");
   std::string why;
   EXPECT_FALSE(run::Instance::try_make(t, t.default_config(variant_of(p)), p, &why));
   EXPECT_NE(why.find("does not support head_dim 256"), std::string::npos) << why;
@@ -79,9 +79,51 @@ TEST(TemplateSupport, AProblemOutsideItIsRefusedWithTheReason) {
       unsupported_reason(h, hp, p).value_or("").find("hopper_fwd does not support grouped key/value heads"),
       std::string::npos);
   p.head_dim = 96;
-  EXPECT_EQ(reason_of(h, p), "hopper_fwd does not support head_dim 96 (it has 64, 128, 256)");
+  EXPECT_EQ(reason_of(h, p), "");
   p.head_dim = 256;
   EXPECT_EQ(reason_of(h, p), "");
+}
+
+// head_dim 96: fa2_fwd (every schedule) and hopper_fwd (persistent or not) run it, the variants included; the
+// other templates prune it with the reason, and so does a head_dim no template takes.
+TEST(TemplateSupport, HeadDim96RunsOnFa2AndHopper) {
+  AttentionProblem p = plain();
+  p.head_dim = 96;
+  for (const char* id : {"fa2_fwd", "hopper_fwd"}) {
+    const KernelTemplate& t = find_template(id);
+    EXPECT_EQ(reason_of(t, p), "") << id;
+    AttentionProblem g = p;
+    g.kv_heads = 2;
+    g.window_left = 64;
+    g.softcap = 30;
+    g.layout = Layout::bshd;
+    EXPECT_EQ(reason_of(t, g), "") << id;
+    EXPECT_FALSE(t.invalid_reason(t.default_config(variant_of(g)), variant_of(g))) << id;
+  }
+  const KernelTemplate& fa2 = find_template("fa2_fwd");
+  const ParamValues persistent = {
+      {"block_m", 128}, {"block_n", 64}, {"warps", 4}, {"stages", 1}, {"persistent", 1}};
+  EXPECT_EQ(unsupported_reason(fa2, persistent, p).value_or(""), "");
+  EXPECT_FALSE(fa2.invalid_reason(persistent, variant_of(p)));
+  for (const char* id : {"standard_attn", "fa1_fwd"}) {
+    const KernelTemplate& t = find_template(id);
+    EXPECT_EQ(reason_of(t, p), std::string(id) + " does not support head_dim 96 (it has 64, 128)");
+  }
+  const KernelTemplate& h = find_template("hopper_fwd");
+  const std::optional<std::string> why =
+      h.invalid_reason(h.default_config(variant_of(p)), ProblemVariant{.head_dim = 80});
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, "head_dim 80 is not 64, 96, 128 or 256");
+  // hopper_fwd's d 96 tiles are TMA boxes of 32 columns with the 64-byte swizzle; the others 64 and 128.
+  for (const TensorMapRequest& m : h.tensor_maps(h.default_config(variant_of(p)), variant_of(p))) {
+    EXPECT_EQ(m.box_cols, 32);
+    EXPECT_EQ(m.swizzle_bytes, 64);
+  }
+  p.head_dim = 128;
+  for (const TensorMapRequest& m : h.tensor_maps(h.default_config(variant_of(p)), variant_of(p))) {
+    EXPECT_EQ(m.box_cols, 64);
+    EXPECT_EQ(m.swizzle_bytes, 128);
+  }
 }
 
 TEST(TemplateSupport, AnInstanceIsNotMovedToAProblemItCannotRun) {

@@ -191,6 +191,67 @@ TEST(HeadDim256Gpu, HopperMatchesTheReference) {
   }
 }
 
+// head_dim 96 on both templates: the plain problem (ragged, causal and not, both dtypes), GQA with unequal
+// lengths, a window, the cap and [B, N, H, d] tensors, and decode against 4096 keys; fa2_fwd's four
+// configurations (split-K/V among them) and hopper_fwd's two (on sm_90a).
+std::vector<AttentionProblem> d96_problems() {
+  std::vector<AttentionProblem> problems = {base(3, 3, 1000, 1000, 96, false),
+                                            base(3, 3, 1000, 1000, 96, true, DType::f16),
+                                            base(4, 4, 17, 17, 96, true), base(8, 2, 16, 4096, 96, true)};
+  AttentionProblem all = base(8, 2, 700, 900, 96, true);
+  all.window_left = 256;
+  all.softcap = 30;
+  all.layout = Layout::bshd;
+  problems.push_back(all);
+  return problems;
+}
+
+TEST(HeadDim96Gpu, Fa2MatchesTheReference) {
+  std::string why;
+  if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
+  const std::vector<AttentionProblem> problems = d96_problems();
+  std::vector<run::Instance> instances;
+  for (const AttentionProblem& p : problems)
+    for (const ParamValues& v : configs()) instances.push_back(run::Instance::make(fa2(), v, p));
+  flashtune::kernel_test::compile_all(instances, gpu::query_device(0).arch());
+  run::TrialRunner runner(jit::CubinCache::default_dir());
+  std::size_t i = 0;
+  for (const AttentionProblem& p : problems) {
+    SCOPED_TRACE(p.to_string());
+    runner.set_problem(p, 20261207, /*verify=*/true);
+    for (std::size_t c = 0; c < configs().size(); ++c, ++i) {
+      flashtune::kernel_test::expect_verified(runner, instances[i]);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(HeadDim96Gpu, HopperMatchesTheReference) {
+  std::string why;
+  if (!gpu::gpu_available(&why)) GTEST_SKIP() << "no GPU: " << why;
+  if (!hopper_arch()) GTEST_SKIP() << "hopper_fwd needs sm_90a";
+  const std::vector<AttentionProblem> problems = d96_problems();
+  std::vector<std::vector<run::Instance>> instances;
+  std::vector<run::Instance> all;
+  for (const AttentionProblem& p : problems) {
+    instances.emplace_back();
+    for (const ParamValues& v : hopper_configs(p)) {
+      instances.back().push_back(run::Instance::make(hopper(), v, p));
+      all.push_back(instances.back().back());
+    }
+  }
+  flashtune::kernel_test::compile_all(all, gpu::query_device(0).arch());
+  run::TrialRunner runner(jit::CubinCache::default_dir());
+  for (std::size_t i = 0; i < problems.size(); ++i) {
+    SCOPED_TRACE(problems[i].to_string());
+    runner.set_problem(problems[i], 20261207, /*verify=*/true);
+    for (const run::Instance& inst : instances[i]) {
+      flashtune::kernel_test::expect_verified(runner, inst);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Variants, VariantsGpu, testing::ValuesIn(cases()),
                          [](const testing::TestParamInfo<VariantCase>& i) { return i.param.name; });
 

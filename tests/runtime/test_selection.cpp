@@ -75,11 +75,17 @@ TEST(Selection, ATunedEntryThatDoesNotFitIsPassedOver) {
 }
 
 TEST(Selection, NoTemplateForTheProblemNamesEachReason) {
+  // head_dim 256 on an sm_80 GPU: hopper_fwd cannot build there, fa2_fwd has no d 256. (Every head_dim a
+  // problem may have, 64, 96, 128 and 256, runs on sm_90a: d 96 on both templates.)
+  AttentionProblem d256 = kProblem;
+  d256.head_dim = 256;
   AttentionProblem d96 = kProblem;
   d96.head_dim = 96;
+  EXPECT_EQ(choose(both({}, {}), d96, "sm_90a").kernel_template->id(), "hopper_fwd");
+  EXPECT_EQ(choose(both({}, {}), d96, "sm_80").kernel_template->id(), "fa2_fwd");
   try {
-    (void)choose(both({}, {}), d96, "sm_90a");
-    FAIL() << "no error for head_dim 96";
+    (void)choose(both({}, {}), d256, "sm_80");
+    FAIL() << "no error for head_dim 256 on sm_80";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
     const std::string what = e.what();

@@ -359,7 +359,7 @@ TEST(SpaceLoader, ProblemVariants) {
   };
   // A problem the template does not run is refused at its entry with the template's reason.
   fails("{batch: 1, heads: 8, seqlen: 64, head_dim: 256}",
-        "problem B1 H8 N64 d256 bf16: fa2_fwd does not support head_dim 256 (it has 64, 128)");
+        "problem B1 H8 N64 d256 bf16: fa2_fwd does not support head_dim 256 (it has 64, 96, 128)");
   fails("{batch: 1, heads: 6, kv_heads: 4, seqlen: 64, head_dim: 64}", "it must divide heads = 6");
   fails("{batch: 1, heads: 6, seqlen: 64, head_dim: 64, layout: bsdh}", "expected bhsd or bshd");
   fails("{batch: 1, heads: 6, seqlen: 64, head_dim: 64, window_left: -2}", "window_left");

@@ -54,6 +54,7 @@ TEST(TrialProtocol, SpecRoundTrip) {
   s.timing.throttle_retries = 5;
   s.timing.throttle_recovery_s = 0.125;
   s.verify = false;
+  s.tensor_maps = {{TensorMapRequest::Tensor::q, 128, 64}, {TensorMapRequest::Tensor::v, 176, 32, 64}};
   const run::TrialSpec t = spec_from_json(nlohmann::json::parse(to_json(s).dump()));
   EXPECT_EQ(t.label, "standard block_m=64");
   ASSERT_EQ(t.kernels.size(), 2u);
@@ -73,6 +74,12 @@ TEST(TrialProtocol, SpecRoundTrip) {
   EXPECT_EQ(t.timing.throttle_retries, 5);
   EXPECT_DOUBLE_EQ(t.timing.throttle_recovery_s, 0.125);
   EXPECT_FALSE(t.verify);
+  // A tensor map keeps its box and swizzle (hopper_fwd's d 96: 32 columns, 64-byte swizzle); one written
+  // without a swizzle (an older worker's spec) reads as 128 bytes.
+  EXPECT_EQ(t.tensor_maps, s.tensor_maps);
+  nlohmann::json old = to_json(s);
+  old["tensor_maps"][1].erase("swizzle_bytes");
+  EXPECT_EQ(spec_from_json(old).tensor_maps[1].swizzle_bytes, 128);
 }
 
 TEST(TrialProtocol, OutcomeRoundTripKeepsSamplesAndStatus) {

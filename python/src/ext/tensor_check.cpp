@@ -80,7 +80,8 @@ void check_strides(const TensorDesc& t, const char* name) {
                                       shape_text(t.strides), name));
 }
 
-// head_dim: one that a candidate template's default configuration supports (both runtime templates: 64, 128).
+// head_dim: one that a candidate template's default configuration supports (hopper_fwd: 64, 96, 128, 256;
+// fa2_fwd: 64, 96, 128).
 void check_head_dim(const AttentionProblem& p, const std::string& template_id) {
   const std::vector<std::string> ids =
       template_id.empty() ? runtime_templates() : std::vector<std::string>{template_id};
