@@ -276,7 +276,7 @@ TEST(HopperCompile, HeadDim256Compiles) {
 }
 
 // head_dim 96 (32-column TMA boxes, 64-byte swizzle, wgmma layout type 2): every configuration of
-// search_spaces/hopper_fwd.yaml the template admits at d 96, causal and not, bf16; the default for d 96 in
+// search_spaces/hopper_fwd.yaml the template admits at d 96, causal, bf16 (and the default not causal); the default for d 96 in
 // fp16; the default for each variant, causal and not: no spills, no stack, and (with cuobjdump) the P V
 // product as HGMMA.64x96x16, TMA loads (4-D for the general variant), no local-memory traffic.
 TEST(HopperCompile, HeadDim96Compiles) {
@@ -292,13 +292,15 @@ TEST(HopperCompile, HeadDim96Compiles) {
     r.name_expressions.push_back(t.name_expression(v, pv));
     e.emplace_back(v, pv);
   };
-  for (bool causal : {false, true}) {
-    const AttentionProblem p = problem_for(96, causal);
-    for (const ParamValues& v : space::enumerate(s, p).kept)
-      if (!t.invalid_reason(v, variant_of(p))) add(v, variant_of(p));
-  }
+  // The grid causal only (the CI's compile budget: the causal mask is the heavier build); the default also
+  // without it.
+  const AttentionProblem p = problem_for(96, true);
+  for (const ParamValues& v : space::enumerate(s, p).kept)
+    if (!t.invalid_reason(v, variant_of(p))) add(v, variant_of(p));
   // d 128's 33, and block_n 176 with 3 stages (over 227 KiB at d 128) with one or two consumer warpgroups.
-  ASSERT_EQ(e.size(), 2u * 39);
+  ASSERT_EQ(e.size(), 39u);
+  const ProblemVariant plain{.head_dim = 96, .dtype = DType::bf16, .causal = false};
+  add(t.default_config(plain), plain);
   const ProblemVariant f16{.head_dim = 96, .dtype = DType::f16, .causal = true};
   add(t.default_config(f16), f16);
   for (bool causal : {false, true})
