@@ -169,8 +169,8 @@ TEST(Fa2Compile, VarlenCompiles) {
   }
 }
 
-// head_dim 96 (SwizzledTile<96>'s panels, load_tile_async_96): the default grid for sm_90a, bf16 and fp16,
-// causal and not, with the grid's resource bounds; the template's default for d 96 and its schedules
+// head_dim 96 (SwizzledTile<96>'s panels, load_tile_async_96): the default grid for sm_90a, bf16, causal,
+// with the grid's resource bounds; the template's default for d 96 and its schedules (bf16)
 // (persistent, pipelined, fused, Q in registers, split-K/V with fa2_combine) without spills on the plain
 // problem, for sm_90a and the default also for sm_80; the variants of those schedules with VariantsCompile's
 // bound. (The default's window builds spill at d 96 as at d 128: 16 bytes for a window without causal, 68
@@ -180,8 +180,10 @@ TEST(Fa2Compile, HeadDim96Compiles) {
   const KernelTemplate& t = find_template("fa2_fwd");
   std::vector<jit::CompileRequest> requests;
   std::vector<std::vector<Fa2Instance>> grid_groups;
-  for (DType dt : {DType::bf16, DType::f16})
-    for (bool causal : {false, true}) {
+  // The grid bf16 and causal only, the schedules bf16, plain and every variant bit (the CI's compile budget;
+  // fp16 and the other masks run on the GPU, tests/kernels/test_fa2_gpu.cpp).
+  for (DType dt : {DType::bf16})
+    for (bool causal : {true}) {
       auto instances = default_fa2_instances(96, dt, causal);
       jit::CompileRequest r = run::make_request("fa2_fwd.cuh", instances[0].name_expression(), "sm_90a");
       for (std::size_t i = 1; i < instances.size(); ++i)
@@ -211,9 +213,9 @@ TEST(Fa2Compile, HeadDim96Compiles) {
   for (const std::string arch : {"sm_90a", "sm_80"}) {
     jit::CompileRequest r = run::make_request("fa2_fwd.cuh", "", arch);
     r.name_expressions.clear();
-    for (DType dt : {DType::bf16, DType::f16})
+    for (DType dt : {DType::bf16})
       for (bool causal : {false, true})
-        for (int bits : {0, 1, 2, 4, 7}) {
+        for (int bits : {0, 7}) {
           if (arch == "sm_80" && bits != 0) continue;
           const ProblemVariant pv{.head_dim = 96,
                                   .dtype = dt,
@@ -276,7 +278,7 @@ TEST(Fa2Compile, HeadDim96Compiles) {
       ++kernels;
     }
   }
-  EXPECT_EQ(kernels, 4 * 27 + static_cast<int>(clean.size() + variants.size()));
+  EXPECT_EQ(kernels, 27 + static_cast<int>(clean.size() + variants.size()));
 }
 
 }  // namespace
