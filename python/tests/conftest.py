@@ -2,6 +2,7 @@
 metadata of our choosing (a device, a dtype numpy lacks) without any memory behind it."""
 
 import ctypes
+import math
 import importlib.util
 
 import pytest
@@ -114,3 +115,66 @@ def check_torch_argument_errors(q):
     with pytest.raises(flashtune.InvalidArgumentError) as e:
         flashtune.attention(q, torch.cat([q, q], -1)[..., ::2], q)
     assert "k.contiguous()" in str(e.value)
+
+
+# ---- the GPU tests' shared pieces (test_variants_gpu.py, test_varlen_gpu.py)
+
+# Bounds of the C++ verification (docs/verification.md) on max |O - reference|.
+MAX_ABS = {"bfloat16": 4e-2, "float16": 5e-3}
+
+
+def templates():
+    """None (the runtime's choice) and each template this GPU runs."""
+    torch = torch_cuda()
+    if torch is None:
+        return [None]
+    major, _ = torch.cuda.get_device_capability()
+    return [None, "fa2_fwd"] + (["hopper_fwd"] if major == 9 else [])
+
+
+def rand(shape, dtype, seed):
+    torch = torch_cuda()
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    return torch.randn(*shape, device="cuda", dtype=dtype, generator=g)
+
+
+def reference(q, k, v, causal=False, window=None, softcap=None, scale=None):
+    """O and LSE in fp32 from the definitions: key/value head h // group, key j seen by query i iff
+    j < seqlen_k, (not causal or j <= i + off), window sides (j >= i + off - left, j <= i + off + right) with
+    off = seqlen_k - seqlen; scores scaled, then capped."""
+    torch = torch_cuda()
+    b, h, n, d = q.shape
+    hk, nk = k.shape[1], k.shape[2]
+    kf = k.float().repeat_interleave(h // hk, dim=1)
+    vf = v.float().repeat_interleave(h // hk, dim=1)
+    s = (q.float() @ kf.transpose(-1, -2)) * (scale if scale is not None else 1.0 / math.sqrt(d))
+    if softcap is not None:
+        s = softcap * torch.tanh(s / softcap)
+    i = torch.arange(n, device=q.device)[:, None] + (nk - n)
+    j = torch.arange(nk, device=q.device)[None, :]
+    seen = torch.ones(n, nk, dtype=torch.bool, device=q.device)
+    if causal:
+        seen &= j <= i
+    if window is not None:
+        left, right = window
+        if left is not None:
+            seen &= j >= i - left
+        if right is not None:
+            seen &= j <= i + right
+    s = s.masked_fill(~seen, float("-inf"))
+    lse = torch.logsumexp(s, dim=-1)
+    p = torch.exp(s - torch.where(torch.isinf(lse), torch.zeros_like(lse), lse)[..., None])
+    return p @ vf, lse
+
+
+def refused(cls, argument, *args, match=None, **kwargs):
+    """flashtune.attention(*args, **kwargs) raises cls naming `argument` (and `match` in its text)."""
+    with pytest.raises(cls) as e:
+        flashtune.attention(*args, **kwargs)
+    err = e.value
+    assert isinstance(err, flashtune.Error)
+    assert err.argument == argument, str(err)
+    assert str(err).startswith(argument + ":"), str(err)
+    if match is not None:
+        assert match in str(err), str(err)
+    return err

@@ -5,7 +5,7 @@ reach every such check; FakeDLPack claims CUDA memory to reach the device checks
 import pytest
 
 import flashtune
-from conftest import HAS_GPU, FakeDLPack
+from conftest import HAS_GPU, FakeDLPack, refused
 
 np = pytest.importorskip("numpy")  # CI installs it; the GPU machine may lack it
 
@@ -14,18 +14,6 @@ SHAPE = (2, 3, 17, 64)
 
 def arr(shape=SHAPE, dtype=np.float16):
     return np.zeros(shape, dtype=dtype)
-
-
-def refused(cls, argument, *args, match=None, **kwargs):
-    with pytest.raises(cls) as e:
-        flashtune.attention(*args, **kwargs)
-    err = e.value
-    assert isinstance(err, flashtune.Error)
-    assert err.argument == argument, str(err)
-    assert str(err).startswith(argument + ":"), str(err)
-    if match is not None:
-        assert match in str(err), str(err)
-    return err
 
 
 # ---- metadata, with numpy

@@ -4,58 +4,15 @@ queries (causal aligned bottom-right; rows without keys give O = 0, LSE = -inf),
 passed as views, a sliding window, the soft-cap; through the runtime's choice and each template forced.
 Skipped without a CUDA GPU and torch with CUDA."""
 
-import math
 
 import pytest
 
 import flashtune
-from conftest import requires_torch_cuda, torch_cuda
+from conftest import MAX_ABS, rand, reference, requires_torch_cuda, templates, torch_cuda
 
 pytestmark = [pytest.mark.gpu, requires_torch_cuda]
 
 torch = torch_cuda()
-# Bounds of the C++ verification (docs/verification.md) on max |O - reference|.
-MAX_ABS = {"bfloat16": 4e-2, "float16": 5e-3}
-
-
-def _templates():
-    if torch is None:
-        return [None]
-    major, _ = torch.cuda.get_device_capability()
-    return [None, "fa2_fwd"] + (["hopper_fwd"] if major == 9 else [])
-
-
-def reference(q, k, v, causal=False, window=None, softcap=None, scale=None):
-    """O and LSE in fp32 from the definitions: key/value head h // group, key j seen by query i iff
-    j < seqlen_k, (not causal or j <= i + off), window sides (j >= i + off - left, j <= i + off + right) with
-    off = seqlen_k - seqlen; scores scaled, then capped."""
-    b, h, n, d = q.shape
-    hk, nk = k.shape[1], k.shape[2]
-    kf = k.float().repeat_interleave(h // hk, dim=1)
-    vf = v.float().repeat_interleave(h // hk, dim=1)
-    s = (q.float() @ kf.transpose(-1, -2)) * (scale if scale is not None else 1.0 / math.sqrt(d))
-    if softcap is not None:
-        s = softcap * torch.tanh(s / softcap)
-    i = torch.arange(n, device=q.device)[:, None] + (nk - n)
-    j = torch.arange(nk, device=q.device)[None, :]
-    seen = torch.ones(n, nk, dtype=torch.bool, device=q.device)
-    if causal:
-        seen &= j <= i
-    if window is not None:
-        left, right = window
-        if left is not None:
-            seen &= j >= i - left
-        if right is not None:
-            seen &= j <= i + right
-    s = s.masked_fill(~seen, float("-inf"))
-    lse = torch.logsumexp(s, dim=-1)
-    p = torch.exp(s - torch.where(torch.isinf(lse), torch.zeros_like(lse), lse)[..., None])
-    return p @ vf, lse
-
-
-def rand(shape, dtype, seed):
-    g = torch.Generator(device="cuda").manual_seed(seed)
-    return torch.randn(*shape, device="cuda", dtype=dtype, generator=g)
 
 
 CASES = {
@@ -72,7 +29,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("template", _templates(), ids=lambda t: t or "choice")
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t or "choice")
 @pytest.mark.parametrize("case", list(CASES))
 def test_variant_matches_the_reference(case, template):
     b, h, hk, n, nk, d, causal, window, softcap, dtype = CASES[case]
@@ -92,7 +49,7 @@ def test_variant_matches_the_reference(case, template):
         assert (o[empty] == 0).all(), "rows without keys: O must be 0"
 
 
-@pytest.mark.parametrize("template", _templates(), ids=lambda t: t or "choice")
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t or "choice")
 def test_bshd_projections_are_read_in_place(template):
     # [B, N, H, d] tensors, as a projection writes them, passed as their [B, H, N, d] views: no copy, and O
     # comes back in the same memory layout.

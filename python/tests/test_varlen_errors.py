@@ -6,7 +6,7 @@ varlen schema, its fake implementation and torch.compile(fullgraph=True) capturi
 import pytest
 
 import flashtune
-from conftest import HAS_GPU, FakeDLPack
+from conftest import HAS_GPU, FakeDLPack, refused
 
 np = pytest.importorskip("numpy")  # CI installs it; the GPU machine may lack it
 
@@ -26,18 +26,6 @@ def aligned(a):
     return a.__array_interface__["data"][0] % 16 == 0
 
 
-def refused(cls, argument, *args, match=None, **kwargs):
-    with pytest.raises(cls) as e:
-        flashtune.attention(*args, **kwargs)
-    err = e.value
-    assert isinstance(err, flashtune.Error)
-    assert err.argument == argument, str(err)
-    assert str(err).startswith(argument + ":"), str(err)
-    if match is not None:
-        assert match in str(err), str(err)
-    return err
-
-
 def varlen(q=None, k=None, v=None, cu_q=None, cu_k=None, max_q=22, max_k=22, **kwargs):
     """The arguments of a valid varlen call (CPU arrays: refused at the device check), each replaceable."""
     c = cu() if cu_q is None and cu_k is None else None
@@ -54,15 +42,9 @@ def call(**kwargs):
 
 
 def refused_call(cls, argument, match=None, **kwargs):
-    with pytest.raises(cls) as e:
-        call(**kwargs)
-    err = e.value
-    assert isinstance(err, flashtune.Error)
-    assert err.argument == argument, str(err)
-    assert str(err).startswith(argument + ":"), str(err)
-    if match is not None:
-        assert match in str(err), str(err)
-    return err
+    """refused() for the keyword form varlen() builds."""
+    q, k, v = kwargs.pop("q"), kwargs.pop("k"), kwargs.pop("v")
+    return refused(cls, argument, q, k, v, match=match, **kwargs)
 
 
 # ---- a valid call reaches the device check

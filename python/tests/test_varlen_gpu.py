@@ -7,32 +7,16 @@ template forced; the LSE's shape [heads, total_q] and values; packed views read 
 read from cu_seqlens; the custom op, torch.compile(fullgraph=True) and the DLPack path. Skipped without a CUDA
 GPU and torch with CUDA."""
 
-import math
 
 import pytest
 
 import flashtune
-from conftest import requires_torch_cuda, torch_cuda
+from conftest import MAX_ABS, rand, requires_torch_cuda, templates, torch_cuda
+from conftest import reference as shared_reference
 
 pytestmark = [pytest.mark.gpu, requires_torch_cuda]
 
 torch = torch_cuda()
-# Bounds of the C++ verification (docs/verification.md) on max |O - reference|, as test_variants_gpu.py.
-MAX_ABS = {"bfloat16": 4e-2, "float16": 5e-3}
-
-
-def _templates():
-    if torch is None:
-        return [None]
-    major, _ = torch.cuda.get_device_capability()
-    return [None, "fa2_fwd"] + (["hopper_fwd"] if major == 9 else [])
-
-
-def rand(shape, dtype, seed):
-    g = torch.Generator(device="cuda").manual_seed(seed)
-    return torch.randn(*shape, device="cuda", dtype=dtype, generator=g)
-
-
 def cu_of(lengths):
     """int32 prefix sums from 0 on the GPU: FlashAttention's cu_seqlens."""
     cu = [0]
@@ -42,37 +26,16 @@ def cu_of(lengths):
 
 
 def reference_one(q, k, v, causal, window, softcap, scale):
-    """One sequence: q [n, h, d], k and v [nk, hk, d] -> O [n, h, d], LSE [h, n] in fp32 (the definitions:
-    key/value head h // group; key j seen by query i iff (not causal or j <= i + off), window sides with
-    off = nk - n; scores scaled, then capped; a row that sees no key gets O = 0, LSE = -inf)."""
+    """One sequence: q [n, h, d], k and v [nk, hk, d] -> O [n, h, d], LSE [h, n] in fp32, by the fixed-length
+    reference (conftest.reference) on its [1, h, n, d] view."""
     n, h, d = q.shape
-    nk, hk = k.shape[0], k.shape[1]
     if n == 0:
         return q.new_zeros(0, h, d, dtype=torch.float32), q.new_zeros(h, 0, dtype=torch.float32)
-    if nk == 0:
+    if k.shape[0] == 0:
         return (q.new_zeros(n, h, d, dtype=torch.float32),
                 torch.full((h, n), float("-inf"), device=q.device, dtype=torch.float32))
-    qf = q.float().transpose(0, 1)  # [h, n, d]
-    kf = k.float().transpose(0, 1).repeat_interleave(h // hk, dim=0)
-    vf = v.float().transpose(0, 1).repeat_interleave(h // hk, dim=0)
-    s = (qf @ kf.transpose(-1, -2)) * (scale if scale is not None else 1.0 / math.sqrt(d))
-    if softcap is not None:
-        s = softcap * torch.tanh(s / softcap)
-    i = torch.arange(n, device=q.device)[:, None] + (nk - n)
-    j = torch.arange(nk, device=q.device)[None, :]
-    seen = torch.ones(n, nk, dtype=torch.bool, device=q.device)
-    if causal:
-        seen &= j <= i
-    if window is not None:
-        left, right = window
-        if left is not None:
-            seen &= j >= i - left
-        if right is not None:
-            seen &= j <= i + right
-    s = s.masked_fill(~seen, float("-inf"))
-    lse = torch.logsumexp(s, dim=-1)  # [h, n]
-    p = torch.exp(s - torch.where(torch.isinf(lse), torch.zeros_like(lse), lse)[..., None])
-    return (p @ vf).transpose(0, 1), lse
+    o, lse = shared_reference(*(t.transpose(0, 1)[None] for t in (q, k, v)), causal, window, softcap, scale)
+    return o[0].transpose(0, 1), lse[0]
 
 
 def reference(q, k, v, lens_q, lens_k, causal=False, window=None, softcap=None, scale=None):
@@ -135,7 +98,7 @@ def case_tensors(case, seed=0):
     return q, k, v, lens_q, lens_k
 
 
-@pytest.mark.parametrize("template", _templates(), ids=lambda t: t or "choice")
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t or "choice")
 @pytest.mark.parametrize("case", list(CASES))
 def test_varlen_matches_the_reference(case, template):
     h, hk, d, _, _, causal, window, softcap, dtype = CASES[case]
@@ -150,7 +113,7 @@ def test_varlen_matches_the_reference(case, template):
     check(o, lse, q, k, v, lens_q, lens_k, dtype, causal, window, softcap)
 
 
-@pytest.mark.parametrize("template", _templates(), ids=lambda t: t or "choice")
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t or "choice")
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 def test_varlen_matches_sdpa_per_sequence(causal, dtype, template):
@@ -200,7 +163,7 @@ def test_one_sequence_is_the_fixed_length_call():
     assert err <= MAX_ABS["bfloat16"], f"max |O varlen - O fixed| {err:.3g}"
 
 
-@pytest.mark.parametrize("template", _templates(), ids=lambda t: t or "choice")
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t or "choice")
 def test_packed_projections_are_read_in_place(template):
     # q, k, v as slices of a fused QKV projection [total, 3, heads, head_dim]: rows 3 * heads * head_dim apart.
     h, d = 4, 128
