@@ -63,21 +63,29 @@ bool contiguous(const std::vector<std::int64_t>& shape, const std::vector<std::i
 
 // Contiguous, or strided views the kernels read in place: unit stride on head_dim, the batch, head and
 // sequence strides positive multiples of 8 elements (16 bytes); an extent of 1 may have any stride.
-void check_strides(const TensorDesc& t, const char* name) {
+// Unit stride on the last dimension (head_dim); the others (`which`, of extent > 1) positive multiples of 8
+// elements, so that the kernels read the tensor in place.
+void check_strided_view(const TensorDesc& t, const char* name, const char* which) {
   const std::vector<std::int64_t>& s = t.shape;
-  if (contiguous(s, t.strides)) return;
-  if (t.strides[3] != 1 && s[3] > 1)
+  const std::size_t last = s.size() - 1;
+  if (t.strides[last] != 1 && s[last] > 1)
     throw ArgumentError(Type::value, name,
                         fmt::format("the last dimension (head_dim) must have stride 1, got {} (strides {}); "
                                     "{}.contiguous() makes a copy that has",
-                                    t.strides[3], shape_text(t.strides), name));
-  for (int i = 0; i < 3; ++i)
+                                    t.strides[last], shape_text(t.strides), name));
+  for (std::size_t i = 0; i < last; ++i)
     if (s[i] > 1 && (t.strides[i] <= 0 || t.strides[i] % 8 != 0))
-      throw ArgumentError(Type::value, name,
-                          fmt::format("strides {}: the batch, head and sequence strides must be positive "
-                                      "multiples of 8 elements (16 bytes) for the kernels to read the tensor "
-                                      "in place; {}.contiguous() makes a copy that is",
-                                      shape_text(t.strides), name));
+      throw ArgumentError(
+          Type::value, name,
+          fmt::format("strides {}: the {} strides must be positive multiples of 8 elements (16 "
+                      "bytes) for the kernels to read the tensor in place; {}.contiguous() makes "
+                      "a copy that is",
+                      shape_text(t.strides), which, name));
+}
+
+void check_strides(const TensorDesc& t, const char* name) {
+  if (contiguous(t.shape, t.strides)) return;
+  check_strided_view(t, name, "batch, head and sequence");
 }
 
 // head_dim: one that a candidate template's default configuration supports (hopper_fwd: 64, 96, 128, 256;
@@ -199,19 +207,7 @@ void check_varlen_extents(const TensorDesc& t, const char* name, const char* row
 // head_dim] view, which is never contiguous in its sense, so dense tensors must meet this too (head_dim 64,
 // 128, 256 do).
 void check_varlen_strides(const TensorDesc& t, const char* name) {
-  const std::vector<std::int64_t>& s = t.shape;
-  if (t.strides[2] != 1 && s[2] > 1)
-    throw ArgumentError(Type::value, name,
-                        fmt::format("the last dimension (head_dim) must have stride 1, got {} (strides {}); "
-                                    "{}.contiguous() makes a copy that has",
-                                    t.strides[2], shape_text(t.strides), name));
-  for (int i = 0; i < 2; ++i)
-    if (s[i] > 1 && (t.strides[i] <= 0 || t.strides[i] % 8 != 0))
-      throw ArgumentError(Type::value, name,
-                          fmt::format("strides {}: the row and head strides must be positive multiples of 8 "
-                                      "elements (16 bytes) for the kernels to read the tensor in place; "
-                                      "{}.contiguous() makes a copy that is",
-                                      shape_text(t.strides), name));
+  check_strided_view(t, name, "row and head");
 }
 
 void check_cu_seqlens(const TensorDesc& t, const char* name) {
