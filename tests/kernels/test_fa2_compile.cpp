@@ -99,6 +99,21 @@ TEST(Fa2Compile, VariantsCompile) {
   EXPECT_EQ(kernels, 8);
 }
 
+// Compiles r's name expressions as one program: it builds, and no kernel spills.
+void expect_compiles_without_spills(const jit::CompileRequest& r) {
+  jit::CubinCache cache;
+  jit::CompilePool pool(2, jit::default_worker_command());
+  const auto results = pool.compile({r}, cache);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok) << results[0].log;
+  for (const std::string& e : r.name_expressions) {
+    SCOPED_TRACE(e);
+    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->spill_store_bytes, 0);
+  }
+}
+
 // Split-K/V: the main kernel with its split count and fa2_combine compile without spills, for the plain
 // problem and the general variant, d 64 and 128, bf16 and fp16, at a decode-sized tile (block_m 64, 4 warps,
 // two stages). (The default's block_m 128 at d 128 spilled 8 bytes in fp16 with splits.)
@@ -115,17 +130,7 @@ TEST(Fa2Compile, SplitKvCompiles) {
         for (const std::string& e : t.name_expressions(v, pv)) r.name_expressions.push_back(e);
       }
   ASSERT_EQ(r.name_expressions.size(), 16u);
-  jit::CubinCache cache;
-  jit::CompilePool pool(2, jit::default_worker_command());
-  const auto results = pool.compile({r}, cache);
-  ASSERT_EQ(results.size(), 1u);
-  ASSERT_TRUE(results[0].ok) << results[0].log;
-  for (const std::string& e : r.name_expressions) {
-    SCOPED_TRACE(e);
-    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
-    ASSERT_NE(f, nullptr);
-    EXPECT_EQ(f->spill_store_bytes, 0);
-  }
+  expect_compiles_without_spills(r);
 }
 
 // Variable lengths (variant bit 8, with the general addressing), alone and with every other bit, one CTA per
@@ -156,17 +161,7 @@ TEST(Fa2Compile, VarlenCompiles) {
   // Variant 8 alone (varlen without the general addressing) is refused.
   EXPECT_TRUE(t.invalid_reason(t.default_config(ProblemVariant{}),
                                ProblemVariant{.head_dim = 128, .general = false, .varlen = true}));
-  jit::CubinCache cache;
-  jit::CompilePool pool(2, jit::default_worker_command());
-  const auto results = pool.compile({r}, cache);
-  ASSERT_EQ(results.size(), 1u);
-  ASSERT_TRUE(results[0].ok) << results[0].log;
-  for (const std::string& e : r.name_expressions) {
-    SCOPED_TRACE(e);
-    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
-    ASSERT_NE(f, nullptr);
-    EXPECT_EQ(f->spill_store_bytes, 0);
-  }
+  expect_compiles_without_spills(r);
 }
 
 // head_dim 96 (SwizzledTile<96>'s panels, load_tile_async_96): the default grid for sm_90a, bf16, causal,
