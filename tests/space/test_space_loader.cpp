@@ -400,6 +400,8 @@ TEST(SpaceLoader, ProblemLengths) {
   fails("{heads: 8, head_dim: 64, seqlen: 64, lengths: [1, 2]}", "seqlen does not go with lengths");
   fails("{heads: 8, head_dim: 64, lengths: [1, 2], lengths_k: [3]}", "lengths_k: 1 sequences, lengths has 2");
   fails("{heads: 8, head_dim: 64, lengths: {total: 100, min: 5}}", "max is required");
+  fails("{heads: 8, head_dim: 64, lengths: {total: 2000000000, min: 1, max: 8, seed: 1}}",
+        "may need more than 1048576 sequences");
   fails("{heads: 8, head_dim: 64, lengths: [1, -2]}", "lengths");
   fails("{batch: 1, heads: 8, head_dim: 64, seqlen: 64, layout: thd}", "thd comes with lengths");
   fails("{batch: 1, heads: 8, head_dim: 64, seqlen: 64, lengths_k: [3]}", "lengths_k needs lengths");

@@ -68,10 +68,14 @@ struct Expanded {
   SourceLocation where;  // of the entry
 };
 
+constexpr std::int64_t kMaxSequences = 1 << 20;  // --batch's bound
+
 std::vector<int> read_length_list(const YamlReader& r, const Value& v, std::string_view what) {
   std::vector<int> out;
   for (const Value& e : r.list(v, what)) out.push_back(static_cast<int>(r.integer(e, what, 0, INT_MAX)));
   if (out.empty()) r.fail(v.where, fmt::format("{}: at least one sequence", what));
+  if (static_cast<std::int64_t>(out.size()) > kMaxSequences)
+    r.fail(v.where, fmt::format("{}: {} sequences, at most {}", what, out.size(), kMaxSequences));
   return out;
 }
 
@@ -96,6 +100,11 @@ std::pair<std::vector<int>, std::vector<int>> read_lengths(const YamlReader& r, 
     const int min_len = static_cast<int>(get("min", 1, INT_MAX));
     const int max_len = static_cast<int>(get("max", min_len, INT_MAX));
     const auto seed = static_cast<std::uint64_t>(get("seed", 0, INT64_MAX));
+    if ((total + min_len - 1) / min_len > kMaxSequences)
+      r.fail(f->value.where,
+             fmt::format("problem lengths: total {} in sequences of at least {} may need more than "
+                         "{} sequences",
+                         total, min_len, kMaxSequences));
     q = draw_seqlens(total, min_len, max_len, seed);
   } else {
     q = read_length_list(r, f->value, "problem lengths");
