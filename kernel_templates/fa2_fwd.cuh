@@ -35,6 +35,7 @@
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
 #include "attention_params.h"
 #include "block_range.h"
+#include "block_sparse.h"
 #include "cp_async.cuh"
 #include "device_types.cuh"
 #include "fa2_warp_ops.cuh"
@@ -457,19 +458,24 @@ struct HeadSlices {
 // Tr is a Fa2Traits. kVariant: the problem's variant (core/problem.hpp) as bits, 0 for the plain problem:
 //   1  general addressing: kv_heads < heads, seqlen_k != seqlen (causal bottom-right), strided (bshd)
 //   tensors; 2  a window (window_left / window_right); 4  softcap; 8  variable lengths (with 1): each CTA's
-//   sequence from cu_seqlens, the grid sized by the longest, tiles past their sequence's end exit.
+//   sequence from cu_seqlens, the grid sized by the longest, tiles past their sequence's end exit; 16
+//   block-sparse: the key tiles of the layout's kept blocks only (common/block_sparse.h; its block a
+//   multiple of kBlockM and kBlockN).
 // Any bit: the key range and mask of block_range.h's KeyMask (rows without keys: O = 0, LSE = -inf); the
 // persistent and pipelined schedules run the plain problem only.
 template <class Tr, bool kCausal, typename T, int kVariant = 0>
 __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const AttentionParams p) {
-  static_assert(kVariant >= 0 && kVariant <= 15, "kVariant: bits 1 general, 2 window, 4 softcap, 8 varlen");
+  static_assert(kVariant >= 0 && kVariant <= 31,
+                "kVariant: bits 1 general, 2 window, 4 softcap, 8 varlen, 16 block-sparse");
   static_assert((kVariant & 8) == 0 || (kVariant & 1) != 0, "varlen (8) needs the general addressing (1)");
+  static_assert((kVariant & 24) != 24, "block-sparse (16) and varlen (8) do not combine");
   static_assert(kVariant == 0 || (!Tr::kPersistent && !Tr::kPipelined),
                 "the variants run the one-tile, unpipelined schedule (persistent 0, pipeline 0)");
   constexpr bool kGeneral = (kVariant & 1) != 0;
-  constexpr bool kKeyMask = (kVariant & 3) != 0;
+  constexpr bool kKeyMask = (kVariant & 19) != 0;
   constexpr bool kSoftcap = (kVariant & 4) != 0;
   constexpr bool kVarlen = (kVariant & 8) != 0;
+  constexpr bool kSparse = (kVariant & 16) != 0;
   constexpr bool kSplit = Tr::kSplits > 1;
   constexpr bool kPlainLoop = kVariant == 0 && !kSplit;  // the plain problem's code, byte for byte
   constexpr int kBlockM = Tr::kBlockM;
@@ -511,6 +517,15 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
     j0 = mask.first_block(q0, kBlockM, kBlockN, kCausal);
     n_blocks = mask.last_block(q0, kBlockM, kBlockN, kCausal) - j0;
   }
+  // Block-sparse: j0 and n_blocks count positions of the layout row's list of key tiles (key_block).
+  SparseKeyBlocks sparse{nullptr, 0, 1};
+  if constexpr (kSparse) {
+    sparse = sparse_key_blocks(p.sparse_counts, p.sparse_cols, p.sparse_cols_per_row, p.sparse_block, q0,
+                               kBlockN);
+    const int first = sparse.position(j0);
+    n_blocks = sparse.position(j0 + n_blocks) - first;
+    j0 = first;
+  }
   if constexpr (kSplit) {  // this CTA's share: blocks [z * per, (z + 1) * per) of the tile's range
     const int per = (n_blocks + Tr::kSplits - 1) / Tr::kSplits;
     const int first = static_cast<int>(blockIdx.z) * per;
@@ -526,6 +541,13 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   const int warp_row0 = warp * Tr::kRowsPerWarp;
   const WarpAddrs<kHeadDim> addr(sQ, sK, sV, warp_row0, lane);
 
+  // The key tile of the CTA's j-th block: j0 + j, or (block-sparse) the list's.
+  auto key_block = [&](int j) {
+    if constexpr (kSparse)
+      return sparse.key_block(j0 + j);
+    else
+      return j0 + j;
+  };
   // Key/value block j of the CTA's range into its ring stage (nothing past the range).
   auto load_kv = [&](T* ring, const T* src, long long row_stride, int j) {
     if constexpr (kPlainLoop) {
@@ -534,7 +556,7 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
                                                      seqlen, tid);
     } else if (j < n_blocks) {
       load_tile_async<kHeadDim, kBlockN, kThreads>(ring + (j % kStages) * Tr::kKVElems, src,
-                                                   (j0 + j) * kBlockN, seqlen_k, tid, row_stride);
+                                                   key_block(j) * kBlockN, seqlen_k, tid, row_stride);
     }
   };
   auto load_k = [&](int j) { load_kv(sK, K, head.k_row, j); };
@@ -543,8 +565,9 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   auto cap_and_mask = [&](auto& s, int j) {
     if constexpr (kSoftcap) warp_softcap<Tr>(s, p.softcap, p.softcap_scale);
     if constexpr (kKeyMask) {
-      if (mask.block_needs_mask((j0 + j) * kBlockN, kBlockN, q0, q0 + kBlockM - 1, kCausal))
-        warp_mask_general<Tr, kCausal>(s, (j0 + j) * kBlockN, q0 + warp_row0, mask, lane);
+      const int k0 = key_block(j) * kBlockN;
+      if (mask.block_needs_mask(k0, kBlockN, q0, q0 + kBlockM - 1, kCausal))
+        warp_mask_general<Tr, kCausal>(s, k0, q0 + warp_row0, mask, lane);
     } else {
       if (key_block_needs_mask<kBlockN, kCausal>(j0 + j, q0, seqlen))
         warp_mask<Tr, kCausal>(s, (j0 + j) * kBlockN, q0 + warp_row0, seqlen, lane);

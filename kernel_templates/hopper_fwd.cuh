@@ -32,6 +32,7 @@
 // never loaded, and only tiles that cross the diagonal or the ragged end pay for the element mask.
 #include "attention_params.h"
 #include "block_range.h"
+#include "block_sparse.h"
 #include "device_types.cuh"
 #include "kernel_limits.h"
 #include "mbarrier_ring.cuh"
@@ -128,19 +129,24 @@ struct HopperSmem {
 //   8  variable lengths (with 1): the maps span the packed rows ([1, heads, total rows, head_dim]); a CTA's
 //      sequence comes from cu_seqlens, its tiles start at the sequence's first row (a tile's rows past the
 //      sequence read the next one's: those queries are not stored, those keys are masked), and tiles past
-//      the sequence's end exit.
+//      the sequence's end exit;
+//   16 block-sparse: the key tiles of the layout's kept blocks only (common/block_sparse.h; its block a
+//      multiple of kBlockM and kBlockN).
 // Any bit: the key range and mask of block_range.h's KeyMask; a query tile without keys loads nothing and
 // writes O = 0, LSE = -inf. The variants run the one-tile grid (kPersistent false).
 template <class Tr, bool kCausal, typename T, int kVariant = 0>
 __global__ void __launch_bounds__(Tr::kThreads, 1)
     hopper_fwd(const AttentionParams p, const __grid_constant__ HopperTensorMaps maps) {
-  static_assert(kVariant >= 0 && kVariant <= 15, "kVariant: bits 1 general, 2 window, 4 softcap, 8 varlen");
+  static_assert(kVariant >= 0 && kVariant <= 31,
+                "kVariant: bits 1 general, 2 window, 4 softcap, 8 varlen, 16 block-sparse");
   static_assert((kVariant & 8) == 0 || (kVariant & 1) != 0, "varlen (8) needs the general addressing (1)");
+  static_assert((kVariant & 24) != 24, "block-sparse (16) and varlen (8) do not combine");
   static_assert(kVariant == 0 || !Tr::kPersistent, "the variants run the one-tile grid (persistent 0)");
   constexpr bool kGeneral = (kVariant & 1) != 0;
-  constexpr bool kKeyMask = (kVariant & 3) != 0;
+  constexpr bool kKeyMask = (kVariant & 19) != 0;
   constexpr bool kSoftcap = (kVariant & 4) != 0;
   constexpr bool kVarlen = (kVariant & 8) != 0;
+  constexpr bool kSparse = (kVariant & 16) != 0;
   constexpr int kBlockM = Tr::kBlockM;
   constexpr int kBlockN = Tr::kBlockN;
   constexpr int kHeadDim = Tr::kHeadDim;
@@ -175,11 +181,29 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   const int seqlen_k = kVarlen ? seq.len_k : p.seqlen_k;
   const KeyMask mask{seqlen_k, seqlen_k - seqlen, (kVariant & 2) ? p.window_left : -1,
                      (kVariant & 2) ? p.window_right : -1};
+  // Block-sparse: j0 and n count positions of the tile's layout row's list of key tiles (key_block).
+  auto sparse_of = [&](const QueryTile& tile) {
+    if constexpr (kSparse)
+      return sparse_key_blocks(p.sparse_counts, p.sparse_cols, p.sparse_cols_per_row, p.sparse_block, tile.q0,
+                               kBlockN);
+    else
+      return SparseKeyBlocks{nullptr, 0, 1};
+  };
   auto first_block = [&](const QueryTile& tile) {
+    if constexpr (kSparse) return sparse_of(tile).position(mask.first_block(tile.q0, kBlockM, kBlockN, kCausal));
     return kKeyMask ? mask.first_block(tile.q0, kBlockM, kBlockN, kCausal) : 0;
   };
   auto num_blocks = [&](const QueryTile& tile) {
+    if constexpr (kSparse)
+      return sparse_of(tile).position(mask.last_block(tile.q0, kBlockM, kBlockN, kCausal)) - first_block(tile);
     return kKeyMask ? mask.last_block(tile.q0, kBlockM, kBlockN, kCausal) - first_block(tile) : tile.n_blocks;
+  };
+  // The key tile of position j0 + j.
+  auto key_block = [&](const SparseKeyBlocks& sparse, int j0, int j) {
+    if constexpr (kSparse)
+      return sparse.key_block(j0 + j);
+    else
+      return j0 + j;
   };
   // Batch and (query) head of a tile, for the 4-D maps and the strided O.
   auto batch_of = [&](const QueryTile& tile) { return kVarlen ? 0 : static_cast<int>(tile.bh / p.heads); };
@@ -206,6 +230,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     const int j0 = first_block(tile);
     const int n_blocks = num_blocks(tile);
     if (kKeyMask && n_blocks == 0) return;  // no keys: the consumers write O = 0 without waiting
+    const SparseKeyBlocks sparse = sparse_of(tile);
     const int b = kGeneral ? batch_of(tile) : 0;
     const int kvh = kGeneral ? head_of(tile) / (p.heads / p.kv_heads) : 0;
     auto load = [&](const MbarrierRing<kStages>& ring, unsigned ring_base, const TmaDescriptor* map, int i,
@@ -215,10 +240,10 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       for (int c = 0; c < Tr::kPanels; ++c) {
         const unsigned dst = ring_base + ring.stage(i) * Tr::kKVBytes + c * Tr::kKVPanelBytes;
         if constexpr (kGeneral)
-          tma_load_4d(dst, map, bar, Tr::kPanelCols * c, static_cast<int>(seq.k_start) + (j0 + j) * kBlockN,
-                      kvh, b);
+          tma_load_4d(dst, map, bar, Tr::kPanelCols * c,
+                      static_cast<int>(seq.k_start) + key_block(sparse, j0, j) * kBlockN, kvh, b);
         else
-          tma_load_3d(dst, map, bar, Tr::kPanelCols * c, (j0 + j) * kBlockN, tile.bh);
+          tma_load_3d(dst, map, bar, Tr::kPanelCols * c, key_block(sparse, j0, j) * kBlockN, tile.bh);
       }
     };
     load(ring_k, sK, &maps.k, it, 0);
@@ -313,6 +338,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     const int bh = tile.bh;
     const int j0 = first_block(tile);
     const int n_blocks = num_blocks(tile);
+    const SparseKeyBlocks sparse = sparse_of(tile);
     const int row0 = q0 + 64 * wg + 16 * warp + g;  // this thread's rows: row0 and row0 + 8
     // O of this tile's head, rows o_row elements apart.
     const long long o_row = kGeneral ? p.o_stride.row : kHeadDim;
@@ -347,7 +373,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
         for (int i = 0; i < kSAcc; ++i) s[i] = softcap_score(s[i], p.softcap, p.softcap_scale);
       }
       if constexpr (kKeyMask) {
-        const int k0 = (j0 + j) * kBlockN;
+        const int k0 = key_block(sparse, j0, j) * kBlockN;
         if (mask.block_needs_mask(k0, kBlockN, q0 + 64 * wg, q0 + 64 * wg + 63, kCausal)) {
 #pragma unroll
           for (int i = 0; i < kSAcc; ++i) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/block_layout.hpp"
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
 
@@ -32,7 +33,7 @@ float AttentionProblem::scale() const {
 
 bool AttentionProblem::plain() const {
   return num_kv_heads() == heads && keys() == seqlen && !windowed() && softcap == 0.0f &&
-         layout == Layout::bhsd;
+         layout == Layout::bhsd && !block_sparse();
 }
 
 int AttentionProblem::len_q(int b) const {
@@ -104,6 +105,7 @@ double sequence_pairs(const AttentionProblem& p, std::int64_t n, std::int64_t nk
 }  // namespace
 
 double AttentionProblem::attended_pairs() const {
+  if (block_sparse()) return layout_pairs(*this, block_layout(*this)) * batch * heads;
   if (varlen() && !seqlens.empty()) {
     double pairs = 0;
     for (int b = 0; b < batch; ++b) pairs += sequence_pairs(*this, len_q(b), len_k(b));
@@ -113,7 +115,7 @@ double AttentionProblem::attended_pairs() const {
 }
 
 double AttentionProblem::flops() const {
-  if (!varlen() && keys() == seqlen && !windowed()) {
+  if (!varlen() && keys() == seqlen && !windowed() && !block_sparse()) {
     const double f = 4.0 * batch * heads * static_cast<double>(seqlen) * seqlen * head_dim;
     return causal ? f / 2 : f;
   }
@@ -134,6 +136,7 @@ std::string AttentionProblem::to_string() const {
     s += fmt::format(" T{}", total_q());
     if (total_k() != total_q() || !seqlens_k.empty()) s += fmt::format(" Tk{}", total_k());
   }
+  if (block_sparse()) s += fmt::format(" sparse {} p{} s{}", sparse_block, sparse_density, sparse_seed);
   return s;
 }
 
@@ -196,7 +199,8 @@ bool same_problem(const AttentionProblem& a, const AttentionProblem& b) {
          x.dtype == y.dtype && x.causal == y.causal && x.softmax_scale == y.softmax_scale &&
          x.kv_heads == y.kv_heads && x.seqlen_k == y.seqlen_k && x.window_left == y.window_left &&
          x.window_right == y.window_right && x.softcap == y.softcap && x.layout == y.layout &&
-         x.seqlens == y.seqlens && x.seqlens_k == y.seqlens_k;
+         x.seqlens == y.seqlens && x.seqlens_k == y.seqlens_k && x.sparse_block == y.sparse_block &&
+         x.sparse_density == y.sparse_density && x.sparse_seed == y.sparse_seed;
 }
 
 void validate(const AttentionProblem& p) {
@@ -228,6 +232,18 @@ void validate(const AttentionProblem& p) {
   };
   fits("batch*heads*seqlen", p.batch, p.heads, p.seqlen);
   fits("batch*kv_heads*seqlen_k", p.batch, p.num_kv_heads(), p.keys());
+  if (p.sparse_block != 0) {
+    if (p.sparse_block < 16 || p.sparse_block % 16 != 0 || p.sparse_block > 4096)
+      bad("sparse_block", p.sparse_block, "must be a multiple of 16 in 16..4096 (0: dense)");
+    if (!(p.sparse_density > 0.0f && p.sparse_density <= 1.0f))
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("sparse_density = {} is invalid: must be in (0, 1]", p.sparse_density));
+    if (p.varlen())
+      throw Error(ErrorKind::invalid_argument,
+                  "a block-sparse layout with variable lengths (layout thd) is not supported");
+  } else if (p.sparse_density != 0.0f || p.sparse_seed != 0) {
+    throw Error(ErrorKind::invalid_argument, "sparse_density or sparse_seed is given without sparse_block");
+  }
   if (!p.varlen()) {
     if (!p.seqlens.empty() || !p.seqlens_k.empty())
       throw Error(ErrorKind::invalid_argument, "seqlens are given but the layout is not thd (varlen)");

@@ -18,6 +18,12 @@
 // with its own lengths. batch is then the number of sequences, seqlen and seqlen_k the longest lengths. A
 // problem of layout thd without seqlens (a runtime call: the lengths lie in device memory) keeps only those
 // bounds.
+//
+// Block-sparse (sparse_block > 0): queries and keys are cut into blocks of sparse_block positions, and query
+// block r attends key block c only where the layout (core/block_layout.hpp) keeps (r, c); the mask above
+// applies as well. A query row whose layout row keeps no block attended by the mask has O = 0 and LSE = -inf
+// like any row without keys. The layout is drawn from sparse_density and sparse_seed (a runtime call gives
+// its own and keeps only the block size and the density).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,6 +65,9 @@ struct AttentionProblem {
   Layout layout = Layout::bhsd;
   std::vector<int> seqlens;    // layout thd: each sequence's queries (batch entries; max = seqlen)
   std::vector<int> seqlens_k;  // layout thd: each sequence's keys (max = seqlen_k); empty: seqlens
+  int sparse_block = 0;        // block-sparse: the layout's block, in queries and in keys; 0: dense
+  float sparse_density = 0.0f;  // block-sparse: the fraction of layout blocks kept, in (0, 1]
+  std::uint64_t sparse_seed = 0;  // block-sparse: the layout's draw (core/block_layout.hpp)
 
   float scale() const;
   int num_kv_heads() const { return kv_heads > 0 ? kv_heads : heads; }
@@ -66,6 +75,7 @@ struct AttentionProblem {
   int group() const { return heads / num_kv_heads(); }  // query heads per key/value head
   bool windowed() const { return window_left >= 0 || window_right >= 0; }
   bool varlen() const { return layout == Layout::thd; }
+  bool block_sparse() const { return sparse_block > 0; }
   // Sequence b's query and key counts (every sequence's are seqlen and keys() unless varlen with seqlens).
   int len_q(int b) const;
   int len_k(int b) const;
@@ -78,7 +88,7 @@ struct AttentionProblem {
   // this problem's layout.
   std::int64_t offset(int b, int head, std::int64_t row, bool kv) const;
   // Whether only the FlashAttention benchmarks' problem remains: equal lengths, one key head per query head,
-  // no window, no cap, bhsd.
+  // no window, no cap, dense, bhsd.
   bool plain() const;
 
   std::int64_t elements() const;     // of Q or O: heads * total_q() * head_dim
@@ -90,7 +100,8 @@ struct AttentionProblem {
   // no window; otherwise 4*d times the attended pairs.
   double flops() const;
   // "B4 H16 N4096 d128 bf16 causal"; variants add "KV4", "Nk8192", "window 1024,0", "softcap 30", "bshd",
-  // "thd T16384" (varlen: the total query rows, and "Tk..." when the keys' differ).
+  // "thd T16384" (varlen: the total query rows, and "Tk..." when the keys' differ), "sparse 128 p0.25 s7"
+  // (block-sparse: block, density, seed).
   std::string to_string() const;
 
   // The same problem with kv_heads and seqlen_k resolved (never 0): the form stored and compared.

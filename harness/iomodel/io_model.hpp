@@ -16,7 +16,9 @@
 //                  writes O N·d·e, LSE N·4. The variants (grouped heads, seqlen_k = Nk, windows): tile i
 //                  loads the key blocks [first, last) of block_range.h's KeyMask, min(Nk, last·bn) −
 //                  first·bn rows; a query head's CTAs load its key/value head's rows (requested bytes do not
-//                  fall with the group: the L2 shares them, below). splits > 1 (split-K/V): each split
+//                  fall with the group: the L2 shares them, below). Block-sparse: tile i loads only the key
+//                  blocks of its layout row's kept blocks inside [first, last), so K and V's requested bytes
+//                  fall with the density. splits > 1 (split-K/V): each split
 //                  writes its partial O and LSE in fp32, splits·N·(d+1)·4, and the combine kernel reads
 //                  them back.
 //   standard_attn  scores:  reads Q Tc·N·d·e, K Tr·N·d·e; writes S N·N·4 (fp32).

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "block_range.h"
+#include "block_sparse.h"
 #include "core/error.hpp"
 #include "iomodel/detail/tiling.hpp"
 #include "iomodel/io_model.hpp"
@@ -61,6 +62,14 @@ Tiling tiling_of(const ModelInputs& in) {
   t.group = p.group();
   t.mask = KeyMask{p.keys(), p.keys() - p.seqlen, p.window_left, p.window_right};
   if (const auto s = in.params.find("splits"); s != in.params.end() && s->second > 1) t.splits = s->second;
+  if (p.block_sparse()) {
+    if (p.sparse_block % t.bm != 0 || p.sparse_block % t.bn != 0)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("io model: the block-sparse block {} is not a multiple of block_m {} and block_n {}",
+                              p.sparse_block, t.bm, t.bn));
+    t.sparse = std::make_shared<const SparseLists>(sparse_lists(block_layout(p)));
+    t.sparse_block = p.sparse_block;
+  }
   return t;
 }
 
@@ -70,9 +79,18 @@ HeadBytes fa2_requested(const Tiling& t, bool causal) {
   std::int64_t key_rows = 0;
   const auto [bm, bn] = std::array{static_cast<int>(t.bm), static_cast<int>(t.bn)};
   for (int i = 0; i < t.tr; ++i) {
-    const std::int64_t first = t.mask.first_block(i * bm, bm, bn, causal);
-    const std::int64_t last = t.mask.last_block(i * bm, bm, bn, causal);
-    if (last > first) key_rows += std::min<std::int64_t>(t.nk, last * bn) - first * bn;
+    const int first = t.mask.first_block(i * bm, bm, bn, causal);
+    const int last = t.mask.last_block(i * bm, bm, bn, causal);
+    if (t.sparse) {  // the layout row's key tiles inside [first, last), as the kernel walks them
+      const SparseKeyBlocks s = sparse_key_blocks(t.sparse->counts.data(), t.sparse->cols.data(),
+                                                  t.sparse->cols_per_row, t.sparse_block, i * bm, bn);
+      for (int j = s.position(first); j < s.position(last); ++j) {
+        const std::int64_t k0 = static_cast<std::int64_t>(s.key_block(j)) * bn;
+        key_rows += std::min<std::int64_t>(t.nk, k0 + bn) - k0;
+      }
+    } else if (last > first) {
+      key_rows += std::min<std::int64_t>(t.nk, static_cast<std::int64_t>(last) * bn) - first * bn;
+    }
   }
   HeadBytes b{.read = t.n * t.d * t.e + 2 * key_rows * t.d * t.e, .write = t.n * t.d * t.e + t.n * 4};
   if (t.splits > 1) {  // every split writes its fp32 partial O and LSE; fa2_combine reads them all

@@ -92,9 +92,11 @@ std::optional<std::string> invalid_reason(const Fa2Instance& inst) {
                        c.pipeline, c.persistent);
   if (c.pipeline == 1 && c.stages < 2)
     return fmt::format("pipeline 1 needs stages >= 2 (K runs a tile ahead of V), not {}", c.stages);
-  if (inst.variant < 0 || inst.variant > 15) return fmt::format("variant {} is not in 0..15", inst.variant);
+  if (inst.variant < 0 || inst.variant > 31) return fmt::format("variant {} is not in 0..31", inst.variant);
   if ((inst.variant & 8) != 0 && (inst.variant & 1) == 0)
     return fmt::format("variant {}: varlen (8) needs the general addressing (1)", inst.variant);
+  if ((inst.variant & 24) == 24)
+    return fmt::format("variant {}: block-sparse (16) and varlen (8) do not combine", inst.variant);
   if (c.splits < 1 || c.splits > 64) return fmt::format("splits {} is not in 1..64", c.splits);
   if (c.splits > 1 && (c.persistent != 0 || c.pipeline != 0))
     return fmt::format("splits {} needs persistent 0 and pipeline 0, not persistent {} pipeline {}", c.splits,

@@ -99,7 +99,8 @@ class Fa2Template final : public KernelTemplate {
   }
   // Head dims 64, 96 and 128 (fa2::kHeadDims), every schedule. The one-tile, unpipelined schedule
   // (persistent 0, pipeline 0) runs every variant: grouped key/value heads, unequal lengths (causal
-  // bottom-right), a window, softcap, the bshd layout, variable lengths (thd).
+  // bottom-right), a window, softcap, the bshd layout, variable lengths (thd), block-sparse layouts whose
+  // block is a multiple of block_m and block_n.
   TemplateSupport support(const ParamValues& v) const override {
     TemplateSupport s;
     s.head_dims.assign(std::begin(fa2::kHeadDims), std::end(fa2::kHeadDims));
@@ -107,6 +108,8 @@ class Fa2Template final : public KernelTemplate {
     if (c.persistent == 0 && c.pipeline == 0) {
       s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
       s.layouts = {Layout::bhsd, Layout::bshd, Layout::thd};
+      s.sparse_tile_m = c.block_m;
+      s.sparse_tile_n = c.block_n;
     }
     return s;
   }

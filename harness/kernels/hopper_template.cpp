@@ -97,13 +97,16 @@ class HopperTemplate final : public KernelTemplate {
   }
   // Head dims 64, 96, 128 and 256, every configuration. The one-tile grid (persistent 0) runs every
   // variant: grouped key/value heads, unequal lengths (causal bottom-right), a window, softcap, the bshd
-  // layout (4-D tensor maps by strides), variable lengths (thd: the maps span the packed rows).
+  // layout (4-D tensor maps by strides), variable lengths (thd: the maps span the packed rows), block-sparse
+  // layouts whose block is a multiple of block_m (64 * consumer_wgs) and block_n.
   TemplateSupport support(const ParamValues& v) const override {
     TemplateSupport s;
     s.head_dims.assign(std::begin(kHeadDims), std::end(kHeadDims));
     if (param_or_default(*this, v, "persistent") == 0) {
       s.grouped_heads = s.unequal_lengths = s.window = s.softcap = true;
       s.layouts = {Layout::bhsd, Layout::bshd, Layout::thd};
+      s.sparse_tile_m = 64 * static_cast<int>(param_or_default(*this, v, "consumer_wgs"));
+      s.sparse_tile_n = static_cast<int>(param_or_default(*this, v, "block_n"));
     }
     return s;
   }
@@ -123,6 +126,7 @@ class HopperTemplate final : public KernelTemplate {
       return fmt::format("pingpong needs 2 or 3 consumer warpgroups, not {}", c.consumer_wgs);
     if (pv.bits() != 0 && c.persistent)
       return fmt::format("the attention variants ({}) run persistent 0", to_string(pv));
+    if (pv.varlen && pv.block_sparse) return "block-sparse layouts and variable lengths do not combine";
     return smem_limit_reason(c.smem(pv.head_dim));
   }
 

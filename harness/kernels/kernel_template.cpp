@@ -23,13 +23,14 @@ ProblemVariant variant_of(const AttentionProblem& p) {
           .general = p.num_kv_heads() != p.heads || p.keys() != p.seqlen || p.layout != Layout::bhsd,
           .window = p.windowed(),
           .softcap = p.softcap != 0.0f,
-          .varlen = p.varlen()};
+          .varlen = p.varlen(),
+          .block_sparse = p.block_sparse()};
 }
 
 std::string to_string(const ProblemVariant& v) {
-  return fmt::format("d{} {}{}{}{}{}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "",
+  return fmt::format("d{} {}{}{}{}{}{}{}", v.head_dim, to_string(v.dtype), v.causal ? " causal" : "",
                      v.general ? " general" : "", v.window ? " window" : "", v.softcap ? " softcap" : "",
-                     v.varlen ? " varlen" : "");
+                     v.varlen ? " varlen" : "", v.block_sparse ? " sparse" : "");
 }
 
 ParamValues KernelTemplate::default_config(const ProblemVariant& variant) const {
@@ -60,6 +61,13 @@ std::optional<std::string> unsupported_reason(const KernelTemplate& t, const Par
   if (p.softcap != 0.0f && !s.softcap) return no(fmt::format("softcap ({})", p.softcap));
   if (std::find(s.layouts.begin(), s.layouts.end(), p.layout) == s.layouts.end())
     return no(fmt::format("the {} layout", to_string(p.layout)));
+  if (p.block_sparse()) {
+    if (s.sparse_tile_m == 0) return no("block-sparse layouts");
+    if (p.sparse_block % s.sparse_tile_m != 0 || p.sparse_block % s.sparse_tile_n != 0)
+      return no(fmt::format("a block-sparse block of {} with tiles of {} x {} (the block must be a multiple "
+                            "of both)",
+                            p.sparse_block, s.sparse_tile_m, s.sparse_tile_n));
+  }
   return std::nullopt;
 }
 

@@ -47,12 +47,16 @@ struct ProblemVariant {
   bool window = false;
   bool softcap = false;
   bool varlen = false;  // layout thd: packed sequences of their own lengths (general too)
+  bool block_sparse = false;
   friend auto operator<=>(const ProblemVariant&, const ProblemVariant&) = default;
-  // The kernels' kVariant argument: bits 1 general, 2 window, 4 softcap, 8 varlen; 0 for the plain problem.
-  int bits() const { return (general ? 1 : 0) | (window ? 2 : 0) | (softcap ? 4 : 0) | (varlen ? 8 : 0); }
+  // The kernels' kVariant argument: bits 1 general, 2 window, 4 softcap, 8 varlen, 16 block-sparse; 0 for
+  // the plain problem.
+  int bits() const {
+    return (general ? 1 : 0) | (window ? 2 : 0) | (softcap ? 4 : 0) | (varlen ? 8 : 0) | (block_sparse ? 16 : 0);
+  }
 };
 ProblemVariant variant_of(const AttentionProblem& p);
-// "d128 bf16 causal" (+ " general", " window", " softcap", " varlen")
+// "d128 bf16 causal" (+ " general", " window", " softcap", " varlen", " sparse")
 std::string to_string(const ProblemVariant& v);
 
 // What a template's kernels run beyond the plain problem (core/problem.hpp), per configuration; the default
@@ -65,6 +69,9 @@ struct TemplateSupport {
   bool window = false;           // window_left / window_right
   bool softcap = false;
   std::vector<Layout> layouts{Layout::bhsd};
+  // Block-sparse layouts whose block is a multiple of the configuration's query and key tiles (0: none).
+  int sparse_tile_m = 0;
+  int sparse_tile_n = 0;
 };
 
 struct KernelLaunch {

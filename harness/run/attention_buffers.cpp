@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/block_layout.hpp"
 #include "run/attention_params_of.hpp"
 #include "verify/half_convert.hpp"
 
@@ -26,6 +27,13 @@ gpu::DeviceBuffer prefix_sums(const AttentionProblem& p, bool kv) {
   b.upload(cu.data(), cu.size() * sizeof(int));
   return b;
 }
+
+template <typename T>
+gpu::DeviceBuffer uploaded(const std::vector<T>& v) {
+  gpu::DeviceBuffer b(v.size() * sizeof(T));
+  b.upload(v.data(), v.size() * sizeof(T));
+  return b;
+}
 }  // namespace
 
 AttentionBuffers::AttentionBuffers(const AttentionProblem& p)
@@ -36,7 +44,19 @@ AttentionBuffers::AttentionBuffers(const AttentionProblem& p)
       o_(tensor_bytes(p)),
       lse_(lse_bytes(p)),
       cu_q_(prefix_sums(p, false)),
-      cu_k_(prefix_sums(p, true)) {}
+      cu_k_(prefix_sums(p, true)),
+      sparse_counts_(0),
+      sparse_cols_(0),
+      layout_(0) {
+  if (!p.block_sparse()) return;
+  const BlockLayout layout = block_layout(p);
+  const SparseLists lists = sparse_lists(layout);
+  sparse_counts_ = uploaded(lists.counts);
+  sparse_cols_ = uploaded(lists.cols);
+  layout_ = uploaded(layout.kept);
+  sparse_cols_per_row_ = lists.cols_per_row;
+  layout_cols_ = layout.cols;
+}
 
 void AttentionBuffers::upload(const verify::HostInputs& in) {
   q_.upload(in.q.data(), in.q.size() * 2);
@@ -59,6 +79,12 @@ AttentionParams AttentionBuffers::params() const {
   if (problem_.varlen()) {
     a.cu_seqlens_q = reinterpret_cast<const int*>(cu_q_.ptr());
     a.cu_seqlens_k = reinterpret_cast<const int*>(cu_k_.ptr());
+  }
+  if (problem_.block_sparse()) {
+    a.sparse_counts = reinterpret_cast<const int*>(sparse_counts_.ptr());
+    a.sparse_cols = reinterpret_cast<const int*>(sparse_cols_.ptr());
+    a.sparse_block = problem_.sparse_block;
+    a.sparse_cols_per_row = sparse_cols_per_row_;
   }
   return a;
 }

@@ -29,7 +29,9 @@ GpuReferenceOutput gpu_reference(const AttentionBuffers& buffers, std::span<cons
   auto heads_ptr = d_heads.ptr();
   auto o_ptr = o.ptr();
   auto lse_ptr = lse.ptr();
-  void* args[] = {&params, &heads_ptr, &o_ptr, &lse_ptr};
+  auto layout_ptr = buffers.layout().ptr();  // 0 when dense
+  int layout_cols = buffers.layout_cols();
+  void* args[] = {&params, &heads_ptr, &o_ptr, &lse_ptr, &layout_ptr, &layout_cols};
   const std::size_t rows = static_cast<std::size_t>(reference_rows(p.head_dim));
   gpu::LaunchShape shape{
       {static_cast<unsigned>((n + rows - 1) / rows), static_cast<unsigned>(nh), 1}, {128, 1, 1}, 0};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <cmath>
 #include <random>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/block_layout.hpp"
 #include "core/error.hpp"
 #include "verify/half_convert.hpp"
 
@@ -58,25 +60,35 @@ KeyRange attended_keys(const AttentionProblem& p, std::int64_t n, std::int64_t n
 }
 
 // One head: rows [row_begin, row_end) of O and LSE into o / lse (already offset to this head). q holds the
-// head's n query rows, k and v its key/value head's nk rows.
-void attend_rows(const AttentionProblem& p, const std::vector<double>& q, const std::vector<double>& k,
-                 const std::vector<double>& v, int n, int nk, double scale, int row_begin, int row_end,
-                 double* o, double* lse) {
+// head's n query rows, k and v its key/value head's nk rows. layout: the block-sparse layout, or null.
+void attend_rows(const AttentionProblem& p, const BlockLayout* layout, const std::vector<double>& q,
+                 const std::vector<double>& k, const std::vector<double>& v, int n, int nk, double scale,
+                 int row_begin, int row_end, double* o, double* lse) {
   const int d = p.head_dim;
   const double cap = static_cast<double>(p.softcap);
   std::vector<double> s(static_cast<std::size_t>(nk));
   std::vector<double> acc(static_cast<std::size_t>(d));
+  constexpr double kNegInf = -std::numeric_limits<double>::infinity();
   for (int i = row_begin; i < row_end; ++i) {
     const KeyRange keys = attended_keys(p, n, nk, i);
     double* oi = o + static_cast<std::size_t>(i) * d;
-    if (keys.lo >= keys.hi) {  // no key: O = 0, LSE = -inf (documented)
+    auto kept = [&](std::int64_t j) {
+      return layout == nullptr || layout->at(i / layout->block, static_cast<int>(j / layout->block));
+    };
+    bool any = false;
+    for (std::int64_t j = keys.lo; j < keys.hi && !any; ++j) any = kept(j);
+    if (!any) {  // no key: O = 0, LSE = -inf (documented)
       std::fill(oi, oi + d, 0.0);
-      lse[i] = -std::numeric_limits<double>::infinity();
+      lse[i] = kNegInf;
       continue;
     }
     const double* qi = q.data() + static_cast<std::size_t>(i) * d;
-    double m = -std::numeric_limits<double>::infinity();
+    double m = kNegInf;
     for (std::int64_t j = keys.lo; j < keys.hi; ++j) {
+      if (!kept(j)) {
+        s[j] = kNegInf;
+        continue;
+      }
       double x = scale * dot(qi, k.data() + static_cast<std::size_t>(j) * d, d);
       if (cap > 0) x = cap * std::tanh(x / cap);
       s[j] = x;
@@ -85,6 +97,7 @@ void attend_rows(const AttentionProblem& p, const std::vector<double>& q, const 
     double l = 0;
     std::fill(acc.begin(), acc.end(), 0.0);
     for (std::int64_t j = keys.lo; j < keys.hi; ++j) {
+      if (s[j] == kNegInf) continue;
       const double pj = std::exp(s[j] - m);
       l += pj;
       const double* vj = v.data() + static_cast<std::size_t>(j) * d;
@@ -117,6 +130,8 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
   }
   const int d = p.head_dim;
   const double scale = static_cast<double>(p.scale());
+  const std::optional<BlockLayout> layout =
+      p.block_sparse() ? std::optional<BlockLayout>(block_layout(p)) : std::nullopt;
 
   ReferenceOutput out;
   std::size_t total_rows = 0;
@@ -143,7 +158,7 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
     std::atomic<int> next{0};
     auto worker = [&] {
       for (int b = next++; b < blocks; b = next++) {
-        attend_rows(p, q, k, v, seqlen, keys, scale, b * kRows, std::min(seqlen, (b + 1) * kRows), o, lse);
+        attend_rows(p, layout ? &*layout : nullptr, q, k, v, seqlen, keys, scale, b * kRows, std::min(seqlen, (b + 1) * kRows), o, lse);
       }
     };
     const unsigned n_threads = std::min<unsigned>(threads, static_cast<unsigned>(blocks));

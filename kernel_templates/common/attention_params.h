@@ -19,6 +19,10 @@
 // cu_seqlens_k[b] .. cu_seqlens_k[b + 1] - 1 of K and V (by the row and head strides; the batch strides are
 // 0); the mask applies per sequence with its own lengths; seqlen and seqlen_k are then the longest
 // lengths (they size the grid), and lse is [heads, total_q].
+//
+// Block-sparse (non-null sparse_counts): queries and keys in blocks of sparse_block positions; query block r
+// attends only key blocks sparse_cols[r * sparse_cols_per_row + i], i < sparse_counts[r] (ascending), the
+// same for every batch entry and head, besides the mask above (common/block_sparse.h).
 
 namespace flashtune {
 
@@ -54,6 +58,10 @@ struct AttentionParams {
   const int* cu_seqlens_k;
   int total_q;  // varlen: cu_seqlens_q[batch], the rows of Q, O and (per head) LSE
   int total_k;  // varlen: cu_seqlens_k[batch], the rows of K and V
+  const int* sparse_counts;  // block-sparse: kept key blocks per query block (int32, device memory)
+  const int* sparse_cols;    // block-sparse: their indices, ascending, sparse_cols_per_row per query block
+  int sparse_block;          // block-sparse: positions per block (queries and keys)
+  int sparse_cols_per_row;
 };
 
 }  // namespace flashtune

@@ -11,7 +11,9 @@
 //   2. s again; O = sum_k exp(s - m) * v_k / l.
 // lse = m + log(l). A row with no attended key gets O = 0 and lse = -inf.
 // Outputs are fp32: o [heads_checked][seqlen][head_dim], lse [heads_checked][seqlen]; varlen (cu_seqlens_q
-// not null): a head's sequence has its own lengths, its rows past them are not written.
+// not null): a head's sequence has its own lengths, its rows past them are not written. Block-sparse: layout
+// is the [rows, layout_cols] bytes of core/block_layout.hpp (1: kept), blocks of p.sparse_block; null when
+// dense (the kernels' lists in AttentionParams are not read here).
 #include "attention_params.h"
 #include "device_types.cuh"
 #include "reference_rows.h"
@@ -20,7 +22,8 @@ namespace flashtune {
 
 template <int kHeadDim, bool kCausal, typename T>
 __global__ void __launch_bounds__(128)
-    attention_reference(const AttentionParams p, const int* heads, float* o_out, float* lse_out) {
+    attention_reference(const AttentionParams p, const int* heads, float* o_out, float* lse_out,
+                        const unsigned char* layout, int layout_cols) {
   constexpr int kRows = reference_rows(kHeadDim);
   constexpr int kKeys = 32;
   constexpr int kThreads = 128;
@@ -61,6 +64,7 @@ __global__ void __launch_bounds__(128)
     if (kCausal && key > q + offset) return false;
     if (p.window_left >= 0 && key < q + offset - p.window_left) return false;
     if (p.window_right >= 0 && key > q + offset + p.window_right) return false;
+    if (layout != nullptr && !layout[(q / p.sparse_block) * layout_cols + key / p.sparse_block]) return false;
     return true;
   };
   // The keys any of the CTA's rows attends.

@@ -2,8 +2,10 @@
 // What requested_bytes.cpp and io_estimate.cpp share: a problem's tiling and the per-(batch, head) requested
 // bytes of each template, split by kernel or phase, in exact integers.
 #include <cstdint>
+#include <memory>
 
 #include "block_range.h"
+#include "core/block_layout.hpp"
 #include "iomodel/io_model.hpp"
 
 namespace flashtune::iomodel::detail {
@@ -16,6 +18,9 @@ struct Tiling {
   int group = 1;
   KeyMask mask{0, 0, -1, -1};
   std::int64_t splits = 1;  // fa2_fwd's split-K/V
+  // Block-sparse (fa2_fwd): the layout's lists (common/block_sparse.h) and its block; null when dense.
+  std::shared_ptr<const SparseLists> sparse;
+  int sparse_block = 0;
 };
 // Throws Error(invalid_argument) for an unknown template or a missing / non-positive block_m or block_n.
 Tiling tiling_of(const ModelInputs& in);

@@ -1,6 +1,7 @@
 // The `problems:` section. Each entry is a map whose fields may be lists; the entry expands to the product of
 // its fields, dtype varying slowest, then head_dim, causal, seqlen, and the rest (tokens, batch, hidden,
-// heads, scale, then the variant's: kv_heads, seqlen_k, window_left, window_right, softcap, layout):
+// heads, scale, then the variant's: kv_heads, seqlen_k, window_left, window_right, softcap, layout,
+// sparse_block, sparse_density, sparse_seed):
 //
 //   - {tokens: 16384, hidden: 2048, dtype: bf16, head_dim: [64, 128], seqlen: [1024, 4096]}
 //     # B16 H32 N1024 d64, B4 H32 N4096 d64, B16 H16 N1024 d128, B4 H16 N4096 d128
@@ -17,6 +18,12 @@
 //
 //   - {heads: 16, head_dim: 128, causal: true, lengths: {total: 16384, min: 128, max: 8192, seed: 1}}
 //   - {heads: 8, head_dim: 64, lengths: [1, 17, 0, 300], lengths_k: [100, 17, 5, 300]}
+//
+// Block-sparse: `sparse_block` (positions per layout block, a multiple of the configurations' tiles) with
+// `sparse_density` (the fraction of blocks kept, in (0, 1]) and `sparse_seed` (the layout's draw,
+// core/block_layout.hpp; default 0):
+//
+//   - {batch: 1, heads: 16, seqlen: 16384, head_dim: 128, sparse_block: 128, sparse_density: [0.1, 0.25, 0.5]}
 //
 // Every expanded problem must pass flashtune::validate and appear once.
 #include <climits>
@@ -37,7 +44,8 @@ constexpr std::uint64_t kMaxRows = std::uint64_t{1} << 31;  // validate()'s limi
 // The fields in expansion order: the first varies slowest.
 constexpr std::string_view kFields[] = {"dtype",    "head_dim",    "causal",       "seqlen",  "tokens",
                                         "batch",    "hidden",      "heads",        "scale",   "kv_heads",
-                                        "seqlen_k", "window_left", "window_right", "softcap", "layout"};
+                                        "seqlen_k", "window_left", "window_right", "softcap", "layout",
+                                        "sparse_block", "sparse_density", "sparse_seed"};
 enum Slot {
   dtype,
   head_dim,
@@ -54,13 +62,16 @@ enum Slot {
   window_right,
   softcap,
   layout,
+  sparse_block,
+  sparse_density,
+  sparse_seed,
   kSlots
 };
 
 struct Choice {
   Value at;
   std::int64_t i = 0;  // integer fields, dtype (as DType), causal (0/1), layout (as Layout)
-  double x = 0;        // scale, softcap
+  double x = 0;        // scale, softcap, sparse_density
 };
 
 struct Expanded {
@@ -158,6 +169,13 @@ std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
       case window_right:
         c.i = r.integer(e, what, -1, INT_MAX);
         break;
+      case sparse_density:
+        c.x = r.number(e, what);
+        if (!(c.x > 0 && c.x <= 1)) r.fail(e.where, fmt::format("{} must be in (0, 1]", what));
+        break;
+      case sparse_seed:
+        c.i = r.integer(e, what, 0, INT64_MAX);
+        break;
       default:
         c.i = r.integer(e, what, 1, INT_MAX);
         break;
@@ -173,7 +191,8 @@ void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate&
   r.allow_only(
       fields, "problem",
       {"tokens", "hidden", "batch", "heads", "seqlen", "head_dim", "dtype", "causal", "scale", "kv_heads",
-       "seqlen_k", "window_left", "window_right", "softcap", "layout", "lengths", "lengths_k"});
+       "seqlen_k", "window_left", "window_right", "softcap", "layout", "lengths", "lengths_k", "sparse_block",
+       "sparse_density", "sparse_seed"});
   const auto [lengths, lengths_k] = read_lengths(r, fields);
   const bool varlen = !lengths.empty();
   auto needs_one = [&](std::string_view a, std::string_view b) {
@@ -192,6 +211,10 @@ void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate&
   }
   needs_one("hidden", "heads");
   if (fields.find("head_dim") == nullptr) r.fail(entry.where, "problem: head_dim is required");
+  if ((fields.find("sparse_block") == nullptr) != (fields.find("sparse_density") == nullptr))
+    r.fail(entry.where, "problem: sparse_block and sparse_density come together (block-sparse)");
+  if (fields.find("sparse_seed") != nullptr && fields.find("sparse_block") == nullptr)
+    r.fail(entry.where, "problem: sparse_seed needs sparse_block and sparse_density");
 
   std::vector<Choice> choices[kSlots];
   std::size_t count = 1;
@@ -221,6 +244,9 @@ void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate&
     if (has(window_right)) p.window_right = static_cast<int>(pick(window_right).i);
     if (has(softcap)) p.softcap = static_cast<float>(pick(softcap).x);
     if (has(layout)) p.layout = static_cast<Layout>(pick(layout).i);
+    if (has(sparse_block)) p.sparse_block = static_cast<int>(pick(sparse_block).i);
+    if (has(sparse_density)) p.sparse_density = static_cast<float>(pick(sparse_density).x);
+    if (has(sparse_seed)) p.sparse_seed = static_cast<std::uint64_t>(pick(sparse_seed).i);
     if (varlen) {
       // batch came with the lengths
     } else if (has(tokens)) {
