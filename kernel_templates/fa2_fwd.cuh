@@ -520,8 +520,8 @@ __global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) fa2_fwd(const At
   // Block-sparse: j0 and n_blocks count positions of the layout row's list of key tiles (key_block).
   SparseKeyBlocks sparse{nullptr, 0, 1};
   if constexpr (kSparse) {
-    sparse = sparse_key_blocks(p.sparse_counts, p.sparse_cols, p.sparse_cols_per_row, p.sparse_block, q0,
-                               kBlockN);
+    sparse =
+        sparse_key_blocks(p.sparse_counts, p.sparse_cols, p.sparse_cols_per_row, p.sparse_block, q0, kBlockN);
     const int first = sparse.position(j0);
     n_blocks = sparse.position(j0 + n_blocks) - first;
     j0 = first;

@@ -190,12 +190,14 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
       return SparseKeyBlocks{nullptr, 0, 1};
   };
   auto first_block = [&](const QueryTile& tile) {
-    if constexpr (kSparse) return sparse_of(tile).position(mask.first_block(tile.q0, kBlockM, kBlockN, kCausal));
+    if constexpr (kSparse)
+      return sparse_of(tile).position(mask.first_block(tile.q0, kBlockM, kBlockN, kCausal));
     return kKeyMask ? mask.first_block(tile.q0, kBlockM, kBlockN, kCausal) : 0;
   };
   auto num_blocks = [&](const QueryTile& tile) {
     if constexpr (kSparse)
-      return sparse_of(tile).position(mask.last_block(tile.q0, kBlockM, kBlockN, kCausal)) - first_block(tile);
+      return sparse_of(tile).position(mask.last_block(tile.q0, kBlockM, kBlockN, kCausal)) -
+             first_block(tile);
     return kKeyMask ? mask.last_block(tile.q0, kBlockM, kBlockN, kCausal) - first_block(tile) : tile.n_blocks;
   };
   // The key tile of position j0 + j.

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 . scripts/gpu-common.sh
 py="${PYTHON:-/opt/torch/.venv/bin/python3}"
 steps=" ${STEPS:-build test tune python peers} "
-spaces="${SPACES:-search_spaces/gqa.yaml search_spaces/window.yaml search_spaces/decode.yaml search_spaces/varlen.yaml}"
+spaces="${SPACES:-search_spaces/gqa.yaml search_spaces/window.yaml search_spaces/decode.yaml search_spaces/varlen.yaml search_spaces/block_sparse.yaml}"
 families="${FAMILIES:-gqa window decode varlen}"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv
 work=$(mktemp -d)

@@ -28,7 +28,8 @@ double BlockLayout::density() const {
 
 BlockLayout block_layout(const AttentionProblem& p) {
   if (p.sparse_block <= 0)
-    throw Error(ErrorKind::invalid_argument, fmt::format("block_layout: {} is not block-sparse", p.to_string()));
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("block_layout: {} is not block-sparse", p.to_string()));
   BlockLayout l{p.sparse_block, blocks(p.seqlen, p.sparse_block), blocks(p.keys(), p.sparse_block), {}};
   l.kept.resize(static_cast<std::size_t>(l.rows) * l.cols);
   const double density = p.sparse_density;
@@ -40,7 +41,8 @@ BlockLayout block_layout(const AttentionProblem& p) {
 }
 
 BlockLayout layout_from_rows(int block, const std::vector<std::string>& rows) {
-  BlockLayout l{block, static_cast<int>(rows.size()), rows.empty() ? 0 : static_cast<int>(rows[0].size()), {}};
+  BlockLayout l{
+      block, static_cast<int>(rows.size()), rows.empty() ? 0 : static_cast<int>(rows[0].size()), {}};
   for (const std::string& r : rows) {
     if (static_cast<int>(r.size()) != l.cols || r.find_first_not_of("01") != std::string::npos)
       throw Error(ErrorKind::invalid_argument,

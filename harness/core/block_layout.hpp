@@ -19,9 +19,9 @@
 namespace flashtune {
 
 struct BlockLayout {
-  int block = 0;  // positions per block (queries and keys)
-  int rows = 0;   // query blocks: ceil(seqlen / block)
-  int cols = 0;   // key blocks: ceil(seqlen_k / block)
+  int block = 0;                   // positions per block (queries and keys)
+  int rows = 0;                    // query blocks: ceil(seqlen / block)
+  int cols = 0;                    // key blocks: ceil(seqlen_k / block)
   std::vector<std::uint8_t> kept;  // [rows, cols], 1 where the block pair is attended
 
   bool at(int r, int c) const { return kept[static_cast<std::size_t>(r) * cols + c] != 0; }

@@ -63,10 +63,10 @@ struct AttentionProblem {
   int window_right = -1;       // keys attended after it; -1: unbounded
   float softcap = 0.0f;        // 0: no cap
   Layout layout = Layout::bhsd;
-  std::vector<int> seqlens;    // layout thd: each sequence's queries (batch entries; max = seqlen)
-  std::vector<int> seqlens_k;  // layout thd: each sequence's keys (max = seqlen_k); empty: seqlens
-  int sparse_block = 0;        // block-sparse: the layout's block, in queries and in keys; 0: dense
-  float sparse_density = 0.0f;  // block-sparse: the fraction of layout blocks kept, in (0, 1]
+  std::vector<int> seqlens;       // layout thd: each sequence's queries (batch entries; max = seqlen)
+  std::vector<int> seqlens_k;     // layout thd: each sequence's keys (max = seqlen_k); empty: seqlens
+  int sparse_block = 0;           // block-sparse: the layout's block, in queries and in keys; 0: dense
+  float sparse_density = 0.0f;    // block-sparse: the fraction of layout blocks kept, in (0, 1]
   std::uint64_t sparse_seed = 0;  // block-sparse: the layout's draw (core/block_layout.hpp)
 
   float scale() const;

@@ -64,9 +64,10 @@ Tiling tiling_of(const ModelInputs& in) {
   if (const auto s = in.params.find("splits"); s != in.params.end() && s->second > 1) t.splits = s->second;
   if (p.block_sparse()) {
     if (p.sparse_block % t.bm != 0 || p.sparse_block % t.bn != 0)
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("io model: the block-sparse block {} is not a multiple of block_m {} and block_n {}",
-                              p.sparse_block, t.bm, t.bn));
+      throw Error(
+          ErrorKind::invalid_argument,
+          fmt::format("io model: the block-sparse block {} is not a multiple of block_m {} and block_n {}",
+                      p.sparse_block, t.bm, t.bn));
     t.sparse = std::make_shared<const SparseLists>(sparse_lists(block_layout(p)));
     t.sparse_block = p.sparse_block;
   }

@@ -84,13 +84,14 @@ class HopperTemplate final : public KernelTemplate {
   // spilled). d 256: one consumer warpgroup over 64-key tiles, no ping-pong (O's 128 accumulator registers
   // per thread: two warpgroups, compiled for 168 registers before setmaxnreg raises them, spilled 8 bytes;
   // one keeps 255). d 96 (not tuned, not yet run on a GPU) takes d 128's: O is 48 accumulator registers per
-  // thread instead of 64.
+  // thread instead of 64. Block-sparse at d 64: two consumer warpgroups, so that the 128-row query tile fits
+  // the common 128-position layout blocks.
   ParamValues default_config(const ProblemVariant& pv) const override {
     const bool d256 = pv.head_dim == 256;
     return {{"block_n", d256 ? 64 : 128},
-            {"consumer_wgs", d256                               ? 1
-                             : pv.head_dim == 64 && !pv.softcap ? 3
-                                                                : 2},
+            {"consumer_wgs", d256                                                   ? 1
+                             : pv.head_dim == 64 && !pv.softcap && !pv.block_sparse ? 3
+                                                                                    : 2},
             {"stages", 2},
             {"pingpong", d256 ? 0 : 1},
             {"persistent", pv.causal || pv.bits() != 0 ? 0 : 1}};

@@ -64,9 +64,10 @@ std::optional<std::string> unsupported_reason(const KernelTemplate& t, const Par
   if (p.block_sparse()) {
     if (s.sparse_tile_m == 0) return no("block-sparse layouts");
     if (p.sparse_block % s.sparse_tile_m != 0 || p.sparse_block % s.sparse_tile_n != 0)
-      return no(fmt::format("a block-sparse block of {} with tiles of {} x {} (the block must be a multiple "
-                            "of both)",
-                            p.sparse_block, s.sparse_tile_m, s.sparse_tile_n));
+      return no(
+          fmt::format("a block-sparse block of {} with tiles of {} x {} (the block must be a multiple "
+                      "of both)",
+                      p.sparse_block, s.sparse_tile_m, s.sparse_tile_n));
   }
   return std::nullopt;
 }

@@ -52,7 +52,8 @@ struct ProblemVariant {
   // The kernels' kVariant argument: bits 1 general, 2 window, 4 softcap, 8 varlen, 16 block-sparse; 0 for
   // the plain problem.
   int bits() const {
-    return (general ? 1 : 0) | (window ? 2 : 0) | (softcap ? 4 : 0) | (varlen ? 8 : 0) | (block_sparse ? 16 : 0);
+    return (general ? 1 : 0) | (window ? 2 : 0) | (softcap ? 4 : 0) | (varlen ? 8 : 0) |
+           (block_sparse ? 16 : 0);
   }
 };
 ProblemVariant variant_of(const AttentionProblem& p);

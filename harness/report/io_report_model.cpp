@@ -1,5 +1,5 @@
 // build_io_report: the stored trials -> IoTrialRow (with the model's numbers) -> grouped by problem -> the
-// seven sections. The helpers the section builders share are here too.
+// eight sections. The helpers the section builders share are here too.
 #include "report/io_report_model.hpp"
 
 #include <algorithm>
@@ -118,7 +118,9 @@ using detail::ProblemRows;
 
 auto problem_order(const AttentionProblem& p) {
   return std::make_tuple(p.seqlen, p.head_dim, p.causal, p.batch, p.heads, static_cast<int>(p.dtype),
-                         p.softmax_scale);
+                         p.softmax_scale, p.num_kv_heads(), p.keys(), p.window_left, p.window_right,
+                         p.softcap, static_cast<int>(p.layout), p.seqlens, p.seqlens_k, p.sparse_block,
+                         p.sparse_density, p.sparse_seed);
 }
 
 IoTrialRow row_of(const store::TrialRecord& t, const store::SweepRecord* sweep, const IoReportOptions& o) {
@@ -237,7 +239,7 @@ IoReport build_io_report(const std::vector<store::SweepRecord>& sweeps_in,
   report.sections = {detail::bytes_vs_block_size(data), detail::runtime_vs_block_size(data),
                      detail::vs_sram_budget(data),      detail::roofline(data),
                      detail::paper_setting(data),       detail::standard_vs_flash(data),
-                     detail::model_vs_measured(data)};
+                     detail::model_vs_measured(data),   detail::bytes_vs_density(data)};
   return report;
 }
 

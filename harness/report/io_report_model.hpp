@@ -87,7 +87,7 @@ struct ReportTable {
 };
 
 struct ReportSection {
-  int number = 0;  // 1..7, as docs/io-model.md describes them
+  int number = 0;  // 1..8, as docs/io-model.md describes them
   std::string title, intro;
   std::vector<Plot> plots;
   std::vector<ReportTable> tables;

@@ -29,7 +29,7 @@ class AttentionBuffers {
  private:
   AttentionProblem problem_;
   gpu::DeviceBuffer q_, k_, v_, o_, lse_;
-  gpu::DeviceBuffer cu_q_, cu_k_;  // varlen only
+  gpu::DeviceBuffer cu_q_, cu_k_;                           // varlen only
   gpu::DeviceBuffer sparse_counts_, sparse_cols_, layout_;  // block-sparse only
   int sparse_cols_per_row_ = 0;
   int layout_cols_ = 0;

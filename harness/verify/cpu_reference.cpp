@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <optional>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -158,7 +158,8 @@ ReferenceOutput cpu_attention(const AttentionProblem& p, const HostInputs& in,
     std::atomic<int> next{0};
     auto worker = [&] {
       for (int b = next++; b < blocks; b = next++) {
-        attend_rows(p, layout ? &*layout : nullptr, q, k, v, seqlen, keys, scale, b * kRows, std::min(seqlen, (b + 1) * kRows), o, lse);
+        attend_rows(p, layout ? &*layout : nullptr, q, k, v, seqlen, keys, scale, b * kRows,
+                    std::min(seqlen, (b + 1) * kRows), o, lse);
       }
     };
     const unsigned n_threads = std::min<unsigned>(threads, static_cast<unsigned>(blocks));

@@ -56,8 +56,8 @@ struct AttentionParams {
   TensorStrides o_stride;
   const int* cu_seqlens_q;  // varlen: batch + 1 prefix sums (int32, device memory)
   const int* cu_seqlens_k;
-  int total_q;  // varlen: cu_seqlens_q[batch], the rows of Q, O and (per head) LSE
-  int total_k;  // varlen: cu_seqlens_k[batch], the rows of K and V
+  int total_q;               // varlen: cu_seqlens_q[batch], the rows of Q, O and (per head) LSE
+  int total_k;               // varlen: cu_seqlens_k[batch], the rows of K and V
   const int* sparse_counts;  // block-sparse: kept key blocks per query block (int32, device memory)
   const int* sparse_cols;    // block-sparse: their indices, ascending, sparse_cols_per_row per query block
   int sparse_block;          // block-sparse: positions per block (queries and keys)

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/block_layout.hpp"
 #include "core/error.hpp"
 
 namespace flashtune::iomodel {
@@ -76,6 +77,34 @@ TEST(RequestedBytes, Fa2WindowLoadsOnlyTheWindowsBlocks) {
   p.window_left = 100;
   p.window_right = 0;
   expect_bytes(requested_bytes(inputs("fa2_fwd", p)), 613'376, 132'000);
+}
+
+// Block-sparse, blocks of 128 on the ragged problem (8 x 8 layout, the last blocks 104 positions): a query
+// tile of 128 rows loads the kept blocks of its layout row, 128 key rows each (the last 104), causal only
+// those at or below its diagonal block; counted here from the layout's bits, not through the kernels' lists.
+TEST(RequestedBytes, Fa2BlockSparseLoadsOnlyKeptBlocks) {
+  for (bool causal : {false, true}) {
+    AttentionProblem p = ragged(causal);
+    p.sparse_block = 128;
+    p.sparse_density = 0.3f;
+    p.sparse_seed = 5;
+    const BlockLayout l = block_layout(p);
+    ASSERT_EQ(l.rows, 8);
+    double key_rows = 0;
+    for (int r = 0; r < 8; ++r)
+      for (int c = 0; c < 8; ++c)
+        if (l.at(r, c) && (!causal || c <= r)) key_rows += c == 7 ? 104 : 128;
+    ASSERT_GT(key_rows, 0);
+    expect_bytes(requested_bytes(inputs("fa2_fwd", p, 128, 64)), 128000 + 2 * key_rows * 128,
+                 128000 + 1000 * 4);
+    // Not causal, tiles of 64 x 64: two query tiles per layout row, each loading its row's kept key rows.
+    if (!causal)
+      EXPECT_EQ(requested_bytes(inputs("fa2_fwd", p, 64, 64)).read_bytes, 128000 + 2 * 2 * key_rows * 128);
+  }
+  AttentionProblem p = ragged();
+  p.sparse_block = 128;
+  p.sparse_density = 0.5f;
+  EXPECT_THROW(requested_bytes(inputs("fa2_fwd", p, 128, 256)), Error);  // 128 is no multiple of 256
 }
 
 TEST(RequestedBytes, StandardNonCausal) {

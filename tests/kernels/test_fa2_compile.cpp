@@ -164,6 +164,35 @@ TEST(Fa2Compile, VarlenCompiles) {
   expect_compiles_without_spills(r);
 }
 
+// Block-sparse (variant bit 16), alone and with the general addressing, a window and the cap (23), one CTA
+// per query tile and split over 4, d 128, causal, at block_m 64: they compile without spills. Block-sparse
+// with varlen is refused.
+TEST(Fa2Compile, BlockSparseCompiles) {
+  const KernelTemplate& t = find_template("fa2_fwd");
+  jit::CompileRequest r = run::make_request("fa2_fwd.cuh", "", "sm_90a");
+  r.name_expressions.clear();
+  for (int bits : {16, 23})
+    for (int splits : {1, 4}) {
+      const ProblemVariant pv{.head_dim = 128,
+                              .dtype = DType::bf16,
+                              .causal = true,
+                              .general = (bits & 1) != 0,
+                              .window = (bits & 2) != 0,
+                              .softcap = (bits & 4) != 0,
+                              .block_sparse = true};
+      ASSERT_EQ(pv.bits(), bits);
+      const ParamValues v = {
+          {"block_m", 64}, {"block_n", 64}, {"warps", 4}, {"stages", 2}, {"splits", splits}};
+      ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+      for (const std::string& e : t.name_expressions(v, pv)) r.name_expressions.push_back(e);
+    }
+  ASSERT_EQ(r.name_expressions.size(), 6u);
+  EXPECT_TRUE(t.invalid_reason(
+      t.default_config(ProblemVariant{}),
+      ProblemVariant{.head_dim = 128, .general = true, .varlen = true, .block_sparse = true}));
+  expect_compiles_without_spills(r);
+}
+
 // head_dim 96 (SwizzledTile<96>'s panels, load_tile_async_96): the default grid for sm_90a, bf16, causal,
 // with the grid's resource bounds; the template's default for d 96 and its schedules (bf16)
 // (persistent, pipelined, fused, Q in registers, split-K/V with fa2_combine) without spills on the plain

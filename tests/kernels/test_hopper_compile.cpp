@@ -235,6 +235,44 @@ TEST(HopperCompile, VariantsCompile) {
   EXPECT_NE(why->find("persistent 0"), std::string::npos) << *why;
 }
 
+// Block-sparse (variant bit 16) at d 64 and 128, alone and with the general addressing, a window and the
+// cap (23), causal, at the variant's default (two consumer warpgroups: a 128-row tile): no spills, no stack;
+// with varlen it is refused.
+TEST(HopperCompile, BlockSparseCompiles) {
+  const KernelTemplate& t = find_template("hopper_fwd");
+  jit::CompileRequest r = run::make_request(std::string(t.source_file()), "", "sm_90a");
+  r.name_expressions.clear();
+  for (int d : {64, 128})
+    for (int bits : {16, 23}) {
+      const ProblemVariant pv{.head_dim = d,
+                              .dtype = DType::bf16,
+                              .causal = true,
+                              .general = (bits & 1) != 0,
+                              .window = (bits & 2) != 0,
+                              .softcap = (bits & 4) != 0,
+                              .block_sparse = true};
+      const ParamValues v = t.default_config(pv);
+      EXPECT_EQ(v.at("consumer_wgs"), 2);
+      ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+      r.name_expressions.push_back(t.name_expression(v, pv));
+    }
+  EXPECT_TRUE(t.invalid_reason(
+      t.default_config(ProblemVariant{}),
+      ProblemVariant{.head_dim = 128, .general = true, .varlen = true, .block_sparse = true}));
+  jit::CubinCache cache;
+  jit::CompilePool pool(1, jit::default_worker_command());
+  const auto results = pool.compile({r}, cache);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok) << results[0].log;
+  for (const std::string& e : r.name_expressions) {
+    SCOPED_TRACE(e);
+    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0);
+    EXPECT_EQ(f->stack_bytes, 0);
+  }
+}
+
 // head_dim 256 at its default (block_n 64, one consumer warpgroup, no ping-pong; persistent unless causal or
 // a variant), causal and not, bf16 and fp16, plain and with every variant bit: no spills, no stack.
 TEST(HopperCompile, HeadDim256Compiles) {

@@ -4,8 +4,9 @@
 // keys (rows without keys: O = 0, LSE = -inf), fewer queries than keys, windows, softcap, strided (bshd)
 // tensors, all of them together, a long windowed problem checked against the fp32 GPU reference, N = 131072
 // (causal, and with a 4096-key window) against it, and variable lengths (packed sequences of 0, 1, 17 ...
-// rows; their own key counts; with GQA, a window and the cap; long ones on the GPU reference). Outputs are
-// NaN-poisoned before every launch.
+// rows; their own key counts; with GQA, a window and the cap; long ones on the GPU reference), and
+// block-sparse layouts (empty layout rows, with causal, a window, GQA and the cap; a long one on the GPU
+// reference). Outputs are NaN-poisoned before every launch.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -118,6 +119,38 @@ std::vector<VariantCase> cases() {
   AttentionProblem varlen_long = varlen_problem(base(4, 1, 0, 0, 128, true), {16384, 3000, 12000});
   varlen_long.window_left = 1024;
   v.push_back({"VarlenLongGpuReference", varlen_long});
+  // Block-sparse, blocks of 384 (a multiple of every configuration's tiles, 192-row ones included). Seed 1's
+  // 6 x 6 layout (core/block_layout.hpp) keeps 010101 / 001100 / 001010 / 110000 / 000000 / 010100: row 4
+  // is empty and row 0's one block lies above the causal diagonal, so both get O = 0, LSE = -inf.
+  AttentionProblem sparse = base(4, 2, 2000, 2000, 128, true);
+  sparse.sparse_block = 384;
+  sparse.sparse_density = 0.4f;
+  sparse.sparse_seed = 1;
+  v.push_back({"BlockSparseCausal", sparse});
+  // Not causal, more keys than queries, a window (seed 1: 01000 / 00010 / 00000 / 01011).
+  AttentionProblem sparse_window = base(4, 4, 1500, 1700, 64, false, DType::f16);
+  sparse_window.window_left = 500;
+  sparse_window.window_right = 200;
+  sparse_window.sparse_block = 384;
+  sparse_window.sparse_density = 0.3f;
+  sparse_window.sparse_seed = 1;
+  v.push_back({"BlockSparseWindow", sparse_window});
+  // GQA + causal + window + softcap + bshd + block-sparse (seed 13: 1010 / 1011 / 0000).
+  AttentionProblem sparse_all = base(8, 2, 900, 1400, 128, true, DType::f16);
+  sparse_all.window_left = 600;
+  sparse_all.softcap = 20;
+  sparse_all.layout = Layout::bshd;
+  sparse_all.sparse_block = 384;
+  sparse_all.sparse_density = 0.5f;
+  sparse_all.sparse_seed = 13;
+  v.push_back({"BlockSparseEverything", sparse_all});
+  // N = 16384 at 25% density (blocks of 384), against the GPU reference.
+  AttentionProblem sparse_long = base(4, 4, 16384, 16384, 128, false);
+  sparse_long.batch = 1;
+  sparse_long.sparse_block = 384;
+  sparse_long.sparse_density = 0.25f;
+  sparse_long.sparse_seed = 20261208;
+  v.push_back({"BlockSparseLongGpuReference", sparse_long});
   return v;
 }
 

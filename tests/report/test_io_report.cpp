@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/block_layout.hpp"
 #include "core/error.hpp"
 #include "report/io_fixture.hpp"
 #include "report/io_report_format.hpp"
@@ -77,12 +78,12 @@ const PlotSeries* series_named(const Plot& p, const std::string& name) {
   return nullptr;
 }
 
-TEST(IoReportModel, HasOneRowPerTimedTrialAndSevenSections) {
+TEST(IoReportModel, HasOneRowPerTimedTrialAndEightSections) {
   const Loaded& l = loaded();
   ASSERT_FALSE(l.expected.trials.empty());
   EXPECT_EQ(l.report.trials.size(), l.expected.trials.size());
-  ASSERT_EQ(l.report.sections.size(), 7u);
-  for (int i = 0; i < 7; ++i) EXPECT_EQ(l.report.sections[i].number, i + 1);
+  ASSERT_EQ(l.report.sections.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(l.report.sections[i].number, i + 1);
   for (const IoTrialRow& r : l.report.trials) {
     EXPECT_TRUE(iomodel::models_template(r.template_id)) << r.template_id;
     EXPECT_GT(r.model.requested.total(), 0);
@@ -244,6 +245,63 @@ std::vector<std::string> csv_fields(const std::string& line) {
       out.back() += c;
   }
   return out;
+}
+
+// Section 8 from hand-made trials: fa2_fwd on one block-sparse problem at three densities (and a dense
+// problem, which stays out): one plot and one table, a row per density in density order, x the drawn
+// layout's density, the model's requested bytes falling with it, measured/model the trial's own ratio.
+TEST(IoReportDensity, OnePlotAndTablePerFamilyOfDensities) {
+  store::SweepRecord sweep;
+  sweep.id = 1;
+  sweep.template_id = "fa2_fwd";
+  std::vector<store::TrialRecord> trials;
+  auto add = [&](AttentionProblem p, double ms, double l2_sm) {
+    store::TrialRecord t;
+    t.id = static_cast<std::int64_t>(trials.size()) + 1;
+    t.sweep_id = 1;
+    t.template_id = "fa2_fwd";
+    t.problem = p;
+    t.params = {{"block_m", 128}, {"block_n", 64}, {"warps", 4}, {"stages", 2}};
+    t.status = TrialStatus::ok;
+    t.median_ms = ms;
+    t.profiled = true;
+    t.dram_read_bytes = 1e8;
+    t.dram_write_bytes = 1e7;
+    t.counters_json = fmt::format(
+        R"({{"l1tex__m_xbar2l1tex_read_bytes.sum": {}, "lts__t_sectors_srcunit_tex_op_write.sum": 0}})",
+        l2_sm);
+    trials.push_back(t);
+  };
+  const AttentionProblem base{.batch = 1, .heads = 4, .seqlen = 4096, .head_dim = 128};
+  for (float density : {0.5f, 0.1f, 0.25f}) {
+    AttentionProblem p = base;
+    p.sparse_block = 128;
+    p.sparse_density = density;
+    p.sparse_seed = 3;
+    add(p, density, 1e9 * density);
+  }
+  add(base, 1.0, 1e9);
+  const IoReport r = build_io_report({sweep}, trials, {});
+  const ReportSection& s8 = section(r, 8);
+  ASSERT_EQ(s8.plots.size(), 1u);
+  ASSERT_EQ(s8.tables.size(), 1u);
+  ASSERT_EQ(s8.tables[0].rows.size(), 3u);
+  const PlotSeries* requested = series_named(s8.plots[0], "model: requested (loads + stores)");
+  ASSERT_NE(requested, nullptr);
+  ASSERT_EQ(requested->points.size(), 3u);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_GT(requested->points[i].x, requested->points[i - 1].x);
+    EXPECT_GT(requested->points[i].y, requested->points[i - 1].y);
+  }
+  AttentionProblem p = base;
+  p.sparse_block = 128;
+  p.sparse_density = 0.1f;
+  p.sparse_seed = 3;
+  EXPECT_DOUBLE_EQ(requested->points[0].x, block_layout(p).density());
+  // The 10% row: its trial's measured L2<->SM bytes over the model's requested bytes.
+  const iomodel::IoEstimate m = iomodel::estimate(
+      {.template_id = "fa2_fwd", .problem = p, .params = trials[1].params}, IoReportOptions{}.calibration);
+  EXPECT_EQ(s8.tables[0].rows[0][5], fmt::format("{:.2f}×", 1e8 / m.requested.total()));
 }
 
 TEST(IoReportCsv, OneRowPerTrial) {

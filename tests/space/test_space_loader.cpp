@@ -407,6 +407,36 @@ TEST(SpaceLoader, ProblemLengths) {
   fails("{batch: 1, heads: 8, head_dim: 64, seqlen: 64, lengths_k: [3]}", "lengths_k needs lengths");
 }
 
+// Block-sparse: sparse_block with sparse_density (a list expands), the seed recorded; the fields come
+// together, and a block the template's default tiles do not divide is refused with the template's reason.
+TEST(SpaceLoader, ProblemBlockSparse) {
+  const SearchSpace s = parse_search_space("template: fa2_fwd\nparameters:\n" + kParams +
+                                               "problems:\n"
+                                               "  - {batch: 1, heads: 4, seqlen: 4096, head_dim: 128, "
+                                               "sparse_block: 128, sparse_density: [0.1, 0.5], "
+                                               "sparse_seed: 9}\n",
+                                           "t.yaml");
+  ASSERT_EQ(s.problems.size(), 2u);
+  EXPECT_EQ(s.problems[0].sparse_block, 128);
+  EXPECT_FLOAT_EQ(s.problems[0].sparse_density, 0.1f);
+  EXPECT_FLOAT_EQ(s.problems[1].sparse_density, 0.5f);
+  EXPECT_EQ(s.problems[1].sparse_seed, 9u);
+  EXPECT_TRUE(s.problems[0].block_sparse());
+  auto fails = [&](const std::string& entry, const std::string& why) {
+    const SpaceError e =
+        parse_error("template: fa2_fwd\nparameters:\n" + kParams + "problems:\n  - " + entry + "\n");
+    EXPECT_NE(e.message().find(why), std::string::npos) << e.message();
+  };
+  fails("{batch: 1, heads: 4, seqlen: 256, head_dim: 64, sparse_block: 128}", "come together");
+  fails("{batch: 1, heads: 4, seqlen: 256, head_dim: 64, sparse_density: 0.5}", "come together");
+  fails("{batch: 1, heads: 4, seqlen: 256, head_dim: 64, sparse_block: 128, sparse_density: 0}", "(0, 1]");
+  fails("{batch: 1, heads: 4, seqlen: 256, head_dim: 64, sparse_seed: 3}", "sparse_seed needs");
+  fails("{batch: 1, heads: 4, seqlen: 256, head_dim: 64, sparse_block: 48, sparse_density: 0.5}",
+        "a block-sparse block of 48");
+  fails("{heads: 4, head_dim: 64, lengths: [3, 5], sparse_block: 128, sparse_density: 0.5}",
+        "variable lengths");
+}
+
 TEST(SpaceLoader, ConstraintLocations) {
   // Plain and quoted scalars point into the expression; a multi-line scalar points at its start.
   SpaceError e = parse_error(space_text(kParams, "constraints:\n  - 'block_m > 0 and x > 1'\n"));

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/block_layout.hpp"
 #include "core/problem.hpp"
 #include "verify/cpu_reference.hpp"
 #include "verify/half_convert.hpp"
@@ -38,6 +39,7 @@ struct Brute {
 
 Brute brute_force(const AttentionProblem& p, const HostInputs& in, int bh) {
   const int b = bh / p.heads, h = bh % p.heads, kvh = h / (p.heads / p.num_kv_heads());
+  const BlockLayout layout = p.block_sparse() ? block_layout(p) : BlockLayout{};
   const int n = p.seqlen, nk = p.keys(), d = p.head_dim;
   auto q = [&](int i, int c) { return double{to_float(in.q[index(p, b, h, i, c, p.heads, n)], p.dtype)}; };
   auto k = [&](int j, int c) {
@@ -52,6 +54,7 @@ Brute brute_force(const AttentionProblem& p, const HostInputs& in, int bh) {
     std::vector<double> num(d, 0.0);
     for (int j = 0; j < nk; ++j) {
       if (!attended(p, i, j)) continue;
+      if (p.block_sparse() && !layout.at(i / layout.block, j / layout.block)) continue;
       double s = 0;
       for (int c = 0; c < d; ++c) s += q(i, c) * k(j, c);
       s *= p.scale();
@@ -108,6 +111,14 @@ AttentionProblem make(int heads, int kv_heads, int n, int nk, bool causal, int l
           .layout = layout};
 }
 
+// p block-sparse in blocks of 16 (3 x 3 layouts and so on) at this density and seed.
+AttentionProblem sparse(AttentionProblem p, float density, std::uint64_t seed) {
+  p.sparse_block = 16;
+  p.sparse_density = density;
+  p.sparse_seed = seed;
+  return p;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Variants, CpuReferenceVariant,
     ::testing::Values(make(4, 2, 9, 9, false),                  // GQA
@@ -119,8 +130,12 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 2, 20, 20, true, 4, -1),          // causal window
                       make(2, 2, 8, 20, false, 0, 0),           // one key per row
                       make(2, 2, 20, 20, false, -1, -1, 5.0f),  // softcap
-                      make(4, 2, 7, 11, true, -1, -1, 0, Layout::bshd),  // bshd, GQA, unequal
-                      make(4, 2, 16, 16, true, 5, -1, 30.0f, Layout::bshd, DType::f16)));  // all together
+                      make(4, 2, 7, 11, true, -1, -1, 0, Layout::bshd),                  // bshd, GQA, unequal
+                      make(4, 2, 16, 16, true, 5, -1, 30.0f, Layout::bshd, DType::f16),  // all together
+                      sparse(make(2, 2, 40, 40, false), 0.4f,
+                             5),  // block-sparse: 010 / 011 / 000, rows 32.. empty
+                      sparse(make(4, 2, 40, 56, true, 20), 0.5f, 3),  // with GQA, causal, a window
+                      sparse(make(2, 2, 40, 40, false, -1, -1, 5.0f, Layout::bshd, DType::f16), 1.0f, 1)));
 
 TEST(CpuReferenceVariantFacts, RowsBeforeTheFirstKeyAreZeroWithLseMinusInfinity) {
   // 13 queries aligned bottom-right on 5 keys, causal: query i sees keys j <= i - 8, so rows 0..7 see none.

@@ -59,5 +59,6 @@ ReportSection roofline(const IoData& d);               // 4
 ReportSection paper_setting(const IoData& d);          // 5 (io_report_tables.cpp)
 ReportSection standard_vs_flash(const IoData& d);      // 6
 ReportSection model_vs_measured(const IoData& d);      // 7
+ReportSection bytes_vs_density(const IoData& d);       // 8 (io_report_density.cpp)
 
 }  // namespace flashtune::report::detail

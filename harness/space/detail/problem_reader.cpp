@@ -23,7 +23,8 @@
 // `sparse_density` (the fraction of blocks kept, in (0, 1]) and `sparse_seed` (the layout's draw,
 // core/block_layout.hpp; default 0):
 //
-//   - {batch: 1, heads: 16, seqlen: 16384, head_dim: 128, sparse_block: 128, sparse_density: [0.1, 0.25, 0.5]}
+//   - {batch: 1, heads: 16, seqlen: 16384, head_dim: 128, sparse_block: 128, sparse_density: [0.1, 0.25,
+//   0.5]}
 //
 // Every expanded problem must pass flashtune::validate and appear once.
 #include <climits>
@@ -42,10 +43,10 @@ constexpr std::size_t kMaxProblems = 10000;
 constexpr std::uint64_t kMaxRows = std::uint64_t{1} << 31;  // validate()'s limit on batch * heads * seqlen
 
 // The fields in expansion order: the first varies slowest.
-constexpr std::string_view kFields[] = {"dtype",    "head_dim",    "causal",       "seqlen",  "tokens",
-                                        "batch",    "hidden",      "heads",        "scale",   "kv_heads",
-                                        "seqlen_k", "window_left", "window_right", "softcap", "layout",
-                                        "sparse_block", "sparse_density", "sparse_seed"};
+constexpr std::string_view kFields[] = {
+    "dtype",        "head_dim", "causal", "seqlen",       "tokens",         "batch",
+    "hidden",       "heads",    "scale",  "kv_heads",     "seqlen_k",       "window_left",
+    "window_right", "softcap",  "layout", "sparse_block", "sparse_density", "sparse_seed"};
 enum Slot {
   dtype,
   head_dim,
@@ -188,11 +189,10 @@ std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
 void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate& t,
                   std::vector<Expanded>& out) {
   const Fields fields = r.map(entry, "problem");
-  r.allow_only(
-      fields, "problem",
-      {"tokens", "hidden", "batch", "heads", "seqlen", "head_dim", "dtype", "causal", "scale", "kv_heads",
-       "seqlen_k", "window_left", "window_right", "softcap", "layout", "lengths", "lengths_k", "sparse_block",
-       "sparse_density", "sparse_seed"});
+  r.allow_only(fields, "problem",
+               {"tokens", "hidden",  "batch",     "heads",        "seqlen",         "head_dim",     "dtype",
+                "causal", "scale",   "kv_heads",  "seqlen_k",     "window_left",    "window_right", "softcap",
+                "layout", "lengths", "lengths_k", "sparse_block", "sparse_density", "sparse_seed"});
   const auto [lengths, lengths_k] = read_lengths(r, fields);
   const bool varlen = !lengths.empty();
   auto needs_one = [&](std::string_view a, std::string_view b) {
