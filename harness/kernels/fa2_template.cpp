@@ -90,11 +90,16 @@ class Fa2Template final : public KernelTemplate {
   }
   // The winners of search_spaces/fa2_perf.yaml on the H100 (results/h100/README.md): block_m 128, 4 warps,
   // one stage, softmax fused with P V, lazy rescaling with slack, Q re-read from shared memory; block_n 128
-  // at d 64 and 64 at d 128. d 96 (not tuned, not yet run on a GPU) takes d 128's: block_n 64.
+  // at d 64 and 64 at d 128. d 96 (not tuned, not yet run on a GPU) takes d 128's: block_n 64. The variants
+  // take 8 warps (16 query rows each): with 4, a window, the cap or a block-sparse layout with the general
+  // addressing spilled 28 to 132 bytes (d 64, 96, 128; compile-checked, not yet timed against 4).
   ParamValues default_config(const ProblemVariant& pv) const override {
-    return {{"block_m", 128}, {"block_n", pv.head_dim == 64 ? 128 : 64},
-            {"warps", 4},     {"stages", 1},
-            {"q_regs", 0},    {"lazy_rescale", 2},
+    return {{"block_m", 128},
+            {"block_n", pv.head_dim == 64 ? 128 : 64},
+            {"warps", pv.bits() != 0 ? 8 : 4},
+            {"stages", 1},
+            {"q_regs", 0},
+            {"lazy_rescale", 2},
             {"fuse_pv", 1}};
   }
   // Head dims 64, 96 and 128 (fa2::kHeadDims), every schedule. The one-tile, unpipelined schedule

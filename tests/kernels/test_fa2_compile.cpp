@@ -193,6 +193,32 @@ TEST(Fa2Compile, BlockSparseCompiles) {
   expect_compiles_without_spills(r);
 }
 
+// The template's default for a variant (8 warps of 16 query rows) compiles without spills at every head dim,
+// with every bit but varlen (7), varlen with them (15) and block-sparse with them (23); the plain problem's
+// default keeps 4 warps.
+TEST(Fa2Compile, VariantDefaultsDoNotSpill) {
+  const KernelTemplate& t = find_template("fa2_fwd");
+  jit::CompileRequest r = run::make_request("fa2_fwd.cuh", "", "sm_90a");
+  r.name_expressions.clear();
+  for (int d : {64, 96, 128})
+    for (int bits : {7, 15, 23}) {
+      const ProblemVariant pv{.head_dim = d,
+                              .dtype = DType::bf16,
+                              .causal = true,
+                              .general = true,
+                              .window = true,
+                              .softcap = true,
+                              .varlen = (bits & 8) != 0,
+                              .block_sparse = (bits & 16) != 0};
+      const ParamValues v = t.default_config(pv);
+      EXPECT_EQ(v.at("warps"), 8);
+      ASSERT_FALSE(t.invalid_reason(v, pv)) << *t.invalid_reason(v, pv);
+      r.name_expressions.push_back(t.name_expression(v, pv));
+    }
+  EXPECT_EQ(t.default_config(ProblemVariant{.head_dim = 128}).at("warps"), 4);
+  expect_compiles_without_spills(r);
+}
+
 // head_dim 96 (SwizzledTile<96>'s panels, load_tile_async_96): the default grid for sm_90a, bf16, causal,
 // with the grid's resource bounds; the template's default for d 96 and its schedules (bf16)
 // (persistent, pipelined, fused, Q in registers, split-K/V with fa2_combine) without spills on the plain
