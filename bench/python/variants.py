@@ -189,6 +189,10 @@ def sparse_rows(reps, warmup, seed):
     try:
         from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
+        # Each layout's mask_mod compiles flex_attention again: a fresh cache with room for all six, so that
+        # none falls back to the uncompiled (and far slower) flex_attention after the other families' masks.
+        torch._dynamo.reset()
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 16)
         flex = torch.compile(flex_attention)
     except Exception as e:  # an old torch: flashtune still runs
         report_failure("flex", "import", e)
