@@ -34,7 +34,8 @@ fi
 
 if [[ $steps == *" test "* ]]; then
   t0=$(date +%s)
-  (cd python && "$py" -m pytest tests -v -rs --junitxml="$out/pytest.xml" ${PYTEST_ARGS:-}) > "$out/pytest.log" 2>&1
+  eval "pytest_args=(${PYTEST_ARGS:-})"  # shell words, quotes kept: PYTEST_ARGS="-k 'var or block_sparse'"
+  (cd python && "$py" -m pytest tests -v -rs --junitxml="$out/pytest.xml" "${pytest_args[@]}") > "$out/pytest.log" 2>&1
   rc=$?
   [ $rc -eq 5 ] && echo "gpu-python: pytest collected no tests"
   echo "pytest rc=$rc ($(( $(date +%s) - t0 )) s)"

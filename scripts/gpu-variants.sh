@@ -5,14 +5,14 @@
 # $OUT (or ./gpu-out): run.log, ctest-variants.log, tune-<space>.log, pytest.log, peers.{md,json,err}.
 #   STEPS="build test tune python peers" scripts/gpu-variants.sh    # the default: every step
 #   SPACES="search_spaces/gqa.yaml" STEPS="build tune python peers" FAMILIES="gqa" scripts/gpu-variants.sh
-# (pytest -k var: the variant and varlen tests.) Carry .gpu-deps and .gpu-wheels (scripts/stage-debs.sh, scripts/stage-wheels.sh).
+# (pytest -k "var or block_sparse": the variant, varlen and block-sparse tests.) Carry .gpu-deps and .gpu-wheels (scripts/stage-debs.sh, scripts/stage-wheels.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/gpu-common.sh
 py="${PYTHON:-/opt/torch/.venv/bin/python3}"
 steps=" ${STEPS:-build test tune python peers} "
 spaces="${SPACES:-search_spaces/gqa.yaml search_spaces/window.yaml search_spaces/decode.yaml search_spaces/varlen.yaml search_spaces/block_sparse.yaml}"
-families="${FAMILIES:-gqa window decode varlen}"
+families="${FAMILIES:-gqa window decode varlen sparse}"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv
 work=$(mktemp -d)
 export FLASHTUNE_CACHE_DIR="$work/cache"  # a fresh results store: the tune step's winners are what runs
@@ -40,7 +40,7 @@ if [[ $steps == *" tune "* ]]; then
 fi
 if [[ $steps == *" python "* ]]; then
   # gpu-python.sh keeps its own log and results store; its pytest log is copied here.
-  STEPS="install test" PYTEST_ARGS="${PYTEST_ARGS:--q -k var}" OUT="$work/python" \
+  STEPS="install test" PYTEST_ARGS="${PYTEST_ARGS:--q -k 'var or block_sparse'}" OUT="$work/python" \
     scripts/gpu-python.sh > /dev/null 2>&1
   cp "$work/python/pytest.log" "$out/pytest.log"
   echo "python: $(grep -E "passed|failed" "$out/pytest.log" | tail -1)"

@@ -5,7 +5,13 @@ choice: the tuned best of the results store, else the template's default) agains
   gqa     SDPA with enable_gqa=True, each backend that accepts it (FLASH, CUDNN, EFFICIENT), heads 32 over
           kv_heads 8 and 1, d 128, N 2k..16k, 16384 tokens, causal and not;
   window  FlexAttention (torch.nn.attention.flex_attention, compiled, with a BlockMask) for a causal window of
-          1024 keys at N 16k (B1 H16 d128), and SDPA FLASH without a window as the dense bound;
+          1024 keys at N 16k (B1 H16 d128) and 8k (B2), and SDPA FLASH without a window as the dense bound;
+  sparse  block-sparse layouts of 128 x 128 blocks keeping 10, 25 and 50% of the blocks at N 16k (B1 H16
+          d128), causal and not: flashtune.attention with block_sparse=flashtune.block_sparse(layout, 128)
+          against FlexAttention (compiled) with a BlockMask from create_block_mask (BLOCK_SIZE 128) whose mask_mod
+          reads the same layout tensor, and SDPA FLASH dense as the bound. The layout is drawn as
+          core/block_layout.cpp draws it (splitmix64 from --sparse-seed, default 20261208, printed), so that the
+          C++ tools' sparse_seed gives the same one;
   decode  SDPA FLASH and CUDNN (enable_gqa), 1 query against seqlen_k 4k..64k keys, batch 1..64, heads 32
           over 8, d 128 (causal is moot for one query aligned to the end: both sides run it unmasked);
   varlen  a batch of lengths drawn from 128..8192 summing to 16384 tokens (--varlen-seed; core/problem.cpp's
@@ -18,15 +24,18 @@ choice: the tuned best of the results store, else the template's default) agains
 Timing as bench/peers.py: CUDA events around one call, L2 flushed (256 MiB write) before each sample, warm-up
 first, median of --reps samples. TFLOP/s = 4 * attended (query, key) pairs * d * batch * heads / time (the
 pairs the mask keeps, as AttentionProblem::attended_pairs counts them; varlen: summed over the sequences, each
-with its own length). A peer that fails is reported on stderr and shown as "-". Prints a Markdown table and,
-with --json, the rows.
+with its own length; sparse: the pairs of the kept blocks, under the causal mask where causal), the same count
+for every peer. The window and sparse families check flashtune's O against FlexAttention's on the run (max
+|difference|, printed and kept in the row). A peer that fails is reported on stderr and shown as "-". Prints a
+Markdown table and, with --json, the rows.
 
-    python bench/python/variants.py --families gqa window decode varlen --json variants.json
+    python bench/python/variants.py --families gqa window decode varlen sparse --json variants.json
 """
 
 import argparse
 import json
 import math
+import struct
 import sys
 
 import torch
@@ -121,10 +130,13 @@ def window_rows(reps, warmup):
             return (qi >= kj) & (qi - kj <= w)
 
         mask = create_block_mask(sliding, B=None, H=None, Q_LEN=n, KV_LEN=n)
+        shape = f"B{b} H{h} N{n} d{d} causal window {w},0"
+        diff = max_abs_diff("window", shape, flashtune.attention(q, k, v, causal=True, window=(w, 0)),
+                            flex(q, k, v, block_mask=mask))
         times = {"flashtune": timed(lambda: flashtune.attention(q, k, v, causal=True, window=(w, 0)), reps, warmup),
                  "flex": timed(lambda: flex(q, k, v, block_mask=mask), reps, warmup)}
-        r = row("window", f"B{b} H{h} N{n} d{d} causal window {w},0", attended_pairs(n, n, True, w, 0), b, h, d,
-                times)
+        r = row("window", shape, attended_pairs(n, n, True, w, 0), b, h, d, times)
+        r["max_abs_diff_vs_flex"] = diff
         # Dense causal FLASH, no window: what the window saves (its TFLOP/s counts the window's pairs only).
         from torch.nn.attention import SDPBackend
 
@@ -132,6 +144,103 @@ def window_rows(reps, warmup):
         r["dense_causal_flash_ms"] = dense_ms
         r["flashtune_ms"] = times["flashtune"]
         rows.append(r)
+    return rows
+
+
+def max_abs_diff(family, shape, ours, theirs):
+    """max |flashtune's O - a peer's O|, printed: the run's correctness cross-check."""
+    diff = (ours.float() - theirs.float()).abs().max().item()
+    print(f"{family}: {shape}: max |flashtune - flex| = {diff:.3g}")
+    return diff
+
+
+def splitmix64_layout(rows, cols, density, seed):
+    """core/block_layout.cpp's drawn layout: block (r, c) kept iff the top 53 bits of splitmix64(seed + r * cols
+    + c + 1), times 2^-53, are below the density (as the problem's float), as a [rows, cols] bool list."""
+    d = struct.unpack("f", struct.pack("f", density))[0]
+    mask, kept = (1 << 64) - 1, []
+    for i in range(rows * cols):
+        z = (seed + i + 1 + 0x9E3779B97F4A7C15) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        kept.append((z >> 11) * 2.0**-53 < d)
+    return [kept[r * cols:(r + 1) * cols] for r in range(rows)]
+
+
+def layout_pairs(kept, block, n, causal):
+    """(query, key) pairs of one head that the layout (a [rows, cols] bool tensor) and the causal mask attend,
+    equal lengths (core/block_layout.cpp's layout_pairs)."""
+    i = torch.arange(n, device=kept.device)[:, None]
+    c = torch.arange(kept.shape[1], device=kept.device)[None, :]
+    hi = i if causal else torch.full_like(i, n - 1)
+    lo_key, hi_key = c * block, torch.minimum(hi, (c + 1) * block - 1)
+    count = (hi_key - lo_key + 1).clamp(min=0)
+    return int((count * kept[i[:, 0] // block]).sum().item())
+
+
+def sparse_rows(reps, warmup, seed):
+    from torch.nn.attention import SDPBackend
+
+    b, h, n, d, block = 1, 16, 16384, 128, 128
+    blocks = n // block
+    rows = []
+    flex = create_block_mask = None
+    try:
+        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+        # Each layout's mask_mod compiles flex_attention again: a fresh cache with room for all six, so that
+        # none falls back to the uncompiled (and far slower) flex_attention after the other families' masks.
+        torch._dynamo.reset()
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 16)
+        flex = torch.compile(flex_attention)
+    except Exception as e:  # an old torch: flashtune still runs
+        report_failure("flex", "import", e)
+    q, k, v = tensors(b, h, h, n, n, d)
+    for density in (0.10, 0.25, 0.50):
+        kept = torch.tensor(splitmix64_layout(blocks, blocks, density, seed), dtype=torch.bool, device="cuda")
+        print(f"sparse: seed {seed}, density {density}: {int(kept.sum())} of {blocks} x {blocks} blocks of {block} "
+              f"kept ({kept.float().mean().item():.4f})")
+        bs = flashtune.block_sparse(kept, block)
+        for causal in (False, True):
+            shape = f"B{b} H{h} N{n} d{d} block {block} p{density:.2f} seed {seed}{' causal' if causal else ''}"
+            times = {}
+            try:
+                ours = flashtune.attention(q, k, v, causal=causal, block_sparse=bs)
+                times["flashtune"] = timed(lambda: flashtune.attention(q, k, v, causal=causal, block_sparse=bs),
+                                           reps, warmup)
+            except Exception as e:
+                report_failure("flashtune", shape, e)
+                ours, times["flashtune"] = None, None
+            diff = None
+            try:
+                if flex is None:
+                    raise RuntimeError("flex_attention is not available")
+
+                def sparse_mod(b_, h_, qi, kj, causal=causal, kept=kept):
+                    seen = kept[qi // block, kj // block]
+                    return (seen & (qi >= kj)) if causal else seen
+
+                mask = create_block_mask(sparse_mod, B=None, H=None, Q_LEN=n, KV_LEN=n, device="cuda",
+                                         BLOCK_SIZE=block)
+                theirs = flex(q, k, v, block_mask=mask)
+                if ours is not None:
+                    diff = max_abs_diff("sparse", shape, ours, theirs)
+                del theirs
+                times["flex"] = timed(lambda: flex(q, k, v, block_mask=mask), reps, warmup)
+            except Exception as e:
+                report_failure("flex", shape, e)
+                times["flex"] = None
+            r = row("sparse", shape, layout_pairs(kept, block, n, causal), b, h, d, times)
+            # Dense FLASH on the same shape: what the layout saves (its TFLOP/s counts the layout's pairs only).
+            r["dense_flash_ms"] = measure_sdpa("sdpa_flash", SDPBackend.FLASH_ATTENTION, q, k, v, causal, reps,
+                                               warmup)
+            r["flashtune_ms"] = times["flashtune"]
+            r["max_abs_diff_vs_flex"] = diff
+            r["seed"] = seed
+            r["density"] = density
+            r["kept_blocks"] = int(kept.sum())
+            rows.append(r)
     return rows
 
 
@@ -253,10 +362,12 @@ def varlen_rows(reps, warmup, seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    families = ["gqa", "window", "decode", "varlen"]
+    families = ["gqa", "window", "decode", "varlen", "sparse"]
     ap.add_argument("--families", nargs="+", choices=families, default=families)
     ap.add_argument("--varlen-seed", type=int, default=20261207,
                     help="seed of the varlen family's lengths (default: search_spaces/varlen.yaml's, so that the runtime runs its tuned winner)")
+    ap.add_argument("--sparse-seed", type=int, default=20261208,
+                    help="seed of the sparse family's layouts (core/block_layout.cpp's draw; default 20261208)")
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--json", help="write the rows here")
@@ -268,6 +379,8 @@ def main():
     for family in a.families:
         if family == "varlen":
             rows += varlen_rows(a.reps, a.warmup, a.varlen_seed)
+        elif family == "sparse":
+            rows += sparse_rows(a.reps, a.warmup, a.sparse_seed)
         else:
             rows += {"gqa": gqa_rows, "window": window_rows, "decode": decode_rows}[family](a.reps, a.warmup)
 

@@ -18,10 +18,29 @@ constexpr std::int64_t kMaxRows = (std::int64_t{1} << 31) - 1;  // batch * heads
   throw Error(ErrorKind::invalid_argument, "attention: " + what);
 }
 
-void check_pointer(const void* p, const char* name) {
+void check_pointer(const void* p, const char* name, int alignment = 16) {
   if (p == nullptr) bad(fmt::format("{} is a null pointer", name));
-  if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0)
-    bad(fmt::format("{} ({}) is not 16-byte aligned", name, p));
+  if (reinterpret_cast<std::uintptr_t>(p) % alignment != 0)
+    bad(fmt::format("{} ({}) is not {}-byte aligned", name, p, alignment));
+}
+
+// The block-sparse lists of a call of q [.., seqlen, ..] and k [.., seqlen_k, ..].
+void check_block_sparse(const BlockSparseArgs& s, std::int64_t seqlen, std::int64_t seqlen_k) {
+  check_pointer(s.counts, "block_sparse.counts", alignof(int));
+  check_pointer(s.cols, "block_sparse.cols", alignof(int));
+  if (s.block < 16 || s.block > 4096 || s.block % 16 != 0)
+    bad(fmt::format("block_sparse: block {} must be a multiple of 16 in 16..4096", s.block));
+  const std::int64_t rows = (seqlen + s.block - 1) / s.block;
+  const std::int64_t cols = (seqlen_k + s.block - 1) / s.block;
+  if (s.rows != rows)
+    bad(fmt::format("block_sparse: rows {} must be ceil(seqlen / block) = ceil({} / {}) = {}", s.rows, seqlen,
+                    s.block, rows));
+  if (s.cols_per_row < cols)
+    bad(fmt::format(
+        "block_sparse: cols_per_row {} must be at least ceil(seqlen_k / block) = ceil({} / {}) = {}",
+        s.cols_per_row, seqlen_k, s.block, cols));
+  if (!(s.density > 0.0f && s.density <= 1.0f))
+    bad(fmt::format("block_sparse: density {} must be in (0, 1] (the fraction of blocks kept)", s.density));
 }
 
 std::string shape_text(const std::array<std::int64_t, 4>& s) {
@@ -119,6 +138,10 @@ AttentionProblem problem_of(const AttentionCall& call) {
     if (static_cast<std::int64_t>(v.batch) * q[1] > kMaxRows / v.max_seqlen_q)
       bad("varlen: batch * heads * max_seqlen_q must be below 2^31");
   }
+  if (call.block_sparse) {
+    if (call.varlen) bad("block_sparse: a block-sparse layout and varlen (packed sequences) do not combine");
+    check_block_sparse(*call.block_sparse, q[2], k[2]);
+  }
   AttentionProblem p;
   p.batch = static_cast<int>(q[0]);
   p.heads = static_cast<int>(q[1]);
@@ -141,6 +164,10 @@ AttentionProblem problem_of(const AttentionCall& call) {
     p.seqlen = call.varlen->max_seqlen_q;
     p.seqlen_k = call.varlen->max_seqlen_k == p.seqlen ? 0 : call.varlen->max_seqlen_k;
   }
+  if (call.block_sparse) {
+    p.sparse_block = call.block_sparse->block;
+    p.sparse_density = call.block_sparse->density;
+  }
   return p;
 }
 
@@ -155,6 +182,12 @@ void set_strides(const AttentionCall& call, AttentionParams& params) {
     params.cu_seqlens_k = call.varlen->cu_seqlens_k;
     params.total_q = static_cast<int>(call.q.shape[2]);
     params.total_k = static_cast<int>(call.k.shape[2]);
+  }
+  if (call.block_sparse) {
+    params.sparse_counts = call.block_sparse->counts;
+    params.sparse_cols = call.block_sparse->cols;
+    params.sparse_block = call.block_sparse->block;
+    params.sparse_cols_per_row = call.block_sparse->cols_per_row;
   }
 }
 

@@ -42,6 +42,25 @@ struct VarlenArgs {
   int max_seqlen_k = 0;
 };
 
+// Block-sparse attention: queries and keys cut into blocks of `block` positions (the last of each maybe
+// short); query block r attends key blocks cols[r * cols_per_row + i], i < counts[r], ascending, besides the
+// causal and window masks, the same layout for every batch entry and head (core/block_layout.hpp's
+// SparseLists). A query row that attends no key gets O = 0 and LSE = -inf. counts ([rows] int32) and cols
+// ([rows, cols_per_row] int32, row-major) lie in device memory and are never read on the host: counts[r] must
+// be at most cols_per_row and row r's first counts[r] columns ascending, each in 0..cols_per_row - 1 (columns
+// past the keys are never read). block must be a multiple of the chosen configuration's query and key tiles
+// (the selection leaves out the candidates whose tiles do not divide it). density, the fraction of the
+// layout's blocks kept, chooses the tuned configuration only (calls whose densities round to the same percent
+// share a plan).
+struct BlockSparseArgs {
+  const int* counts = nullptr;  // [rows]: key blocks kept per query block
+  const int* cols = nullptr;    // [rows, cols_per_row]: their indices, each row's first counts[r] ascending
+  int block = 0;                // positions per block, queries and keys: a multiple of 16 in 16..4096
+  int rows = 0;                 // ceil(seqlen / block)
+  int cols_per_row = 0;         // at least ceil(seqlen_k / block)
+  float density = 0;            // the fraction of blocks kept, in (0, 1]
+};
+
 struct AttentionCall {
   TensorArg q;        // [batch, heads, seqlen, head_dim]
   TensorArg k;        // [batch, kv_heads, seqlen_k, head_dim]: kv_heads divides heads (GQA; 1: MQA)
@@ -56,6 +75,8 @@ struct AttentionCall {
   int window_right = -1;             // keys after it; -1: unbounded
   float softcap = 0;                 // > 0: scores capped as softcap * tanh(score / softcap); 0: none
   std::optional<VarlenArgs> varlen;  // packed sequences of their own lengths (see VarlenArgs)
+  std::optional<BlockSparseArgs>
+      block_sparse;  // a block-sparse layout (see BlockSparseArgs); not with varlen
 };
 
 // The problem `call` describes. Throws Error(invalid_argument) naming the argument: a null pointer; a shape
@@ -64,14 +85,18 @@ struct AttentionCall {
 // multiple of 8 elements (16 bytes: the tensor-core loads and TMA need it); a pointer not 16-byte aligned; a
 // dtype other than bf16 and fp16; a scale that is negative or not finite; a window below -1; a softcap that
 // is negative or not finite; 2^31 rows or more in a tensor; varlen with a batch extent other than 1, a null
-// or unaligned cu_seqlens, a batch below 1 or a max_seqlen outside 1..total rows. The layout is thd with
+// or unaligned cu_seqlens, a batch below 1 or a max_seqlen outside 1..total rows; block_sparse with varlen,
+// null or not 4-byte aligned counts or cols, a block that is not a multiple of 16 in 16..4096, rows other
+// than ceil(seqlen / block), cols_per_row below ceil(seqlen_k / block), a density outside (0, 1] (the problem
+// then has sparse_block and sparse_density, sparse_seed 0: the layout is the call's). The layout is thd with
 // varlen, else bhsd when every tensor is contiguous, else bshd (which stands for any strides: the kernels
 // take the call's). head_dim is left to the templates (selection.hpp), grid limits to the chosen
 // configuration (runtime.cpp).
 AttentionProblem problem_of(const AttentionCall& call);
 
-// The call's strides as the kernels take them (AttentionParams: q, k, v, o), contiguous where not given,
-// and, varlen, the prefix sums and the total rows (batch strides 0). Expects a call problem_of accepted.
+// The call's strides as the kernels take them (AttentionParams: q, k, v, o), contiguous where not given;
+// varlen, the prefix sums and the total rows (batch strides 0); block-sparse, the layout's lists. Expects a
+// call problem_of accepted.
 void set_strides(const AttentionCall& call, AttentionParams& params);
 
 }  // namespace flashtune::runtime

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <array>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -28,8 +29,14 @@ namespace {
 
 constexpr std::size_t kMaxTensorMaps = 4;  // Q, K, V, O
 
-// The problem facts a plan depends on (the scale and the softcap's value are kernel arguments).
-using PlanKey = std::tuple<int, int, int, int, int, bool, int, int, int, int, bool, int>;
+// The problem facts a plan depends on (the scale and the softcap's value are kernel arguments; the
+// block-sparse lists too). A block-sparse density only chooses the configuration: it counts in whole
+// percents, so that calls whose layouts keep about as many blocks share a plan (the first one's density chose
+// it).
+using PlanKey = std::tuple<int, int, int, int, int, bool, int, int, int, int, bool, int, int, int>;
+int density_percent(const AttentionProblem& p) {
+  return p.block_sparse() ? static_cast<int>(std::lround(p.sparse_density * 100.0f)) : 0;
+}
 PlanKey key_of(const AttentionProblem& p) {
   return {p.batch,
           p.heads,
@@ -42,7 +49,9 @@ PlanKey key_of(const AttentionProblem& p) {
           p.window_left,
           p.window_right,
           p.softcap > 0,
-          static_cast<int>(p.layout)};
+          static_cast<int>(p.layout),
+          p.sparse_block,
+          density_percent(p)};
 }
 
 // One problem on one context: the choice, its instance (launch grids for this problem), its loaded kernels.

@@ -138,10 +138,11 @@ def rand(shape, dtype, seed):
     return torch.randn(*shape, device="cuda", dtype=dtype, generator=g)
 
 
-def reference(q, k, v, causal=False, window=None, softcap=None, scale=None):
+def reference(q, k, v, causal=False, window=None, softcap=None, scale=None, mask=None):
     """O and LSE in fp32 from the definitions: key/value head h // group, key j seen by query i iff
     j < seqlen_k, (not causal or j <= i + off), window sides (j >= i + off - left, j <= i + off + right) with
-    off = seqlen_k - seqlen; scores scaled, then capped."""
+    off = seqlen_k - seqlen, and mask[i, j] where a [seqlen, seqlen_k] bool mask is given (a block-sparse
+    layout, expanded); scores scaled, then capped."""
     torch = torch_cuda()
     b, h, n, d = q.shape
     hk, nk = k.shape[1], k.shape[2]
@@ -161,6 +162,8 @@ def reference(q, k, v, causal=False, window=None, softcap=None, scale=None):
             seen &= j >= i - left
         if right is not None:
             seen &= j <= i + right
+    if mask is not None:
+        seen &= mask
     s = s.masked_fill(~seen, float("-inf"))
     lse = torch.logsumexp(s, dim=-1)
     p = torch.exp(s - torch.where(torch.isinf(lse), torch.zeros_like(lse), lse)[..., None])

@@ -2,7 +2,10 @@
 // a message that names the argument.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <cstdint>
+#include <limits>
 
 #include "attention_params.h"
 #include "core/error.hpp"
@@ -169,6 +172,102 @@ TEST(AttentionCall, EachMalformedArgumentIsNamed) {
   for (TensorArg* t : {&c.k, &c.v}) t->shape[3] = 1;
   c.q.strides = std::array<std::int64_t, 4>{3 * 100, 100, 1, 7};  // head_dim 1: its stride is never used
   EXPECT_EQ(refusal(c), "accepted");
+}
+
+// A block-sparse layout of 64-position blocks over 100 queries and 300 keys: 2 rows, at least 5 columns.
+AttentionCall sparse_call() {
+  AttentionCall c = good_call();
+  c.k.shape[2] = c.v.shape[2] = 300;
+  c.block_sparse = BlockSparseArgs{.counts = reinterpret_cast<const int*>(0x50000),
+                                   .cols = reinterpret_cast<const int*>(0x60004),  // int32: 4-byte aligned
+                                   .block = 64,
+                                   .rows = 2,
+                                   .cols_per_row = 5,
+                                   .density = 0.4f};
+  return c;
+}
+
+TEST(AttentionCall, ABlockSparseCallBecomesItsProblemAndParams) {
+  const AttentionCall c = sparse_call();
+  const AttentionProblem p = problem_of(c);
+  EXPECT_TRUE(p.block_sparse());
+  EXPECT_EQ(p.sparse_block, 64);
+  EXPECT_EQ(p.sparse_density, 0.4f);
+  EXPECT_EQ(p.sparse_seed, 0u);  // the layout is the call's, not drawn
+  EXPECT_EQ(p.keys(), 300);
+  EXPECT_NO_THROW(validate(p));
+  AttentionParams a{};
+  set_strides(c, a);
+  EXPECT_EQ(a.sparse_counts, c.block_sparse->counts);
+  EXPECT_EQ(a.sparse_cols, c.block_sparse->cols);
+  EXPECT_EQ(a.sparse_block, 64);
+  EXPECT_EQ(a.sparse_cols_per_row, 5);
+  // Wider lists than the key blocks, a layout of one block per sequence, every block kept.
+  AttentionCall wide = sparse_call();
+  wide.block_sparse->cols_per_row = 9;
+  EXPECT_EQ(refusal(wide), "accepted");
+  AttentionCall one = sparse_call();
+  one.block_sparse->block = 4096;
+  one.block_sparse->rows = one.block_sparse->cols_per_row = 1;
+  one.block_sparse->density = 1.0f;
+  EXPECT_EQ(refusal(one), "accepted");
+  // A dense call leaves the sparse parameters null.
+  AttentionParams dense{};
+  set_strides(good_call(), dense);
+  EXPECT_EQ(dense.sparse_counts, nullptr);
+  EXPECT_FALSE(problem_of(good_call()).block_sparse());
+}
+
+TEST(AttentionCall, EachMalformedBlockSparseArgumentIsNamed) {
+  AttentionCall c = sparse_call();
+  c.block_sparse->counts = nullptr;
+  EXPECT_NE(refusal(c).find("block_sparse.counts is a null pointer"), std::string::npos) << refusal(c);
+  c = sparse_call();
+  c.block_sparse->cols = nullptr;
+  EXPECT_NE(refusal(c).find("block_sparse.cols is a null pointer"), std::string::npos) << refusal(c);
+  c = sparse_call();
+  c.block_sparse->cols = reinterpret_cast<const int*>(0x60002);
+  EXPECT_NE(refusal(c).find("block_sparse.cols (0x60002) is not 4-byte aligned"), std::string::npos)
+      << refusal(c);
+  for (int block : {0, -64, 8, 72, 8192}) {
+    c = sparse_call();
+    c.block_sparse->block = block;
+    EXPECT_NE(
+        refusal(c).find(fmt::format("block_sparse: block {} must be a multiple of 16 in 16..4096", block)),
+        std::string::npos)
+        << refusal(c);
+  }
+  c = sparse_call();
+  c.block_sparse->rows = 1;
+  EXPECT_NE(refusal(c).find("block_sparse: rows 1 must be ceil(seqlen / block) = ceil(100 / 64) = 2"),
+            std::string::npos)
+      << refusal(c);
+  c.block_sparse->rows = 3;
+  EXPECT_NE(refusal(c).find("rows 3 must be"), std::string::npos) << refusal(c);
+  c = sparse_call();
+  c.block_sparse->cols_per_row = 4;
+  EXPECT_NE(refusal(c).find("block_sparse: cols_per_row 4 must be at least ceil(seqlen_k / block) = "
+                            "ceil(300 / 64) = 5"),
+            std::string::npos)
+      << refusal(c);
+  for (float density : {0.0f, -0.5f, 1.5f, std::numeric_limits<float>::quiet_NaN()}) {
+    c = sparse_call();
+    c.block_sparse->density = density;
+    EXPECT_NE(refusal(c).find("must be in (0, 1] (the fraction of blocks kept)"), std::string::npos)
+        << refusal(c);
+  }
+  // Packed sequences have no block layout of their own.
+  c = sparse_call();
+  for (TensorArg* t : {&c.q, &c.k, &c.v}) t->shape[0] = 1;
+  c.varlen = VarlenArgs{.cu_seqlens_q = reinterpret_cast<const int*>(0x70000),
+                        .cu_seqlens_k = reinterpret_cast<const int*>(0x70000),
+                        .batch = 2,
+                        .max_seqlen_q = 50,
+                        .max_seqlen_k = 50};
+  EXPECT_NE(
+      refusal(c).find("block_sparse: a block-sparse layout and varlen (packed sequences) do not combine"),
+      std::string::npos)
+      << refusal(c);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // runtime::Runtime on the GPU: each template it can choose, through the launch path a program uses (the
 // caller's context and stream, its own pointers), against the session's reference: ragged and causal
-// problems, both dtypes; the LSE optional; a problem's plan reused with other pointers and again with the
-// same ones.
+// problems, both dtypes; the variants and block-sparse layouts; the LSE optional; a problem's plan reused
+// with other pointers and again with the same ones.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/block_layout.hpp"
 #include "core/error.hpp"
 #include "gpu/context.hpp"
 #include "gpu/device_info.hpp"
@@ -51,6 +52,13 @@ AttentionCall call_of(const AttentionProblem& p, const AttentionParams& params, 
   c.window_left = p.window_left;
   c.window_right = p.window_right;
   c.softcap = p.softcap;
+  if (p.block_sparse())  // the session's lists of its drawn layout (run/attention_buffers.hpp)
+    c.block_sparse = BlockSparseArgs{.counts = params.sparse_counts,
+                                     .cols = params.sparse_cols,
+                                     .block = p.sparse_block,
+                                     .rows = (p.seqlen + p.sparse_block - 1) / p.sparse_block,
+                                     .cols_per_row = params.sparse_cols_per_row,
+                                     .density = p.sparse_density};
   return c;
 }
 
@@ -128,6 +136,67 @@ TEST_P(RuntimeGpu, RunsTheVariants) {
     gpu::Context::synchronize();
     const verify::VerifyResult r = *s.check();
     EXPECT_TRUE(r.ok) << GetParam() << " " << p.to_string() << ": " << r.detail;
+  }
+}
+
+// Block-sparse layouts through the program's path: the session's drawn layout (one with an empty row: O = 0,
+// LSE = -inf there) passed as the call's lists, causal or not, with other key lengths, grouped heads and a
+// window; the problem problem_of makes is the session's but for the seed (the call's layout is its own).
+TEST_P(RuntimeGpu, RunsBlockSparseLayouts) {
+  Runtime rt({.use_store = false, .templates = {GetParam()}});
+  AttentionProblem causal{.batch = 2, .heads = 3, .seqlen = 1000, .head_dim = 128, .causal = true};
+  causal.sparse_block = 128;
+  causal.sparse_density = 0.3f;
+  // The first seed whose layout leaves a row empty.
+  for (causal.sparse_seed = 1;; ++causal.sparse_seed) {
+    const BlockLayout l = block_layout(causal);
+    bool empty = false;
+    for (int r = 0; r < l.rows; ++r) {
+      int kept = 0;
+      for (int c = 0; c <= r; ++c) kept += l.at(r, c) ? 1 : 0;  // causal: blocks past the diagonal are moot
+      empty = empty || kept == 0;
+    }
+    if (empty) break;
+  }
+  // Block 384: a multiple of both templates' default tiles at d64 (hopper_fwd's 192 x 128).
+  AttentionProblem cross{.batch = 1, .heads = 4, .seqlen = 777, .head_dim = 64, .seqlen_k = 1500};
+  cross.sparse_block = 384;
+  cross.sparse_density = 0.5f;
+  cross.sparse_seed = 20261208;
+  AttentionProblem gqa{.batch = 2,
+                       .heads = 8,
+                       .seqlen = 1000,
+                       .head_dim = 128,
+                       .dtype = DType::f16,
+                       .causal = true,
+                       .kv_heads = 2};
+  gqa.window_left = 300;
+  gqa.sparse_block = 256;
+  gqa.sparse_density = 0.25f;
+  gqa.sparse_seed = 7;
+  for (const AttentionProblem& p : {causal, cross, gqa}) {
+    run::ProblemSession s(p, 20261208, /*verify=*/true, arch_);
+    s.poison();
+    const AttentionCall c = call_of(p, s.params(), true);
+    AttentionProblem unseeded = p;
+    unseeded.sparse_seed = 0;
+    EXPECT_TRUE(same_problem(problem_of(c), unseeded))
+        << problem_of(c).to_string() << " vs " << p.to_string();
+    rt.attention(c, nullptr);
+    gpu::Context::synchronize();
+    const verify::VerifyResult r = *s.check();
+    EXPECT_TRUE(r.ok) << GetParam() << " " << p.to_string() << ": " << r.detail;
+    EXPECT_EQ(rt.choice(p).template_id, GetParam());
+  }
+  // A block that the template's default tiles do not divide: refused, saying why.
+  AttentionProblem small = causal;
+  small.sparse_block = 32;
+  try {
+    (void)rt.choice(small);
+    ADD_FAILURE() << "a block of 32 was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("a block-sparse block of 32"), std::string::npos) << e.what();
   }
 }
 

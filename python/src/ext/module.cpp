@@ -7,9 +7,11 @@
 //   fields _check(qd, kd, vd, causal, scale, template)                              the same checks, no GPU
 //   needed _choice, _best_config, _info, _bench_runtime, _runtime_templates
 //
-// The attention calls end with the variant options (window_left, window_right, softcap) and the varlen ones
+// The attention calls end with the variant options (window_left, window_right, softcap), the varlen ones
 // (cu_seqlens_q, cu_seqlens_k: tensors, descriptions for _attention_desc and _check, or None; max_seqlen_q,
-// max_seqlen_k: -1 when not given), all with defaults.
+// max_seqlen_k: -1 when not given) and the block-sparse ones (sparse_counts, sparse_cols: tensors or
+// descriptions as the cu_seqlens, or None; sparse_block, sparse_density: flashtune.BlockSparse's), all with
+// defaults.
 //
 // A tensor description ("desc") is the tuple (data pointer, shape, strides in elements, dtype name, device
 // type name, device index), as flashtune/_torch_op.py builds it from a torch.Tensor.
@@ -27,6 +29,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -247,7 +250,7 @@ std::vector<std::int64_t> dense(const std::vector<std::int64_t>& shape) {
 runtime::AttentionCall call_of(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
                                const AttentionProblem& p, std::uintptr_t o, std::uintptr_t lse,
                                const std::optional<std::vector<std::int64_t>>& o_strides = std::nullopt,
-                               const VarlenDesc* varlen = nullptr) {
+                               const VarlenDesc* varlen = nullptr, const SparseDesc* sparse = nullptr) {
   runtime::AttentionCall c;
   if (varlen != nullptr) {
     c.q = varlen_arg_of(q);
@@ -274,7 +277,30 @@ runtime::AttentionCall call_of(const TensorDesc& q, const TensorDesc& k, const T
   c.window_left = p.window_left;
   c.window_right = p.window_right;
   c.softcap = p.softcap;
+  if (sparse != nullptr)
+    c.block_sparse = runtime::BlockSparseArgs{.counts = reinterpret_cast<const int*>(sparse->counts.data),
+                                              .cols = reinterpret_cast<const int*>(sparse->cols.data),
+                                              .block = p.sparse_block,
+                                              .rows = static_cast<int>(sparse->counts.shape[0]),
+                                              .cols_per_row = static_cast<int>(sparse->cols.shape[1]),
+                                              .density = p.sparse_density};
   return c;
+}
+
+// The block-sparse lists of a call: both, or neither (flashtune.attention passes a BlockSparse's).
+template <typename T, typename DescOf>
+std::optional<SparseDesc> sparse_of(const std::optional<T>& counts, const std::optional<T>& cols,
+                                    std::int64_t block, double density, DescOf desc) {
+  if (!counts && !cols) return std::nullopt;
+  if (!counts || !cols)
+    throw ArgumentError(ArgumentError::Type::value, "block_sparse",
+                        std::string(counts ? "cols" : "counts") +
+                            " is None while the other list is given: a layout needs both");
+  return SparseDesc{desc(*counts, "counts"), desc(*cols, "cols"), block, density};
+}
+
+std::optional<nb::handle> given(nb::handle h) {
+  return h.is_none() ? std::nullopt : std::optional<nb::handle>(h);
 }
 
 CallOptions options_of(bool causal, std::optional<double> scale, const std::optional<std::string>& tmpl,
@@ -295,20 +321,28 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
                             std::optional<double> scale, bool return_lse,
                             const std::optional<std::string>& tmpl, std::uintptr_t stream, int window_left,
                             int window_right, double softcap, nb::handle cu_seqlens_q,
-                            nb::handle cu_seqlens_k, std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
-  nb::ndarray<nb::ro> qa, ka, va, cqa, cka;
+                            nb::handle cu_seqlens_k, std::int64_t max_seqlen_q, std::int64_t max_seqlen_k,
+                            nb::handle sparse_counts, nb::handle sparse_cols, std::int64_t sparse_block,
+                            double sparse_density) {
+  nb::ndarray<nb::ro> qa, ka, va, cqa, cka, sca, sla;
   const TensorDesc qd = desc_of(q, "q", qa), kd = desc_of(k, "k", ka), vd = desc_of(v, "v", va);
   std::optional<VarlenDesc> varlen;
   if (!cu_seqlens_q.is_none() || !cu_seqlens_k.is_none())
     varlen = VarlenDesc{desc_of(cu_seqlens_q, "cu_seqlens_q", cqa),
                         desc_of(cu_seqlens_k, "cu_seqlens_k", cka), max_seqlen_q, max_seqlen_k};
   const VarlenDesc* vl = varlen ? &*varlen : nullptr;
+  const std::optional<SparseDesc> sparse =
+      sparse_of(given(sparse_counts), given(sparse_cols), sparse_block, sparse_density,
+                [&](nb::handle h, const char* name) {
+                  return desc_of(h, "block_sparse", std::string_view(name) == "counts" ? sca : sla);
+                });
+  const SparseDesc* sp = sparse ? &*sparse : nullptr;
   const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
-  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl, sp);
   require_max_seqlens(vl,
                       "None needs torch tensors (flashtune reads their cu_seqlens on the host); with other "
                       "frameworks pass the longest sequence's length (or an upper bound)");
-  const int device = check_devices(qd, kd, vd, vl);
+  const int device = check_devices(qd, kd, vd, vl, sp);
   std::unique_ptr<DeviceAllocation> o, lse;
   // Varlen: O [total_q, heads, head_dim] contiguous, LSE [heads, total_q]; else O as q, LSE [batch, heads,
   // n].
@@ -320,7 +354,7 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
     o = std::make_unique<DeviceAllocation>(device, rows * p.head_dim * element_bytes(p.dtype));
     if (return_lse) lse = std::make_unique<DeviceAllocation>(device, rows * sizeof(float));
     const runtime::AttentionCall c =
-        call_of(qd, kd, vd, p, o->buffer.ptr(), lse ? lse->buffer.ptr() : 0, std::nullopt, vl);
+        call_of(qd, kd, vd, p, o->buffer.ptr(), lse ? lse->buffer.ptr() : 0, std::nullopt, vl, sp);
     runtime_for(options.template_id).attention(c, stream_of(stream));
   }
   const auto b = static_cast<std::size_t>(p.batch), h = static_cast<std::size_t>(p.heads),
@@ -344,10 +378,10 @@ nb::object attention_dlpack(nb::handle q, nb::handle k, nb::handle v, bool causa
 void launch(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const AttentionProblem& p,
             const CallOptions& options, int device, std::uintptr_t o, std::uintptr_t lse,
             std::uintptr_t stream, const std::optional<std::vector<std::int64_t>>& o_strides,
-            const VarlenDesc* varlen = nullptr) {
+            const VarlenDesc* varlen = nullptr, const SparseDesc* sparse = nullptr) {
   nb::gil_scoped_release release;
   const DeviceScope scope(device);
-  const runtime::AttentionCall c = call_of(q, k, v, p, o, lse, o_strides, varlen);
+  const runtime::AttentionCall c = call_of(q, k, v, p, o, lse, o_strides, varlen, sparse);
   runtime_for(options.template_id).attention(c, stream_of(stream));
 }
 
@@ -406,7 +440,8 @@ constexpr const char* kTorchMaxSeqlens =
 void attention_torch(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb::handle lse, bool causal,
                      std::optional<double> scale, const std::optional<std::string>& tmpl, int window_left,
                      int window_right, double softcap, nb::handle cu_seqlens_q, nb::handle cu_seqlens_k,
-                     std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
+                     std::int64_t max_seqlen_q, std::int64_t max_seqlen_k, nb::handle sparse_counts,
+                     nb::handle sparse_cols, std::int64_t sparse_block, double sparse_density) {
   if (torch_hooks == nullptr) throw Error(ErrorKind::internal, "_attention_torch before _torch_init");
   const TensorDesc qd = torch_desc(q), kd = torch_desc(k), vd = torch_desc(v);
   std::optional<VarlenDesc> varlen;
@@ -418,14 +453,18 @@ void attention_torch(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb:
     varlen = VarlenDesc{torch_desc(cu_seqlens_q), torch_desc(cu_seqlens_k), max_seqlen_q, max_seqlen_k};
   }
   const VarlenDesc* vl = varlen ? &*varlen : nullptr;
+  const std::optional<SparseDesc> sparse =
+      sparse_of(given(sparse_counts), given(sparse_cols), sparse_block, sparse_density,
+                [](nb::handle h, const char*) { return torch_desc(h); });
+  const SparseDesc* sp = sparse ? &*sparse : nullptr;
   const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
-  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl);
-  const int device = check_devices(qd, kd, vd, vl);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl, sp);
+  const int device = check_devices(qd, kd, vd, vl, sp);
   require_max_seqlens(vl, kTorchMaxSeqlens);
   const auto stream = nb::cast<std::uintptr_t>(torch_hooks->raw_stream(device));
   const auto o_ptr = nb::cast<std::uintptr_t>(o.attr("data_ptr")());
   const std::uintptr_t lse_ptr = lse.is_none() ? 0 : nb::cast<std::uintptr_t>(lse.attr("data_ptr")());
-  launch(qd, kd, vd, p, options, device, o_ptr, lse_ptr, stream, int_list(o.attr("stride")()), vl);
+  launch(qd, kd, vd, p, options, device, o_ptr, lse_ptr, stream, int_list(o.attr("stride")()), vl, sp);
 }
 
 // ---- described tensors (torch)
@@ -446,25 +485,34 @@ void attention_desc(const Desc& q, const Desc& k, const Desc& v, std::uintptr_t 
                     std::uintptr_t stream, int window_left, int window_right, double softcap,
                     const std::optional<std::vector<std::int64_t>>& o_strides,
                     const std::optional<Desc>& cu_seqlens_q, const std::optional<Desc>& cu_seqlens_k,
-                    std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
+                    std::int64_t max_seqlen_q, std::int64_t max_seqlen_k,
+                    const std::optional<Desc>& sparse_counts, const std::optional<Desc>& sparse_cols,
+                    std::int64_t sparse_block, double sparse_density) {
   const TensorDesc qd = desc_of(q), kd = desc_of(k), vd = desc_of(v);
   const std::optional<VarlenDesc> varlen = varlen_of(cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k);
   const VarlenDesc* vl = varlen ? &*varlen : nullptr;
+  const std::optional<SparseDesc> sparse = sparse_of(sparse_counts, sparse_cols, sparse_block, sparse_density,
+                                                     [](const Desc& d, const char*) { return desc_of(d); });
+  const SparseDesc* sp = sparse ? &*sparse : nullptr;
   const CallOptions options = options_of(causal, scale, tmpl, window_left, window_right, softcap);
-  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl);
-  const int device = check_devices(qd, kd, vd, vl);
+  const AttentionProblem p = check_metadata(qd, kd, vd, options, vl, sp);
+  const int device = check_devices(qd, kd, vd, vl, sp);
   require_max_seqlens(vl, kTorchMaxSeqlens);
-  launch(qd, kd, vd, p, options, device, o, lse, stream, o_strides, vl);
+  launch(qd, kd, vd, p, options, device, o, lse, stream, o_strides, vl, sp);
 }
 
 void check_desc(const Desc& q, const Desc& k, const Desc& v, bool causal, std::optional<double> scale,
                 const std::optional<std::string>& tmpl, int window_left, int window_right, double softcap,
                 const std::optional<Desc>& cu_seqlens_q, const std::optional<Desc>& cu_seqlens_k,
-                std::int64_t max_seqlen_q, std::int64_t max_seqlen_k) {
+                std::int64_t max_seqlen_q, std::int64_t max_seqlen_k,
+                const std::optional<Desc>& sparse_counts, const std::optional<Desc>& sparse_cols,
+                std::int64_t sparse_block, double sparse_density) {
   const std::optional<VarlenDesc> varlen = varlen_of(cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k);
+  const std::optional<SparseDesc> sparse = sparse_of(sparse_counts, sparse_cols, sparse_block, sparse_density,
+                                                     [](const Desc& d, const char*) { return desc_of(d); });
   (void)check_metadata(desc_of(q), desc_of(k), desc_of(v),
                        options_of(causal, scale, tmpl, window_left, window_right, softcap),
-                       varlen ? &*varlen : nullptr);
+                       varlen ? &*varlen : nullptr, sparse ? &*sparse : nullptr);
 }
 
 // Host wall time per call of Runtime::attention on one problem, `calls` calls queued back to back and one
@@ -676,23 +724,31 @@ NB_MODULE(_flashtune, m) {
   m.attr("__version__") = FLASHTUNE_VERSION;
   // The variant options come last, with the plain problem's values as defaults: window sides -1 (unbounded),
   // softcap 0 (none).
-  // Then the varlen ones: the cu_seqlens (None: fixed lengths) and the max_seqlens (-1: not given).
+  // Then the varlen ones: the cu_seqlens (None: fixed lengths) and the max_seqlens (-1: not given). Then the
+  // block-sparse ones: the lists (None: dense), the block and the density.
   m.def("_attention_dlpack", &attention_dlpack, "q"_a.none(), "k"_a.none(), "v"_a.none(), "causal"_a,
         "scale"_a.none(), "return_lse"_a, "template"_a.none(), "stream"_a, "window_left"_a = -1,
         "window_right"_a = -1, "softcap"_a = 0.0, "cu_seqlens_q"_a.none() = nb::none(),
-        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1);
+        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1,
+        "sparse_counts"_a.none() = nb::none(), "sparse_cols"_a.none() = nb::none(), "sparse_block"_a = 0,
+        "sparse_density"_a = 0.0);
   m.def("_attention_desc", &attention_desc, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a, "scale"_a.none(),
         "template"_a.none(), "stream"_a, "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0,
         "o_strides"_a.none() = nb::none(), "cu_seqlens_q"_a.none() = nb::none(),
-        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1);
+        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1,
+        "sparse_counts"_a.none() = nb::none(), "sparse_cols"_a.none() = nb::none(), "sparse_block"_a = 0,
+        "sparse_density"_a = 0.0);
   m.def("_torch_init", &torch_init, "bf16"_a, "f16"_a, "raw_stream"_a);
   m.def("_attention_torch", &attention_torch, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a.none(), "causal"_a,
         "scale"_a.none(), "template"_a.none(), "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0,
         "cu_seqlens_q"_a.none() = nb::none(), "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1,
-        "max_seqlen_k"_a = -1);
+        "max_seqlen_k"_a = -1, "sparse_counts"_a.none() = nb::none(), "sparse_cols"_a.none() = nb::none(),
+        "sparse_block"_a = 0, "sparse_density"_a = 0.0);
   m.def("_check", &check_desc, "q"_a, "k"_a, "v"_a, "causal"_a, "scale"_a.none(), "template"_a.none(),
         "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0, "cu_seqlens_q"_a.none() = nb::none(),
-        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1);
+        "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1,
+        "sparse_counts"_a.none() = nb::none(), "sparse_cols"_a.none() = nb::none(), "sparse_block"_a = 0,
+        "sparse_density"_a = 0.0);
   m.def("_bench_runtime", &bench_runtime, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a,
         "template"_a.none(), "stream"_a, "calls"_a);
   m.def("_choice", &choice, "batch"_a, "heads"_a, "seqlen"_a, "head_dim"_a, "dtype"_a, "causal"_a,

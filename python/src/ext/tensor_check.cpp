@@ -309,16 +309,78 @@ void check_varlen(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
   p.layout = Layout::thd;
 }
 
+// One of a block-sparse layout's int32 lists: `rank` dimensions, contiguous, 4-byte aligned.
+void check_sparse_list(const TensorDesc& t, const char* name, std::size_t rank, const char* shape) {
+  if (t.shape.size() != rank || t.strides.size() != rank)
+    throw ArgumentError(
+        Type::value, "block_sparse",
+        fmt::format("{} must be {}-dimensional {}, got shape {} (flashtune.block_sparse(layout, "
+                    "block_size) makes the lists)",
+                    name, rank, shape, shape_text(t.shape)));
+  if (t.dtype != "int32")
+    throw ArgumentError(Type::type, "block_sparse",
+                        fmt::format("{} has dtype {}: the lists are int32 (torch.int32)", name, t.dtype));
+  std::int64_t expected = 1;
+  for (std::size_t i = rank; i-- > 0;) {
+    if (t.shape[i] > 1 && t.strides[i] != expected)
+      throw ArgumentError(
+          Type::value, "block_sparse",
+          fmt::format("{} has strides {} for shape {}: it must be contiguous ({}.contiguous() "
+                      "makes a copy that is)",
+                      name, shape_text(t.strides), shape_text(t.shape), name));
+    expected *= t.shape[i];
+  }
+  if (t.data % alignof(std::int32_t) != 0)
+    throw ArgumentError(Type::value, "block_sparse",
+                        fmt::format("{} data at {:#x} is not 4-byte aligned", name, t.data));
+}
+
+// The block-sparse part of check_metadata, once `p` has its lengths.
+void check_sparse(const SparseDesc& s, const VarlenDesc* varlen, AttentionProblem& p) {
+  if (varlen != nullptr)
+    throw ArgumentError(Type::value, "block_sparse",
+                        "a block-sparse layout and variable lengths (cu_seqlens) do not combine");
+  if (s.block < 16 || s.block > 4096 || s.block % 16 != 0)
+    throw ArgumentError(Type::value, "block_sparse",
+                        fmt::format("block {} must be a multiple of 16 in 16..4096", s.block));
+  const std::int64_t rows = (p.seqlen + s.block - 1) / s.block;
+  const std::int64_t cols = (p.keys() + s.block - 1) / s.block;
+  check_sparse_list(s.counts, "counts", 1, "[rows]");
+  check_sparse_list(s.cols, "cols", 2, "[rows, cols]");
+  if (s.counts.shape[0] != rows || s.cols.shape[0] != rows)
+    throw ArgumentError(
+        Type::value, "block_sparse",
+        fmt::format("counts {} and cols {} must have ceil(seqlen / block) = ceil({} / {}) = {} "
+                    "rows (query blocks)",
+                    shape_text(s.counts.shape), shape_text(s.cols.shape), p.seqlen, s.block, rows));
+  if (s.cols.shape[1] < cols)
+    throw ArgumentError(Type::value, "block_sparse",
+                        fmt::format("cols {} must have at least ceil(seqlen_k / block) = ceil({} / {}) = {} "
+                                    "columns (key blocks)",
+                                    shape_text(s.cols.shape), p.keys(), s.block, cols));
+  if (s.cols.shape[1] > std::numeric_limits<int>::max())
+    throw ArgumentError(Type::value, "block_sparse",
+                        fmt::format("cols {} has too many columns", shape_text(s.cols.shape)));
+  if (!std::isfinite(s.density) || s.density < 0 || s.density > 1)
+    throw ArgumentError(Type::value, "block_sparse",
+                        fmt::format("density {} must be in [0, 1] (the fraction of blocks kept)", s.density));
+  p.sparse_block = static_cast<int>(s.block);
+  const double one_block = 1.0 / static_cast<double>(rows * s.cols.shape[1]);
+  p.sparse_density = static_cast<float>(std::clamp(s.density > 0 ? s.density : one_block, 1e-9, 1.0));
+}
+
 }  // namespace
 
 AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
-                                const CallOptions& options, const VarlenDesc* varlen) {
+                                const CallOptions& options, const VarlenDesc* varlen,
+                                const SparseDesc* sparse) {
   AttentionProblem p;
   if (varlen != nullptr) {
     check_varlen(q, k, v, *varlen, p);
   } else {
     check_fixed(q, k, v, p);
   }
+  if (sparse != nullptr) check_sparse(*sparse, varlen, p);
   p.causal = options.causal;
   check_template(options.template_id);
   check_head_dim(p, options.template_id);
@@ -357,7 +419,8 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
   return p;
 }
 
-int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const VarlenDesc* varlen) {
+int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const VarlenDesc* varlen,
+                  const SparseDesc* sparse) {
   std::vector<const TensorDesc*> all = {&q, &k, &v};
   std::vector<const char*> names = {"q", "k", "v"};
   if (varlen != nullptr) {
@@ -378,6 +441,15 @@ int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
                       all[i]->device_id, q.device_id, varlen != nullptr ? " and the cu_seqlens" : ""));
   if (q.device_id < 0)
     throw ArgumentError(Type::device, "q", fmt::format("device cuda:{} is not a device", q.device_id));
+  if (sparse != nullptr)
+    for (const auto& [t, name] : {std::pair{&sparse->counts, "counts"}, std::pair{&sparse->cols, "cols"}})
+      if (t->device != "cuda" || t->device_id != q.device_id)
+        throw ArgumentError(
+            Type::device, "block_sparse",
+            fmt::format("{} is on {}{} but q is on cuda:{}: the lists must be on q's device (for torch: "
+                        "flashtune.block_sparse(layout.cuda(), block_size))",
+                        name, t->device, t->device == "cuda" ? fmt::format(":{}", t->device_id) : "",
+                        q.device_id));
   return q.device_id;
 }
 

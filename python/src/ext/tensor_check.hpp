@@ -65,6 +65,16 @@ struct VarlenDesc {
   std::int64_t max_seqlen_k = kUnknown;
 };
 
+// A block-sparse layout (flashtune.BlockSparse): core/block_layout.hpp's lists of the kept key blocks, int32
+// tensors on q's device, counts [rows] and cols [rows, cols_per_row] (row r's kept columns first, ascending),
+// the block in positions (queries and keys), and the fraction of blocks kept (chooses the configuration).
+struct SparseDesc {
+  TensorDesc counts;
+  TensorDesc cols;
+  std::int64_t block = 0;
+  double density = 0;
+};
+
 // The templates the runtime can be asked to run (those of runtime::default_preference on sm_90a).
 std::vector<std::string> runtime_templates();
 
@@ -82,12 +92,20 @@ void check_template(const std::string& template_id);
 // data) and the max_seqlens (>= 0; each used as min(max(given, 1), total rows), kUnknown as the total rows),
 // before the template; the problem's layout is thd, its batch the sequences, seqlen and seqlen_k the max
 // lengths.
+//
+// With `sparse` (ArgumentError naming "block_sparse"), after the tensors: not with varlen; the block a
+// multiple of 16 in 16..4096; counts 1-dimensional of ceil(seqlen / block) entries and cols 2-dimensional
+// [ceil(seqlen / block), >= ceil(seqlen_k / block)], both int32, contiguous and 4-byte aligned; the density
+// finite in [0, 1]. The problem gets sparse_block and sparse_density (0, a layout that keeps nothing, taken
+// as one block's share: the runtime's density is a configuration hint in (0, 1]).
 AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
-                                const CallOptions& options, const VarlenDesc* varlen = nullptr);
+                                const CallOptions& options, const VarlenDesc* varlen = nullptr,
+                                const SparseDesc* sparse = nullptr);
 
-// q, k and v (and the cu_seqlens) on one CUDA device: its ordinal. ArgumentError(device) otherwise.
+// q, k and v (and the cu_seqlens, the block-sparse lists) on one CUDA device: its ordinal.
+// ArgumentError(device) otherwise.
 int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
-                  const VarlenDesc* varlen = nullptr);
+                  const VarlenDesc* varlen = nullptr, const SparseDesc* sparse = nullptr);
 
 // "[2, 3, 64]"
 std::string shape_text(const std::vector<std::int64_t>& v);

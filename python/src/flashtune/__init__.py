@@ -4,6 +4,8 @@
     o = flashtune.attention(q, k, v, causal=True)          # q, k, v: [batch, heads, seqlen, head_dim] bf16/fp16
     o, lse = flashtune.attention(q, k, v, return_lse=True)  # lse: [batch, heads, seqlen] float32
     o = flashtune.attention(q, k, v, cu_seqlens_q=cu, cu_seqlens_k=cu)  # varlen: q [total, heads, head_dim]
+    bs = flashtune.block_sparse(layout, 128)                 # layout: bool [ceil(N/128), ceil(Nk/128)] on the GPU
+    o = flashtune.attention(q, k, v, block_sparse=bs)      # query block r sees key block c iff layout[r, c]
     flashtune.info()                                        # version, GPU (or "none" and why), paths
     flashtune.tune(flashtune.Problem(4, 16, 4096, 128))     # the CLI's `flashtune tune` on this problem
     flashtune.best_config(flashtune.Problem(4, 16, 4096, 128))
@@ -29,6 +31,8 @@ from flashtune._errors import (
     NotFoundError,
     TuneError,
 )
+from flashtune._block_sparse import BlockSparse, block_sparse
+from flashtune._block_sparse import _check as _check_block_sparse
 from flashtune._problem import Problem
 from flashtune._tune import cli_path, data_dir, tune
 
@@ -37,6 +41,7 @@ __version__ = _C.__version__
 __all__ = [
     "attention",
     "best_config",
+    "block_sparse",
     "choice",
     "cli_path",
     "data_dir",
@@ -44,6 +49,7 @@ __all__ = [
     "load_bundle",
     "runtime_templates",
     "tune",
+    "BlockSparse",
     "Problem",
     "Error",
     "InvalidArgumentError",
@@ -168,7 +174,7 @@ def _is_torch(x):
 
 def attention(
     q, k, v, *, causal=False, scale=None, window=None, softcap=None, return_lse=False, template=None, stream=None,
-    cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=None, max_seqlen_k=None,
+    cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=None, max_seqlen_k=None, block_sparse=None,
 ):
     """softmax(q kᵀ · scale) v for q of shape [batch, heads, seqlen, head_dim] and k, v of shape [batch, kv_heads,
     seqlen_k, head_dim] (kv_heads dividing heads: grouped-query attention; 1: multi-query), bf16 or fp16, on one
@@ -187,13 +193,21 @@ def attention(
                 device-to-host copy and a sync of the current stream (and is refused under CUDA graph
                 capture): pass them to avoid it. Only torch tensors can leave them None.
 
+    block_sparse: a flashtune.BlockSparse (flashtune.block_sparse(layout, block_size)): query block r (queries
+                r * block .. (r + 1) * block - 1) attends only the key blocks its layout row keeps, besides the
+                other masks; the same layout for every batch entry and head. Its lists are on q's device, rows
+                = ceil(seqlen / block), cols >= ceil(seqlen_k / block). Not with variable lengths. The block
+                must be a multiple of the configuration's tiles (128 fits both templates' defaults at
+                head_dim 128; else the runtime takes another candidate, or raises InvalidArgumentError).
+
     causal:     mask keys after the query's position; with seqlen_k != seqlen the queries are aligned to the
                 end of the keys (query i sees keys j <= i + seqlen_k - seqlen), as FlashAttention >= 2.1.
     scale:      the softmax scale; None: 1/sqrt(head_dim).
     window:     (left, right): query i sees only keys i + offset - left .. i + offset + right (offset =
                 seqlen_k - seqlen); a side None is unbounded. None: no window.
     softcap:    cap the scaled scores as softcap * tanh(s / softcap) (Gemma 2, Grok); None: no cap.
-                Rows that see no key (more queries than keys with causal, a window) get O = 0, LSE = -inf.
+                Rows that see no key (more queries than keys with causal, a window, a block-sparse row that
+                keeps no block) get O = 0, LSE = -inf.
     return_lse: also return the log-sum-exp of the scaled scores, [batch, heads, seqlen] float32 (natural log);
                 varlen: [heads, total_q].
     template:   None lets the runtime choose (the fastest tuned template for this GPU, else its default);
@@ -214,6 +228,24 @@ def attention(
         None if cu_seqlens_q is None and cu_seqlens_k is None and max_seqlen_q is None and max_seqlen_k is None
         else _check_varlen(cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
     )
+    if block_sparse is not None:
+        sparse = _check_block_sparse(block_sparse)
+        if max_seqlens is not None:
+            raise _bad(
+                InvalidArgumentError, "block_sparse",
+                "a block-sparse layout and variable lengths (cu_seqlens) do not combine",
+            )
+        if _is_torch(q):
+            from flashtune._torch_op import attention_block_sparse
+
+            return attention_block_sparse(
+                q, k, v, causal, scale, return_lse, template, stream, window_left, window_right, softcap, *sparse
+            )
+        return _C._attention_dlpack(
+            q, k, v, causal, scale, return_lse, template, 0 if stream is None else stream, window_left,
+            window_right, softcap, sparse_counts=sparse[0], sparse_cols=sparse[1], sparse_block=sparse[2],
+            sparse_density=sparse[3],
+        )
     if _is_torch(q):
         # Registers the custom op on the first call. Imported here at every call (a sys.modules lookup), not
         # kept in a global set by the import: under torch.compile that first call is traced, and the tracer

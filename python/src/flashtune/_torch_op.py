@@ -9,6 +9,9 @@ inputs' device, in that device's primary context (the one torch uses).
 Variable lengths: the op takes the cu_seqlens tensors and the max_seqlens as optional trailing arguments; a
 max_seqlen left None is read from the cu_seqlens inside the op (one device-to-host copy), so that traced code
 keeps the op whole (torch.compile(fullgraph=True) sees no data-dependent host read).
+
+Block-sparse: the op takes a BlockSparse's lists (int32 tensors), block and density as optional trailing
+arguments after the varlen ones (None, None, None, None for a fixed-length call).
 """
 
 from typing import Optional, Tuple
@@ -123,20 +126,31 @@ def _attention_op(
     cu_seqlens_k: Optional[torch.Tensor] = None,
     max_seqlen_q: Optional[int] = None,
     max_seqlen_k: Optional[int] = None,
+    sparse_counts: Optional[torch.Tensor] = None,
+    sparse_cols: Optional[torch.Tensor] = None,
+    sparse_block: int = 0,
+    sparse_density: float = 0.0,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     o = torch.empty_like(q)
     lse = q.new_empty(_lse_shape(q, cu_seqlens_q), dtype=torch.float32)
+    sparse = {}
+    if sparse_counts is not None or sparse_cols is not None:
+        sparse = dict(
+            sparse_counts=None if sparse_counts is None else _desc(sparse_counts),
+            sparse_cols=None if sparse_cols is None else _desc(sparse_cols), sparse_block=sparse_block,
+            sparse_density=sparse_density,
+        )
     if cu_seqlens_q is None and cu_seqlens_k is None:
         _C._attention_desc(
             _desc(q), _desc(k), _desc(v), o.data_ptr(), lse.data_ptr(), causal, scale, template, _current_stream(q),
-            window_left, window_right, softcap, o.stride(),
+            window_left, window_right, softcap, o.stride(), **sparse,
         )
         return o, lse
     max_q, max_k = _max_seqlens(q, k, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
     _C._attention_desc(
         _desc(q), _desc(k), _desc(v), o.data_ptr(), lse.data_ptr(), causal, scale, template, _current_stream(q),
         window_left, window_right, softcap, o.stride(), None if cu_seqlens_q is None else _desc(cu_seqlens_q),
-        None if cu_seqlens_k is None else _desc(cu_seqlens_k), max_q, max_k,
+        None if cu_seqlens_k is None else _desc(cu_seqlens_k), max_q, max_k, **sparse,
     )
     return o, lse
 
@@ -144,17 +158,22 @@ def _attention_op(
 @_attention_op.register_fake
 def _attention_fake(
     q, k, v, causal, scale, template, window_left=-1, window_right=-1, softcap=0.0, cu_seqlens_q=None,
-    cu_seqlens_k=None, max_seqlen_q=None, max_seqlen_k=None,
+    cu_seqlens_k=None, max_seqlen_q=None, max_seqlen_k=None, sparse_counts=None, sparse_cols=None, sparse_block=0,
+    sparse_density=0.0,
 ):
     # The same metadata checks as a real call, at trace time, where the shapes (and the max_seqlens given) are
     # known ints; a max_seqlen left None is checked as unknown (the real call reads it).
-    tensors = [t for t in (q, k, v, cu_seqlens_q, cu_seqlens_k) if t is not None]
+    tensors = [t for t in (q, k, v, cu_seqlens_q, cu_seqlens_k, sparse_counts, sparse_cols) if t is not None]
     lengths = [m for m in (max_seqlen_q, max_seqlen_k) if m is not None]
-    if all(type(s) is int for t in tensors for s in (*t.shape, *t.stride())) and all(type(m) is int for m in lengths):
-        cu = [None if t is None else _meta_desc(t) for t in (cu_seqlens_q, cu_seqlens_k)]
+    known = all(type(s) is int for t in tensors for s in (*t.shape, *t.stride())) and all(
+        type(m) is int for m in lengths
+    ) and type(sparse_block) is int and type(sparse_density) in (int, float)
+    if known:
+        cu = [None if t is None else _meta_desc(t) for t in (cu_seqlens_q, cu_seqlens_k, sparse_counts, sparse_cols)]
         _C._check(
             _meta_desc(q), _meta_desc(k), _meta_desc(v), causal, scale, template, window_left, window_right, softcap,
             cu[0], cu[1], -1 if max_seqlen_q is None else max_seqlen_q, -1 if max_seqlen_k is None else max_seqlen_k,
+            cu[2], cu[3], sparse_block, sparse_density,
         )
     return torch.empty_like(q), q.new_empty(_lse_shape(q, cu_seqlens_q), dtype=torch.float32)
 
@@ -232,6 +251,47 @@ def _attention_varlen(
     o, lse = torch.ops.flashtune.attention(
         q, k, v, causal, scale, template, window_left, window_right, softcap, cu_seqlens_q, cu_seqlens_k, max_q,
         max_k,
+    )
+    return (o, lse) if return_lse else o
+
+
+def attention_block_sparse(
+    q, k, v, causal, scale, return_lse, template, stream, window_left, window_right, softcap, counts, cols, block,
+    density,
+):
+    """attention() with a block-sparse layout (flashtune.attention checked the BlockSparse's types): the same
+    two paths, the lists, block and density passed on."""
+    for name, t in (("counts", counts), ("cols", cols)):
+        if not isinstance(t, torch.Tensor):
+            e = ArgumentTypeError(
+                f"block_sparse: {name}: expected an int32 torch.Tensor like q's (flashtune.block_sparse makes "
+                f"them), got {type(t).__name__}"
+            )
+            e.argument = "block_sparse"
+            raise e
+    if (stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor
+            and not _is_compiling()):
+        o = _empty_like(q)
+        lse = q.new_empty(q.shape[:-1], dtype=_float32) if return_lse else None
+        _C._attention_torch(
+            q, k, v, o, lse, causal, scale, template, window_left, window_right, softcap, None, None, -1, -1, counts,
+            cols, block, density,
+        )
+        return (o, lse) if return_lse else o
+    if stream is not None:
+        e = InvalidArgumentError(
+            "stream: torch tensors run on torch's current stream; choose it with torch.cuda.stream(s)"
+        )
+        e.argument = "stream"
+        raise e
+    for name, t in (("k", k), ("v", v)):
+        if not isinstance(t, torch.Tensor):
+            e = ArgumentTypeError(f"{name}: expected a torch.Tensor like q, got {type(t).__name__}")
+            e.argument = name
+            raise e
+    o, lse = torch.ops.flashtune.attention(
+        q, k, v, causal, scale, template, window_left, window_right, softcap, None, None, None, None, counts, cols,
+        block, density,
     )
     return (o, lse) if return_lse else o
 
