@@ -48,8 +48,9 @@ def check(o, lse, q, k, v, layout, block, dtype, causal=False, window=None):
 
 
 def block_for(head_dim):
-    """A block both templates' default tiles divide: hopper_fwd's are 192 x 128 at head_dim 64 (3 consumer
-    warpgroups), 128 x 128 at 128; fa2_fwd's 128 x 128 and 128 x 64."""
+    """A block both templates' default tiles for a block-sparse problem divide: 128 x 128 (hopper_fwd at head_dim
+    64 and 128), 128 x 128 and 128 x 64 (fa2_fwd); 384 at head_dim 64 also takes the dense defaults' 192-row
+    tiles."""
     return 384 if head_dim == 64 else 128
 
 

@@ -158,7 +158,7 @@ TEST_P(RuntimeGpu, RunsBlockSparseLayouts) {
     }
     if (empty) break;
   }
-  // Block 384: a multiple of both templates' default tiles at d64 (hopper_fwd's 192 x 128).
+  // Block 384: a multiple of every default tile at d64 (the dense defaults' 192 x 128 too).
   AttentionProblem cross{.batch = 1, .heads = 4, .seqlen = 777, .head_dim = 64, .seqlen_k = 1500};
   cross.sparse_block = 384;
   cross.sparse_density = 0.5f;
