@@ -8,6 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CUDA_HOME:-/usr/local/cuda}/bin:$PATH"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+# Through ccache when it is installed: the harness sources compile with the flags of scripts/build.sh's build,
+# so after it they come from the cache (CCACHE_BASEDIR: paths relative to the tree) and only the module and the
+# link are left. (CMake reads CMAKE_CXX_COMPILER_LAUNCHER from the environment when it configures a new build.)
+if command -v ccache >/dev/null; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+fi
 venv=build-python-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 py="$venv/bin/python"
