@@ -225,7 +225,8 @@ std::vector<BestEntry> header_entries() {
       entry_for(sparse(16384, 0.3f), kMaxBudget, 10),                         // p30
       entry_for(sparse(4096, 0.5f), kMaxBudget, 11),                          // p50, another seqlen bucket
       entry_for(sparse(4096, 0.5f), 101376, 12),                              // a smaller budget
-      entry_for(sparse(16384, 0.5f, 64), kMaxBudget, 13),                     // block 64
+      entry_for(sparse(16384, 0.5f, 64), kMaxBudget, 13),
+      entry_for(varlen_problem(problem(4096, 1, 16), {4096, 1000, 37}), kMaxBudget, 14),  // thd // block 64
   };
   BestEntry bwd = entry_for(problem(4096));
   bwd.key.template_id = "fa2-bwd.v2";
@@ -244,13 +245,18 @@ struct Query {
   std::int64_t budget;
   int sparse_block = 0;  // block-sparse: the block and the density
   float density = 0.0f;
+  Layout layout = Layout::bhsd;
 };
 
 std::string call(const Query& q) {
   std::string c = fmt::format("fa2_fwd_select(DType::{}, {}, {}, {}, {}, {}", to_string(q.dtype), q.head_dim,
                               q.causal ? "true" : "false", q.seqlen, q.bh, q.budget);
-  if (q.sparse_block > 0)
-    c += fmt::format(", 0, Variant{{1, -1, -1, false, Layout::bhsd, {}}}, {}f", q.sparse_block, q.density);
+  if (q.sparse_block > 0 || q.layout != Layout::bhsd) {
+    std::string density = fmt::format("{}", q.density);  // the float's shortest form, as a float literal
+    if (density.find_first_of(".e") == std::string::npos) density += ".0";
+    c += fmt::format(", 0, Variant{{1, -1, -1, false, Layout::{}, {}}}, {}f", to_string(q.layout),
+                     q.sparse_block, density);
+  }
   return c + ")";
 }
 
@@ -260,6 +266,7 @@ std::string expected_line(const std::vector<BestEntry>& entries, const Query& q)
   k.problem = {.dtype = q.dtype,
                .head_dim = q.head_dim,
                .causal = q.causal,
+               .layout = q.layout,
                .sparse_block = q.sparse_block,
                .density_pct = q.sparse_block > 0 ? density_percent(q.density) : 0,
                .seqlen_bucket = seqlen_bucket(q.seqlen),
@@ -311,6 +318,8 @@ TEST(ExportHeader, CompilesAsCpp17AndSelectsLikeTheStore) {
       {{DType::bf16, 128, false, 16384, 16, 200000, 128, 0.1f}, "12"},  // the budget before the density
       {{DType::bf16, 128, false, 1024, 16, -1, 64, 0.9f}, "13"},        // the block is exact
       {{DType::bf16, 128, false, 16384, 16, -1, 256, 0.1f}, "null"},    // no entry of this block
+      {{DType::bf16, 128, false, 2000, 48, -1, 0, 0.0f, Layout::thd}, "14"},  // varlen (layout thd)
+      {{DType::bf16, 128, false, 2000, 48, -1, 0, 0.0f, Layout::bshd}, "null"},
   };
   std::vector<std::pair<Query, std::string>> queries = picked;
   for (DType dtype : {DType::bf16, DType::f16})
@@ -339,7 +348,7 @@ TEST(ExportHeader, CompilesAsCpp17AndSelectsLikeTheStore) {
       "static_assert({}->config.block_m == 2, \"exact hit\");\n"
       "static_assert({} == nullptr, \"no entry\");\n"
       "static_assert({}->config.block_m == 10, \"block-sparse: the denser of two as near\");\n"
-      "static_assert(kFa2FwdEntryCount == 13 && kFa2BwdV2EntryCount == 1, \"entries\");\n"
+      "static_assert(kFa2FwdEntryCount == 14 && kFa2BwdV2EntryCount == 1, \"entries\");\n"
       "static void show(const Fa2FwdEntry* e) {{\n"
       "  if (e == nullptr) std::printf(\"null\\n\");\n"
       "  else std::printf(\"%d\\n\", e->config.block_m);\n"
