@@ -67,6 +67,25 @@ void ProblemOptions::add_to(CLI::App& app) {
       ->delimiter(',')
       ->check(integer_in(0, 1 << 24))
       ->needs("--lengths");
+  CLI::Option* block =
+      app.add_option("--sparse-block", problem.sparse_block,
+                     "block-sparse attention: positions per layout block, in queries and in keys (a multiple "
+                     "of 16), with --sparse-density")
+          ->check(integer_in(16, 4096))
+          ->excludes("--lengths");
+  CLI::Option* density =
+      app.add_option(
+             "--sparse-density", problem.sparse_density,
+             "block-sparse attention: the fraction of layout blocks kept, in (0, 1], with --sparse-block")
+          ->check(finite_in(0, 1));
+  CLI::Option* seed =
+      app.add_option("--sparse-seed", problem.sparse_seed,
+                     "block-sparse attention: the seed of the layout's draw (core/block_layout.hpp)")
+          ->check(unsigned_integer())
+          ->capture_default_str();
+  block->needs(density);
+  density->needs(block);
+  seed->needs(block);
 }
 
 AttentionProblem ProblemOptions::resolve() const {
@@ -79,6 +98,12 @@ AttentionProblem ProblemOptions::resolve() const {
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("--lengths-k has {} sequences, --lengths {}", lengths_k.size(), lengths.size()));
   if (!lengths.empty()) p = varlen_problem(p, lengths, lengths_k);
+  if (p.block_sparse() && p.sparse_block % 16 != 0)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("--sparse-block must be a multiple of 16, got {}", p.sparse_block));
+  if (p.block_sparse() && !(p.sparse_density > 0.0f))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("--sparse-density must be in (0, 1], got {}", p.sparse_density));
   validate(p);
   return p;
 }

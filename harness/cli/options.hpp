@@ -20,8 +20,8 @@ struct ProblemOptions {
   std::vector<int> lengths;    // --lengths: varlen
   std::vector<int> lengths_k;  // --lengths-k
   // Adds --batch --heads --kv-heads --seqlen --seqlen-k --head-dim --dtype --causal --scale --window-left
-  // --window-right --softcap --layout --lengths --lengths-k. The default is the d=128, N=4096 shape of the
-  // project's benchmarks (16384 tokens, hidden 2048).
+  // --window-right --softcap --layout --lengths --lengths-k --sparse-block --sparse-density --sparse-seed.
+  // The default is the d=128, N=4096 shape of the project's benchmarks (16384 tokens, hidden 2048).
   void add_to(CLI::App& app);
   // Parses the dtype and validates; throws Error(invalid_argument).
   AttentionProblem resolve() const;

@@ -192,10 +192,22 @@ constexpr int log2_distance(long long a, long long b) {
   return d < 0 ? -d : d;
 }
 
-// Whether a ranks before b for the buckets (n, nk, bh): the nearer seqlen bucket in log2, then the larger
-// one; the same for the seqlen_k bucket, then for the batch*heads bucket.
+// A block-sparse density in whole percent as flashtune keys it: round(density * 100), halves up.
+constexpr int density_percent(float density) {
+  const double x = static_cast<double>(density) * 100.0;
+  const int whole = static_cast<int>(x);
+  return x - whole >= 0.5 ? whole + 1 : whole;
+}
+
+// Whether a ranks before b for the density percent p and the buckets (n, nk, bh): the nearer density, then
+// the denser; the nearer seqlen bucket in log2, then the larger one; the same for the seqlen_k bucket, then
+// for the batch*heads bucket.
 template <typename Entry>
-constexpr bool ranks_before(const Entry& a, const Entry& b, long long n, long long nk, long long bh) {
+constexpr bool ranks_before(const Entry& a, const Entry& b, int p, long long n, long long nk, long long bh) {
+  const int dpa = a.density_pct > p ? a.density_pct - p : p - a.density_pct;
+  const int dpb = b.density_pct > p ? b.density_pct - p : p - b.density_pct;
+  if (dpa != dpb) return dpa < dpb;
+  if (a.density_pct != b.density_pct) return a.density_pct > b.density_pct;
   const int dna = log2_distance(a.seqlen_bucket, n), dnb = log2_distance(b.seqlen_bucket, n);
   if (dna != dnb) return dna < dnb;
   if (a.seqlen_bucket != b.seqlen_bucket) return a.seqlen_bucket > b.seqlen_bucket;
@@ -212,16 +224,18 @@ constexpr bool same_variant(const Entry& e, DType dtype, int head_dim, bool caus
   return e.dtype == dtype && e.head_dim == head_dim && e.causal == causal &&
          e.variant.kv_group == v.kv_group && e.variant.window_left == v.window_left &&
          e.variant.window_right == v.window_right && e.variant.softcap == v.softcap &&
-         e.variant.layout == v.layout;
+         e.variant.layout == v.layout && e.variant.sparse_block == v.sparse_block;
 }
 
-// flashtune's fallback rule. Among the entries of this dtype, head_dim, causal and variant: the budget
-// smem_budget if an entry has it, else the largest budget below it (smem_budget <= 0: the largest exported);
-// within that budget, the nearest seqlen bucket, then the nearest seqlen_k bucket, then the nearest
+// flashtune's fallback rule. Among the entries of this dtype, head_dim, causal and variant (the block-sparse
+// block included): the budget smem_budget if an entry has it, else the largest budget below it (smem_budget
+// <= 0: the largest exported); within that budget, the nearest block-sparse density in whole percent (ties:
+// the denser), then the nearest seqlen bucket, then the nearest seqlen_k bucket, then the nearest
 // batch*heads bucket. nullptr when nothing matches.
 template <typename Entry, std::size_t N>
 constexpr const Entry* select(const Entry (&entries)[N], DType dtype, int head_dim, bool causal, int seqlen,
-                              long long batch_heads, long long smem_budget, int seqlen_k, const Variant& v) {
+                              long long batch_heads, long long smem_budget, int seqlen_k, const Variant& v,
+                              float sparse_density) {
   bool found = false;
   long long budget = 0;
   for (std::size_t i = 0; i < N; ++i) {
@@ -232,12 +246,13 @@ constexpr const Entry* select(const Entry (&entries)[N], DType dtype, int head_d
     found = true;
   }
   if (!found) return nullptr;
+  const int p = v.sparse_block > 0 ? density_percent(sparse_density) : 0;
   const long long n = bucket(seqlen), nk = bucket(seqlen_k > 0 ? seqlen_k : seqlen), bh = bucket(batch_heads);
   const Entry* best = nullptr;
   for (std::size_t i = 0; i < N; ++i) {
     const Entry& e = entries[i];
     if (!same_variant(e, dtype, head_dim, causal, v) || e.smem_budget != budget) continue;
-    if (best == nullptr || ranks_before(e, *best, n, nk, bh)) best = &e;
+    if (best == nullptr || ranks_before(e, *best, p, n, nk, bh)) best = &e;
   }
   return best;
 }
@@ -267,6 +282,7 @@ void write_template(std::string& out, const TemplateBlock& b) {
                  "  int head_dim;\n"
                  "  bool causal;\n"
                  "  Variant variant;\n"
+                 "  int density_pct;               // block-sparse: the density in whole percent (0: dense)\n"
                  "  int seqlen_bucket;             // a power of two\n"
                  "  int seqlen_k_bucket;           // a power of two\n"
                  "  long long batch_heads_bucket;  // a power of two\n"
@@ -282,13 +298,14 @@ void write_template(std::string& out, const TemplateBlock& b) {
     const store::ProblemKey& k = e->key.problem;
     std::vector<std::string> values;
     for (const auto& [name, value] : e->params) values.push_back(fmt::format("{}", value));
-    fmt::format_to(
-        o,
-        "    {{DType::{}, {}, {}, {{{}, {}, {}, {}, Layout::{}}}, {}, {}, {}, {}, {{{}}}, {}, {}}},  // {}\n",
-        to_string(k.dtype), k.head_dim, k.causal ? "true" : "false", k.kv_group, k.window_left,
-        k.window_right, k.softcap ? "true" : "false", to_string(k.layout), k.seqlen_bucket, k.seqlen_k_bucket,
-        k.bh_bucket, k.smem_budget, fmt::join(values, ", "), cpp_double(e->median_ms), cpp_double(e->tflops),
-        comment_text(e->problem.to_string()));
+    fmt::format_to(o,
+                   "    {{DType::{}, {}, {}, {{{}, {}, {}, {}, Layout::{}, {}}}, {}, {}, {}, {}, {}, {{{}}}, "
+                   "{}, {}}},  // {}\n",
+                   to_string(k.dtype), k.head_dim, k.causal ? "true" : "false", k.kv_group, k.window_left,
+                   k.window_right, k.softcap ? "true" : "false", to_string(k.layout), k.sparse_block,
+                   k.density_pct, k.seqlen_bucket, k.seqlen_k_bucket, k.bh_bucket, k.smem_budget,
+                   fmt::join(values, ", "), cpp_double(e->median_ms), cpp_double(e->tflops),
+                   comment_text(e->problem.to_string()));
   }
   fmt::format_to(o, "}};\n");
   fmt::format_to(
@@ -302,15 +319,19 @@ void write_template(std::string& out, const TemplateBlock& b) {
       "and\n"
       "// variant (or every entry needs more than smem_budget bytes). smem_budget <= 0: the largest "
       "budget\n"
-      "// exported; seqlen_k 0: seqlen.\n"
+      "// exported; seqlen_k 0: seqlen; sparse_density: the block-sparse problem's (variant.sparse_block > "
+      "0),\n"
+      "// in (0, 1].\n"
       "{}DType dtype, int head_dim, bool causal, int seqlen,\n"
       "{}long long batch_heads, long long smem_budget = -1,\n"
-      "{}int seqlen_k = 0, const Variant& variant = Variant{{}}) {{\n"
+      "{}int seqlen_k = 0, const Variant& variant = Variant{{}},\n"
+      "{}float sparse_density = 0.0f) {{\n"
       "  return detail::select(k{}Entries, dtype, head_dim, causal, seqlen, batch_heads, "
       "smem_budget, seqlen_k,\n"
-      "                        variant);\n"
+      "                        variant, sparse_density);\n"
       "}}\n",
-      head, std::string(head.size(), ' '), std::string(head.size(), ' '), b.type);
+      head, std::string(head.size(), ' '), std::string(head.size(), ' '), std::string(head.size(), ' '),
+      b.type);
 }
 
 }  // namespace
@@ -349,9 +370,9 @@ std::string export_header(const std::vector<store::BestEntry>& entries) {
       "// Self-contained C++17. Each kernel template has a config struct, an array of entries (the best\n"
       "// configuration per problem bucket and shared-memory budget) and a constexpr lookup that falls "
       "back\n"
-      "// like flashtune does: the same budget else the largest below it, then the nearest seqlen bucket "
-      "(in\n"
-      "// log2; ties: the larger), then the nearest seqlen_k bucket, then the nearest batch*heads bucket.\n"
+      "// like flashtune does: the same budget else the largest below it, then the nearest block-sparse\n"
+      "// density (in whole percent; ties: the denser), then the nearest seqlen bucket (in log2; ties: the\n"
+      "// larger), then the nearest seqlen_k bucket, then the nearest batch*heads bucket.\n"
       "//\n"
       "//   constexpr auto* e = flashtune_tuned::{}_select(flashtune_tuned::DType::bf16, 128, false, "
       "4096, 64);\n"
@@ -363,7 +384,9 @@ std::string export_header(const std::vector<store::BestEntry>& entries) {
       "#include <cstdint>\n\n"
       "namespace flashtune_tuned {{\n\n"
       "enum class DType {{ bf16, fp16 }};\n"
-      "enum class Layout {{ bhsd, bshd }};  // [batch, heads, seqlen, d] or [batch, seqlen, heads, d]\n\n"
+      "// [batch, heads, seqlen, d], [batch, seqlen, heads, d] or [total tokens, heads, d] (variable "
+      "lengths)\n"
+      "enum class Layout {{ bhsd, bshd, thd }};\n\n"
       "// The attention variant of a problem; Variant{{}} is the plain one (flashtune's AttentionProblem).\n"
       "struct Variant {{\n"
       "  int kv_group = 1;       // query heads per key/value head (heads / kv_heads)\n"
@@ -371,6 +394,7 @@ std::string export_header(const std::vector<store::BestEntry>& entries) {
       "  int window_right = -1;  // -1: unbounded\n"
       "  bool softcap = false;   // scores capped\n"
       "  Layout layout = Layout::bhsd;\n"
+      "  int sparse_block = 0;   // block-sparse: positions per layout block; 0: dense\n"
       "}};\n\n"
       "inline constexpr int kExportVersion = {};\n"
       "inline constexpr const char* kGeneratedBy = {};\n"

@@ -36,10 +36,14 @@ const BestEntry* choose_best(std::span<const BestEntry> candidates, const BestKe
   }
   if (!found) return nullptr;
 
-  // Lexicographic: nearer seqlen bucket, larger seqlen bucket, nearer seqlen_k bucket, larger seqlen_k
-  // bucket, nearer bh bucket, larger bh bucket.
+  // Lexicographic: nearer density, larger density, nearer seqlen bucket, larger seqlen bucket, nearer
+  // seqlen_k bucket, larger seqlen_k bucket, nearer bh bucket, larger bh bucket.
   auto rank = [&](const ProblemKey& k) {
-    return std::tuple(log2_distance(k.seqlen_bucket, wanted.problem.seqlen_bucket), -k.seqlen_bucket,
+    const int density_distance = k.density_pct > wanted.problem.density_pct
+                                     ? k.density_pct - wanted.problem.density_pct
+                                     : wanted.problem.density_pct - k.density_pct;
+    return std::tuple(density_distance, -k.density_pct,
+                      log2_distance(k.seqlen_bucket, wanted.problem.seqlen_bucket), -k.seqlen_bucket,
                       log2_distance(k.seqlen_k_bucket, wanted.problem.seqlen_k_bucket), -k.seqlen_k_bucket,
                       log2_distance(k.bh_bucket, wanted.problem.bh_bucket), -k.bh_bucket);
   };

@@ -26,6 +26,8 @@ nlohmann::ordered_json problem_key_json(const ProblemKey& k) {
           {"softcap", k.softcap},
           {"layout", to_string(k.layout)},
           {"kv_group", k.kv_group},
+          {"sparse_block", k.sparse_block},
+          {"density_pct", k.density_pct},
           {"seqlen_bucket", k.seqlen_bucket},
           {"seqlen_k_bucket", k.seqlen_k_bucket},
           {"batch_heads_bucket", k.bh_bucket},
@@ -49,7 +51,9 @@ nlohmann::ordered_json entry_json(const BestEntry& e) {
         {"seqlen", e.problem.seqlen},
         {"kv_heads", e.problem.num_kv_heads()},
         {"seqlen_k", e.problem.keys()},
-        {"softcap", e.problem.softcap}}},
+        {"softcap", e.problem.softcap},
+        {"sparse_density", e.problem.sparse_density},
+        {"sparse_seed", e.problem.sparse_seed}}},
   };
 }
 
@@ -88,6 +92,9 @@ BestEntry entry_from_json(const nlohmann::json& j, const GpuIdentity& gpu) {
   k.softcap = p.value("softcap", false);
   k.layout = *layout;
   k.kv_group = p.value("kv_group", 1);
+  // Block-sparse fields came with schema 6 (export format 3): absent means dense.
+  k.sparse_block = p.value("sparse_block", 0);
+  k.density_pct = p.value("density_pct", 0);
   k.seqlen_bucket = p.at("seqlen_bucket").get<int>();
   k.seqlen_k_bucket = p.value("seqlen_k_bucket", k.seqlen_bucket);
   k.bh_bucket = p.at("batch_heads_bucket").get<int>();
@@ -100,12 +107,15 @@ BestEntry entry_from_json(const nlohmann::json& j, const GpuIdentity& gpu) {
   e.problem.kv_heads = ex.value("kv_heads", 0);
   e.problem.seqlen_k = ex.value("seqlen_k", 0);
   e.problem.softcap = ex.value("softcap", 0.0f);
+  e.problem.sparse_density = ex.value("sparse_density", 0.0f);
+  e.problem.sparse_seed = ex.value("sparse_seed", std::uint64_t{0});
   e.problem.head_dim = k.head_dim;
   e.problem.dtype = *dtype;
   e.problem.causal = k.causal;
   e.problem.window_left = k.window_left;
   e.problem.window_right = k.window_right;
   e.problem.layout = k.layout;
+  e.problem.sparse_block = k.sparse_block;
   // null: a non-finite number written by the exporter
   e.median_ms = j.at("median_ms").is_null() ? 0.0 : j.at("median_ms").get<double>();
   e.tflops = j.at("tflops").is_null() ? 0.0 : j.at("tflops").get<double>();

@@ -34,6 +34,8 @@ ProblemKey ProblemKey::of(const AttentionProblem& p, std::int64_t smem_budget) {
           .softcap = p.softcap != 0.0f,
           .layout = p.layout,
           .kv_group = p.group(),
+          .sparse_block = p.sparse_block,
+          .density_pct = p.block_sparse() ? density_percent(p.sparse_density) : 0,
           .seqlen_bucket = store::seqlen_bucket(p.seqlen),
           .seqlen_k_bucket = store::seqlen_bucket(p.keys()),
           .bh_bucket = batch_heads_bucket(static_cast<std::int64_t>(p.batch) * p.heads),
@@ -47,6 +49,7 @@ std::string ProblemKey::to_string() const {
   if (softcap) s += " softcap";
   if (layout != Layout::bhsd) s += fmt::format(" {}", flashtune::to_string(layout));
   if (kv_group != 1) s += fmt::format(" g{}", kv_group);
+  if (sparse_block > 0) s += fmt::format(" sparse{} p{}", sparse_block, density_pct);
   s += fmt::format(" n{}", seqlen_bucket);
   if (seqlen_k_bucket != seqlen_bucket) s += fmt::format(" nk{}", seqlen_k_bucket);
   return s + fmt::format(" bh{} smem{}", bh_bucket, smem_budget);
@@ -55,7 +58,7 @@ std::string ProblemKey::to_string() const {
 bool ProblemKey::same_family(const ProblemKey& o) const {
   return dtype == o.dtype && head_dim == o.head_dim && causal == o.causal && window_left == o.window_left &&
          window_right == o.window_right && softcap == o.softcap && layout == o.layout &&
-         kv_group == o.kv_group;
+         kv_group == o.kv_group && sparse_block == o.sparse_block;
 }
 
 }  // namespace flashtune::store

@@ -104,7 +104,8 @@ Layout parse_layout_column(const std::string& text, const Database& db) {
   throw Error(ErrorKind::io, fmt::format("{}: unknown layout '{}'", db.path().string(), text));
 }
 
-// kv_heads, seqlen_k, window_left, window_right, softcap, layout (schema 4); trials' seqlens follow (5).
+// kv_heads, seqlen_k, window_left, window_right, softcap, layout (schema 4); trials' seqlens (5) and
+// sparse_block, sparse_density, sparse_seed (6) follow.
 void read_variant(Columns& c, AttentionProblem& p, const Database& db) {
   c.read(p.kv_heads, p.seqlen_k, p.window_left, p.window_right, p.softcap);
   p.layout = parse_layout_column(c.text(), db);
@@ -118,7 +119,7 @@ constexpr std::string_view kTrialColumns =
     "noise, stop, timed_budget, remeasured_ms, tflops, created_at, profiled, dram_read_bytes, "
     "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json, clock_fraction, kv_heads, "
     "seqlen_k, "
-    "window_left, window_right, softcap, layout, seqlens";
+    "window_left, window_right, softcap, layout, seqlens, sparse_block, sparse_density, sparse_seed";
 
 TrialRecord read_trial(const Statement& st, const Database& db) {
   Columns c(st);
@@ -146,6 +147,8 @@ TrialRecord read_trial(const Statement& st, const Database& db) {
   } catch (const Error& e) {
     throw Error(ErrorKind::io, fmt::format("{}: trial {}: {}", db.path().string(), t.id, e.what()));
   }
+  c.read(t.problem.sparse_block, t.problem.sparse_density);
+  t.problem.sparse_seed = std::bit_cast<std::uint64_t>(c.int64());
   return t;
 }
 
@@ -153,17 +156,18 @@ constexpr std::string_view kBestSelect =
     "SELECT g.name, g.cc_major, g.cc_minor, g.sm_count, g.smem_optin_per_block, g.l2_bytes, "
     "g.driver_version, "
     "b.template_id, b.source_hash, b.nvrtc_version, b.dtype, b.head_dim, b.causal, b.window_left, "
-    "b.window_right, b.softcap, b.layout, b.kv_group, b.seqlen_bucket, b.seqlen_k_bucket, b.bh_bucket, "
-    "b.smem_budget, b.batch, b.heads, b.seqlen, b.softmax_scale, b.kv_heads, b.seqlen_k, b.softcap_value, "
-    "b.params, b.median_ms, b.tflops, b.trial_id, b.sweep_id, b.updated_at, t.clock_fraction FROM best b "
+    "b.window_right, b.softcap, b.layout, b.kv_group, b.sparse_block, b.density_pct, b.seqlen_bucket, "
+    "b.seqlen_k_bucket, b.bh_bucket, b.smem_budget, b.batch, b.heads, b.seqlen, b.softmax_scale, b.kv_heads, "
+    "b.seqlen_k, b.softcap_value, b.sparse_density, b.sparse_seed, b.params, b.median_ms, b.tflops, "
+    "b.trial_id, b.sweep_id, b.updated_at, t.clock_fraction FROM best b "
     "JOIN "
     "gpus g ON g.key = b.gpu_key LEFT JOIN trials t ON t.id = b.trial_id ";
-// The columns best_config() narrows on: the primary key's first twelve (ProblemKey::same_family).
+// The columns best_config() narrows on: the primary key's first thirteen (ProblemKey::same_family).
 constexpr std::string_view kBestFamily =
     "WHERE b.gpu_key = ? AND b.template_id = ? AND b.source_hash = ? AND b.nvrtc_version = ? AND b.dtype = ? "
     "AND b.head_dim = ? AND b.causal = ? AND b.window_left = ? AND b.window_right = ? AND b.softcap = ? AND "
-    "b.layout = ? AND b.kv_group = ? ";
-constexpr int kBestFamilyColumns = 12;
+    "b.layout = ? AND b.kv_group = ? AND b.sparse_block = ? ";
+constexpr int kBestFamilyColumns = 13;
 
 void bind_family(Statement& st, const BestKey& k) {
   st.bind(1, k.gpu.key())
@@ -177,7 +181,8 @@ void bind_family(Statement& st, const BestKey& k) {
       .bind(9, k.problem.window_right)
       .bind(10, k.problem.softcap)
       .bind(11, to_string(k.problem.layout))
-      .bind(12, k.problem.kv_group);
+      .bind(12, k.problem.kv_group)
+      .bind(13, k.problem.sparse_block);
 }
 
 BestEntry read_best(const Statement& st, const Database& db) {
@@ -189,15 +194,17 @@ BestEntry read_best(const Statement& st, const Database& db) {
   k.dtype = parse_dtype_column(c.text(), db);
   c.read(k.head_dim, k.causal, k.window_left, k.window_right, k.softcap);
   k.layout = parse_layout_column(c.text(), db);
-  c.read(k.kv_group, k.seqlen_bucket, k.seqlen_k_bucket, k.bh_bucket, k.smem_budget, e.problem.batch,
-         e.problem.heads, e.problem.seqlen, e.problem.softmax_scale, e.problem.kv_heads, e.problem.seqlen_k,
-         e.problem.softcap);
+  c.read(k.kv_group, k.sparse_block, k.density_pct, k.seqlen_bucket, k.seqlen_k_bucket, k.bh_bucket,
+         k.smem_budget, e.problem.batch, e.problem.heads, e.problem.seqlen, e.problem.softmax_scale,
+         e.problem.kv_heads, e.problem.seqlen_k, e.problem.softcap, e.problem.sparse_density);
+  e.problem.sparse_seed = std::bit_cast<std::uint64_t>(c.int64());
   e.problem.head_dim = k.head_dim;
   e.problem.dtype = k.dtype;
   e.problem.causal = k.causal;
   e.problem.window_left = k.window_left;
   e.problem.window_right = k.window_right;
   e.problem.layout = k.layout;
+  e.problem.sparse_block = k.sparse_block;
   e.params = parse_params(c.text(), db, "best entry " + e.key.to_string());
   c.read(e.median_ms, e.tflops, e.trial_id, e.sweep_id, e.updated_at, e.clock_fraction);
   return e;
@@ -429,7 +436,7 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
       db,
       fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                  "?, ?, ?, ?, ?)",
+                  "?, ?, ?, ?, ?, ?, ?, ?)",
                   kTrialColumns));
   const AttentionProblem p = t.problem.resolved();
   st.bind_all(t.sweep_id, p.batch, p.heads, p.seqlen, p.head_dim, to_string(p.dtype), p.causal,
@@ -440,7 +447,8 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
               t.timed_budget, t.remeasured_ms, t.tflops, or_now(t.created_at), t.profiled, t.dram_read_bytes,
               t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json, t.clock_fraction,
               p.kv_heads, p.seqlen_k, p.window_left, p.window_right, static_cast<double>(p.softcap),
-              to_string(p.layout), seqlens_text(p));
+              to_string(p.layout), seqlens_text(p), p.sparse_block, static_cast<double>(p.sparse_density),
+              std::bit_cast<std::int64_t>(p.sparse_seed));
   st.run();
   const std::int64_t id = db.last_insert_rowid();
   tx.commit();
@@ -496,17 +504,22 @@ void ResultStore::put_best(const BestEntry& e) {
   Statement st(
       db,
       "INSERT OR REPLACE INTO best (gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, "
-      "causal, window_left, window_right, softcap, layout, kv_group, seqlen_bucket, seqlen_k_bucket, "
-      "bh_bucket, smem_budget, batch, heads, seqlen, softmax_scale, kv_heads, seqlen_k, softcap_value, "
-      "params, "
-      "median_ms, tflops, trial_id, sweep_id, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "causal, window_left, window_right, softcap, layout, kv_group, sparse_block, density_pct, "
+      "seqlen_bucket, "
+      "seqlen_k_bucket, bh_bucket, smem_budget, batch, heads, seqlen, softmax_scale, kv_heads, seqlen_k, "
+      "softcap_value, sparse_density, sparse_seed, params, median_ms, tflops, trial_id, sweep_id, "
+      "updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?, "
+      "?)");
   const AttentionProblem p = e.problem.resolved();
   st.bind_all(e.key.gpu.key(), e.key.template_id, e.key.source_hash, e.key.nvrtc_version, to_string(k.dtype),
               k.head_dim, k.causal, k.window_left, k.window_right, k.softcap, to_string(k.layout), k.kv_group,
-              k.seqlen_bucket, k.seqlen_k_bucket, k.bh_bucket, k.smem_budget, p.batch, p.heads, p.seqlen,
-              static_cast<double>(p.softmax_scale), p.kv_heads, p.seqlen_k, static_cast<double>(p.softcap),
-              params_json(e.params), e.median_ms, e.tflops, e.trial_id, e.sweep_id, or_now(e.updated_at));
+              k.sparse_block, k.density_pct, k.seqlen_bucket, k.seqlen_k_bucket, k.bh_bucket, k.smem_budget,
+              p.batch, p.heads, p.seqlen, static_cast<double>(p.softmax_scale), p.kv_heads, p.seqlen_k,
+              static_cast<double>(p.softcap), static_cast<double>(p.sparse_density),
+              std::bit_cast<std::int64_t>(p.sparse_seed), params_json(e.params), e.median_ms, e.tflops,
+              e.trial_id, e.sweep_id, or_now(e.updated_at));
   st.run();
   tx.commit();
 }
@@ -514,14 +527,15 @@ void ResultStore::put_best(const BestEntry& e) {
 std::optional<BestEntry> ResultStore::find_best(const BestKey& k) const {
   std::lock_guard lock(impl_->mutex);
   Statement st(*impl_->db,
-               fmt::format("{}{}AND b.seqlen_bucket = ? AND b.seqlen_k_bucket = ? AND b.bh_bucket = ? AND "
-                           "b.smem_budget = ?",
+               fmt::format("{}{}AND b.density_pct = ? AND b.seqlen_bucket = ? AND b.seqlen_k_bucket = ? AND "
+                           "b.bh_bucket = ? AND b.smem_budget = ?",
                            kBestSelect, kBestFamily));
   bind_family(st, k);
-  st.bind(kBestFamilyColumns + 1, k.problem.seqlen_bucket)
-      .bind(kBestFamilyColumns + 2, k.problem.seqlen_k_bucket)
-      .bind(kBestFamilyColumns + 3, k.problem.bh_bucket)
-      .bind(kBestFamilyColumns + 4, k.problem.smem_budget);
+  st.bind(kBestFamilyColumns + 1, k.problem.density_pct)
+      .bind(kBestFamilyColumns + 2, k.problem.seqlen_bucket)
+      .bind(kBestFamilyColumns + 3, k.problem.seqlen_k_bucket)
+      .bind(kBestFamilyColumns + 4, k.problem.bh_bucket)
+      .bind(kBestFamilyColumns + 5, k.problem.smem_budget);
   if (!st.step()) return std::nullopt;
   return read_best(st, *impl_->db);
 }

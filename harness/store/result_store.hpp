@@ -48,7 +48,7 @@ class ResultStore {
 
   // flashtune::cache_dir() / "flashtune.db" (cache_dir honours FLASHTUNE_CACHE_DIR and XDG_CACHE_HOME).
   static std::filesystem::path default_path();
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
   const std::filesystem::path& path() const;
 
   // Returns the new sweep's id. An empty started_at is the current time. Throws Error(invalid_argument) for

@@ -35,7 +35,10 @@ json to_json(const AttentionProblem& p) {
               {"softcap", p.softcap},
               {"layout", to_string(p.layout)},
               {"seqlens", p.seqlens},
-              {"seqlens_k", p.seqlens_k}};
+              {"seqlens_k", p.seqlens_k},
+              {"sparse_block", p.sparse_block},
+              {"sparse_density", p.sparse_density},
+              {"sparse_seed", p.sparse_seed}};
 }
 
 AttentionProblem problem_from_json(const json& j) {
@@ -59,6 +62,9 @@ AttentionProblem problem_from_json(const json& j) {
   p.layout = *layout;
   p.seqlens = j.value("seqlens", std::vector<int>{});
   p.seqlens_k = j.value("seqlens_k", std::vector<int>{});
+  p.sparse_block = j.value("sparse_block", 0);
+  p.sparse_density = j.value("sparse_density", 0.0f);
+  p.sparse_seed = j.value("sparse_seed", std::uint64_t{0});
   return p;
 }
 

@@ -68,6 +68,37 @@ TEST(Cli, BadProblemValuesNameTheOption) {
   EXPECT_NE(all.code, 2) << all.output;
 }
 
+// --sparse-block and --sparse-density come together (--sparse-seed only with them), never with --lengths;
+// each bad value or combination is a usage error that names what is wrong.
+TEST(Cli, BlockSparseOptionsComeTogetherAndSayWhatIsWrong) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"bench --sparse-block 128", "--sparse-density"},
+      {"bench --sparse-density 0.25", "--sparse-block"},
+      {"bench --sparse-seed 7", "--sparse-block"},
+      {"bench --sparse-block 8 --sparse-density 0.25", "--sparse-block"},
+      {"bench --sparse-block 100 --sparse-density 0.25", "--sparse-block must be a multiple of 16"},
+      {"bench --sparse-block 128 --sparse-density 0", "--sparse-density must be in (0, 1]"},
+      {"bench --sparse-block 128 --sparse-density 1.5", "--sparse-density"},
+      {"bench --sparse-block 128 --sparse-density nan", "--sparse-density"},
+      {"bench --sparse-block 128 --sparse-density 0.25 --sparse-seed -1", "--sparse-seed"},
+      {"bench --sparse-block 128 --sparse-density 0.25 --lengths 100,200",
+       "--lengths excludes --sparse-block"},
+      {"bench --block-m 128 --block-n 64 --warps 4 --stages 1 --sparse-block 64 --sparse-density 0.25",
+       "fa2_fwd does not support a block-sparse block of 64"},
+  };
+  for (const auto& [args, says] : bad) {
+    const CliRun r = flashtune(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, says)) << args << ": expected '" << says << "'\n" << r.output;
+  }
+  // A block of the tiles' multiple gets past the checks (without a GPU: compiled, then exit 3).
+  const CliRun ok = flashtune(
+      "bench -q --block-m 128 --block-n 64 --warps 4 --stages 1 --sparse-block 128 --sparse-density 0.25 "
+      "--sparse-seed 18446744073709551615");
+  EXPECT_FALSE(contains(ok.output, "does not support")) << ok.output;
+  EXPECT_NE(ok.code, 2) << ok.output;
+}
+
 TEST(Cli, InvalidConfigurationSaysWhy) {
   const CliRun r = flashtune("compile --block-m 64 --warps 8 -d 128 --dtype bf16 --causal no");
   EXPECT_EQ(r.code, 2) << r.output;

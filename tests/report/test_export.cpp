@@ -1,6 +1,6 @@
-// The exports of the best-configuration cache: JSON and YAML read back; the C++ header compiles (C++17,
-// -Werror), its constexpr lookup works in a static_assert, and at run time it answers exactly like the
-// store's rule.
+// The exports of the best-configuration cache: JSON and YAML read back (block-sparse keys included); the C++
+// header compiles (C++17, -Werror), its constexpr lookup works in a static_assert, and at run time it answers
+// exactly like the store's rule, the block-sparse density's included.
 #include "report/export_format.hpp"
 
 #include <gtest/gtest.h>
@@ -58,7 +58,7 @@ TEST(ExportFormat, ParsesAndNamesEveryFormat) {
 
 TEST(ExportJson, ParsesBackGroupedByGpu) {
   const nlohmann::json j = nlohmann::json::parse(export_best(two_gpu_entries(), ExportFormat::json));
-  EXPECT_EQ(j["flashtune_export"], 2);
+  EXPECT_EQ(j["flashtune_export"], 3);
   EXPECT_EQ(j["generated_by"], "flashtune 0.1.0");
   ASSERT_EQ(j["gpus"].size(), 2u);
   const auto& a100_gpu = j["gpus"][0];  // ordered by identity key: "NVIDIA A100..." first
@@ -86,6 +86,8 @@ TEST(ExportJson, ParsesBackGroupedByGpu) {
                                           {"softcap", false},
                                           {"layout", "bhsd"},
                                           {"kv_group", 1},
+                                          {"sparse_block", 0},
+                                          {"density_pct", 0},
                                           {"seqlen_bucket", 1024},
                                           {"seqlen_k_bucket", 1024},
                                           {"batch_heads_bucket", 64},
@@ -98,16 +100,50 @@ TEST(ExportJson, ParsesBackGroupedByGpu) {
                                                   {"seqlen", 1024},
                                                   {"kv_heads", 16},
                                                   {"seqlen_k", 1024},
-                                                  {"softcap", 0.0}}));
+                                                  {"softcap", 0.0},
+                                                  {"sparse_density", 0.0},
+                                                  {"sparse_seed", 0}}));
   // Read back, it is the entry it came from (every variant field included).
   const BestEntry back = store::entry_from_json(e, store::gpu_from_json(h100_gpu));
   EXPECT_TRUE(same_problem(back.problem, two_gpu_entries()[1].problem)) << back.problem.to_string();
 }
 
+AttentionProblem sparse(int seqlen, float density, int block = 128) {
+  AttentionProblem p = problem(seqlen, 1, 16);
+  p.sparse_block = block;
+  p.sparse_density = density;
+  p.sparse_seed = 0xfedcba9876543210ULL;
+  return p;
+}
+
+TEST(ExportJson, ABlockSparseEntryReadsBackWholeAndAnOlderOneAsDense) {
+  const BestEntry e = entry_for(sparse(16384, 0.3f));
+  const nlohmann::json j = nlohmann::json::parse(export_best({e}, ExportFormat::json));
+  const nlohmann::json& entry = j["gpus"][0]["entries"][0];
+  EXPECT_EQ(entry["problem"]["sparse_block"], 128);
+  EXPECT_EQ(entry["problem"]["density_pct"], 30);
+  EXPECT_EQ(entry["example_problem"]["sparse_density"].get<float>(), 0.3f);
+  EXPECT_EQ(entry["example_problem"]["sparse_seed"].get<std::uint64_t>(), 0xfedcba9876543210ULL);
+  const BestEntry back = store::entry_from_json(entry, store::gpu_from_json(j["gpus"][0]));
+  EXPECT_EQ(back.key, e.key);
+  EXPECT_TRUE(same_problem(back.problem, e.problem)) << back.problem.to_string();
+  // Format 2 had no block-sparse fields: such an entry is dense.
+  nlohmann::json old = entry;
+  old["problem"].erase("sparse_block");
+  old["problem"].erase("density_pct");
+  old["example_problem"].erase("sparse_density");
+  old["example_problem"].erase("sparse_seed");
+  const BestEntry dense = store::entry_from_json(old, store::gpu_from_json(j["gpus"][0]));
+  EXPECT_EQ(dense.key.problem.sparse_block, 0);
+  EXPECT_EQ(dense.key.problem.density_pct, 0);
+  EXPECT_FALSE(dense.problem.block_sparse());
+  EXPECT_EQ(dense.problem.sparse_seed, 0u);
+}
+
 TEST(ExportYaml, LoadsWithTheSameContent) {
   const std::string text = export_best(two_gpu_entries(), ExportFormat::yaml);
   const YAML::Node root = YAML::Load(text);
-  EXPECT_EQ(root["flashtune_export"].as<int>(), 2);
+  EXPECT_EQ(root["flashtune_export"].as<int>(), 3);
   EXPECT_EQ(root["generated_by"].as<std::string>(), "flashtune 0.1.0");
   ASSERT_EQ(root["gpus"].size(), 2u);
   const YAML::Node h = root["gpus"][1];
@@ -130,6 +166,15 @@ TEST(ExportYaml, LoadsWithTheSameContent) {
   EXPECT_NE(text.find("\"12345678901234567890123456789012\""), std::string::npos) << text;
   EXPECT_NE(text.find("median_ms: 1.0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("config: {block_m: 128, block_n: 64, stages: 2, warps: 8}"), std::string::npos) << text;
+}
+
+TEST(ExportYaml, ABlockSparseEntryKeepsItsKeyDensityAndSeed) {
+  const YAML::Node root = YAML::Load(export_best({entry_for(sparse(16384, 0.25f, 64))}, ExportFormat::yaml));
+  const YAML::Node e = root["gpus"][0]["entries"][0];
+  EXPECT_EQ(e["problem"]["sparse_block"].as<int>(), 64);
+  EXPECT_EQ(e["problem"]["density_pct"].as<int>(), 25);
+  EXPECT_EQ(e["example_problem"]["sparse_density"].as<double>(), 0.25);
+  EXPECT_EQ(e["example_problem"]["sparse_seed"].as<std::uint64_t>(), 0xfedcba9876543210ULL);
 }
 
 TEST(ExportYaml, EmptyIsAnEmptyList) {
@@ -176,6 +221,12 @@ std::vector<BestEntry> header_entries() {
       entry_for(problem(1024), 49152, 6),                    // the smallest budget: n1024 only
       entry_for(problem(4096, 4, 16, true), kMaxBudget, 7),  // causal
       entry_for(problem(2048, 8, 16, false, DType::f16, 64), kMaxBudget, 8),  // fp16 d64
+      entry_for(sparse(16384, 0.1f), kMaxBudget, 9),                          // block-sparse 128, p10
+      entry_for(sparse(16384, 0.3f), kMaxBudget, 10),                         // p30
+      entry_for(sparse(4096, 0.5f), kMaxBudget, 11),                          // p50, another seqlen bucket
+      entry_for(sparse(4096, 0.5f), 101376, 12),                              // a smaller budget
+      entry_for(sparse(16384, 0.5f, 64), kMaxBudget, 13),
+      entry_for(varlen_problem(problem(4096, 1, 16), {4096, 1000, 37}), kMaxBudget, 14),  // thd // block 64
   };
   BestEntry bwd = entry_for(problem(4096));
   bwd.key.template_id = "fa2-bwd.v2";
@@ -192,11 +243,21 @@ struct Query {
   int seqlen;
   int bh;
   std::int64_t budget;
+  int sparse_block = 0;  // block-sparse: the block and the density
+  float density = 0.0f;
+  Layout layout = Layout::bhsd;
 };
 
 std::string call(const Query& q) {
-  return fmt::format("fa2_fwd_select(DType::{}, {}, {}, {}, {}, {})", to_string(q.dtype), q.head_dim,
-                     q.causal ? "true" : "false", q.seqlen, q.bh, q.budget);
+  std::string c = fmt::format("fa2_fwd_select(DType::{}, {}, {}, {}, {}, {}", to_string(q.dtype), q.head_dim,
+                              q.causal ? "true" : "false", q.seqlen, q.bh, q.budget);
+  if (q.sparse_block > 0 || q.layout != Layout::bhsd) {
+    std::string density = fmt::format("{}", q.density);  // the float's shortest form, as a float literal
+    if (density.find_first_of(".e") == std::string::npos) density += ".0";
+    c += fmt::format(", 0, Variant{{1, -1, -1, false, Layout::{}, {}}}, {}f", to_string(q.layout),
+                     q.sparse_block, density);
+  }
+  return c + ")";
 }
 
 // The line main.cpp prints for q, computed with the store's rule.
@@ -205,6 +266,9 @@ std::string expected_line(const std::vector<BestEntry>& entries, const Query& q)
   k.problem = {.dtype = q.dtype,
                .head_dim = q.head_dim,
                .causal = q.causal,
+               .layout = q.layout,
+               .sparse_block = q.sparse_block,
+               .density_pct = q.sparse_block > 0 ? density_percent(q.density) : 0,
                .seqlen_bucket = seqlen_bucket(q.seqlen),
                .seqlen_k_bucket = seqlen_bucket(q.seqlen),
                .bh_bucket = batch_heads_bucket(q.bh),
@@ -246,7 +310,16 @@ TEST(ExportHeader, CompilesAsCpp17AndSelectsLikeTheStore) {
       {{DType::bf16, 128, false, 4096, 64, 40000}, "null"},
       {{DType::bf16, 128, true, 100, 1, -1}, "7"},
       {{DType::f16, 64, false, 8192, 512, -1}, "8"},
-      {{DType::bf16, 64, false, 4096, 64, -1}, "null"},  // no entry of this head_dim
+      {{DType::bf16, 64, false, 4096, 64, -1}, "null"},                 // no entry of this head_dim
+      {{DType::bf16, 128, false, 16384, 16, -1, 128, 0.1f}, "9"},       // block-sparse: exact
+      {{DType::bf16, 128, false, 16384, 16, -1, 128, 0.14f}, "9"},      // the nearest density
+      {{DType::bf16, 128, false, 16384, 16, -1, 128, 0.2f}, "10"},      // p10 and p30 tie: the denser
+      {{DType::bf16, 128, false, 16384, 16, -1, 128, 0.45f}, "11"},     // density before the seqlen bucket
+      {{DType::bf16, 128, false, 16384, 16, 200000, 128, 0.1f}, "12"},  // the budget before the density
+      {{DType::bf16, 128, false, 1024, 16, -1, 64, 0.9f}, "13"},        // the block is exact
+      {{DType::bf16, 128, false, 16384, 16, -1, 256, 0.1f}, "null"},    // no entry of this block
+      {{DType::bf16, 128, false, 2000, 48, -1, 0, 0.0f, Layout::thd}, "14"},  // varlen (layout thd)
+      {{DType::bf16, 128, false, 2000, 48, -1, 0, 0.0f, Layout::bshd}, "null"},
   };
   std::vector<std::pair<Query, std::string>> queries = picked;
   for (DType dtype : {DType::bf16, DType::f16})
@@ -258,6 +331,13 @@ TEST(ExportHeader, CompilesAsCpp17AndSelectsLikeTheStore) {
               const Query q{dtype, d, causal, n, bh, budget};
               queries.emplace_back(q, expected_line(entries, q));
             }
+  for (int block : {64, 128})
+    for (float density : {0.01f, 0.1f, 0.125f, 0.2f, 0.35f, 0.5f, 0.995f})
+      for (int n : {1000, 4096, 16384, 70000})
+        for (std::int64_t budget : {-1, 49152, 150000}) {
+          const Query q{DType::bf16, 128, false, n, 16, budget, block, density};
+          queries.emplace_back(q, expected_line(entries, q));
+        }
   for (const auto& [q, want] : picked)
     EXPECT_EQ(expected_line(entries, q), want) << call(q);  // the store agrees
 
@@ -267,13 +347,14 @@ TEST(ExportHeader, CompilesAsCpp17AndSelectsLikeTheStore) {
       "using namespace flashtune_tuned;\n"
       "static_assert({}->config.block_m == 2, \"exact hit\");\n"
       "static_assert({} == nullptr, \"no entry\");\n"
-      "static_assert(kFa2FwdEntryCount == 8 && kFa2BwdV2EntryCount == 1, \"entries\");\n"
+      "static_assert({}->config.block_m == 10, \"block-sparse: the denser of two as near\");\n"
+      "static_assert(kFa2FwdEntryCount == 14 && kFa2BwdV2EntryCount == 1, \"entries\");\n"
       "static void show(const Fa2FwdEntry* e) {{\n"
       "  if (e == nullptr) std::printf(\"null\\n\");\n"
       "  else std::printf(\"%d\\n\", e->config.block_m);\n"
       "}}\n"
       "int main() {{\n",
-      call(picked[0].first), call(picked.back().first));
+      call(picked[0].first), call(picked[12].first), call(picked[15].first));
   for (const auto& [q, want] : queries) main_cpp += fmt::format("  show({});\n", call(q));
   main_cpp +=
       "  const Fa2BwdV2Entry* b = fa2_bwd_v2_select(DType::bf16, 128, false, 4096, 64);\n"

@@ -108,12 +108,48 @@ TEST_F(BestConfig, BudgetFallsBackToTheLargestBelow) {
   EXPECT_EQ(block_m(0), 64);  // <= 0: the largest budget there is
 }
 
+AttentionProblem sparse(int seqlen, float density, int block = 128) {
+  AttentionProblem p = problem(seqlen, 1, 16);
+  p.sparse_block = block;
+  p.sparse_density = density;
+  return p;
+}
+
+TEST_F(BestConfig, BlockSparseMatchesItsBlockThenTheNearestDensityTiesGoToTheDenser) {
+  db_.put_best(entry_for(sparse(16384, 0.1f), kMaxBudget, 10));
+  db_.put_best(entry_for(sparse(16384, 0.3f), kMaxBudget, 30));
+  db_.put_best(entry_for(sparse(4096, 0.5f), kMaxBudget, 50));  // another seqlen bucket
+  db_.put_best(entry_for(sparse(16384, 0.5f, 64), kMaxBudget, 64));
+  db_.put_best(entry_for(problem(16384, 1, 16), kMaxBudget, 1));  // dense
+  auto block_m = [&](const AttentionProblem& p, std::int64_t budget = kMaxBudget) -> std::int64_t {
+    auto e = db_.best_config(key_for(p, budget));
+    return e ? e->params.at("block_m") : -1;
+  };
+  EXPECT_EQ(block_m(sparse(16384, 0.1f)), 10);   // exact
+  EXPECT_EQ(block_m(sparse(16384, 0.14f)), 10);  // 4 percent from 10, 16 from 30
+  EXPECT_EQ(block_m(sparse(16384, 0.2f)), 30);   // 10 and 30 tie: the denser
+  EXPECT_EQ(block_m(sparse(16384, 0.45f)), 50);  // the density comes before the seqlen bucket
+  EXPECT_EQ(block_m(sparse(16384, 1.0f)), 50);
+  EXPECT_EQ(block_m(sparse(16384, 0.01f)), 10);
+  EXPECT_EQ(block_m(sparse(1024, 0.5f, 64)), 64);    // the block is exact: only the 64 entry
+  EXPECT_EQ(block_m(sparse(16384, 0.5f, 256)), -1);  // no entry of this block
+  EXPECT_EQ(block_m(problem(16384, 1, 16)), 1);      // dense: the dense entry only
+  EXPECT_EQ(block_m(problem(1024, 1, 16)), 1);
+  EXPECT_EQ(block_m(sparse(16384, 0.45f), 49152), -1);  // the budget still comes first
+  EXPECT_TRUE(db_.find_best(key_for(sparse(16384, 0.3f))).has_value());
+  EXPECT_FALSE(db_.find_best(key_for(sparse(16384, 0.31f))).has_value());  // find_best is exact
+  EXPECT_TRUE(db_.find_best(key_for(sparse(16384, 0.304f))).has_value());  // 30 percent too
+}
+
 TEST_F(BestConfig, DatabaseAnswersLikeTheRuleOnAGrid) {
   for (int n : {512, 2048, 8192})
     for (int bh : {8, 128})
       for (std::int64_t budget : {49152, 101376, 232448})
         if ((n + bh + budget) % 3 != 0) db_.put_best(entry_for(problem(n, bh, 1), budget, n / 8 + bh));
   db_.put_best(entry_for(problem(4096), kMaxBudget, 1, a100()));
+  for (float density : {0.1f, 0.25f, 0.6f})
+    for (int n : {1024, 16384})
+      db_.put_best(entry_for(sparse(n, density), 101376, n / 64 + density_percent(density)));
   const std::vector<BestEntry> all = db_.best_entries();
   int hits = 0;
   for (int n : {1, 300, 1024, 3000, 4096, 10000, 65536})
@@ -129,6 +165,19 @@ TEST_F(BestConfig, DatabaseAnswersLikeTheRuleOnAGrid) {
         EXPECT_EQ(got->params, want->params) << k.to_string();
       }
   EXPECT_GT(hits, 100);
+  int sparse_hits = 0;
+  for (float density : {0.01f, 0.1f, 0.175f, 0.3f, 0.425f, 1.0f})
+    for (int n : {512, 4096, 16384, 65536})
+      for (std::int64_t budget : {0, 49152, 101376, 232448}) {
+        const BestKey k = key_for(sparse(n, density), budget);
+        const BestEntry* want = choose_best(all, k);
+        const auto got = db_.best_config(k);
+        ASSERT_EQ(got.has_value(), want != nullptr) << k.to_string();
+        if (!got) continue;
+        ++sparse_hits;
+        EXPECT_EQ(got->key, want->key) << k.to_string();
+      }
+  EXPECT_EQ(sparse_hits, 6 * 4 * 3);  // every budget but 49152
 }
 
 TEST(ChooseBest, EmptyAndForeignCandidatesMiss) {

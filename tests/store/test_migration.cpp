@@ -1,6 +1,8 @@
 // Schema migrations: a version-1 database written by a real H100 sweep (results/h100/tune-default.db) opens
 // in this build, is migrated to the latest version, and keeps every trial; profile counters and the clock
-// fraction round-trip. A version-2 database (made here by undoing migration 3) gains the clock fraction.
+// fraction round-trip. A version-2 database (made here by undoing migration 3) gains the clock fraction. A
+// version-5 database (the H100 one brought to version 5 by the migrations themselves) reads back dense and
+// keys block-sparse entries beside its own.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "store/detail/migrations.hpp"
 #include "store/detail/sqlite.hpp"
 #include "store/result_store.hpp"
 
@@ -106,8 +109,9 @@ TEST(Migration, AVersionTwoDatabaseGainsAnUnknownClockFraction) {
         "ALTER TABLE trials DROP COLUMN clock_fraction; ALTER TABLE trials DROP COLUMN kv_heads; "
         "ALTER TABLE trials DROP COLUMN seqlen_k; ALTER TABLE trials DROP COLUMN window_left; "
         "ALTER TABLE trials DROP COLUMN window_right; ALTER TABLE trials DROP COLUMN softcap; "
-        "ALTER TABLE trials DROP COLUMN layout; ALTER TABLE trials DROP COLUMN seqlens; PRAGMA user_version "
-        "= 2");
+        "ALTER TABLE trials DROP COLUMN layout; ALTER TABLE trials DROP COLUMN seqlens; ALTER TABLE trials "
+        "DROP COLUMN sparse_block; ALTER TABLE trials DROP COLUMN sparse_density; ALTER TABLE trials DROP "
+        "COLUMN sparse_seed; PRAGMA user_version = 2");
   }
   {
     const ResultStore reader(db_path, ResultStore::Access::read_only);  // migrated in memory only
@@ -206,6 +210,92 @@ PRAGMA user_version = 3;
   const std::optional<BestEntry> found = db.find_best(v.key);
   ASSERT_TRUE(found.has_value());
   EXPECT_TRUE(same_problem(found->problem, v.problem)) << found->problem.to_string();
+  fs::remove_all(dir);
+}
+
+bool has_column(detail::Database& db, std::string_view table, std::string_view column) {
+  detail::Statement st(db, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?");
+  st.bind(1, table).bind(2, column);
+  return st.step() && st.int64(0) > 0;
+}
+
+TEST(Migration, AVersionFiveDatabaseReadsBackDenseAndKeysBlockSparseEntriesBesideItsOwn) {
+  const fs::path dir = fs::temp_directory_path() / ("flashtune-migration-v5-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path db_path = dir / "v5.db";
+  {
+    // What a version-5 build wrote: the version-1 database of a real H100 sweep brought to version 5.
+    fs::copy_file(FLASHTUNE_V1_DB, db_path);
+    detail::Database raw(db_path);
+    detail::migrate(raw, 5);
+    EXPECT_EQ(user_version(raw), 5);
+    EXPECT_TRUE(has_column(raw, "trials", "seqlens"));
+    EXPECT_FALSE(has_column(raw, "trials", "sparse_block"));
+    EXPECT_FALSE(has_column(raw, "best", "density_pct"));
+  }
+  {
+    const ResultStore reader(db_path, ResultStore::Access::read_only);  // migrated in memory only
+    EXPECT_EQ(reader.best_entries().size(), 32u);
+  }
+  {
+    detail::Database raw(db_path, detail::Database::Mode::read_only);
+    EXPECT_EQ(user_version(raw), 5);
+  }
+  ResultStore db(db_path);
+  const std::vector<BestEntry> best = db.best_entries();
+  ASSERT_EQ(best.size(), 32u);
+  for (const BestEntry& e : best) {
+    EXPECT_EQ(e.key.problem.sparse_block, 0);
+    EXPECT_EQ(e.key.problem.density_pct, 0);
+    EXPECT_FALSE(e.problem.block_sparse()) << e.problem.to_string();
+    EXPECT_EQ(e.problem.sparse_density, 0.0f);
+    EXPECT_EQ(e.problem.sparse_seed, 0u);
+    EXPECT_EQ(ProblemKey::of(e.problem, e.key.problem.smem_budget), e.key.problem);
+    const std::optional<BestEntry> found = db.find_best(e.key);
+    ASSERT_TRUE(found.has_value()) << e.key.to_string();
+    EXPECT_EQ(found->params, e.params);
+  }
+  const std::vector<TrialRecord> trials = db.trials(db.sweeps().at(0).id);
+  ASSERT_EQ(trials.size(), 2256u);
+  for (const TrialRecord& t : trials) {
+    EXPECT_FALSE(t.problem.block_sparse());
+    EXPECT_EQ(t.problem.sparse_seed, 0u);
+  }
+
+  // A block-sparse trial round-trips next to the old ones.
+  TrialRecord t = trials.front();
+  t.id = 0;
+  t.problem.sparse_block = 64;
+  t.problem.sparse_density = 0.125f;
+  t.problem.sparse_seed = 0x8000000000000001ULL;
+  db.add_trial(t);
+  const TrialRecord back = db.trials(t.sweep_id).back();
+  EXPECT_TRUE(same_problem(back.problem, t.problem))
+      << back.problem.to_string() << " vs " << t.problem.to_string();
+
+  // Block-sparse entries of two densities sit beside the dense one of the same buckets; a dense lookup
+  // still finds the dense entry, a sparse one the nearest density.
+  const BestEntry& plain = best.front();
+  for (float density : {0.125f, 0.5f}) {
+    BestEntry v = plain;
+    v.problem.sparse_block = 64;
+    v.problem.sparse_density = density;
+    v.problem.sparse_seed = 3;
+    v.params["block_m"] = density_percent(density);
+    v.key.problem = ProblemKey::of(v.problem, plain.key.problem.smem_budget);
+    db.put_best(v);
+  }
+  EXPECT_EQ(db.best_entries().size(), 34u);
+  EXPECT_EQ(db.best_config(plain.key)->params, plain.params);
+  BestKey want = plain.key;
+  want.problem.sparse_block = 64;
+  want.problem.density_pct = 35;
+  const std::optional<BestEntry> nearest = db.best_config(want);
+  ASSERT_TRUE(nearest.has_value());
+  EXPECT_EQ(nearest->params.at("block_m"), 50);  // 13 and 50: 22 and 15 percent away
+  EXPECT_EQ(nearest->problem.sparse_density, 0.5f);
+  EXPECT_EQ(nearest->problem.sparse_seed, 3u);
   fs::remove_all(dir);
 }
 

@@ -92,6 +92,55 @@ TEST(ProblemKey, TheVariantIsPartOfTheKey) {
   EXPECT_FALSE(ProblemKey::of(mha, 1).same_family(k));
 }
 
+TEST(ProblemKey, DensityPercentRoundsHalvesUp) {
+  EXPECT_EQ(density_percent(0.25f), 25);
+  EXPECT_EQ(density_percent(0.125f), 13);  // 12.5: exact in float, half up
+  EXPECT_EQ(density_percent(0.1f), 10);
+  EXPECT_EQ(density_percent(0.29f), 29);   // 28.99999916...
+  EXPECT_EQ(density_percent(0.145f), 14);  // 14.49999958...: the float's value, not the decimal's
+  EXPECT_EQ(density_percent(0.004f), 0);
+  EXPECT_EQ(density_percent(0.005f), 0);  // 0.49999998...
+  EXPECT_EQ(density_percent(0.006f), 1);
+  EXPECT_EQ(density_percent(1.0f), 100);
+  static_assert(density_percent(0.5f) == 50);
+}
+
+TEST(ProblemKey, TheBlockSparseBlockIsTheFamilyAndItsDensityABucket) {
+  AttentionProblem p = problem(16384, 1, 16);
+  p.sparse_block = 128;
+  p.sparse_density = 0.25f;
+  p.sparse_seed = 7;
+  const ProblemKey k = ProblemKey::of(p, 232448);
+  EXPECT_EQ(k.sparse_block, 128);
+  EXPECT_EQ(k.density_pct, 25);
+  EXPECT_EQ(k.to_string(), "bf16 d128 sparse128 p25 n16384 bh16 smem232448");
+  // The dense problem: block 0, density 0, and nothing in the text.
+  const ProblemKey dense = ProblemKey::of(problem(16384, 1, 16), 232448);
+  EXPECT_EQ(dense.sparse_block, 0);
+  EXPECT_EQ(dense.density_pct, 0);
+  EXPECT_EQ(dense.to_string(), "bf16 d128 n16384 bh16 smem232448");
+  EXPECT_FALSE(dense.same_family(k));
+  // The seed is not keyed (another draw of the same density), nor a density in the same percent.
+  AttentionProblem q = p;
+  q.sparse_seed = 99;
+  q.sparse_density = 0.2504f;
+  EXPECT_EQ(ProblemKey::of(q, 232448), k);
+  // Another density is the same family in another bucket; another block is another family.
+  q.sparse_density = 0.5f;
+  EXPECT_NE(ProblemKey::of(q, 232448), k);
+  EXPECT_TRUE(ProblemKey::of(q, 232448).same_family(k));
+  q = p;
+  q.sparse_block = 64;
+  EXPECT_FALSE(ProblemKey::of(q, 232448).same_family(k));
+  // With the variant's other parts, in the order of the text.
+  p.causal = true;
+  p.kv_heads = 4;
+  p.window_left = 256;
+  p.window_right = 0;
+  EXPECT_EQ(ProblemKey::of(p, 232448).to_string(),
+            "bf16 d128 causal w256,0 g4 sparse128 p25 n16384 bh16 smem232448");
+}
+
 TEST(BestKey, ToStringNamesEveryPart) {
   const std::string s = key_for(problem(4096)).to_string();
   EXPECT_EQ(s,

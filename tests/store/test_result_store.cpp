@@ -303,6 +303,45 @@ TEST(ResultStore, BestRoundTripAndReplaceByKey) {
   EXPECT_EQ(all[0].updated_at.size(), 20u);
 }
 
+// Block-sparse problems: a trial keeps its block, density and seed (a seed above 2^63 stored as its bits); a
+// best entry keys the block and the density's percent, keeps the example's density and seed, and sits
+// beside the dense entry of the same buckets.
+TEST(ResultStore, BlockSparseTrialAndBestRoundTrip) {
+  ScratchDir dir;
+  ResultStore db(dir / "flashtune.db");
+  const std::int64_t sweep = db.begin_sweep(sample_sweep());
+  TrialRecord t = sample_trial(sweep);
+  t.problem.sparse_block = 128;
+  t.problem.sparse_density = 0.3f;
+  t.problem.sparse_seed = 0xfedcba9876543210ULL;
+  t.id = db.add_trial(t);
+  const TrialRecord dense = sample_trial(sweep);
+  db.add_trial(dense);
+  const std::vector<TrialRecord> got = db.trials(sweep);
+  ASSERT_EQ(got.size(), 2u);
+  expect_same_trial(got[0], t);
+  EXPECT_EQ(got[0].problem.sparse_block, 128);
+  EXPECT_EQ(got[0].problem.sparse_density, 0.3f);
+  EXPECT_EQ(got[0].problem.sparse_seed, 0xfedcba9876543210ULL);
+  EXPECT_TRUE(same_problem(got[0].problem, t.problem)) << got[0].problem.to_string();
+  EXPECT_FALSE(got[1].problem.block_sparse());
+  EXPECT_TRUE(same_problem(got[1].problem, dense.problem)) << got[1].problem.to_string();
+
+  const BestEntry e = entry_for(t.problem, 101376);
+  db.put_best(e);
+  db.put_best(entry_for(dense.problem, 101376));
+  ASSERT_EQ(db.best_entries().size(), 2u);
+  const std::optional<BestEntry> back = db.find_best(e.key);
+  ASSERT_TRUE(back.has_value());
+  expect_same_best(*back, e);
+  EXPECT_EQ(back->key.problem.sparse_block, 128);
+  EXPECT_EQ(back->key.problem.density_pct, 30);
+  EXPECT_TRUE(same_problem(back->problem, t.problem)) << back->problem.to_string();
+  const std::optional<BestEntry> plain = db.find_best(key_for(dense.problem, 101376));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->problem.block_sparse());
+}
+
 // A best entry reads the clock fraction of the trial it came from; unknown for a trial without one or one the
 // database does not have.
 TEST(ResultStore, BestEntriesCarryTheirTrialsClockFraction) {

@@ -30,9 +30,20 @@ TEST(TrialProtocol, ProblemRoundTrip) {
   EXPECT_TRUE(same_problem(p, v)) << v.to_string();
   // A message without them (an older sender) is the plain problem.
   nlohmann::json old = to_json(q);
-  for (const char* k : {"kv_heads", "seqlen_k", "window_left", "window_right", "softcap", "layout"})
+  for (const char* k : {"kv_heads", "seqlen_k", "window_left", "window_right", "softcap", "layout",
+                        "sparse_block", "sparse_density", "sparse_seed"})
     old.erase(k);
   EXPECT_TRUE(problem_from_json(old).plain());
+  // The block-sparse layout's fields cross too, a seed above 2^63 whole (the worker draws the same layout).
+  AttentionProblem sparse = q;
+  sparse.sparse_block = 128;
+  sparse.sparse_density = 0.1f;
+  sparse.sparse_seed = 0xfedcba9876543210ULL;
+  const AttentionProblem s = problem_from_json(nlohmann::json::parse(to_json(sparse).dump()));
+  EXPECT_TRUE(same_problem(sparse, s)) << s.to_string();
+  EXPECT_EQ(s.sparse_block, 128);
+  EXPECT_EQ(s.sparse_density, 0.1f);
+  EXPECT_EQ(s.sparse_seed, 0xfedcba9876543210ULL);
 }
 
 TEST(TrialProtocol, SpecRoundTrip) {

@@ -20,7 +20,8 @@ std::vector<GpuGroup> group_by_gpu(const std::vector<store::BestEntry>& entries)
 
 // "flashtune 0.1.0"
 std::string_view generated_by();
-inline constexpr int kExportVersion = 2;  // 2: the problem key carries the attention variant
+// 2: the problem key carries the attention variant; 3: and the block-sparse block and density.
+inline constexpr int kExportVersion = 3;
 
 // The document of export_format.hpp, keys in that order.
 nlohmann::ordered_json export_document(const std::vector<store::BestEntry>& entries);

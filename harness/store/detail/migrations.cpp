@@ -38,6 +38,12 @@
 // the longest sequence) and trials' seqlens, the sequences' query lengths "q1,q2,..." with ";k1,k2,..."
 // when the keys' differ ('' for every fixed-length trial; core/problem.hpp's seqlens_text).
 //
+// Version 6 adds block-sparse attention (core/block_layout.hpp). trials gains sparse_block (0: dense),
+// sparse_density (0 when dense) and sparse_seed (the uint64's bits as a signed 64-bit integer, as
+// sweeps.seed). best is rebuilt with sparse_block among the family columns and density_pct (round(density *
+// 100), 0 when dense) among the buckets; the example problem gains sparse_density and sparse_seed. Older
+// trials and entries become dense (sparse_block 0, density_pct 0).
+//
 // Time stamps are TEXT, UTC ISO 8601 ("2026-11-24T03:13:21Z"). REAL columns are nullable because sqlite
 // stores NaN as NULL; the store reads NULL back as NaN. Booleans are INTEGER 0/1.
 //
@@ -217,6 +223,58 @@ ALTER TABLE best_v4 RENAME TO best;
     Migration{5, R"sql(
 ALTER TABLE trials ADD COLUMN seqlens TEXT NOT NULL DEFAULT '';
 )sql"},
+    Migration{6, R"sql(
+ALTER TABLE trials ADD COLUMN sparse_block INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN sparse_density REAL NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN sparse_seed INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE best_v6 (
+  gpu_key TEXT NOT NULL REFERENCES gpus (key),
+  template_id TEXT NOT NULL,
+  source_hash TEXT NOT NULL,
+  nvrtc_version INTEGER NOT NULL,
+  dtype TEXT NOT NULL,
+  head_dim INTEGER NOT NULL,
+  causal INTEGER NOT NULL,
+  window_left INTEGER NOT NULL,
+  window_right INTEGER NOT NULL,
+  softcap INTEGER NOT NULL,
+  layout TEXT NOT NULL,
+  kv_group INTEGER NOT NULL,
+  sparse_block INTEGER NOT NULL,
+  density_pct INTEGER NOT NULL,
+  seqlen_bucket INTEGER NOT NULL,
+  seqlen_k_bucket INTEGER NOT NULL,
+  bh_bucket INTEGER NOT NULL,
+  smem_budget INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  heads INTEGER NOT NULL,
+  seqlen INTEGER NOT NULL,
+  softmax_scale REAL,
+  kv_heads INTEGER NOT NULL,
+  seqlen_k INTEGER NOT NULL,
+  softcap_value REAL NOT NULL,
+  sparse_density REAL NOT NULL,
+  sparse_seed INTEGER NOT NULL,
+  params TEXT NOT NULL,
+  median_ms REAL,
+  tflops REAL,
+  trial_id INTEGER NOT NULL,
+  sweep_id INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, causal, window_left,
+               window_right, softcap, layout, kv_group, sparse_block, density_pct, seqlen_bucket,
+               seqlen_k_bucket, bh_bucket, smem_budget)
+) WITHOUT ROWID;
+INSERT INTO best_v6
+  SELECT gpu_key, template_id, source_hash, nvrtc_version, dtype, head_dim, causal, window_left, window_right,
+         softcap, layout, kv_group, 0, 0, seqlen_bucket, seqlen_k_bucket, bh_bucket, smem_budget, batch, heads,
+         seqlen, softmax_scale, kv_heads, seqlen_k, softcap_value, 0, 0, params, median_ms, tflops, trial_id,
+         sweep_id, updated_at
+  FROM best;
+DROP TABLE best;
+ALTER TABLE best_v6 RENAME TO best;
+)sql"},
 };
 static_assert(kMigrations.back().version == kLatestSchemaVersion,
               "kLatestSchemaVersion is the last migration");
@@ -253,14 +311,20 @@ int checked_version(Database& db) {
 }  // namespace
 
 void migrate(Database& db) {
-  if (checked_version(db) == kLatestSchemaVersion) return;
+  migrate(db, kLatestSchemaVersion);
+}
+
+void migrate(Database& db, int version) {
+  if (version < 1 || version > kLatestSchemaVersion)
+    throw Error(ErrorKind::internal, fmt::format("no schema version {} to migrate to", version));
+  if (checked_version(db) >= version) return;
   Transaction tx(db);
-  const int version = checked_version(db);  // again, under the write lock: another process may have migrated
+  const int from = checked_version(db);  // again, under the write lock: another process may have migrated
+  if (from >= version) return;
   for (const Migration& m : kMigrations)
-    if (m.version > version) db.exec(m.sql);
-  // PRAGMA takes no bound parameters; both values are this file's constants.
-  db.exec(fmt::format("PRAGMA user_version = {}; PRAGMA application_id = {}", kLatestSchemaVersion,
-                      kApplicationId));
+    if (m.version > from && m.version <= version) db.exec(m.sql);
+  // PRAGMA takes no bound parameters: the version is checked above, the application id a constant.
+  db.exec(fmt::format("PRAGMA user_version = {}; PRAGMA application_id = {}", version, kApplicationId));
   tx.commit();
 }
 
