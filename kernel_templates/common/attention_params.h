@@ -62,6 +62,12 @@ struct AttentionParams {
   const int* sparse_cols;    // block-sparse: their indices, ascending, sparse_cols_per_row per query block
   int sparse_block;          // block-sparse: positions per block (queries and keys)
   int sparse_cols_per_row;
+  // The backward (fa2_bwd): dO laid out as O (o_stride), the gradients dQ as Q, dK as K, dV as V (their
+  // strides); o and lse are then the forward's outputs, read.
+  const void* d_o;
+  void* d_q;
+  void* d_k;
+  void* d_v;
 };
 
 }  // namespace flashtune

@@ -72,6 +72,17 @@ struct KeyMask {
            (right >= 0 && key > query + offset + right) || (left >= 0 && key < query + offset - left);
   }
 
+  // The queries that attend some key of [k0, k0 + block_n) (the backward's loop over query tiles): [lo, hi),
+  // empty when hi <= lo; `seqlen` queries.
+  FLASHTUNE_HOST_DEVICE constexpr int lo_query(int k0, bool causal) const {
+    const int lo = causal ? k0 - offset : (right >= 0 ? k0 - offset - right : 0);
+    return lo > 0 ? lo : 0;
+  }
+  FLASHTUNE_HOST_DEVICE constexpr int hi_query(int k0, int block_n, int seqlen) const {
+    const int k_last = (k0 + block_n < seqlen_k ? k0 + block_n : seqlen_k) - 1;
+    return left >= 0 && k_last - offset + left + 1 < seqlen ? k_last - offset + left + 1 : seqlen;
+  }
+
   // Whether the key block [k0, k0 + block_n) needs the element mask for query rows [q_first, q_last]: some of
   // its keys lie past the sequence, after the first row's diagonal or window, or before the last row's
   // window.
