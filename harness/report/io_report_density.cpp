@@ -25,11 +25,12 @@ ReportSection bytes_vs_density(const IoData& d) {
   ReportSection s{
       .number = 8,
       .title = "Block sparsity: bytes vs block density",
-      .intro = "fa2_fwd on block-sparse layouts (core/block_layout.hpp) that differ only in their density: tiles "
-               "of blocks the layout drops are never loaded, so K and V's bytes fall with the density. Per "
-               "density the fastest configuration with counters; x is the drawn layout's density (kept blocks "
-               "/ all). The measured/model columns compare the SMs' L2 traffic with the requested bytes and "
-               "DRAM with the DRAM estimate of the same trial."};
+      .intro =
+          "fa2_fwd on block-sparse layouts (core/block_layout.hpp) that differ only in their density: tiles "
+          "of blocks the layout drops are never loaded, so K and V's bytes fall with the density. Per "
+          "density the fastest configuration with counters; x is the drawn layout's density (kept blocks "
+          "/ all). The measured/model columns compare the SMs' L2 traffic with the requested bytes and "
+          "DRAM with the DRAM estimate of the same trial."};
   std::map<std::string, std::vector<const ProblemRows*>> families;
   for (const ProblemRows& p : d.problems)
     if (p.problem.block_sparse() && !rows_of(p, "fa2_fwd").empty())

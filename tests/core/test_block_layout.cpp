@@ -13,7 +13,11 @@ namespace flashtune {
 namespace {
 
 AttentionProblem sparse_problem() {
-  return {.seqlen = 256, .head_dim = 64, .seqlen_k = 384, .sparse_block = 64, .sparse_density = 0.4f,
+  return {.seqlen = 256,
+          .head_dim = 64,
+          .seqlen_k = 384,
+          .sparse_block = 64,
+          .sparse_density = 0.4f,
           .sparse_seed = 7};
 }
 
@@ -38,8 +42,8 @@ TEST(BlockLayout, DrawMatchesTheDocumentedSplitmix) {
 }
 
 TEST(BlockLayout, DensityFollowsTheParameterAndTheSeedChangesTheDraw) {
-  AttentionProblem p{.seqlen = 16384, .head_dim = 128, .sparse_block = 128, .sparse_density = 0.25f,
-                     .sparse_seed = 1};
+  AttentionProblem p{
+      .seqlen = 16384, .head_dim = 128, .sparse_block = 128, .sparse_density = 0.25f, .sparse_seed = 1};
   const BlockLayout a = block_layout(p);
   EXPECT_NEAR(a.density(), 0.25, 0.01);  // 16384 draws
   p.sparse_seed = 2;
@@ -112,7 +116,9 @@ TEST(BlockLayout, ValidateRefusesInconsistentFields) {
                    +[](AttentionProblem& q) { q.sparse_density = 0.0f; },
                    +[](AttentionProblem& q) { q.sparse_density = 1.5f; },
                    +[](AttentionProblem& q) { q.sparse_block = 0; },
-                   +[](AttentionProblem& q) { q = varlen_problem(q, {100, 200}); }}) {
+                   +[](AttentionProblem& q) {
+                     q = varlen_problem(q, {100, 200});
+                   }}) {
     AttentionProblem q = sparse_problem();
     bad(q);
     EXPECT_THROW(validate(q), Error) << q.to_string();
