@@ -18,6 +18,8 @@
 //     atomics. The next query tile's Q and dO are loaded (cp.async) under that dQ step: after the barrier no
 //     warp reads them any more.
 //  3. fa2_bwd_convert_dq: dQ = scale * the accumulator, rounded to T at Q's strides (one warp per row).
+// Every kernel takes AttentionParams alone (the harness's launch convention); the softmax scale is
+// p.scale_log2 / log2(e).
 // dK is scaled (dK = scale * dS^T Q) and written with dV at the end of the CTA.
 //
 // Workspace (fp32): the dQ accumulator [batch * heads, seqlen, head_dim], then D [batch * heads, seqlen]
@@ -119,13 +121,14 @@ __global__ void __launch_bounds__(128) fa2_bwd_preprocess(const AttentionParams 
 
 // Kernel 3: dQ = scale * accumulator, one warp per query row.
 template <int kHeadDim, typename T>
-__global__ void __launch_bounds__(128) fa2_bwd_convert_dq(const AttentionParams p, float scale) {
+__global__ void __launch_bounds__(128) fa2_bwd_convert_dq(const AttentionParams p) {
   constexpr int kCols = kHeadDim / 32;
   const int lane = threadIdx.x % 32;
   const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
   const long long r = static_cast<long long>(blockIdx.x) * 4 + threadIdx.x / 32;
   if (r >= rows) return;
   const long long bh = r / p.seqlen, i = r % p.seqlen, b = bh / p.heads, h = bh % p.heads;
+  const float scale = p.scale_log2 * 0.69314718055994530942f;  // the softmax scale
   const float* const acc = static_cast<const float*>(p.workspace) + r * kHeadDim;
   T* const dq = static_cast<T*>(p.d_q) + b * p.q_stride.batch + h * p.q_stride.head + i * p.q_stride.row;
 #pragma unroll
@@ -137,9 +140,9 @@ __global__ void __launch_bounds__(128) fa2_bwd_convert_dq(const AttentionParams 
   }
 }
 
-// Kernel 2. scale: the softmax scale (dK's factor); p.scale_log2 = scale * log2(e).
+// Kernel 2. p.scale_log2 is the softmax scale times log2(e) (no softcap): dK's factor is recovered from it.
 template <class Tr, bool kCausal, typename T, int kVariant = 0>
-__global__ void __launch_bounds__(Tr::kThreads, 1) fa2_bwd(const AttentionParams p, float scale) {
+__global__ void __launch_bounds__(Tr::kThreads, 1) fa2_bwd(const AttentionParams p) {
   static_assert((kVariant & ~3) == 0, "fa2_bwd runs variant bits 1 (general) and 2 (window) only");
   constexpr int kBlockM = Tr::kBlockM;
   constexpr int kBlockN = Tr::kBlockN;
@@ -365,6 +368,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1) fa2_bwd(const AttentionParams
   }
 
   // dK = scale * dS^T Q and dV, rows inside the keys, at K's and V's strides.
+  const float scale = p.scale_log2 * 0.69314718055994530942f;
   T* const dK = static_cast<T*>(p.d_k) + b * p.k_stride.batch + kvh * p.k_stride.head;
   T* const dV = static_cast<T*>(p.d_v) + b * p.v_stride.batch + kvh * p.v_stride.head;
 #pragma unroll

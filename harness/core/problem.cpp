@@ -27,13 +27,19 @@ std::vector<int> prefix_sums(const AttentionProblem& p, bool kv) {
 
 FLASHTUNE_ENUM_NAME_FUNCTIONS(Layout, kLayouts, parse_layout)
 
+namespace {
+constexpr EnumNames<Pass, 2> kPasses{{{{Pass::fwd, "fwd"}, {Pass::bwd, "bwd"}}}};
+}  // namespace
+
+FLASHTUNE_ENUM_NAME_FUNCTIONS(Pass, kPasses, parse_pass)
+
 float AttentionProblem::scale() const {
   return softmax_scale != 0.0f ? softmax_scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
 }
 
 bool AttentionProblem::plain() const {
   return num_kv_heads() == heads && keys() == seqlen && !windowed() && softcap == 0.0f &&
-         layout == Layout::bhsd && !block_sparse();
+         layout == Layout::bhsd && !block_sparse() && pass == Pass::fwd;
 }
 
 int AttentionProblem::len_q(int b) const {
@@ -115,11 +121,12 @@ double AttentionProblem::attended_pairs() const {
 }
 
 double AttentionProblem::flops() const {
+  const double factor = pass == Pass::bwd ? 2.5 : 1.0;
   if (!varlen() && keys() == seqlen && !windowed() && !block_sparse()) {
     const double f = 4.0 * batch * heads * static_cast<double>(seqlen) * seqlen * head_dim;
-    return causal ? f / 2 : f;
+    return factor * (causal ? f / 2 : f);
   }
-  return 4.0 * head_dim * attended_pairs();
+  return factor * 4.0 * head_dim * attended_pairs();
 }
 
 std::string AttentionProblem::to_string() const {
@@ -137,6 +144,7 @@ std::string AttentionProblem::to_string() const {
     if (total_k() != total_q() || !seqlens_k.empty()) s += fmt::format(" Tk{}", total_k());
   }
   if (block_sparse()) s += fmt::format(" sparse {} p{} s{}", sparse_block, sparse_density, sparse_seed);
+  if (pass == Pass::bwd) s += " bwd";
   return s;
 }
 
@@ -200,7 +208,7 @@ bool same_problem(const AttentionProblem& a, const AttentionProblem& b) {
          x.kv_heads == y.kv_heads && x.seqlen_k == y.seqlen_k && x.window_left == y.window_left &&
          x.window_right == y.window_right && x.softcap == y.softcap && x.layout == y.layout &&
          x.seqlens == y.seqlens && x.seqlens_k == y.seqlens_k && x.sparse_block == y.sparse_block &&
-         x.sparse_density == y.sparse_density && x.sparse_seed == y.sparse_seed;
+         x.sparse_density == y.sparse_density && x.sparse_seed == y.sparse_seed && x.pass == y.pass;
 }
 
 void validate(const AttentionProblem& p) {

@@ -41,6 +41,12 @@ enum class Layout { bhsd, bshd, thd };
 std::string_view to_string(Layout l);  // "bhsd"
 std::optional<Layout> parse_layout(std::string_view s);
 
+// Which pass of attention a problem times: the forward (O and LSE from Q, K, V) or the backward (dQ, dK, dV
+// from Q, K, V, O, LSE and dO, recomputing P: issue 17's fa2_bwd).
+enum class Pass { fwd, bwd };
+std::string_view to_string(Pass p);  // "fwd"
+std::optional<Pass> parse_pass(std::string_view s);
+
 // Offset, in elements, of row `row` of head `head` of batch entry `b` in a packed tensor of `heads` heads of
 // `rows` rows each.
 constexpr std::int64_t element_offset(Layout l, std::int64_t b, std::int64_t head, std::int64_t row,
@@ -68,6 +74,7 @@ struct AttentionProblem {
   int sparse_block = 0;           // block-sparse: the layout's block, in queries and in keys; 0: dense
   float sparse_density = 0.0f;    // block-sparse: the fraction of layout blocks kept, in (0, 1]
   std::uint64_t sparse_seed = 0;  // block-sparse: the layout's draw (core/block_layout.hpp)
+  Pass pass = Pass::fwd;
 
   float scale() const;
   int num_kv_heads() const { return kv_heads > 0 ? kv_heads : heads; }
@@ -88,7 +95,7 @@ struct AttentionProblem {
   // this problem's layout.
   std::int64_t offset(int b, int head, std::int64_t row, bool kv) const;
   // Whether only the FlashAttention benchmarks' problem remains: equal lengths, one key head per query head,
-  // no window, no cap, dense, bhsd.
+  // no window, no cap, dense, bhsd, the forward pass.
   bool plain() const;
 
   std::int64_t elements() const;     // of Q or O: heads * total_q() * head_dim
@@ -97,11 +104,11 @@ struct AttentionProblem {
   // (query, key) pairs the mask attends, over the whole problem.
   double attended_pairs() const;
   // FLOPs as the FlashAttention benchmarks count them: 4*B*H*N^2*d, halved when causal, for equal lengths and
-  // no window; otherwise 4*d times the attended pairs.
+  // no window; otherwise 4*d times the attended pairs. The backward counts 2.5 times the forward's.
   double flops() const;
   // "B4 H16 N4096 d128 bf16 causal"; variants add "KV4", "Nk8192", "window 1024,0", "softcap 30", "bshd",
   // "thd T16384" (varlen: the total query rows, and "Tk..." when the keys' differ), "sparse 128 p0.25 s7"
-  // (block-sparse: block, density, seed).
+  // (block-sparse: block, density, seed), " bwd" (the backward pass).
   std::string to_string() const;
 
   // The same problem with kv_heads and seqlen_k resolved (never 0): the form stored and compared.

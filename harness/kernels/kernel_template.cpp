@@ -11,6 +11,7 @@
 namespace flashtune {
 
 const KernelTemplate& fa2_template();       // fa2_template.cpp
+const KernelTemplate& fa2_bwd_template();   // fa2_bwd_template.cpp
 const KernelTemplate& standard_template();  // standard_template.cpp
 const KernelTemplate& fa1_template();       // fa1_template.cpp
 const KernelTemplate& fault_template();     // fault_template.cpp (testing only)
@@ -50,6 +51,8 @@ std::optional<std::string> unsupported_reason(const KernelTemplate& t, const Par
                                               const AttentionProblem& p) {
   const TemplateSupport s = t.support(values);
   auto no = [&](std::string what) { return fmt::format("{} does not support {}", t.id(), what); };
+  if (std::find(s.passes.begin(), s.passes.end(), p.pass) == s.passes.end())
+    return no(fmt::format("the {} pass", to_string(p.pass)));
   if (std::find(s.head_dims.begin(), s.head_dims.end(), p.head_dim) == s.head_dims.end())
     return no(fmt::format("head_dim {} (it has {})", p.head_dim, fmt::join(s.head_dims, ", ")));
   if (p.num_kv_heads() != p.heads && !s.grouped_heads)
@@ -93,7 +96,8 @@ TensorMapRequest::Tensor tensor_from_string(std::string_view name) {
 namespace {
 const std::vector<const KernelTemplate*>& catalog() {
   static const std::vector<const KernelTemplate*> all = {
-      &fa2_template(), &standard_template(), &fa1_template(), &hopper_template(), &fault_template(),
+      &fa2_template(),    &standard_template(), &fa1_template(),
+      &hopper_template(), &fa2_bwd_template(),  &fault_template(),
   };
   return all;
 }

@@ -70,6 +70,7 @@ struct TemplateSupport {
   bool window = false;           // window_left / window_right
   bool softcap = false;
   std::vector<Layout> layouts{Layout::bhsd};
+  std::vector<Pass> passes{Pass::fwd};  // the pass its kernels compute (fa2_bwd: the backward)
   // Block-sparse layouts whose block is a multiple of the configuration's query and key tiles (0: none).
   int sparse_tile_m = 0;
   int sparse_tile_n = 0;

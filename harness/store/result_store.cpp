@@ -105,7 +105,7 @@ Layout parse_layout_column(const std::string& text, const Database& db) {
 }
 
 // kv_heads, seqlen_k, window_left, window_right, softcap, layout (schema 4); trials' seqlens (5) and
-// sparse_block, sparse_density, sparse_seed (6) follow.
+// sparse_block, sparse_density, sparse_seed and pass (6) follow.
 void read_variant(Columns& c, AttentionProblem& p, const Database& db) {
   c.read(p.kv_heads, p.seqlen_k, p.window_left, p.window_right, p.softcap);
   p.layout = parse_layout_column(c.text(), db);
@@ -119,7 +119,7 @@ constexpr std::string_view kTrialColumns =
     "noise, stop, timed_budget, remeasured_ms, tflops, created_at, profiled, dram_read_bytes, "
     "dram_write_bytes, l2_bytes, profiled_ns, activity_ns, counters_json, clock_fraction, kv_heads, "
     "seqlen_k, "
-    "window_left, window_right, softcap, layout, seqlens, sparse_block, sparse_density, sparse_seed";
+    "window_left, window_right, softcap, layout, seqlens, sparse_block, sparse_density, sparse_seed, pass";
 
 TrialRecord read_trial(const Statement& st, const Database& db) {
   Columns c(st);
@@ -149,6 +149,13 @@ TrialRecord read_trial(const Statement& st, const Database& db) {
   }
   c.read(t.problem.sparse_block, t.problem.sparse_density);
   t.problem.sparse_seed = std::bit_cast<std::uint64_t>(c.int64());
+  const std::string pass = c.text();
+  if (auto ps = parse_pass(pass)) {
+    t.problem.pass = *ps;
+  } else {
+    throw Error(ErrorKind::io,
+                fmt::format("{}: trial {} has an unknown pass '{}'", db.path().string(), t.id, pass));
+  }
   return t;
 }
 
@@ -436,7 +443,7 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
       db,
       fmt::format("INSERT INTO trials ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                  "?, ?, ?, ?, ?, ?, ?, ?)",
+                  "?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   kTrialColumns));
   const AttentionProblem p = t.problem.resolved();
   st.bind_all(t.sweep_id, p.batch, p.heads, p.seqlen, p.head_dim, to_string(p.dtype), p.causal,
@@ -448,7 +455,7 @@ std::int64_t ResultStore::add_trial(const TrialRecord& t) {
               t.dram_write_bytes, t.l2_bytes, t.profiled_ns, t.activity_ns, t.counters_json, t.clock_fraction,
               p.kv_heads, p.seqlen_k, p.window_left, p.window_right, static_cast<double>(p.softcap),
               to_string(p.layout), seqlens_text(p), p.sparse_block, static_cast<double>(p.sparse_density),
-              std::bit_cast<std::int64_t>(p.sparse_seed));
+              std::bit_cast<std::int64_t>(p.sparse_seed), to_string(p.pass));
   st.run();
   const std::int64_t id = db.last_insert_rowid();
   tx.commit();

@@ -38,7 +38,8 @@ json to_json(const AttentionProblem& p) {
               {"seqlens_k", p.seqlens_k},
               {"sparse_block", p.sparse_block},
               {"sparse_density", p.sparse_density},
-              {"sparse_seed", p.sparse_seed}};
+              {"sparse_seed", p.sparse_seed},
+              {"pass", to_string(p.pass)}};
 }
 
 AttentionProblem problem_from_json(const json& j) {
@@ -65,6 +66,9 @@ AttentionProblem problem_from_json(const json& j) {
   p.sparse_block = j.value("sparse_block", 0);
   p.sparse_density = j.value("sparse_density", 0.0f);
   p.sparse_seed = j.value("sparse_seed", std::uint64_t{0});
+  const auto pass = parse_pass(j.value("pass", std::string("fwd")));
+  if (!pass) throw std::runtime_error("bad pass in problem");
+  p.pass = *pass;
   return p;
 }
 

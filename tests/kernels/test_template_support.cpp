@@ -1,6 +1,7 @@
 // What each template runs beyond the plain problem (TemplateSupport), and the reason a configuration is
 // pruned for a problem outside it: unsupported_reason, and run::Instance::try_make, which every path (tune,
 // check, bench, the runtime) builds its configurations with.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -24,8 +25,15 @@ TEST(TemplateSupport, EveryTemplateRunsThePlainProblemAndSaysWhatElse) {
   for (const std::string& id : template_ids()) {
     const KernelTemplate& t = find_template(id);
     const ParamValues v = t.default_config(variant_of(plain()));
-    EXPECT_FALSE(unsupported_reason(t, v, plain())) << id;
     const TemplateSupport s = t.support(v);
+    ASSERT_EQ(s.passes.size(), 1u) << id;  // a template computes one pass
+    AttentionProblem p = plain();
+    p.pass = s.passes.front();
+    EXPECT_FALSE(unsupported_reason(t, v, p)) << id;
+    AttentionProblem other = plain();
+    other.pass = p.pass == Pass::fwd ? Pass::bwd : Pass::fwd;
+    EXPECT_NE(reason_of(t, other).find(fmt::format("the {} pass", to_string(other.pass))), std::string::npos)
+        << id;
     for (int d : s.head_dims) EXPECT_TRUE(d == 64 || d == 96 || d == 128 || d == 256) << id << " " << d;
     EXPECT_FALSE(s.layouts.empty()) << id;
   }

@@ -111,7 +111,7 @@ TEST(Migration, AVersionTwoDatabaseGainsAnUnknownClockFraction) {
         "ALTER TABLE trials DROP COLUMN window_right; ALTER TABLE trials DROP COLUMN softcap; "
         "ALTER TABLE trials DROP COLUMN layout; ALTER TABLE trials DROP COLUMN seqlens; ALTER TABLE trials "
         "DROP COLUMN sparse_block; ALTER TABLE trials DROP COLUMN sparse_density; ALTER TABLE trials DROP "
-        "COLUMN sparse_seed; PRAGMA user_version = 2");
+        "COLUMN sparse_seed; ALTER TABLE trials DROP COLUMN pass; PRAGMA user_version = 2");
   }
   {
     const ResultStore reader(db_path, ResultStore::Access::read_only);  // migrated in memory only
@@ -261,6 +261,7 @@ TEST(Migration, AVersionFiveDatabaseReadsBackDenseAndKeysBlockSparseEntriesBesid
   for (const TrialRecord& t : trials) {
     EXPECT_FALSE(t.problem.block_sparse());
     EXPECT_EQ(t.problem.sparse_seed, 0u);
+    EXPECT_EQ(t.problem.pass, Pass::fwd);
   }
 
   // A block-sparse trial round-trips next to the old ones.

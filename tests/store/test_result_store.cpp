@@ -326,6 +326,13 @@ TEST(ResultStore, BlockSparseTrialAndBestRoundTrip) {
   EXPECT_TRUE(same_problem(got[0].problem, t.problem)) << got[0].problem.to_string();
   EXPECT_FALSE(got[1].problem.block_sparse());
   EXPECT_TRUE(same_problem(got[1].problem, dense.problem)) << got[1].problem.to_string();
+  // The backward pass round-trips (and is not the forward problem).
+  TrialRecord bwd = sample_trial(sweep);
+  bwd.problem.pass = Pass::bwd;
+  db.add_trial(bwd);
+  const TrialRecord bwd_back = db.trials(sweep).back();
+  EXPECT_EQ(bwd_back.problem.pass, Pass::bwd);
+  EXPECT_FALSE(same_problem(bwd_back.problem, dense.problem));
 
   const BestEntry e = entry_for(t.problem, 101376);
   db.put_best(e);

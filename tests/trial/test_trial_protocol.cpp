@@ -26,12 +26,14 @@ TEST(TrialProtocol, ProblemRoundTrip) {
   p.window_right = 0;
   p.softcap = 30.5f;
   p.layout = Layout::bshd;
+  p.pass = Pass::bwd;
   const AttentionProblem v = problem_from_json(nlohmann::json::parse(to_json(p).dump()));
   EXPECT_TRUE(same_problem(p, v)) << v.to_string();
+  EXPECT_EQ(v.pass, Pass::bwd);
   // A message without them (an older sender) is the plain problem.
   nlohmann::json old = to_json(q);
   for (const char* k : {"kv_heads", "seqlen_k", "window_left", "window_right", "softcap", "layout",
-                        "sparse_block", "sparse_density", "sparse_seed"})
+                        "sparse_block", "sparse_density", "sparse_seed", "pass"})
     old.erase(k);
   EXPECT_TRUE(problem_from_json(old).plain());
   // The block-sparse layout's fields cross too, a seed above 2^63 whole (the worker draws the same layout).

@@ -1,7 +1,7 @@
 // The `problems:` section. Each entry is a map whose fields may be lists; the entry expands to the product of
 // its fields, dtype varying slowest, then head_dim, causal, seqlen, and the rest (tokens, batch, hidden,
 // heads, scale, then the variant's: kv_heads, seqlen_k, window_left, window_right, softcap, layout,
-// sparse_block, sparse_density, sparse_seed):
+// sparse_block, sparse_density, sparse_seed, pass):
 //
 //   - {tokens: 16384, hidden: 2048, dtype: bf16, head_dim: [64, 128], seqlen: [1024, 4096]}
 //     # B16 H32 N1024 d64, B4 H32 N4096 d64, B16 H16 N1024 d128, B4 H16 N4096 d128
@@ -26,6 +26,8 @@
 //   - {batch: 1, heads: 16, seqlen: 16384, head_dim: 128, sparse_block: 128, sparse_density: [0.1, 0.25,
 //   0.5]}
 //
+// The pass (`pass: bwd`, default fwd) says which one a problem times: fa2_bwd's problems are backward ones.
+//
 // Every expanded problem must pass flashtune::validate and appear once.
 #include <climits>
 #include <cmath>
@@ -44,9 +46,9 @@ constexpr std::uint64_t kMaxRows = std::uint64_t{1} << 31;  // validate()'s limi
 
 // The fields in expansion order: the first varies slowest.
 constexpr std::string_view kFields[] = {
-    "dtype",        "head_dim", "causal", "seqlen",       "tokens",         "batch",
-    "hidden",       "heads",    "scale",  "kv_heads",     "seqlen_k",       "window_left",
-    "window_right", "softcap",  "layout", "sparse_block", "sparse_density", "sparse_seed"};
+    "dtype",  "head_dim",     "causal",         "seqlen",      "tokens",      "batch",        "hidden",
+    "heads",  "scale",        "kv_heads",       "seqlen_k",    "window_left", "window_right", "softcap",
+    "layout", "sparse_block", "sparse_density", "sparse_seed", "pass"};
 enum Slot {
   dtype,
   head_dim,
@@ -66,12 +68,13 @@ enum Slot {
   sparse_block,
   sparse_density,
   sparse_seed,
+  pass,
   kSlots
 };
 
 struct Choice {
   Value at;
-  std::int64_t i = 0;  // integer fields, dtype (as DType), causal (0/1), layout (as Layout)
+  std::int64_t i = 0;  // integer fields, dtype (as DType), causal (0/1), layout (as Layout), pass (as Pass)
   double x = 0;        // scale, softcap, sparse_density
 };
 
@@ -177,6 +180,13 @@ std::vector<Choice> read_field(const YamlReader& r, Slot slot, const Value& v) {
       case sparse_seed:
         c.i = r.integer(e, what, 0, INT64_MAX);
         break;
+      case pass: {
+        const std::string text = r.string(e, what);
+        const std::optional<Pass> ps = parse_pass(text);
+        if (!ps) r.fail(e.where, fmt::format("{}: expected fwd or bwd, got '{}'", what, text));
+        c.i = static_cast<std::int64_t>(*ps);
+        break;
+      }
       default:
         c.i = r.integer(e, what, 1, INT_MAX);
         break;
@@ -192,7 +202,7 @@ void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate&
   r.allow_only(fields, "problem",
                {"tokens", "hidden",  "batch",     "heads",        "seqlen",         "head_dim",     "dtype",
                 "causal", "scale",   "kv_heads",  "seqlen_k",     "window_left",    "window_right", "softcap",
-                "layout", "lengths", "lengths_k", "sparse_block", "sparse_density", "sparse_seed"});
+                "layout", "lengths", "lengths_k", "sparse_block", "sparse_density", "sparse_seed",  "pass"});
   const auto [lengths, lengths_k] = read_lengths(r, fields);
   const bool varlen = !lengths.empty();
   auto needs_one = [&](std::string_view a, std::string_view b) {
@@ -247,6 +257,7 @@ void expand_entry(const YamlReader& r, const Value& entry, const KernelTemplate&
     if (has(sparse_block)) p.sparse_block = static_cast<int>(pick(sparse_block).i);
     if (has(sparse_density)) p.sparse_density = static_cast<float>(pick(sparse_density).x);
     if (has(sparse_seed)) p.sparse_seed = static_cast<std::uint64_t>(pick(sparse_seed).i);
+    if (has(pass)) p.pass = static_cast<Pass>(pick(pass).i);
     if (varlen) {
       // batch came with the lengths
     } else if (has(tokens)) {

@@ -42,7 +42,9 @@
 // sparse_density (0 when dense) and sparse_seed (the uint64's bits as a signed 64-bit integer, as
 // sweeps.seed). best is rebuilt with sparse_block among the family columns and density_pct (round(density *
 // 100), 0 when dense) among the buckets; the example problem gains sparse_density and sparse_seed. Older
-// trials and entries become dense (sparse_block 0, density_pct 0).
+// trials and entries become dense (sparse_block 0, density_pct 0). trials also gains pass ('fwd' | 'bwd', the
+// problem's AttentionProblem::pass; older trials are forward ones); best needs no pass column, a template
+// computing one pass (its template_id says which).
 //
 // Time stamps are TEXT, UTC ISO 8601 ("2026-11-24T03:13:21Z"). REAL columns are nullable because sqlite
 // stores NaN as NULL; the store reads NULL back as NaN. Booleans are INTEGER 0/1.
@@ -227,6 +229,7 @@ ALTER TABLE trials ADD COLUMN seqlens TEXT NOT NULL DEFAULT '';
 ALTER TABLE trials ADD COLUMN sparse_block INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE trials ADD COLUMN sparse_density REAL NOT NULL DEFAULT 0;
 ALTER TABLE trials ADD COLUMN sparse_seed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN pass TEXT NOT NULL DEFAULT 'fwd';
 
 CREATE TABLE best_v6 (
   gpu_key TEXT NOT NULL REFERENCES gpus (key),
