@@ -6,7 +6,7 @@
 
 namespace flashtune::verify {
 
-std::vector<double> head_rows(const std::vector<std::uint16_t>& x, const AttentionProblem& p, int b, int head,
+std::vector<double> head_rows(std::span<const std::uint16_t> x, const AttentionProblem& p, int b, int head,
                               bool kv) {
   const auto d = static_cast<std::size_t>(p.head_dim);
   const int rows = kv ? p.len_k(b) : p.len_q(b);

@@ -2,6 +2,7 @@
 // The pieces the float64 references (cpu_reference.hpp, cpu_reference_bwd.hpp) share: one head's rows
 // widened to double, the keys a query row attends under core/problem.hpp's mask, and a dot product.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/problem.hpp"
@@ -10,7 +11,7 @@ namespace flashtune::verify {
 
 // The rows of head `head` of sequence b of a tensor shaped like Q (kv false: p.elements() dtype values in
 // p.layout) or like K / V (kv true), widened exactly: [rows, head_dim], rows = len_q(b) or len_k(b).
-std::vector<double> head_rows(const std::vector<std::uint16_t>& x, const AttentionProblem& p, int b, int head,
+std::vector<double> head_rows(std::span<const std::uint16_t> x, const AttentionProblem& p, int b, int head,
                               bool kv);
 
 // The keys query row i of a sequence of n queries and nk keys attends: [lo, hi), empty when lo >= hi (the
