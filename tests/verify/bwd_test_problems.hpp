@@ -1,6 +1,7 @@
 #pragma once
 // Small problems of every attention variant (core/problem.hpp), shared by the backward references' tests:
 // fp16 (finite differences step by fp16 neighbours, 2^-10 apart relative), head_dim 64, a few heads and rows.
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,13 @@ inline std::vector<BwdCase> bwd_cases() {
   sparse_gqa.sparse_seed = 3;
   v.push_back({"BlockSparseGqaCausalWindow", sparse_gqa});
   return v;
+}
+
+// The case of this name in bwd_cases().
+inline AttentionProblem bwd_case(const std::string& name) {
+  for (const BwdCase& c : bwd_cases())
+    if (c.name == name) return c.problem;
+  throw std::invalid_argument("no backward test case " + name);
 }
 
 }  // namespace flashtune::verify::testing
