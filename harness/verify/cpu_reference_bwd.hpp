@@ -21,7 +21,7 @@
 // caller lists flat batch*kv_heads + kv_head indices, and gets dK and dV of those heads and dQ, LSE and D of
 // their groups' query heads (h = kv_head * p.group() + g). Cost is about 8 * head_dim flops per attended
 // (query, key) pair. Rows are spread over std::threads in two passes (query rows: lse, D, dq; key rows: dk,
-// dv), so results do not depend on the thread count; memory is the outputs and one head's rows.
+// dv), so results do not depend on the thread count; memory is the outputs and one group's rows.
 #include <cstdint>
 #include <span>
 #include <vector>
