@@ -12,52 +12,10 @@
 
 #include "core/block_layout.hpp"
 #include "core/error.hpp"
-#include "verify/half_convert.hpp"
+#include "verify/attention_rows.hpp"
 
 namespace flashtune::verify {
 namespace {
-
-// The rows of head `head` of sequence b, of Q (kv false) or of K / V, widened: [rows, head_dim].
-std::vector<double> head_rows(const std::vector<std::uint16_t>& x, const AttentionProblem& p, int b, int head,
-                              bool kv) {
-  const auto d = static_cast<std::size_t>(p.head_dim);
-  const int rows = kv ? p.len_k(b) : p.len_q(b);
-  std::vector<double> out(static_cast<std::size_t>(rows) * d);
-  for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) {
-    const auto at = static_cast<std::size_t>(p.offset(b, head, static_cast<std::int64_t>(r), kv));
-    for (std::size_t c = 0; c < d; ++c) out[r * d + c] = to_float(x[at + c], p.dtype);
-  }
-  return out;
-}
-
-// Four partial sums: lets the compiler keep several multiply-adds in flight (a plain double reduction is not
-// reordered without -ffast-math). The order differs from a left-to-right sum by ~1e-16 relative.
-double dot(const double* a, const double* b, int n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < n; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
-}
-
-// The keys row i of a sequence of n queries and nk keys attends: [lo, hi), empty when lo >= hi
-// (core/problem.hpp's mask).
-struct KeyRange {
-  std::int64_t lo = 0, hi = 0;
-};
-KeyRange attended_keys(const AttentionProblem& p, std::int64_t n, std::int64_t nk, std::int64_t i) {
-  const std::int64_t offset = nk - n;
-  KeyRange r{0, nk};
-  if (p.causal) r.hi = std::min(r.hi, i + offset + 1);
-  if (p.window_right >= 0) r.hi = std::min(r.hi, i + offset + p.window_right + 1);
-  if (p.window_left >= 0) r.lo = std::max<std::int64_t>(0, i + offset - p.window_left);
-  return r;
-}
 
 // One head: rows [row_begin, row_end) of O and LSE into o / lse (already offset to this head). q holds the
 // head's n query rows, k and v its key/value head's nk rows. layout: the block-sparse layout, or null.
