@@ -140,6 +140,28 @@ __global__ void __launch_bounds__(128) fa2_bwd_convert_dq(const AttentionParams 
   }
 }
 
+// One k16 step (ks, over head_dim) of acc += A B^T on a warp's rows: A's kKT 16-row tiles at a_base (the
+// WarpAddrs q pattern), B's kN8 n8 tiles n-major at b_base (the k pattern) from 16-row step n16 on. S^T = K
+// Q^T and dP^T = V dO^T are both this product.
+template <int kKT, int kN8, int kHeadDim, typename T>
+__device__ __forceinline__ void warp_mma_step_nt(float (&acc)[kKT][kN8][4], unsigned a_base, unsigned b_base,
+                                                 int ks, int n16) {
+  using A = WarpAddrs<kHeadDim>;
+  unsigned a[kKT][4];
+#pragma unroll
+  for (int kt = 0; kt < kKT; ++kt) ldmatrix_x4(a[kt], A::at(a_base, ks, kt, 0));
+#pragma unroll
+  for (int np = 0; np < kN8 / 2; ++np) {
+    unsigned b[4];
+    ldmatrix_x4(b, A::at(b_base, ks, n16 + np, 0));
+#pragma unroll
+    for (int kt = 0; kt < kKT; ++kt) {
+      mma_m16n8k16<T>(acc[kt][2 * np], a[kt], b[0], b[1]);
+      mma_m16n8k16<T>(acc[kt][2 * np + 1], a[kt], b[2], b[3]);
+    }
+  }
+}
+
 // Kernel 2. p.scale_log2 is the softmax scale times log2(e) (no softcap): dK's factor is recovered from it.
 template <class Tr, bool kCausal, typename T, int kVariant = 0>
 __global__ void __launch_bounds__(Tr::kThreads, 1) fa2_bwd(const AttentionParams p) {
@@ -251,31 +273,8 @@ __global__ void __launch_bounds__(Tr::kThreads, 1) fa2_bwd(const AttentionParams
           for (int e = 0; e < 4; ++e) s[kt][nt][e] = dpt[kt][nt][e] = 0.0f;
 #pragma unroll
       for (int ks = 0; ks < Tr::kDSteps; ++ks) {
-        unsigned a[kKT][4];
-#pragma unroll
-        for (int kt = 0; kt < kKT; ++kt) ldmatrix_x4(a[kt], A::at(ka.q, ks, kt, 0));
-#pragma unroll
-        for (int np = 0; np < kSubTiles / 2; ++np) {
-          unsigned bq[4];
-          ldmatrix_x4(bq, A::at(ka.k, ks, q16 + np, 0));
-#pragma unroll
-          for (int kt = 0; kt < kKT; ++kt) {
-            mma_m16n8k16<T>(s[kt][2 * np], a[kt], bq[0], bq[1]);
-            mma_m16n8k16<T>(s[kt][2 * np + 1], a[kt], bq[2], bq[3]);
-          }
-        }
-#pragma unroll
-        for (int kt = 0; kt < kKT; ++kt) ldmatrix_x4(a[kt], A::at(va.q, ks, kt, 0));
-#pragma unroll
-        for (int np = 0; np < kSubTiles / 2; ++np) {
-          unsigned bo[4];
-          ldmatrix_x4(bo, A::at(va.k, ks, q16 + np, 0));
-#pragma unroll
-          for (int kt = 0; kt < kKT; ++kt) {
-            mma_m16n8k16<T>(dpt[kt][2 * np], a[kt], bo[0], bo[1]);
-            mma_m16n8k16<T>(dpt[kt][2 * np + 1], a[kt], bo[2], bo[3]);
-          }
-        }
+        warp_mma_step_nt<kKT, kSubTiles, kHeadDim, T>(s, ka.q, ka.k, ks, q16);
+        warp_mma_step_nt<kKT, kSubTiles, kHeadDim, T>(dpt, va.q, va.k, ks, q16);
       }
       // P^T (0 where masked) and dS^T = P^T (dP^T - D), packed at once into the A fragments of the k16
       // steps over the slice's queries (the accumulator layout of tiles 2qs, 2qs + 1): element e of tile

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "compile_check.hpp"
 #include "core/paths.hpp"
 #include "fa2_grid.hpp"
 #include "jit/compile_pool.hpp"
@@ -99,20 +100,7 @@ TEST(Fa2Compile, VariantsCompile) {
   EXPECT_EQ(kernels, 8);
 }
 
-// Compiles r's name expressions as one program: it builds, and no kernel spills.
-void expect_compiles_without_spills(const jit::CompileRequest& r) {
-  jit::CubinCache cache;
-  jit::CompilePool pool(2, jit::default_worker_command());
-  const auto results = pool.compile({r}, cache);
-  ASSERT_EQ(results.size(), 1u);
-  ASSERT_TRUE(results[0].ok) << results[0].log;
-  for (const std::string& e : r.name_expressions) {
-    SCOPED_TRACE(e);
-    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
-    ASSERT_NE(f, nullptr);
-    EXPECT_EQ(f->spill_store_bytes, 0);
-  }
-}
+using kernel_test::expect_compiles_without_spills;
 
 // Split-K/V: the main kernel with its split count and fa2_combine compile without spills, for the plain
 // problem and the general variant, d 64 and 128, bf16 and fp16, at a decode-sized tile (block_m 64, 4 warps,

@@ -6,6 +6,8 @@
 // than sm_90a is refused by the catalog before anything is compiled. No GPU needed.
 #include <gtest/gtest.h>
 
+#include "compile_check.hpp"
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -259,18 +261,7 @@ TEST(HopperCompile, BlockSparseCompiles) {
   EXPECT_TRUE(t.invalid_reason(
       t.default_config(ProblemVariant{}),
       ProblemVariant{.head_dim = 128, .general = true, .varlen = true, .block_sparse = true}));
-  jit::CubinCache cache;
-  jit::CompilePool pool(1, jit::default_worker_command());
-  const auto results = pool.compile({r}, cache);
-  ASSERT_EQ(results.size(), 1u);
-  ASSERT_TRUE(results[0].ok) << results[0].log;
-  for (const std::string& e : r.name_expressions) {
-    SCOPED_TRACE(e);
-    const jit::PtxasInfo* f = results[0].ptxas_for(results[0].lowered_names.at(e));
-    ASSERT_NE(f, nullptr);
-    EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0);
-    EXPECT_EQ(f->stack_bytes, 0);
-  }
+  kernel_test::expect_compiles_without_spills(r);
 }
 
 // head_dim 256 at its default (block_n 64, one consumer warpgroup, no ping-pong; persistent unless causal or
