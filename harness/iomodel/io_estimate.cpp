@@ -123,6 +123,29 @@ void estimate_fa1(const ModelInputs& in, const Tiling& t, IoEstimate& io) {
       ws.text, final_fits ? "L2 (all heads' fit)" : "DRAM");
 }
 
+// fa2_bwd: a key/value head's CTAs (one per key tile) re-read its group's Q, dO, LSE, D and add into its dQ
+// accumulator. When those of the key/value heads in flight fit, the main loop moves each byte through DRAM
+// once (K, V, Q, dO, LSE, D and the accumulator read once, dK, dV and the accumulator written once); else
+// every request goes to DRAM. The preprocess and the conversion stream their rows once either way.
+void estimate_fa2_bwd(const ModelInputs& in, const Tiling& t, IoEstimate& io) {
+  const L2Room room = room_of(in);
+  const std::int64_t n = t.n, nk = t.nk, d = t.d, e = t.e, g = t.group;
+  const double kv_heads = t.heads / static_cast<double>(g);
+  const double tiles = static_cast<double>((nk + t.bn - 1) / t.bn);
+  const Fit ws =
+      working_set("the group's Q, dO, LSE, D, dQ accumulator", heads_in_flight(room, tiles, kv_heads),
+                  static_cast<double>(g * n * (2 * d * e + 8 + d * 4)), room);
+  const detail::Fa2BwdParts b = detail::fa2_bwd_requested(t, in.problem.causal);
+  HeadBytes main_loop = b.main_loop;
+  if (ws.fits)
+    main_loop = {.read = 2 * nk * d * e + g * (2 * n * d * e + 8 * n + n * d * 4),
+                 .write = 2 * nk * d * e + g * n * d * 4};
+  io.dram = times_heads(b.preprocess, kv_heads) + times_heads(main_loop, kv_heads) +
+            times_heads(b.convert, kv_heads);
+  io.dram_assumption = fmt::format("fa2_bwd: {}: the main loop's DRAM = {}", ws.text,
+                                   ws.fits ? "each byte once" : "requested");
+}
+
 }  // namespace
 
 IoEstimate estimate(const ModelInputs& in, const L2Calibration& cal) {
@@ -133,6 +156,8 @@ IoEstimate estimate(const ModelInputs& in, const L2Calibration& cal) {
     estimate_fa2(in, t, io);
   else if (in.template_id == "standard_attn")
     estimate_standard(in, t, io);
+  else if (in.template_id == "fa2_bwd")
+    estimate_fa2_bwd(in, t, io);
   else
     estimate_fa1(in, t, io);
   io.l2_bytes = cal.l2_bytes(io.requested, io.dram);

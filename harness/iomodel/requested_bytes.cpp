@@ -13,7 +13,7 @@
 namespace flashtune::iomodel {
 namespace {
 
-constexpr std::array<std::string_view, 3> kTemplates = {"standard_attn", "fa1_fwd", "fa2_fwd"};
+constexpr std::array<std::string_view, 4> kTemplates = {"standard_attn", "fa1_fwd", "fa2_fwd", "fa2_bwd"};
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
   return (a + b - 1) / b;
@@ -38,13 +38,24 @@ namespace detail {
 
 Tiling tiling_of(const ModelInputs& in) {
   if (!models_template(in.template_id))
-    throw Error(ErrorKind::invalid_argument,
-                fmt::format("io model: unknown template '{}' (known: standard_attn, fa1_fwd, fa2_fwd)",
-                            in.template_id));
+    throw Error(
+        ErrorKind::invalid_argument,
+        fmt::format("io model: unknown template '{}' (known: standard_attn, fa1_fwd, fa2_fwd, fa2_bwd)",
+                    in.template_id));
   const AttentionProblem& p = in.problem;
   if (p.seqlen < 1 || p.head_dim < 1 || p.batch < 1 || p.heads < 1)
     throw Error(ErrorKind::invalid_argument, fmt::format("io model: invalid problem {}", p.to_string()));
-  if (!p.plain() && in.template_id != "fa2_fwd")
+  const bool backward = in.template_id == "fa2_bwd";
+  if (backward != (p.pass == Pass::bwd))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("io model: {} of {}: {} computes the {} pass", p.to_string(), in.template_id,
+                            in.template_id, backward ? "bwd" : "fwd"));
+  if (backward && (p.varlen() || p.block_sparse() || p.softcap != 0.0f))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("io model: {} of fa2_bwd is not modelled (fa2_bwd runs neither variable lengths, "
+                            "block-sparse layouts nor softcap)",
+                            p.to_string()));
+  if (!p.plain() && in.template_id != "fa2_fwd" && !backward)
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("io model: {} of {} is not modelled (the model of {} covers the plain problem; "
                             "fa2_fwd's covers the variants)",
@@ -147,6 +158,12 @@ Traffic requested_bytes(const ModelInputs& in) {
     return sum;
   }
   if (in.template_id == "fa2_fwd") return detail::times_heads(detail::fa2_requested(t, causal), t.heads);
+  if (in.template_id == "fa2_bwd") {
+    const detail::Fa2BwdParts b = detail::fa2_bwd_requested(t, causal);
+    const double kv_heads = t.heads / t.group;
+    return detail::times_heads(b.preprocess, kv_heads) + detail::times_heads(b.main_loop, kv_heads) +
+           detail::times_heads(b.convert, kv_heads);
+  }
   if (in.template_id == "standard_attn") {
     const detail::StandardParts s = detail::standard_requested(t);
     return detail::times_heads(s.scores, t.heads) + detail::times_heads(s.softmax, t.heads) +

@@ -107,6 +107,41 @@ TEST(RequestedBytes, Fa2BlockSparseLoadsOnlyKeptBlocks) {
   EXPECT_THROW(requested_bytes(inputs("fa2_fwd", p, 128, 256)), Error);  // 128 is no multiple of 256
 }
 
+// fa2_bwd on the ragged problem's backward, bm = 64 (16 query tiles, the last 40 rows), bn = 128 (8 key
+// tiles, the last 104 rows), per head:
+//   preprocess: O, dO read 2·N·d·e = 256,000; the accumulator zeroed N·d·4 = 256,000 and D N·4 = 4,000
+//   written; main loop: K, V read and dK, dV written once, 256,000 each way; per key tile, every query row it
+//   is
+//     attended by: Q, dO (256 bytes a row) and LSE, D (8) read, 256 bytes of dQ atomics written. Not causal:
+//     8 tiles x 1000 rows; causal: tile j from row 128 j on, sum (1000 - 128 j) = 4416 rows;
+//   conversion: the accumulator read N·d·4 = 256,000, dQ written N·d·e = 128,000.
+TEST(RequestedBytes, Fa2BackwardOnTheRaggedProblem) {
+  for (bool causal : {false, true}) {
+    AttentionProblem p = ragged(causal);
+    p.pass = Pass::bwd;
+    const double rows = causal ? 4416 : 8000;
+    expect_bytes(requested_bytes(inputs("fa2_bwd", p, 64, 128)), 256000 + 256000 + rows * 264 + 256000,
+                 260000 + 256000 + rows * 256 + 128000);
+  }
+  // GQA, 4 query heads over 2 key/value heads: K and V move once per key/value head (two heads' worth less
+  // than 4 independent heads).
+  AttentionProblem mha = ragged(false, 1, 4);
+  mha.pass = Pass::bwd;
+  AttentionProblem gqa = mha;
+  gqa.kv_heads = 2;
+  const Traffic a = requested_bytes(inputs("fa2_bwd", mha, 64, 128));
+  const Traffic b = requested_bytes(inputs("fa2_bwd", gqa, 64, 128));
+  EXPECT_EQ(b.read_bytes, a.read_bytes - 2 * 256000);
+  EXPECT_EQ(b.write_bytes, a.write_bytes - 2 * 256000);
+  // The forward templates do not model the backward pass, nor fa2_bwd the forward.
+  EXPECT_THROW(requested_bytes(inputs("fa2_fwd", mha)), Error);
+  EXPECT_THROW(requested_bytes(inputs("fa2_bwd", ragged())), Error);
+  // The DRAM estimate: the small problem's working set fits, each byte through DRAM once in the main loop.
+  const IoEstimate io = estimate(inputs("fa2_bwd", mha, 64, 128));
+  EXPECT_LT(io.dram.total(), io.requested.total());
+  EXPECT_NE(io.dram_assumption.find("each byte once"), std::string::npos) << io.dram_assumption;
+}
+
 TEST(RequestedBytes, StandardNonCausal) {
   // scores:  reads Q Tc·N·d·e = 16·128,000 = 2,048,000 and K Tr·N·d·e = 1,024,000; writes S N²·4 = 4,000,000.
   // softmax: reads S 4,000,000; writes P N²·2 = 2,000,000 and LSE 4,000.
@@ -159,14 +194,15 @@ TEST(RequestedBytes, FlashTemplatesNeverBeatCompulsory) {
 }
 
 TEST(RequestedBytes, RejectsUnknownTemplatesAndMissingBlocks) {
-  EXPECT_FALSE(models_template("fa2_bwd"));
+  EXPECT_FALSE(models_template("hopper_fwd"));
   EXPECT_TRUE(models_template("fa1_fwd"));
+  EXPECT_TRUE(models_template("fa2_bwd"));
   try {
-    requested_bytes(inputs("fa2_bwd", ragged()));
+    requested_bytes(inputs("hopper_fwd", ragged()));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find("fa2_bwd"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("hopper_fwd"), std::string::npos);
   }
   ModelInputs in = inputs("fa2_fwd", ragged());
   in.params.erase("block_n");

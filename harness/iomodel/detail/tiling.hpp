@@ -41,5 +41,11 @@ struct Fa1Parts {
   HeadBytes main_loop, final_pass;
 };
 Fa1Parts fa1_requested(const Tiling& t, bool causal);
+// fa2_bwd, per KEY/VALUE head (its group's query heads included): the preprocess (O and dO read, the dQ
+// accumulator zeroed, D written), the main loop, dQ's conversion (requested_bytes_bwd.cpp).
+struct Fa2BwdParts {
+  HeadBytes preprocess, main_loop, convert;
+};
+Fa2BwdParts fa2_bwd_requested(const Tiling& t, bool causal);
 
 }  // namespace flashtune::iomodel::detail
