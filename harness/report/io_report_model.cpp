@@ -206,7 +206,10 @@ IoReport build_io_report(const std::vector<store::SweepRecord>& sweeps_in,
   report.title =
       "flashtune IO report: bytes moved by standard attention, FlashAttention and FlashAttention-2";
   for (const store::TrialRecord& t : trials) {
-    if (t.status != TrialStatus::ok || !(t.median_ms > 0) || !iomodel::models_template(t.template_id) ||
+    // The forward templates the report compares (fa2_bwd's backward has a model but no section yet).
+    const bool forward = std::find(detail::kIoTemplates.begin(), detail::kIoTemplates.end(), t.template_id) !=
+                         detail::kIoTemplates.end();
+    if (t.status != TrialStatus::ok || !(t.median_ms > 0) || !forward ||
         (!t.problem.plain() && t.template_id != "fa2_fwd"))  // fa2_fwd's model alone covers the variants
       continue;
     const auto sweep =
