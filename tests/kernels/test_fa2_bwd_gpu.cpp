@@ -6,7 +6,8 @@
 // four warps), on: head_dim 64 and 128, bf16 and fp16, seqlen 1, 17, 1000 and 4096, causal and not (every
 // combination), grouped heads (8 query heads on 2 key/value heads), seqlen_k != seqlen under the causal mask
 // (more keys than queries, and more queries than keys: rows without keys), windows (causal and two-sided)
-// and [B, N, H, d] tensors. A launch that leaves a gradient unwritten fails the check, naming it.
+// and [B, N, H, d] tensors. A launch that leaves a gradient unwritten fails the check, naming it. Without a
+// GPU every test skips but one, which checks that the cases are fa2_bwd instances on both references.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -109,6 +110,21 @@ TEST_P(Fa2BwdGpu, MatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(Problems, Fa2BwdGpu, ::testing::ValuesIn(cases()),
                          [](const auto& info) { return info.param.name; });
+
+// Without a GPU too: every case and configuration is an fa2_bwd instance (nothing pruned), and the cases
+// cover both references (the float64 CPU one for small groups, the fp32 GPU one from seqlen 4096).
+TEST(Fa2BwdGpuCases, AreInstancesOnBothReferences) {
+  int cpu = 0, gpu_ref = 0;
+  for (const BwdCase& c : cases()) {
+    for (const ParamValues& v : configs()) {
+      std::string why;
+      EXPECT_TRUE(run::Instance::try_make(bwd(), v, c.problem, &why)) << c.name << ": " << why;
+    }
+    (run::backward_check_plan(c.problem, 20261208).cpu ? cpu : gpu_ref) += 1;
+  }
+  EXPECT_GT(cpu, 10);
+  EXPECT_GT(gpu_ref, 5);
+}
 
 // Only the first k of the three kernels: what the later ones write stays NaN, and the check names it.
 TEST(Fa2BwdGpuPoison, AnUnwrittenGradientFailsTheCheck) {
