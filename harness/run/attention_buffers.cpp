@@ -2,21 +2,15 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "core/block_layout.hpp"
+#include "core/error.hpp"
 #include "run/attention_params_of.hpp"
 #include "verify/half_convert.hpp"
 
 namespace flashtune::run {
 namespace {
-std::size_t tensor_bytes(const AttentionProblem& p) {
-  return static_cast<std::size_t>(p.elements()) * 2;
-}
-std::size_t kv_bytes(const AttentionProblem& p) {
-  return static_cast<std::size_t>(p.kv_elements()) * 2;
-}
-std::size_t lse_bytes(const AttentionProblem& p) {
-  return static_cast<std::size_t>(p.rows()) * sizeof(float);
-}
 constexpr std::uint32_t kF32NaN = 0x7FC00000u;
 
 // A varlen problem's prefix sums on the device (an empty buffer otherwise).
@@ -34,15 +28,49 @@ gpu::DeviceBuffer uploaded(const std::vector<T>& v) {
   b.upload(v.data(), v.size() * sizeof(T));
   return b;
 }
+// Throws unless p is a backward problem and `got` is `want`.
+void check_backward_upload(const AttentionProblem& p, const char* what, std::size_t got, std::size_t want) {
+  if (p.pass != Pass::bwd)
+    throw Error(
+        ErrorKind::invalid_argument,
+        fmt::format("AttentionBuffers({}): {} is an input of the backward pass only", p.to_string(), what));
+  if (got != want)
+    throw Error(ErrorKind::invalid_argument, fmt::format("AttentionBuffers({}): {} has {} elements, not {}",
+                                                         p.to_string(), what, got, want));
+}
 }  // namespace
 
-AttentionBuffers::AttentionBuffers(const AttentionProblem& p)
+BufferPlan buffer_plan(const AttentionProblem& p) {
+  const auto elements = static_cast<std::size_t>(p.elements());
+  const auto kv_elements = static_cast<std::size_t>(p.kv_elements());
+  const std::size_t e = element_bytes(p.dtype);
+  BufferPlan b;
+  b.q = b.o = elements * e;
+  b.k = b.v = kv_elements * e;
+  b.lse = static_cast<std::size_t>(p.rows()) * sizeof(float);
+  if (p.pass == Pass::bwd) {
+    b.d_o = b.d_q = elements * e;
+    b.d_k = b.d_v = kv_elements * e;
+    b.poisoned = {"dQ", "dK", "dV"};
+  } else {
+    b.poisoned = {"O", "LSE"};
+  }
+  return b;
+}
+
+AttentionBuffers::AttentionBuffers(const AttentionProblem& p) : AttentionBuffers(p, buffer_plan(p)) {}
+
+AttentionBuffers::AttentionBuffers(const AttentionProblem& p, const BufferPlan& plan)
     : problem_(p),
-      q_(tensor_bytes(p)),
-      k_(kv_bytes(p)),
-      v_(kv_bytes(p)),
-      o_(tensor_bytes(p)),
-      lse_(lse_bytes(p)),
+      q_(plan.q),
+      k_(plan.k),
+      v_(plan.v),
+      o_(plan.o),
+      lse_(plan.lse),
+      d_o_(plan.d_o),
+      d_q_(plan.d_q),
+      d_k_(plan.d_k),
+      d_v_(plan.d_v),
       cu_q_(prefix_sums(p, false)),
       cu_k_(prefix_sums(p, true)),
       sparse_counts_(0),
@@ -64,8 +92,27 @@ void AttentionBuffers::upload(const verify::HostInputs& in) {
   v_.upload(in.v.data(), in.v.size() * 2);
 }
 
+void AttentionBuffers::upload_d_o(std::span<const std::uint16_t> d_o) {
+  check_backward_upload(problem_, "dO", d_o.size(), static_cast<std::size_t>(problem_.elements()));
+  d_o_.upload(d_o.data(), d_o.size() * 2);
+}
+
+void AttentionBuffers::upload_forward(std::span<const std::uint16_t> o, std::span<const float> lse) {
+  check_backward_upload(problem_, "O", o.size(), static_cast<std::size_t>(problem_.elements()));
+  check_backward_upload(problem_, "LSE", lse.size(), static_cast<std::size_t>(problem_.rows()));
+  o_.upload(o.data(), o.size() * 2);
+  lse_.upload(lse.data(), lse.size() * sizeof(float));
+}
+
 void AttentionBuffers::poison() {
-  o_.fill_u16(verify::poison_nan(problem_.dtype));
+  const std::uint16_t nan = verify::poison_nan(problem_.dtype);
+  if (problem_.pass == Pass::bwd) {
+    d_q_.fill_u16(nan);
+    d_k_.fill_u16(nan);
+    d_v_.fill_u16(nan);
+    return;
+  }
+  o_.fill_u16(nan);
   lse_.fill_u32(kF32NaN);
 }
 
@@ -76,6 +123,12 @@ AttentionParams AttentionBuffers::params() const {
   a.v = reinterpret_cast<const void*>(v_.ptr());
   a.o = reinterpret_cast<void*>(o_.ptr());
   a.lse = reinterpret_cast<float*>(lse_.ptr());
+  if (problem_.pass == Pass::bwd) {
+    a.d_o = reinterpret_cast<const void*>(d_o_.ptr());
+    a.d_q = reinterpret_cast<void*>(d_q_.ptr());
+    a.d_k = reinterpret_cast<void*>(d_k_.ptr());
+    a.d_v = reinterpret_cast<void*>(d_v_.ptr());
+  }
   if (problem_.varlen()) {
     a.cu_seqlens_q = reinterpret_cast<const int*>(cu_q_.ptr());
     a.cu_seqlens_k = reinterpret_cast<const int*>(cu_k_.ptr());

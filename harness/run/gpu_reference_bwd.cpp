@@ -1,6 +1,7 @@
 #include "run/gpu_reference_bwd.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include "jit/cubin_cache.hpp"
 #include "reference_rows.h"
 #include "run/kernel_loader.hpp"
+#include "verify/half_convert.hpp"
 
 namespace flashtune::run {
 namespace {
@@ -71,7 +73,8 @@ std::vector<int> group_query_heads(const AttentionProblem& p, std::span<const in
 }
 
 GpuBackwardOutput gpu_reference_backward(const AttentionBuffers& buffers, std::span<const std::uint16_t> d_o,
-                                         std::span<const int> kv_heads, const std::string& arch) {
+                                         std::span<const int> kv_heads, const std::string& arch,
+                                         const verify::ForwardOutputs* fwd) {
   const AttentionProblem& p = buffers.problem();
   if (d_o.size() != static_cast<std::size_t>(p.elements()))
     throw Error(ErrorKind::invalid_argument,
@@ -82,10 +85,14 @@ GpuBackwardOutput gpu_reference_backward(const AttentionBuffers& buffers, std::s
       throw Error(ErrorKind::invalid_argument,
                   fmt::format("gpu_reference_backward({}): key/value head index {} is out of range",
                               p.to_string(), bkv));
+  if (fwd != nullptr && (fwd->o.size() != static_cast<std::size_t>(p.elements()) ||
+                         fwd->lse.size() != static_cast<std::size_t>(p.rows())))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("gpu_reference_backward({}): the forward's O/LSE have {}/{} elements, not {}/{}",
+                            p.to_string(), fwd->o.size(), fwd->lse.size(), p.elements(), p.rows()));
   if (kv_heads.empty()) return {};
   const std::string fwd_expr = fmt::format("flashtune::attention_reference<{}, {}, {}>", p.head_dim,
                                            p.causal ? "true" : "false", cuda_type_name(p.dtype));
-  const LoadedKernel fwd = load_kernel(make_request("reference/attention_reference.cuh", fwd_expr, arch));
   const BwdKernels bwd = load_bwd_kernels(p, arch);
 
   const std::vector<int> q_heads = group_query_heads(p, kv_heads);
@@ -109,8 +116,28 @@ GpuBackwardOutput gpu_reference_backward(const AttentionBuffers& buffers, std::s
   const auto rows = static_cast<std::size_t>(reference_rows(p.head_dim));
   const auto q_count = static_cast<unsigned>(nq), kv_count = static_cast<unsigned>(nkv);
 
-  void* fwd_args[] = {&params, &q_heads_ptr, &o_ptr, &lse_ptr, &layout_ptr, &layout_cols};
-  gpu::launch(fwd.kernel, {{ceil_div(n, rows), q_count, 1}, {128, 1, 1}, 0}, fwd_args, nullptr, fwd_expr);
+  if (fwd == nullptr) {
+    const LoadedKernel ref = load_kernel(make_request("reference/attention_reference.cuh", fwd_expr, arch));
+    void* fwd_args[] = {&params, &q_heads_ptr, &o_ptr, &lse_ptr, &layout_ptr, &layout_cols};
+    gpu::launch(ref.kernel, {{ceil_div(n, rows), q_count, 1}, {128, 1, 1}, 0}, fwd_args, nullptr, fwd_expr);
+  } else {  // the given O and LSE in the reference's layout: [query heads][seqlen][head_dim], rows past a
+            // sequence's length (varlen) zero and -inf
+    std::vector<float> o_rows(nq * n * d, 0.0f), lse_rows(nq * n, -std::numeric_limits<float>::infinity());
+    const std::vector<int> cu = p.cu_seqlens_q();
+    for (std::size_t i = 0; i < nq; ++i) {
+      const int b = q_heads[i] / p.heads, h = q_heads[i] % p.heads;
+      for (int r = 0; r < p.len_q(b); ++r) {
+        const std::int64_t at = p.offset(b, h, r, false);
+        for (std::size_t c = 0; c < d; ++c)
+          o_rows[(i * n + r) * d + c] = verify::to_float(fwd->o[static_cast<std::size_t>(at) + c], p.dtype);
+        const std::int64_t row = p.varlen() ? std::int64_t{h} * p.total_q() + cu[b] + r
+                                            : (std::int64_t{b} * p.heads + h) * p.seqlen + r;
+        lse_rows[i * n + r] = fwd->lse[static_cast<std::size_t>(row)];
+      }
+    }
+    o.upload(o_rows.data(), o_rows.size() * sizeof(float));
+    lse.upload(lse_rows.data(), lse_rows.size() * sizeof(float));
+  }
   void* delta_args[] = {&params, &q_heads_ptr, &d_o_ptr, &o_ptr, &delta_ptr};
   gpu::launch(bwd.delta, {{ceil_div(n, 128), q_count, 1}, {128, 1, 1}, 0}, delta_args, nullptr, "bwd delta");
   void* dq_args[] = {&params,    &q_heads_ptr, &d_o_ptr,    &lse_ptr,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "run/attention_buffers.hpp"
+#include "verify/cpu_reference_bwd.hpp"
 
 namespace flashtune::run {
 
@@ -28,7 +29,12 @@ std::vector<int> group_query_heads(const AttentionProblem& p, std::span<const in
 
 // Runs the references on the inputs already in `buffers` and d_o (dO: p.elements() dtype values laid out like
 // Q and O). Memory: the inputs, dO, and fp32 O, LSE, D, dQ, dK and dV of the listed heads; no scores.
+// With `fwd` (O rounded to the dtype and the fp32 LSE, as a backward kernel reads them) the forward
+// reference is not run: the listed heads' O and LSE are taken from it, so that P = exp(s - lse) and
+// D = rowsum(dO * O) are those of the given forward outputs (verify::ForwardOutputs). Throws
+// Error(invalid_argument) for fwd sizes that do not match the problem.
 GpuBackwardOutput gpu_reference_backward(const AttentionBuffers& buffers, std::span<const std::uint16_t> d_o,
-                                         std::span<const int> kv_heads, const std::string& arch);
+                                         std::span<const int> kv_heads, const std::string& arch,
+                                         const verify::ForwardOutputs* fwd = nullptr);
 
 }  // namespace flashtune::run

@@ -1,6 +1,8 @@
 #include "verify/attention_rows.hpp"
 
 #include <algorithm>
+#include <random>
+#include <set>
 
 #include "verify/half_convert.hpp"
 
@@ -25,6 +27,23 @@ KeyRange attended_keys(const AttentionProblem& p, std::int64_t n, std::int64_t n
   if (p.window_right >= 0) r.hi = std::min(r.hi, i + offset + p.window_right + 1);
   if (p.window_left >= 0) r.lo = std::max<std::int64_t>(0, i + offset - p.window_left);
   return r;
+}
+
+std::vector<int> seeded_choice(int total, std::uint64_t seed, int max_count) {
+  std::vector<int> all;
+  if (total <= max_count) {
+    for (int i = 0; i < total; ++i) all.push_back(i);
+    return all;
+  }
+  std::set<int> chosen{0};
+  if (max_count >= 2) chosen.insert(total - 1);
+  std::mt19937_64 gen(seed);
+  // Modulo rather than std::uniform_int_distribution, whose algorithm differs between standard libraries: the
+  // same seed picks the same indices everywhere (the bias of 2^64 mod (total - 2) is irrelevant here).
+  while (static_cast<int>(chosen.size()) < max_count) {
+    chosen.insert(1 + static_cast<int>(gen() % static_cast<std::uint64_t>(total - 2)));
+  }
+  return {chosen.begin(), chosen.end()};
 }
 
 }  // namespace flashtune::verify

@@ -21,6 +21,11 @@ struct KeyRange {
 };
 KeyRange attended_keys(const AttentionProblem& p, std::int64_t n, std::int64_t nk, std::int64_t i);
 
+// `max_count` of the indices [0, total): all of them when total <= max_count; otherwise 0, total - 1 (when
+// max_count >= 2) and distinct others drawn from std::mt19937_64(seed) by modulo, so that every standard
+// library picks the same. Sorted ascending. heads_to_check and kv_heads_to_check; max_count >= 1.
+std::vector<int> seeded_choice(int total, std::uint64_t seed, int max_count);
+
 // Four partial sums: lets the compiler keep several multiply-adds in flight (a plain double reduction is not
 // reordered without -ffast-math). The order differs from a left-to-right sum by ~1e-16 relative.
 inline double dot(const double* a, const double* b, int n) {

@@ -4,8 +4,6 @@
 #include <atomic>
 #include <cmath>
 #include <optional>
-#include <random>
-#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -133,21 +131,7 @@ std::vector<int> heads_to_check(const AttentionProblem& p, std::uint64_t seed, i
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("heads_to_check: max_heads = {} (need >= 1)", max_heads));
   }
-  const int total = p.batch * p.heads;
-  std::vector<int> all;
-  if (total <= max_heads) {
-    for (int i = 0; i < total; ++i) all.push_back(i);
-    return all;
-  }
-  std::set<int> chosen{0};
-  if (max_heads >= 2) chosen.insert(total - 1);
-  std::mt19937_64 gen(seed);
-  // Modulo rather than std::uniform_int_distribution, whose algorithm differs between standard libraries: the
-  // same seed picks the same heads everywhere (the bias of 2^64 mod (total - 2) is irrelevant here).
-  while (static_cast<int>(chosen.size()) < max_heads) {
-    chosen.insert(1 + static_cast<int>(gen() % static_cast<std::uint64_t>(total - 2)));
-  }
-  return {chosen.begin(), chosen.end()};
+  return seeded_choice(p.batch * p.heads, seed, max_heads);
 }
 
 }  // namespace flashtune::verify

@@ -27,6 +27,8 @@ struct GroupRows {
   std::vector<std::vector<double>> d_o;
   // Filled by the query pass, read by the key pass: per query head of the group, [n] and [n, d].
   std::vector<std::vector<double>> lse, delta, dq;
+  // Given forward outputs (ForwardOutputs), per query head of the group, [n] and [n, d]; empty otherwise.
+  std::vector<std::vector<double>> given_lse, given_o;
 };
 
 struct Mask {
@@ -63,27 +65,34 @@ void query_rows(const Mask& mask, GroupRows& gr, int g, double scale, double cap
     const double* d_oi = d_o + static_cast<std::size_t>(i) * d;
     double* dqi = gr.dq[g].data() + static_cast<std::size_t>(i) * d;
     std::fill(dqi, dqi + d, 0.0);
+    const bool given = !gr.given_lse.empty();
     double m = kNegInf;
     for (int j = 0; j < gr.nk; ++j) {
       s[j] = mask(i, j) ? score(qi, gr.k.data() + static_cast<std::size_t>(j) * d, d, scale, cap) : kNegInf;
       m = std::max(m, s[j]);
     }
-    if (m == kNegInf) {  // no key: lse = -inf, D = 0, dq = 0
+    if (given ? gr.given_lse[g][i] == kNegInf : m == kNegInf) {  // no key: lse = -inf, D = 0, dq = 0
       gr.lse[g][i] = kNegInf;
       gr.delta[g][i] = 0;
       continue;
     }
-    double l = 0;
-    for (int j = 0; j < gr.nk; ++j) l += s[j] == kNegInf ? 0.0 : std::exp(s[j] - m);
-    const double lse = m + std::log(l);
-    std::fill(o.begin(), o.end(), 0.0);
-    for (int j = 0; j < gr.nk; ++j) {
-      if (s[j] == kNegInf) continue;
-      const double pij = std::exp(s[j] - lse);
-      const double* vj = gr.v.data() + static_cast<std::size_t>(j) * d;
-      for (int c = 0; c < d; ++c) o[c] += pij * vj[c];
+    double lse = 0, delta = 0;
+    if (given) {
+      lse = gr.given_lse[g][i];
+      delta = dot(d_oi, gr.given_o[g].data() + static_cast<std::size_t>(i) * d, d);
+    } else {
+      double l = 0;
+      for (int j = 0; j < gr.nk; ++j) l += s[j] == kNegInf ? 0.0 : std::exp(s[j] - m);
+      lse = m + std::log(l);
+      std::fill(o.begin(), o.end(), 0.0);
+      for (int j = 0; j < gr.nk; ++j) {
+        if (s[j] == kNegInf) continue;
+        const double pij = std::exp(s[j] - lse);
+        const double* vj = gr.v.data() + static_cast<std::size_t>(j) * d;
+        for (int c = 0; c < d; ++c) o[c] += pij * vj[c];
+      }
+      delta = dot(d_oi, o.data(), d);
     }
-    const double delta = dot(d_oi, o.data(), d);
     for (int j = 0; j < gr.nk; ++j) {
       if (s[j] == kNegInf) continue;
       const double* kj = gr.k.data() + static_cast<std::size_t>(j) * d;
@@ -162,12 +171,19 @@ void check_arguments(const AttentionProblem& p, const HostInputs& in, std::span<
   }
 }
 
-}  // namespace
-
-BackwardReference cpu_attention_backward(const AttentionProblem& p, const HostInputs& in,
-                                         std::span<const std::uint16_t> d_o, std::span<const int> kv_heads,
-                                         unsigned threads) {
+// Both entry points: `fwd` null computes LSE and O, else reads them.
+BackwardReference backward(const AttentionProblem& p, const HostInputs& in,
+                           std::span<const std::uint16_t> d_o, std::span<const int> kv_heads,
+                           const ForwardOutputs* fwd, unsigned threads) {
   check_arguments(p, in, d_o, kv_heads);
+  if (fwd != nullptr && (fwd->o.size() != static_cast<std::size_t>(p.elements()) ||
+                         fwd->lse.size() != static_cast<std::size_t>(p.rows()))) {
+    throw Error(
+        ErrorKind::invalid_argument,
+        fmt::format("cpu_attention_backward({}): the forward's O/LSE have {}/{} elements, the problem "
+                    "needs {}/{}",
+                    p.to_string(), fwd->o.size(), fwd->lse.size(), p.elements(), p.rows()));
+  }
   const int d = p.head_dim, group = p.group();
   const double scale = static_cast<double>(p.scale());
   const double cap = static_cast<double>(p.softcap);
@@ -196,11 +212,17 @@ BackwardReference cpu_attention_backward(const AttentionProblem& p, const HostIn
     gr.k = head_rows(in.k, p, b, kv_head, true);
     gr.v = head_rows(in.v, p, b, kv_head, true);
     for (int g = 0; g < group; ++g) {
-      gr.q.push_back(head_rows(in.q, p, b, kv_head * group + g, false));
-      gr.d_o.push_back(head_rows(d_o, p, b, kv_head * group + g, false));
+      const int h = kv_head * group + g;
+      gr.q.push_back(head_rows(in.q, p, b, h, false));
+      gr.d_o.push_back(head_rows(d_o, p, b, h, false));
       gr.lse.emplace_back(static_cast<std::size_t>(gr.n));
       gr.delta.emplace_back(static_cast<std::size_t>(gr.n));
       gr.dq.emplace_back(static_cast<std::size_t>(gr.n) * d);
+      if (fwd != nullptr) {
+        gr.given_o.push_back(head_rows(fwd->o, p, b, h, false));
+        std::vector<double>& lse = gr.given_lse.emplace_back(static_cast<std::size_t>(gr.n));
+        for (int i = 0; i < gr.n; ++i) lse[i] = static_cast<double>(fwd->lse[row_index(b, h, i)]);
+      }
     }
     const Mask mask{p, layout ? &*layout : nullptr, gr.n, gr.nk};
     for (int g = 0; g < group; ++g)
@@ -228,10 +250,32 @@ BackwardReference cpu_attention_backward(const AttentionProblem& p, const HostIn
   return out;
 }
 
+}  // namespace
+
+BackwardReference cpu_attention_backward(const AttentionProblem& p, const HostInputs& in,
+                                         std::span<const std::uint16_t> d_o, std::span<const int> kv_heads,
+                                         unsigned threads) {
+  return backward(p, in, d_o, kv_heads, nullptr, threads);
+}
+
+BackwardReference cpu_attention_backward(const AttentionProblem& p, const HostInputs& in,
+                                         std::span<const std::uint16_t> d_o, std::span<const int> kv_heads,
+                                         const ForwardOutputs& fwd, unsigned threads) {
+  return backward(p, in, d_o, kv_heads, &fwd, threads);
+}
+
 std::vector<int> all_kv_heads(const AttentionProblem& p) {
   std::vector<int> all(static_cast<std::size_t>(p.batch) * p.num_kv_heads());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   return all;
+}
+
+std::vector<int> kv_heads_to_check(const AttentionProblem& p, std::uint64_t seed, int max_kv_heads) {
+  if (max_kv_heads < 1) {
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("kv_heads_to_check: max_kv_heads = {} (need >= 1)", max_kv_heads));
+  }
+  return seeded_choice(p.batch * p.num_kv_heads(), seed, max_kv_heads);
 }
 
 }  // namespace flashtune::verify

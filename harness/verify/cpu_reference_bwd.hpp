@@ -22,6 +22,7 @@
 // their groups' query heads (h = kv_head * p.group() + g). Cost is about 8 * head_dim flops per attended
 // (query, key) pair. Rows are spread over std::threads in two passes (query rows: lse, D, dq; key rows: dk,
 // dv), so results do not depend on the thread count; memory is the outputs and one group's rows.
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -48,7 +49,46 @@ BackwardReference cpu_attention_backward(const AttentionProblem& p, const HostIn
                                          std::span<const std::uint16_t> d_o, std::span<const int> kv_heads,
                                          unsigned threads = 0);
 
+// The forward's outputs as a backward kernel reads them: O rounded to the dtype (p.elements() values laid out
+// like Q) and the fp32 LSE ([batch, heads, seqlen], varlen [heads, total_q]; -inf for a row without keys).
+struct ForwardOutputs {
+  std::span<const std::uint16_t> o;
+  std::span<const float> lse;
+};
+
+// The same gradients taking LSE and O from `fwd` rather than computing them: P = exp(s - lse_i) with the
+// given lse and D_i = dO_i . o_i with the given (rounded) o, so that the reference answers the backward
+// kernel's question exactly (a kernel computes D from the O it is given). A row whose given lse is -inf is a
+// row without keys. The returned lse and delta are those used. Also throws for fwd sizes that do not match p.
+BackwardReference cpu_attention_backward(const AttentionProblem& p, const HostInputs& in,
+                                         std::span<const std::uint16_t> d_o, std::span<const int> kv_heads,
+                                         const ForwardOutputs& fwd, unsigned threads = 0);
+
 // Every key/value head of p: 0, 1, ..., batch * kv_heads - 1.
 std::vector<int> all_kv_heads(const AttentionProblem& p);
+
+// Extracts the rows of the key/value heads `kv_heads` (flat batch * kv_heads + kv_head) from a full tensor
+// shaped like K (p.kv_elements() values in p.layout), each head's len_k rows in order: [heads, rows,
+// head_dim]. Pairs a kernel's dK / dV with the reference's (dQ: cpu_reference.hpp's gather_heads).
+template <typename T>
+std::vector<T> gather_kv_heads(std::span<const T> full, const AttentionProblem& p,
+                               std::span<const int> kv_heads) {
+  std::vector<T> out;
+  for (int bkv : kv_heads) {
+    const int b = bkv / p.num_kv_heads(), h = bkv % p.num_kv_heads();
+    for (int j = 0; j < p.len_k(b); ++j) {
+      const auto first = full.begin() + static_cast<std::ptrdiff_t>(p.offset(b, h, j, true));
+      out.insert(out.end(), first, first + p.head_dim);
+    }
+  }
+  return out;
+}
+
+// Which key/value heads (flat batch * kv_heads + kv_head) a backward check covers, heads_to_check's rule over
+// them: all when there are at most `max_kv_heads`; otherwise the first, the last, and distinct others drawn
+// from std::mt19937_64(seed), `max_kv_heads` in all, sorted. A key/value head's dK and dV need every query
+// head of its group, so the check covers whole groups: their dQ comes with them. Throws
+// Error(invalid_argument) when max_kv_heads < 1.
+std::vector<int> kv_heads_to_check(const AttentionProblem& p, std::uint64_t seed, int max_kv_heads);
 
 }  // namespace flashtune::verify

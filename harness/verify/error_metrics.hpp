@@ -68,4 +68,59 @@ VerifyResult judge(const ErrorStats& o, const ErrorStats& lse, const Tolerance& 
 VerifyResult judge(const ErrorStats& o, const ErrorStats& lse, const AttentionProblem& p,
                    std::span<const int> bh_indices);
 
+// The backward pass (AttentionProblem::pass bwd): the gradients dQ, dK and dV, each judged on its own.
+//
+// Bounds for inputs from make_inputs and make_d_o (N(0,1) Q, K, V and dO), O and LSE as a forward kernel
+// stores them (O rounded to the dtype, LSE fp32), and the default scale. Where the kernel's error comes from
+// (fa2_bwd, FlashAttention-2's algorithm): S, P = exp(S - LSE), dP = dO V^T and D = rowsum(dO * O) are fp32
+// (relative error ~1e-6, the reference reads the same O and LSE); P and dS = P (dP - D) are rounded to the
+// dtype before the products dV = P^T dO, dK = scale dS^T Q and dQ = scale dS K (<= u relative per element,
+// random sign); those accumulate in fp32 (dQ through fp32 atomics in any order: ~1e-7 relative) and each
+// gradient is rounded to the dtype once at the end. Two roundings, as O has in the forward: a correct kernel
+// lands near rel_l2 ~0.8u, 3e-3 (bf16) and 4e-4 (fp16).
+//   rel_l2   <= 1.0e-2 (bf16) / 2.0e-3 (fp16), O's bounds, with an absolute floor:
+//               ||out - ref||_2 <= rel_l2 * ||ref||_2 + sqrt(count) * rms_floor.
+//   max_abs  <= max_rel * max |ref| + max_floor, max_rel 2e-2 (bf16, ~5u) / 3e-3 (fp16, ~6u): the worst
+//               element carries its own rounding (<= u |x|) and the rounded products' random walk (~3u times
+//               the typical size at a 5-sigma element). Relative to the largest reference element, not
+//               absolute as O's: gradient sizes vary over orders of magnitude with the problem (under the
+//               causal mask |dK_j|, |dV_j| ~ 1/sqrt(j + 1): key 0 is attended by every row).
+//   rms_floor 1e-5, max_floor 1e-4 (both dtypes): where the exact gradient cancels to 0 (seqlen 1: P = 1 and
+//               dP = D, so dS = 0 and dQ = dK = 0) a kernel keeps the fp32 rounding of dP - D, ~1e-6; the
+//               floors allow 10 to 100 times that, far below the gradients of any problem that is not
+//               degenerate (RMS ~1e-2 at N 131072).
+struct GradientTolerance {
+  double rel_l2;
+  double max_rel;
+  double rms_floor;
+  double max_floor;
+};
+GradientTolerance gradient_tolerance_for(DType t);
+
+// One gradient against its reference. err.rel_l2 is ||out - ref||_2 / (||ref||_2 + sqrt(count) * rms_floor /
+// rel_l2): the bound above folded in, so that err.rel_l2 <= tol.rel_l2 is the test and an all-zero reference
+// gives a finite number. The rest of err is compare()'s.
+struct GradientStats {
+  ErrorStats err;
+  double ref_max_abs = 0;  // max |ref|
+};
+GradientStats compare_gradient(std::span<const std::uint16_t> out, DType t, std::span<const double> ref,
+                               const GradientTolerance& tol);
+
+struct BackwardStats {
+  GradientStats dq, dk, dv;
+};
+
+// Fails when a gradient has a non-finite value, breaks rel_l2 or max_abs, or compared nothing. The result's o
+// is the worst gradient's stats (the largest measured/bound ratio; non-finite is worst), lse is empty (the
+// LSE is an input of the backward), and detail names each failed gradient, bound and position:
+//   "dK rel_l2 3.2e-2 > 1.0e-2 (worst at kv 3 (b 0, kv_head 3), key 17, col 5)"
+// or, when ok, every gradient's errors: "ok: dQ rel_l2 2.9e-3, max_abs 1.5e-2; dK ...; dV ...".
+// Positions are flat indices here; the overload with the problem reports them for stats over the rows of the
+// key/value heads `kv_heads` (flat batch * kv_heads + kv_head) for dK and dV, [kv heads, len_k, head_dim],
+// and of their groups' query heads for dQ (head kv_head * group + g of each, in order), [query heads, len_q,
+// head_dim], with gradient_tolerance_for(p.dtype).
+VerifyResult judge_backward(const BackwardStats& s, const GradientTolerance& tol);
+VerifyResult judge_backward(const BackwardStats& s, const AttentionProblem& p, std::span<const int> kv_heads);
+
 }  // namespace flashtune::verify

@@ -96,4 +96,12 @@ HostInputs make_inputs(const AttentionProblem& p, std::uint64_t seed) {
   return in;
 }
 
+std::vector<std::uint16_t> make_d_o(const AttentionProblem& p, std::uint64_t seed) {
+  validate(p);
+  std::vector<std::uint16_t> d_o(static_cast<std::size_t>(p.elements()));
+  const Job job{d_o, mix(seed) ^ 0x644F};  // "dO"
+  run_jobs(std::span(&job, 1), p.dtype, 0);
+  return d_o;
+}
+
 }  // namespace flashtune::verify

@@ -31,6 +31,11 @@ struct HostInputs {
 // Throws Error(invalid_argument) through validate() for an invalid problem.
 HostInputs make_inputs(const AttentionProblem& p, std::uint64_t seed);
 
+// dO of a backward problem (AttentionProblem::pass bwd): p.elements() values laid out like Q and O, drawn as
+// Q is (never zero, N(0, 1)) from a fourth derived seed, independent of Q, K and V; make_inputs' draws do not
+// change. Throws Error(invalid_argument) through validate() for an invalid problem.
+std::vector<std::uint16_t> make_d_o(const AttentionProblem& p, std::uint64_t seed);
+
 // Fills `out` with dtype-rounded, never-zero N(0,1) values derived from `seed` (same scheme as make_inputs;
 // make_inputs uses a different derived seed for each of Q, K and V). `threads` = 0 uses all hardware threads.
 void fill_normal(std::span<std::uint16_t> out, DType t, std::uint64_t seed, unsigned threads = 0);

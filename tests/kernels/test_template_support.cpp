@@ -165,5 +165,46 @@ TEST(TemplateSupport, Fa2InstancesOfTheVariantsNameTheirKernel) {
   EXPECT_EQ(inst.name_expressions().front().substr(inst.name_expressions().front().size() - 4), ", 7>");
 }
 
+// fa2_bwd runs the backward of the variants it has (grouped heads, unequal lengths, a window, bshd) and
+// refuses the others with the reason, so that a backward search space never compiles or runs them.
+TEST(TemplateSupport, Fa2BwdRunsItsBackwardVariantsAndRefusesTheRest) {
+  const KernelTemplate& t = find_template("fa2_bwd");
+  AttentionProblem p = plain();
+  p.pass = Pass::bwd;
+  p.kv_heads = 2;
+  p.seqlen_k = 1000;
+  p.causal = true;
+  p.window_left = 100;
+  p.layout = Layout::bshd;
+  EXPECT_EQ(reason_of(t, p), "");
+  run::Instance inst = run::Instance::make(t, t.default_config(variant_of(p)), p);
+  ASSERT_EQ(inst.name_expressions().size(), 3u);  // D and the zeroed accumulator, the main loop, dQ
+  EXPECT_EQ(inst.name_expressions()[1].substr(inst.name_expressions()[1].size() - 4), ", 3>");
+  ASSERT_EQ(inst.launches().size(), 3u);
+  EXPECT_EQ(inst.launches()[1].grid[0], 8u);                      // ceil(1000 / 128) key tiles
+  EXPECT_EQ(inst.launches()[1].grid[1], 4u);                      // batch * kv_heads
+  EXPECT_EQ(inst.launches()[0].grid[0], (2u * 8 * 512 + 3) / 4);  // a warp per query row
+  EXPECT_GT(inst.workspace_bytes(), 0u);
+  AttentionProblem cap = plain();
+  cap.pass = Pass::bwd;
+  cap.softcap = 30;
+  EXPECT_EQ(reason_of(t, cap), "fa2_bwd does not support softcap (30)");
+  AttentionProblem varlen = varlen_problem(plain(), {100, 200});
+  varlen.pass = Pass::bwd;
+  EXPECT_EQ(reason_of(t, varlen), "fa2_bwd does not support the thd layout");
+  AttentionProblem sparse = plain();
+  sparse.pass = Pass::bwd;
+  sparse.sparse_block = 128;
+  sparse.sparse_density = 0.5f;
+  EXPECT_EQ(reason_of(t, sparse), "fa2_bwd does not support block-sparse layouts");
+  AttentionProblem d96 = plain();
+  d96.pass = Pass::bwd;
+  d96.head_dim = 96;
+  EXPECT_EQ(reason_of(t, d96), "fa2_bwd does not support head_dim 96 (it has 64, 128)");
+  std::string why;
+  EXPECT_FALSE(run::Instance::try_make(t, t.default_config(variant_of(cap)), cap, &why));
+  EXPECT_NE(why.find("does not support softcap"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace flashtune

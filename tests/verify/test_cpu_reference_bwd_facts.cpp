@@ -1,8 +1,10 @@
 // Facts of the float64 backward reference besides its gradients (test_cpu_reference_bwd.cpp): grouped heads
 // equal the sum over repeated heads, D and LSE are the forward's, rows without keys and keys without rows
 // give zeros, a subset of key/value heads, the thread count, and argument errors.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -106,6 +108,131 @@ TEST(CpuBackwardFacts, DeltaAndLseAreTheForwardsOnEveryVariant) {
     if (c.name == "MoreQueriesThanKeys") EXPECT_EQ(empty, 2 * 2 * 8);
     if (c.name == "BlockSparse") EXPECT_EQ(empty, 2 * 2 * 8);  // layout row 2: rows 32 .. 39
     if (c.name == "Varlen") EXPECT_EQ(empty, 4 * 2);           // sequence 0: rows 0, 1 of each head
+  }
+}
+
+// Given the forward's outputs (ForwardOutputs: O rounded to the dtype, fp32 LSE, as a backward kernel reads
+// them), the reference uses exactly those: lse is the given one, D = dO . (the given O); with the rounded
+// forward outputs the gradients stay within the rounding's effect of the exact ones, and a different O moves
+// only what depends on D (dq, dk), never dv.
+TEST(CpuBackwardFacts, GivenForwardOutputsAreTheOnesUsed) {
+  for (const testing::BwdCase& c : testing::bwd_cases()) {
+    SCOPED_TRACE(c.name);
+    const AttentionProblem& p = c.problem;
+    const HostInputs in = make_inputs(p, 21);
+    const std::vector<std::uint16_t> d_o = random_d_o(p, 22);
+    const std::vector<int> kv = all_kv_heads(p);
+    const BackwardReference exact = cpu_attention_backward(p, in, d_o, kv);
+    // The forward's outputs as a kernel stores them, in the kernels' layouts.
+    std::vector<int> heads;
+    for (int bh = 0; bh < p.batch * p.heads; ++bh) heads.push_back(bh);
+    const ReferenceOutput fwd = cpu_attention(p, in, heads);
+    std::vector<std::uint16_t> o(static_cast<std::size_t>(p.elements()));
+    std::vector<float> lse(static_cast<std::size_t>(p.rows()));
+    const std::vector<int> cu = p.cu_seqlens_q();
+    std::size_t row = 0;
+    for (int bh : heads) {
+      const int b = bh / p.heads, h = bh % p.heads;
+      for (int i = 0; i < p.len_q(b); ++i, ++row) {
+        for (int e = 0; e < p.head_dim; ++e)
+          o[static_cast<std::size_t>(p.offset(b, h, i, false)) + e] =
+              from_float(static_cast<float>(fwd.o[row * p.head_dim + e]), p.dtype);
+        const std::int64_t at =
+            p.varlen() ? std::int64_t{h} * p.total_q() + cu[b] + i : std::int64_t{bh} * p.seqlen + i;
+        lse[static_cast<std::size_t>(at)] = static_cast<float>(fwd.lse[row]);
+      }
+    }
+    const BackwardReference given = cpu_attention_backward(p, in, d_o, kv, ForwardOutputs{o, lse});
+    const std::vector<double> d_o_rows = [&] {
+      std::vector<double> x;
+      for (std::uint16_t h : gather_heads<std::uint16_t>(d_o, p, heads, p.head_dim))
+        x.push_back(to_float(h, p.dtype));
+      return x;
+    }();
+    const std::vector<std::uint16_t> o_rows = gather_heads<std::uint16_t>(o, p, heads, p.head_dim);
+    const std::vector<float> lse_rows = gather_heads<float>(lse, p, heads, 1);
+    const std::vector<double> used_lse = gather_heads<double>(given.lse, p, heads, 1);
+    const std::vector<double> used_delta = gather_heads<double>(given.delta, p, heads, 1);
+    for (std::size_t r = 0; r < lse_rows.size(); ++r) {
+      EXPECT_EQ(used_lse[r], static_cast<double>(lse_rows[r])) << "row " << r;
+      double want = 0;
+      for (int e = 0; e < p.head_dim; ++e)
+        want += d_o_rows[r * p.head_dim + e] * to_float(o_rows[r * p.head_dim + e], p.dtype);
+      if (std::isinf(lse_rows[r])) want = 0;
+      EXPECT_NEAR(used_delta[r], want, 1e-13 * (1 + std::abs(want))) << "row " << r;
+    }
+    // O rounded to fp16 moves D by ~2^-11 |dO| |O|: the gradients by well under 1e-2 of their size.
+    auto expect_near_rel = [](const std::vector<double>& a, const std::vector<double>& b, double rel,
+                              const char* what) {
+      ASSERT_EQ(a.size(), b.size()) << what;
+      double err = 0, scale = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        err = std::max(err, std::abs(a[i] - b[i]));
+        scale = std::max(scale, std::abs(b[i]));
+      }
+      EXPECT_LE(err, rel * (1e-3 + scale)) << what;
+    };
+    expect_near_rel(given.dq, exact.dq, 1e-2, "dq");
+    expect_near_rel(given.dk, exact.dk, 1e-2, "dk");
+    expect_near_rel(given.dv, exact.dv, 1e-6, "dv");  // no D in dv; the lse is only rounded to fp32
+  }
+  // Another O: D and what depends on it move, dv does not.
+  const AttentionProblem p = bwd_problem(2, 1, 9, 9, false);
+  const HostInputs in = make_inputs(p, 23);
+  const std::vector<std::uint16_t> d_o = random_d_o(p, 24);
+  const BackwardReference exact = cpu_attention_backward(p, in, d_o, all_kv_heads(p));
+  std::vector<float> lse(exact.lse.begin(), exact.lse.end());
+  const std::vector<std::uint16_t> zero_o(static_cast<std::size_t>(p.elements()), 0);
+  const BackwardReference z =
+      cpu_attention_backward(p, in, d_o, all_kv_heads(p), ForwardOutputs{zero_o, lse});
+  for (double x : z.delta) EXPECT_EQ(x, 0.0);
+  double moved = 0;
+  for (std::size_t i = 0; i < z.dq.size(); ++i) moved = std::max(moved, std::abs(z.dq[i] - exact.dq[i]));
+  EXPECT_GT(moved, 1e-2);
+  for (std::size_t i = 0; i < z.dv.size(); ++i)
+    EXPECT_NEAR(z.dv[i], exact.dv[i], 1e-6 * (1 + std::abs(exact.dv[i])));
+  // Sizes that do not match the problem.
+  EXPECT_THROW(cpu_attention_backward(p, in, d_o, all_kv_heads(p), ForwardOutputs{zero_o, {}}), Error);
+}
+
+// kv_heads_to_check: heads_to_check's rule over the key/value heads.
+TEST(CpuBackwardFacts, KvHeadsToCheck) {
+  const AttentionProblem p{.batch = 8, .heads = 32, .kv_heads = 4};
+  EXPECT_EQ(kv_heads_to_check(p, 7, 100), all_kv_heads(p));
+  const std::vector<int> h = kv_heads_to_check(p, 7, 4);
+  ASSERT_EQ(h.size(), 4u);
+  EXPECT_EQ(h.front(), 0);
+  EXPECT_EQ(h.back(), 8 * 4 - 1);
+  EXPECT_TRUE(std::is_sorted(h.begin(), h.end()));
+  EXPECT_EQ(std::set<int>(h.begin(), h.end()).size(), h.size());
+  EXPECT_EQ(kv_heads_to_check(p, 7, 4), h);
+  EXPECT_NE(kv_heads_to_check(p, 8, 4), h);
+  EXPECT_EQ(kv_heads_to_check(p, 7, 1), (std::vector<int>{0}));
+  EXPECT_EQ(kv_heads_to_check(p, 7, 2), (std::vector<int>{0, 31}));
+  // The same draw as heads_to_check on a problem with as many query heads.
+  const AttentionProblem mha{.batch = 8, .heads = 4};
+  EXPECT_EQ(kv_heads_to_check(p, 7, 4), heads_to_check(mha, 7, 4));
+  EXPECT_THROW(kv_heads_to_check(p, 7, 0), Error);
+}
+
+// gather_kv_heads: the rows of the listed key/value heads of a tensor shaped like K, in order, any layout.
+TEST(CpuBackwardFacts, GatherKvHeads) {
+  for (Layout l : {Layout::bhsd, Layout::bshd}) {
+    AttentionProblem p = bwd_problem(4, 2, 3, 5, false);
+    p.layout = l;
+    std::vector<int> full(static_cast<std::size_t>(p.kv_elements()));
+    for (int b = 0; b < 2; ++b)
+      for (int h = 0; h < 2; ++h)
+        for (int j = 0; j < 5; ++j)
+          for (int e = 0; e < 64; ++e)
+            full[static_cast<std::size_t>(p.offset(b, h, j, true)) + e] = ((b * 2 + h) * 5 + j) * 64 + e;
+    const std::vector<int> heads{3, 0};
+    const std::vector<int> rows = gather_kv_heads<int>(full, p, heads);
+    ASSERT_EQ(rows.size(), 2u * 5 * 64);
+    for (std::size_t i = 0; i < 5 * 64; ++i) {
+      EXPECT_EQ(rows[i], static_cast<int>(3 * 5 * 64 + i));
+      EXPECT_EQ(rows[5 * 64 + i], static_cast<int>(i));
+    }
   }
 }
 

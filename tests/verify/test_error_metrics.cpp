@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -121,6 +122,129 @@ TEST(Judge, EmptyOutputFails) {
   const VerifyResult r = judge(ErrorStats{}, ErrorStats{}, DType::bf16);
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(contains(r.detail, "nothing compared")) << r.detail;
+}
+
+// ---- The backward's gradients ----
+
+TEST(GradientTolerance, TheDocumentedTable) {
+  const GradientTolerance b = gradient_tolerance_for(DType::bf16), h = gradient_tolerance_for(DType::f16);
+  EXPECT_EQ(b.rel_l2, 1.0e-2);
+  EXPECT_EQ(b.max_rel, 2e-2);
+  EXPECT_EQ(h.rel_l2, 2.0e-3);
+  EXPECT_EQ(h.max_rel, 3e-3);
+  for (const GradientTolerance& t : {b, h}) {
+    EXPECT_EQ(t.rms_floor, 1e-5);
+    EXPECT_EQ(t.max_floor, 1e-4);
+  }
+  // rel_l2 as the forward's O: the same rounding count (P / dS before the MMA, the output once).
+  EXPECT_EQ(b.rel_l2, tolerance_for(DType::bf16).rel_l2);
+  EXPECT_EQ(h.rel_l2, tolerance_for(DType::f16).rel_l2);
+}
+
+// Gradient values stored as the dtype, each ref * (1 + rel) rounded.
+std::vector<std::uint16_t> stored(const std::vector<double>& ref, double rel, DType t) {
+  std::vector<std::uint16_t> out;
+  for (double x : ref) out.push_back(from_float(static_cast<float>(x * (1 + rel)), t));
+  return out;
+}
+
+TEST(CompareGradient, RelL2WithTheFloorFoldedIn) {
+  const GradientTolerance tol = gradient_tolerance_for(DType::f16);
+  std::vector<double> ref;
+  for (int i = 0; i < 1000; ++i) ref.push_back(std::sin(0.37 * i));
+  // Far above the floor: the plain rel_l2 (a 1e-3 scaling plus fp16 rounding), max |ref| ~1.
+  const GradientStats g = compare_gradient(stored(ref, 1e-3, DType::f16), DType::f16, ref, tol);
+  const ErrorStats plain = compare(stored(ref, 1e-3, DType::f16), DType::f16, ref);
+  EXPECT_NEAR(g.err.rel_l2, plain.rel_l2, 1e-2 * plain.rel_l2);
+  EXPECT_NEAR(g.err.rel_l2, 1e-3, 2e-4);
+  EXPECT_NEAR(g.ref_max_abs, 1.0, 1e-3);
+  EXPECT_EQ(g.err.max_abs, plain.max_abs);
+  // An exactly-zero gradient (seqlen 1): fp32 noise of 1e-6 is finite and passes, 1e-4 fails.
+  const std::vector<double> zero(1000, 0.0);
+  std::vector<std::uint16_t> noise(1000), big(1000);
+  for (int i = 0; i < 1000; ++i) {
+    noise[i] = from_float(i % 2 ? 1e-6f : -1e-6f, DType::f16);
+    big[i] = from_float(i % 2 ? 1e-4f : -1e-4f, DType::f16);
+  }
+  const GradientStats n = compare_gradient(noise, DType::f16, zero, tol);
+  EXPECT_TRUE(std::isfinite(n.err.rel_l2));
+  EXPECT_LT(n.err.rel_l2, tol.rel_l2);
+  EXPECT_EQ(n.ref_max_abs, 0.0);
+  const GradientStats b = compare_gradient(big, DType::f16, zero, tol);
+  EXPECT_GT(b.err.rel_l2, tol.rel_l2);
+  EXPECT_TRUE(judge_backward({n, n, n}, tol).ok);
+  EXPECT_FALSE(judge_backward({b, n, n}, tol).ok);
+  // Identical: 0.
+  std::vector<std::uint16_t> same;
+  for (double x : ref) same.push_back(from_float(static_cast<float>(x), DType::f16));
+  std::vector<double> exact;
+  for (std::uint16_t h : same) exact.push_back(to_float(h, DType::f16));
+  EXPECT_EQ(compare_gradient(same, DType::f16, exact, tol).err.rel_l2, 0.0);
+}
+
+// Stats of one gradient, as compare_gradient gives them.
+GradientStats grad(double rel_l2, double max_abs, double ref_max, std::int64_t worst = 0,
+                   std::int64_t non_finite = 0, std::int64_t count = 1000) {
+  return {.err = {.rel_l2 = rel_l2,
+                  .max_abs = max_abs,
+                  .worst_index = worst,
+                  .non_finite = non_finite,
+                  .count = count},
+          .ref_max_abs = ref_max};
+}
+
+TEST(JudgeBackward, PassesAndListsEveryGradient) {
+  const BackwardStats s{grad(3e-3, 1e-3, 1.0), grad(4e-3, 2e-3, 0.5), grad(2e-3, 1e-3, 0.2)};
+  const VerifyResult r = judge_backward(s, gradient_tolerance_for(DType::bf16));
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_TRUE(contains(r.detail, "ok: dQ rel_l2 3.0e-3, max_abs 1.0e-3; dK rel_l2 4.0e-3")) << r.detail;
+  EXPECT_TRUE(contains(r.detail, "dV rel_l2 2.0e-3")) << r.detail;
+  EXPECT_EQ(r.o.rel_l2, 4e-3);  // the worst against its bounds: dK
+  EXPECT_EQ(r.lse.count, 0);    // LSE is an input of the backward
+}
+
+TEST(JudgeBackward, NamesTheFailedGradientBoundAndPosition) {
+  // GQA 8/2, batch 2, seqlen 3, seqlen_k 5: dK rows [kv heads, 5, 64] of kv heads {1, 3}; dQ rows
+  // [4 query heads of each, 3, 64].
+  const AttentionProblem p{.batch = 2, .heads = 8, .seqlen = 3, .head_dim = 64, .kv_heads = 2, .seqlen_k = 5};
+  const std::vector<int> kv = {1, 3};
+  BackwardStats s{grad(3e-3, 1e-2, 1.0), grad(3.2e-2, 1e-2, 1.0, (5 + 2) * 64 + 5), grad(2e-3, 1e-3, 1.0)};
+  VerifyResult r = judge_backward(s, p, kv);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(contains(r.detail, "dK rel_l2 3.2e-2 > 1.0e-2 (worst at kv 3 (b 1, kv_head 1), key 2, col 5)"))
+      << r.detail;
+  EXPECT_FALSE(contains(r.detail, "dQ")) << r.detail;
+  EXPECT_EQ(r.o.rel_l2, 3.2e-2);
+  // max_abs is relative to the largest reference element: 3e-2 fails against max |ref| 1 (bound 2.01e-2) and
+  // passes against max |ref| 2 (4.01e-2). dQ's position: the 6th query head of the list (kv 3's second, h 5
+  // of batch 1), row 1.
+  s = {grad(3e-3, 3e-2, 1.0, (5 * 3 + 1) * 64 + 7), grad(3e-3, 1e-2, 1.0), grad(3e-3, 1e-2, 1.0)};
+  r = judge_backward(s, p, kv);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(
+      contains(r.detail, "dQ max_abs 3.0e-2 > 2.0e-2 (max |ref| 1.0e0; at bh 13 (b 1, h 5), row 1, col 7)"))
+      << r.detail;
+  s.dq.ref_max_abs = 2.0;
+  EXPECT_TRUE(judge_backward(s, p, kv).ok);
+  // fp16's tighter bounds.
+  AttentionProblem h = p;
+  h.dtype = DType::f16;
+  s = {grad(3e-3, 1e-3, 1.0), grad(1e-3, 1e-3, 1.0), grad(1e-3, 1e-3, 1.0)};
+  r = judge_backward(s, h, kv);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(contains(r.detail, "dQ rel_l2 3.0e-3 > 2.0e-3")) << r.detail;
+}
+
+TEST(JudgeBackward, NonFiniteAndEmptyFail) {
+  const GradientTolerance tol = gradient_tolerance_for(DType::bf16);
+  VerifyResult r =
+      judge_backward({grad(1e-3, 1e-3, 1.0), grad(1e-3, 1e-3, 1.0), grad(0, 0, 1.0, 17, 3)}, tol);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(contains(r.detail, "dV has 3 non-finite of 1000 values (first at index 17)")) << r.detail;
+  EXPECT_EQ(r.o.non_finite, 3);  // non-finite is the worst
+  r = judge_backward({grad(1e-3, 1e-3, 1.0), grad(0, 0, 0, -1, 0, 0), grad(1e-3, 1e-3, 1.0)}, tol);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(contains(r.detail, "dK: nothing compared")) << r.detail;
 }
 
 }  // namespace

@@ -28,6 +28,32 @@ TEST(RandomInputs, DeterministicForASeed) {
   EXPECT_NE(a.k, a.v);
 }
 
+// dO of the backward: seeded, the size of Q, its own stream (not Q, K or V of the same seed), never zero.
+TEST(RandomInputs, DOIsSeededAndIndependent) {
+  const AttentionProblem p{.batch = 2, .heads = 4, .seqlen = 100, .head_dim = 64, .kv_heads = 2};
+  const std::vector<std::uint16_t> a = make_d_o(p, 1234);
+  ASSERT_EQ(a.size(), static_cast<std::size_t>(p.elements()));
+  EXPECT_EQ(make_d_o(p, 1234), a);
+  EXPECT_NE(make_d_o(p, 1235), a);
+  const HostInputs in = make_inputs(p, 1234);
+  EXPECT_NE(a, in.q);
+  EXPECT_NE(std::vector<std::uint16_t>(a.begin(), a.begin() + 100),
+            std::vector<std::uint16_t>(in.k.begin(), in.k.begin() + 100));
+  for (std::uint16_t h : a) ASSERT_NE(h & 0x7FFFu, 0u);
+  double sum = 0, sum2 = 0;
+  for (std::uint16_t h : a) {
+    const double x = to_float(h, p.dtype);
+    sum += x;
+    sum2 += x * x;
+  }
+  const double n = static_cast<double>(a.size());
+  EXPECT_NEAR(sum / n, 0.0, 0.05);
+  EXPECT_NEAR(sum2 / n, 1.0, 0.05);
+  AttentionProblem bad = p;
+  bad.head_dim = 0;
+  EXPECT_ANY_THROW(make_d_o(bad, 1));
+}
+
 TEST(RandomInputs, ThreadCountDoesNotChangeValues) {
   std::vector<std::uint16_t> one(3'000'000), many(3'000'000);  // spans three chunks
   fill_normal(one, DType::f16, 99, 1);
