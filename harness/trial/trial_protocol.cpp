@@ -1,5 +1,10 @@
 #include "trial/trial_protocol.hpp"
 
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
 // The structs the protocol carries whole, every member by its name (nlohmann's to_json / from_json, found by
 // argument-dependent lookup; a missing member is an error, as the peer is the same build).
 namespace flashtune::gpu {
@@ -14,7 +19,39 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TimingOptions, warmup, min_samples, max_sampl
 }  // namespace flashtune::gpu
 
 namespace flashtune::verify {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ErrorStats, rel_l2, max_abs, worst_index, non_finite, count)
+// rel_l2 and max_abs may be inf (an output where the reference is 0 or -inf) or NaN, which JSON cannot hold
+// (nlohmann writes null, which does not read back as a double): they travel as the strings "inf", "-inf" and
+// "nan", every finite value as a number.
+namespace {
+nlohmann::json double_to_json(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+double double_from_json(const nlohmann::json& j) {
+  if (!j.is_string()) return j.get<double>();
+  const std::string s = j.get<std::string>();
+  if (s == "inf") return std::numeric_limits<double>::infinity();
+  if (s == "-inf") return -std::numeric_limits<double>::infinity();
+  if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+  throw std::runtime_error("bad number '" + s + "' in error stats");
+}
+}  // namespace
+
+void to_json(nlohmann::json& j, const ErrorStats& e) {
+  j = nlohmann::json{{"rel_l2", double_to_json(e.rel_l2)},
+                     {"max_abs", double_to_json(e.max_abs)},
+                     {"worst_index", e.worst_index},
+                     {"non_finite", e.non_finite},
+                     {"count", e.count}};
+}
+void from_json(const nlohmann::json& j, ErrorStats& e) {
+  e.rel_l2 = double_from_json(j.at("rel_l2"));
+  e.max_abs = double_from_json(j.at("max_abs"));
+  j.at("worst_index").get_to(e.worst_index);
+  j.at("non_finite").get_to(e.non_finite);
+  j.at("count").get_to(e.count);
+}
 }  // namespace flashtune::verify
 
 namespace flashtune::trial {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "trial/trial_protocol.hpp"
 
 namespace flashtune::trial {
@@ -119,6 +122,27 @@ TEST(TrialProtocol, OutcomeRoundTripKeepsSamplesAndStatus) {
   EXPECT_EQ(r.timing->samples_ms.size(), 3u);
   EXPECT_EQ(r.timing->clock_fraction, 0.8125);
   EXPECT_EQ(r.timing->throttle_repeats, 2);
+}
+
+// A check that found inf or NaN errors (a finite LSE where the reference has -inf: max_abs inf; an output
+// where the reference is all 0: rel_l2 inf) reaches the tuner as such, not as an unreadable reply.
+TEST(TrialProtocol, NonFiniteErrorsRoundTrip) {
+  run::TrialOutcome o;
+  o.status = TrialStatus::incorrect;
+  o.check = verify::VerifyResult{false, {}, {}, "LSE max_abs inf"};
+  o.check->o.rel_l2 = std::numeric_limits<double>::infinity();
+  o.check->o.max_abs = std::numeric_limits<double>::quiet_NaN();
+  o.check->lse.max_abs = std::numeric_limits<double>::infinity();
+  o.check->lse.rel_l2 = -std::numeric_limits<double>::infinity();
+  o.check->lse.count = 7;
+  const run::TrialOutcome r = outcome_from_json(nlohmann::json::parse(to_json(o).dump()));
+  ASSERT_TRUE(r.check);
+  EXPECT_EQ(r.check->o.rel_l2, std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(r.check->o.max_abs));
+  EXPECT_EQ(r.check->lse.max_abs, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(r.check->lse.rel_l2, -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(r.check->lse.count, 7);
+  EXPECT_EQ(r.check->detail, "LSE max_abs inf");
 }
 
 TEST(TrialProtocol, AnUnknownClockFractionStaysUnknown) {
