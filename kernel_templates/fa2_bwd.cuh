@@ -94,20 +94,35 @@ constexpr long long fa2_bwd_workspace_bytes(long long batch_heads, long long seq
   return batch_heads * seqlen * (head_dim + 1) * 4;
 }
 
+// The query row of kernels 1 and 3 (one warp per row, four rows per 128-thread block): r counts the rows of
+// every (batch, head), [batch * heads, seqlen]; valid is false past them.
+struct BwdRow {
+  long long rows, r, b, h, i;
+  bool valid;
+};
+__device__ __forceinline__ BwdRow bwd_row(const AttentionParams& p) {
+  BwdRow w;
+  w.rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
+  w.r = static_cast<long long>(blockIdx.x) * 4 + threadIdx.x / 32;
+  w.valid = w.r < w.rows;
+  const long long bh = w.r / p.seqlen;
+  w.i = w.r % p.seqlen;
+  w.b = bh / p.heads;
+  w.h = bh % p.heads;
+  return w;
+}
+
 // Kernel 1: D and the zeroed dQ accumulator, one warp per query row of every (batch, head).
 template <int kHeadDim, typename T>
 __global__ void __launch_bounds__(128) fa2_bwd_preprocess(const AttentionParams p) {
   constexpr int kCols = kHeadDim / 32;
   const int lane = threadIdx.x % 32;
-  const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
-  const long long r = static_cast<long long>(blockIdx.x) * 4 + threadIdx.x / 32;
-  if (r >= rows) return;
-  const long long bh = r / p.seqlen, i = r % p.seqlen, b = bh / p.heads, h = bh % p.heads;
-  const T* const o =
-      static_cast<const T*>(p.o) + b * p.o_stride.batch + h * p.o_stride.head + i * p.o_stride.row;
-  const T* const d_o =
-      static_cast<const T*>(p.d_o) + b * p.o_stride.batch + h * p.o_stride.head + i * p.o_stride.row;
-  float* const dq_acc = static_cast<float*>(p.workspace) + r * kHeadDim;
+  const BwdRow w = bwd_row(p);
+  if (!w.valid) return;
+  const long long at = w.b * p.o_stride.batch + w.h * p.o_stride.head + w.i * p.o_stride.row;
+  const T* const o = static_cast<const T*>(p.o) + at;
+  const T* const d_o = static_cast<const T*>(p.d_o) + at;
+  float* const dq_acc = static_cast<float*>(p.workspace) + w.r * kHeadDim;
   float sum = 0.0f;
 #pragma unroll
   for (int c = 0; c < kCols; ++c) {
@@ -116,7 +131,7 @@ __global__ void __launch_bounds__(128) fa2_bwd_preprocess(const AttentionParams 
   }
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-  if (lane == 0) static_cast<float*>(p.workspace)[rows * kHeadDim + r] = sum;
+  if (lane == 0) static_cast<float*>(p.workspace)[w.rows * kHeadDim + w.r] = sum;
 }
 
 // Kernel 3: dQ = scale * accumulator, one warp per query row.
@@ -124,13 +139,12 @@ template <int kHeadDim, typename T>
 __global__ void __launch_bounds__(128) fa2_bwd_convert_dq(const AttentionParams p) {
   constexpr int kCols = kHeadDim / 32;
   const int lane = threadIdx.x % 32;
-  const long long rows = static_cast<long long>(p.batch) * p.heads * p.seqlen;
-  const long long r = static_cast<long long>(blockIdx.x) * 4 + threadIdx.x / 32;
-  if (r >= rows) return;
-  const long long bh = r / p.seqlen, i = r % p.seqlen, b = bh / p.heads, h = bh % p.heads;
+  const BwdRow w = bwd_row(p);
+  if (!w.valid) return;
   const float scale = p.scale_log2 * 0.69314718055994530942f;  // the softmax scale
-  const float* const acc = static_cast<const float*>(p.workspace) + r * kHeadDim;
-  T* const dq = static_cast<T*>(p.d_q) + b * p.q_stride.batch + h * p.q_stride.head + i * p.q_stride.row;
+  const float* const acc = static_cast<const float*>(p.workspace) + w.r * kHeadDim;
+  T* const dq =
+      static_cast<T*>(p.d_q) + w.b * p.q_stride.batch + w.h * p.q_stride.head + w.i * p.q_stride.row;
 #pragma unroll
   for (int c = 0; c < kCols; ++c) {
     if constexpr (element_traits<T>::is_bf16)

@@ -184,6 +184,22 @@ _Tensor = torch.Tensor
 _float32 = torch.float32
 
 
+def _check_op_args(stream, k, v):
+    """The op's path (traced, or tensors that are not plain torch.Tensors): torch's current stream only, k and v
+    torch tensors like q."""
+    if stream is not None:
+        e = InvalidArgumentError(
+            "stream: torch tensors run on torch's current stream; choose it with torch.cuda.stream(s)"
+        )
+        e.argument = "stream"
+        raise e
+    for name, t in (("k", k), ("v", v)):
+        if not isinstance(t, torch.Tensor):
+            e = ArgumentTypeError(f"{name}: expected a torch.Tensor like q, got {type(t).__name__}")
+            e.argument = name
+            raise e
+
+
 def attention(
     q, k, v, causal, scale, return_lse, template, stream, window_left=-1, window_right=-1, softcap=0.0,
     cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=-1, max_seqlen_k=-1,
@@ -204,17 +220,7 @@ def attention(
         lse = q.new_empty(q.shape[:-1], dtype=_float32) if return_lse else None
         _C._attention_torch(q, k, v, o, lse, causal, scale, template, window_left, window_right, softcap)
         return (o, lse) if return_lse else o
-    if stream is not None:
-        e = InvalidArgumentError(
-            "stream: torch tensors run on torch's current stream; choose it with torch.cuda.stream(s)"
-        )
-        e.argument = "stream"
-        raise e
-    for name, t in (("k", k), ("v", v)):
-        if not isinstance(t, torch.Tensor):
-            e = ArgumentTypeError(f"{name}: expected a torch.Tensor like q, got {type(t).__name__}")
-            e.argument = name
-            raise e
+    _check_op_args(stream, k, v)
     o, lse = torch.ops.flashtune.attention(q, k, v, causal, scale, template, window_left, window_right, softcap)
     return (o, lse) if return_lse else o
 
@@ -234,17 +240,7 @@ def _attention_varlen(
             max_q, max_k,
         )
         return (o, lse) if return_lse else o
-    if stream is not None:
-        e = InvalidArgumentError(
-            "stream: torch tensors run on torch's current stream; choose it with torch.cuda.stream(s)"
-        )
-        e.argument = "stream"
-        raise e
-    for name, t in (("k", k), ("v", v)):
-        if not isinstance(t, torch.Tensor):
-            e = ArgumentTypeError(f"{name}: expected a torch.Tensor like q, got {type(t).__name__}")
-            e.argument = name
-            raise e
+    _check_op_args(stream, k, v)
     # The op's max_seqlens: None where not given (the op reads them), so that the traced call has no host read.
     max_q = None if (type(max_seqlen_q) is int and max_seqlen_q < 0) else max_seqlen_q
     max_k = None if (type(max_seqlen_k) is int and max_seqlen_k < 0) else max_seqlen_k
@@ -278,17 +274,7 @@ def attention_block_sparse(
             cols, block, density,
         )
         return (o, lse) if return_lse else o
-    if stream is not None:
-        e = InvalidArgumentError(
-            "stream: torch tensors run on torch's current stream; choose it with torch.cuda.stream(s)"
-        )
-        e.argument = "stream"
-        raise e
-    for name, t in (("k", k), ("v", v)):
-        if not isinstance(t, torch.Tensor):
-            e = ArgumentTypeError(f"{name}: expected a torch.Tensor like q, got {type(t).__name__}")
-            e.argument = name
-            raise e
+    _check_op_args(stream, k, v)
     o, lse = torch.ops.flashtune.attention(
         q, k, v, causal, scale, template, window_left, window_right, softcap, None, None, None, None, counts, cols,
         block, density,
