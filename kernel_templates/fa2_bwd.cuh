@@ -18,6 +18,8 @@
 //     atomics. The next query tile's Q and dO are loaded (cp.async) under that dQ step: after the barrier no
 //     warp reads them any more.
 //  3. fa2_bwd_convert_dq: dQ = scale * the accumulator, rounded to T at Q's strides (one warp per row).
+//     Or (dq_mode 1, deterministic) fa2_bwd_dq (fa2_bwd_dq.cuh): dQ in a pass of its own, a CTA per query
+//     tile recomputing P and dS over its key tiles, no atomics; kernel 2 then skips its dQ step.
 // Every kernel takes AttentionParams alone (the harness's launch convention); the softmax scale is
 // p.scale_log2 / log2(e).
 // dK is scaled (dK = scale * dS^T Q) and written with dV at the end of the CTA.
@@ -31,6 +33,7 @@
 #include "block_range.h"
 #include "cp_async.cuh"
 #include "device_types.cuh"
+#include "fa2_bwd_dq.cuh"
 #include "fa2_warp_ops.cuh"
 #include "kernel_limits.h"
 #include "mma.cuh"
@@ -42,12 +45,15 @@ namespace flashtune {
 
 // Every compile-time parameter of fa2_bwd: fa2_bwd<Fa2BwdTraits<block_m, block_n, head_dim, warps>, causal,
 // T, variant>.
-template <int kBlockM_, int kBlockN_, int kHeadDim_, int kWarps_>
+template <int kBlockM_, int kBlockN_, int kHeadDim_, int kWarps_, int kDqMode_ = 0>
 struct Fa2BwdTraits {
   static constexpr int kBlockM = kBlockM_;  // query rows per tile
   static constexpr int kBlockN = kBlockN_;  // key rows per CTA
   static constexpr int kHeadDim = kHeadDim_;
   static constexpr int kWarps = kWarps_;
+  // dQ: 0 added by this kernel with fp32 atomics (fa2_bwd_convert_dq then scales it), 1 a deterministic pass
+  // of its own (fa2_bwd_dq.cuh): this kernel then computes dK and dV only.
+  static constexpr int kDqMode = kDqMode_;
   static constexpr int kThreads = 32 * kWarps;
   static constexpr int kKeyRows = kBlockN / kWarps;  // key rows per warp
   static constexpr int kKTiles = kKeyRows / 16;      // their 16-row MMA tiles
@@ -72,6 +78,7 @@ struct Fa2BwdTraits {
   static_assert(kKTiles <= 2, "at most 32 key rows per warp (dK and dV live in registers)");
   static_assert(kWarps % kQSteps == 0 || kQSteps % kWarps == 0, "dQ's m-tiles split evenly over the warps");
   static_assert(kDqDTiles % 4 == 0, "each warp's dQ share is whole groups of four n8 tiles");
+  static_assert(kDqMode == 0 || kDqMode == 1, "dq_mode: 0 atomics, 1 a separate deterministic pass");
   static_assert(kSmemBytes <= kSmemOptinBytes,
                 "tiles exceed the 227 KiB shared-memory opt-in limit of sm_90");
 };
@@ -151,28 +158,6 @@ __global__ void __launch_bounds__(128) fa2_bwd_convert_dq(const AttentionParams 
       dq[lane + 32 * c] = __float2bfloat16(acc[lane + 32 * c] * scale);
     else
       dq[lane + 32 * c] = __float2half(acc[lane + 32 * c] * scale);
-  }
-}
-
-// One k16 step (ks, over head_dim) of acc += A B^T on a warp's rows: A's kKT 16-row tiles at a_base (the
-// WarpAddrs q pattern), B's kN8 n8 tiles n-major at b_base (the k pattern) from 16-row step n16 on. S^T = K
-// Q^T and dP^T = V dO^T are both this product.
-template <int kKT, int kN8, int kHeadDim, typename T>
-__device__ __forceinline__ void warp_mma_step_nt(float (&acc)[kKT][kN8][4], unsigned a_base, unsigned b_base,
-                                                 int ks, int n16) {
-  using A = WarpAddrs<kHeadDim>;
-  unsigned a[kKT][4];
-#pragma unroll
-  for (int kt = 0; kt < kKT; ++kt) ldmatrix_x4(a[kt], A::at(a_base, ks, kt, 0));
-#pragma unroll
-  for (int np = 0; np < kN8 / 2; ++np) {
-    unsigned b[4];
-    ldmatrix_x4(b, A::at(b_base, ks, n16 + np, 0));
-#pragma unroll
-    for (int kt = 0; kt < kKT; ++kt) {
-      mma_m16n8k16<T>(acc[kt][2 * np], a[kt], b[0], b[1]);
-      mma_m16n8k16<T>(acc[kt][2 * np + 1], a[kt], b[2], b[3]);
-    }
   }
 }
 
@@ -319,6 +304,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1) fa2_bwd(const AttentionParams
       for (int qs = 0; qs < kSubTiles / 2; ++qs) {
 #pragma unroll
         for (int kt = 0; kt < kKT; ++kt) {
+          if constexpr (Tr::kDqMode == 1) break;  // dQ has a pass of its own
           const int row = warp_key0 + kt * 16 + g;
           const int col = 16 * (q16 + qs) + 2 * c;
           *reinterpret_cast<unsigned*>(smem.ds + DsTile::offset(row, col)) = dsk[kt][qs][0];
@@ -344,6 +330,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1) fa2_bwd(const AttentionParams
     __syncthreads();  // dS^T complete; no warp reads Q_i, dO_i, LSE_i or D_i any more
     if (it + 1 < n_tiles) load_query_tile(it + 1);
 
+    if constexpr (Tr::kDqMode == 1) continue;  // dQ has a pass of its own
     // dQ_i += dS K_j on the warp's m-tiles and n8 tiles, into the fp32 accumulator.
     float* const dq_acc = dq_acc_all + ((static_cast<long long>(b) * p.heads + h) * seqlen + q0) *
                                            static_cast<long long>(kHeadDim);

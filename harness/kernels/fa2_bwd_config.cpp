@@ -9,12 +9,20 @@
 namespace flashtune {
 
 std::string Fa2BwdConfig::to_string() const {
-  return fmt::format("bm{} bn{} w{}", block_m, block_n, warps);
+  return fmt::format("bm{} bn{} w{}{}", block_m, block_n, warps,
+                     dq_mode != 0 ? fmt::format(" dq{}", dq_mode) : "");
 }
 
 std::string Fa2BwdInstance::name_expression() const {
-  return fmt::format("flashtune::fa2_bwd<flashtune::Fa2BwdTraits<{}, {}, {}, {}>, {}, {}{}>", config.block_m,
-                     config.block_n, head_dim, config.warps, causal ? "true" : "false", cuda_type_name(dtype),
+  return fmt::format(
+      "flashtune::fa2_bwd<flashtune::Fa2BwdTraits<{}, {}, {}, {}{}>, {}, {}{}>", config.block_m,
+      config.block_n, head_dim, config.warps, config.dq_mode != 0 ? fmt::format(", {}", config.dq_mode) : "",
+      causal ? "true" : "false", cuda_type_name(dtype), variant != 0 ? fmt::format(", {}", variant) : "");
+}
+
+std::string Fa2BwdInstance::dq_expression() const {
+  return fmt::format("flashtune::fa2_bwd_dq<{}, {}, {}, {}{}>", config.block_m, head_dim,
+                     causal ? "true" : "false", cuda_type_name(dtype),
                      variant != 0 ? fmt::format(", {}", variant) : "");
 }
 
@@ -42,6 +50,10 @@ int smem_bytes(const Fa2BwdConfig& c, int head_dim) {
          2 * 4 * c.block_m;
 }
 
+int dq_smem_bytes(const Fa2BwdConfig& c, int head_dim) {
+  return 2 * (2 * c.block_m * head_dim + 2 * 64 * head_dim);
+}
+
 long long workspace_bytes(long long batch_heads, long long seqlen, int head_dim) {
   return batch_heads * seqlen * (head_dim + 1) * 4;
 }
@@ -64,9 +76,12 @@ std::optional<std::string> invalid_reason(const Fa2BwdInstance& inst) {
   if ((inst.head_dim / 8 / per_tile) % 4 != 0)
     return fmt::format("dQ's share per warp ({} n8 tiles) is not whole groups of four",
                        inst.head_dim / 8 / per_tile);
+  if (c.dq_mode != 0 && c.dq_mode != 1) return fmt::format("dq_mode {} is not 0 or 1", c.dq_mode);
   if ((inst.variant & ~3) != 0)
     return fmt::format("variant {}: fa2_bwd runs the general addressing (1) and a window (2) only",
                        inst.variant);
+  if (c.dq_mode == 1)
+    if (auto bad = smem_limit_reason(dq_smem_bytes(c, inst.head_dim), "fa2_bwd_dq")) return bad;
   return smem_limit_reason(smem_bytes(c, inst.head_dim));
 }
 

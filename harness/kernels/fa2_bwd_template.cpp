@@ -31,6 +31,11 @@ class Fa2BwdTemplate final : public KernelTemplate {
         {"block_m", 64, 128, 64, "query rows per tile of the inner loop (64 or 128)"},
         {"block_n", 16, 512, 128, "key rows per CTA (a multiple of 16 * warps, at most 32 per warp)"},
         {"warps", 1, 16, 8, "warps per CTA; each owns block_n / warps key rows"},
+        {"dq_mode", 0, 1, 0,
+         "dQ: 0 added by the main kernel with fp32 atomics (non-deterministic order); 1 a pass of its own, a "
+         "CTA "
+         "per query tile recomputing P and dS (deterministic, more FLOPs)",
+         false},
     };
     return specs;
   }
@@ -57,10 +62,14 @@ class Fa2BwdTemplate final : public KernelTemplate {
   }
   std::vector<std::string> name_expressions(const ParamValues& v, const ProblemVariant& pv) const override {
     const Fa2BwdInstance inst = checked(v, pv);
-    return {inst.preprocess_expression(), inst.name_expression(), inst.convert_expression()};
+    return {inst.preprocess_expression(), inst.name_expression(),
+            inst.config.dq_mode == 1 ? inst.dq_expression() : inst.convert_expression()};
   }
+  // The largest of the kernels' (the main one's, or the dQ pass's).
   int smem_bytes(const ParamValues& v, const ProblemVariant& pv) const override {
-    return fa2_bwd::smem_bytes(checked(v, pv).config, pv.head_dim);
+    const Fa2BwdConfig c = checked(v, pv).config;
+    const int main = fa2_bwd::smem_bytes(c, pv.head_dim);
+    return c.dq_mode == 1 ? std::max(main, fa2_bwd::dq_smem_bytes(c, pv.head_dim)) : main;
   }
   // The main kernel: a CTA per (key tile, batch * kv_heads).
   KernelLaunch launch(const ParamValues& v, const AttentionProblem& p) const override {
@@ -72,12 +81,20 @@ class Fa2BwdTemplate final : public KernelTemplate {
     l.dynamic_smem = fa2_bwd::smem_bytes(inst.config, p.head_dim);
     return l;
   }
-  // Preprocess and conversion: one warp per query row, four rows per 128-thread block.
+  // Preprocess and conversion: one warp per query row, four rows per 128-thread block. The dQ pass (dq_mode
+  // 1): a CTA of a warp per 16 rows per (query tile, batch * heads).
   std::vector<KernelLaunch> launches(const ParamValues& v, const AttentionProblem& p) const override {
     KernelLaunch rows;
     rows.grid[0] = static_cast<unsigned>((static_cast<long long>(p.batch) * p.heads * p.seqlen + 3) / 4);
     rows.threads = 128;
-    return {rows, launch(v, p), rows};
+    const Fa2BwdConfig c = to_config(v);
+    if (c.dq_mode != 1) return {rows, launch(v, p), rows};
+    KernelLaunch dq;
+    dq.grid[0] = static_cast<unsigned>((p.seqlen + c.block_m - 1) / c.block_m);
+    dq.grid[1] = static_cast<unsigned>(p.batch * p.heads);
+    dq.threads = static_cast<unsigned>(2 * c.block_m);
+    dq.dynamic_smem = fa2_bwd::dq_smem_bytes(c, p.head_dim);
+    return {rows, launch(v, p), dq};
   }
   std::size_t workspace_bytes(const ParamValues&, const AttentionProblem& p) const override {
     return static_cast<std::size_t>(
@@ -100,5 +117,11 @@ const KernelTemplate& fa2_bwd_template() {
   static const Fa2BwdTemplate t;
   return t;
 }
+
+namespace {
+const KernelTemplate& self() {
+  return fa2_bwd_template();
+}
+}  // namespace
 
 }  // namespace flashtune

@@ -345,4 +345,26 @@ __device__ __forceinline__ void warp_softmax_pv(const float (&s)[Tr::kMTiles][Tr
   warp_row_sums<Tr>(row, part, alpha);
 }
 
+// One k16 step (ks, over head_dim) of acc += A B^T on a warp's rows: A's kKT 16-row tiles at a_base (the
+// WarpAddrs q pattern), B's kN8 n8 tiles n-major at b_base (the k pattern) from 16-row step n16 on. S^T = K
+// Q^T and dP^T = V dO^T are both this product.
+template <int kKT, int kN8, int kHeadDim, typename T>
+__device__ __forceinline__ void warp_mma_step_nt(float (&acc)[kKT][kN8][4], unsigned a_base, unsigned b_base,
+                                                 int ks, int n16) {
+  using A = WarpAddrs<kHeadDim>;
+  unsigned a[kKT][4];
+#pragma unroll
+  for (int kt = 0; kt < kKT; ++kt) ldmatrix_x4(a[kt], A::at(a_base, ks, kt, 0));
+#pragma unroll
+  for (int np = 0; np < kN8 / 2; ++np) {
+    unsigned b[4];
+    ldmatrix_x4(b, A::at(b_base, ks, n16 + np, 0));
+#pragma unroll
+    for (int kt = 0; kt < kKT; ++kt) {
+      mma_m16n8k16<T>(acc[kt][2 * np], a[kt], b[0], b[1]);
+      mma_m16n8k16<T>(acc[kt][2 * np + 1], a[kt], b[2], b[3]);
+    }
+  }
+}
+
 }  // namespace flashtune

@@ -20,6 +20,7 @@ std::vector<Fa2BwdConfig> configs() {
 TEST(Fa2BwdCompile, KernelsCompileWithoutSpills) {
   std::vector<jit::CompileRequest> requests;
   std::vector<std::vector<Fa2BwdInstance>> groups;
+  std::vector<std::vector<std::string>> dq_groups;
   for (const std::string arch : {"sm_90a", "sm_80"})
     for (int d : {64, 128})
       for (DType t : {DType::bf16, DType::f16}) {
@@ -32,12 +33,24 @@ TEST(Fa2BwdCompile, KernelsCompileWithoutSpills) {
               instances.push_back({c, d, t, causal, variant});
             }
           }
+        // The deterministic dQ pass (dq_mode 1): the main kernel without its dQ step, and fa2_bwd_dq at
+        // block_m 64 and 128, causal and not, plain and with a window.
+        std::vector<std::string> dq_kernels;
+        for (int bm : {64, 128})
+          for (bool causal : {false, true})
+            for (int variant : {0, 3}) {
+              const Fa2BwdInstance inst{{bm, 128, 8, 1}, d, t, causal, variant};
+              if (bm == 64) instances.push_back(inst);
+              dq_kernels.push_back(inst.dq_expression());
+            }
         jit::CompileRequest r =
             run::make_request(fa2_bwd::kTemplateFile, instances[0].name_expression(), arch);
         for (std::size_t i = 1; i < instances.size(); ++i)
           r.name_expressions.push_back(instances[i].name_expression());
         r.name_expressions.push_back(instances[0].preprocess_expression());
         r.name_expressions.push_back(instances[0].convert_expression());
+        for (const std::string& e : dq_kernels) r.name_expressions.push_back(e);
+        dq_groups.push_back(std::move(dq_kernels));
         requests.push_back(r);
         groups.push_back(std::move(instances));
       }
@@ -74,6 +87,12 @@ TEST(Fa2BwdCompile, KernelsCompileWithoutSpills) {
       const jit::PtxasInfo* f = results[g].ptxas_for(results[g].lowered_names.at(e));
       ASSERT_NE(f, nullptr) << e;
       EXPECT_EQ(f->spill_store_bytes, 0) << e;
+    }
+    for (const std::string& e : dq_groups[g]) {  // the dQ pass: dQ, S and dP of 16 rows in registers
+      const jit::PtxasInfo* f = results[g].ptxas_for(results[g].lowered_names.at(e));
+      ASSERT_NE(f, nullptr) << e;
+      EXPECT_EQ(f->spill_store_bytes + f->spill_load_bytes, 0) << e;
+      EXPECT_LE(f->registers, 255) << e;
     }
   }
   EXPECT_GT(kernels, 40);

@@ -25,11 +25,13 @@ const KernelTemplate& bwd() {
   return find_template("fa2_bwd");
 }
 
-// The default (64-query tiles, 128-key CTAs of 8 warps), 128-query tiles, and 64-key CTAs of 4 warps.
+// The default (64-query tiles, 128-key CTAs of 8 warps), 128-query tiles, 64-key CTAs of 4 warps, and the
+// default with the deterministic dQ pass (dq_mode 1).
 std::vector<ParamValues> configs() {
   return {bwd().default_config(ProblemVariant{}),
           {{"block_m", 128}, {"block_n", 128}, {"warps", 8}},
-          {{"block_m", 64}, {"block_n", 64}, {"warps", 4}}};
+          {{"block_m", 64}, {"block_n", 64}, {"warps", 4}},
+          {{"block_m", 64}, {"block_n", 128}, {"warps", 8}, {"dq_mode", 1}}};
 }
 
 struct BwdCase {
