@@ -48,6 +48,11 @@ void ProblemOptions::add_to(CLI::App& app) {
   app.add_option("--softcap", problem.softcap,
                  "cap the scores to softcap * tanh(s / softcap) (default: none)")
       ->check(finite_in(0, 1e6));
+  app.add_option("--pass", pass,
+                 "the pass to time: fwd (O and LSE) or bwd (dQ, dK, dV; a template computes one: fa2_bwd the "
+                 "backward)")
+      ->check(CLI::IsMember({"fwd", "bwd"}))
+      ->capture_default_str();
   app.add_option("--layout", layout,
                  "memory layout of Q, K, V and O: bhsd ([B, H, N, d]) or bshd ([B, N, H, d])")
       ->check(CLI::IsMember({"bhsd", "bshd"}))
@@ -94,6 +99,7 @@ AttentionProblem ProblemOptions::resolve() const {
   if (!t) throw Error(ErrorKind::invalid_argument, "unknown dtype '" + dtype + "' (bf16 or fp16)");
   p.dtype = *t;
   p.layout = parse_layout(layout).value_or(Layout::bhsd);
+  p.pass = parse_pass(pass).value_or(Pass::fwd);
   if (!lengths_k.empty() && lengths_k.size() != lengths.size())
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("--lengths-k has {} sequences, --lengths {}", lengths_k.size(), lengths.size()));

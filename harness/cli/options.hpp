@@ -17,6 +17,7 @@ struct ProblemOptions {
   AttentionProblem problem{.batch = 4, .heads = 16, .seqlen = 4096, .head_dim = 128};
   std::string dtype = "bf16";
   std::string layout = "bhsd";
+  std::string pass = "fwd";
   std::vector<int> lengths;    // --lengths: varlen
   std::vector<int> lengths_k;  // --lengths-k
   // Adds --batch --heads --kv-heads --seqlen --seqlen-k --head-dim --dtype --causal --scale --window-left

@@ -68,6 +68,23 @@ TEST(Cli, BadProblemValuesNameTheOption) {
   EXPECT_NE(all.code, 2) << all.output;
 }
 
+// --pass picks the pass: fa2_bwd computes the backward only, and says so for the forward (the default).
+TEST(Cli, PassOptionPicksTheBackward) {
+  const CliRun fwd = flashtune("bench --template fa2_bwd");
+  EXPECT_EQ(fwd.code, 2) << fwd.output;
+  EXPECT_TRUE(contains(fwd.output, "fa2_bwd does not support the fwd pass")) << fwd.output;
+  const CliRun bad = flashtune("bench --pass sideways");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "--pass")) << bad.output;
+  // Past the checks (without a GPU: compiled, then exit 3).
+  const CliRun bwd = flashtune("bench -q --template fa2_bwd --pass bwd --seqlen 256 --head-dim 64");
+  EXPECT_FALSE(contains(bwd.output, "does not support")) << bwd.output;
+  EXPECT_NE(bwd.code, 2) << bwd.output;
+  const CliRun fwd_on_bwd = flashtune("bench --pass bwd --block-m 128 --block-n 64 --warps 4 --stages 1");
+  EXPECT_EQ(fwd_on_bwd.code, 2) << fwd_on_bwd.output;
+  EXPECT_TRUE(contains(fwd_on_bwd.output, "fa2_fwd does not support the bwd pass")) << fwd_on_bwd.output;
+}
+
 // --sparse-block and --sparse-density come together (--sparse-seed only with them), never with --lengths;
 // each bad value or combination is a usage error that names what is wrong.
 TEST(Cli, BlockSparseOptionsComeTogetherAndSayWhatIsWrong) {
