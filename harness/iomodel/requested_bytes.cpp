@@ -73,6 +73,7 @@ Tiling tiling_of(const ModelInputs& in) {
   t.group = p.group();
   t.mask = KeyMask{p.keys(), p.keys() - p.seqlen, p.window_left, p.window_right};
   if (const auto s = in.params.find("splits"); s != in.params.end() && s->second > 1) t.splits = s->second;
+  if (const auto m = in.params.find("dq_mode"); m != in.params.end()) t.dq_mode = static_cast<int>(m->second);
   if (p.block_sparse()) {
     if (p.sparse_block % t.bm != 0 || p.sparse_block % t.bn != 0)
       throw Error(

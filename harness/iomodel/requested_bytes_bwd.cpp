@@ -26,11 +26,25 @@ Fa2BwdParts fa2_bwd_requested(const Tiling& t, bool causal) {
     for (std::int64_t q0 = (lo / bm) * bm; q0 < hi; q0 += bm) {
       const std::int64_t rows = std::min(bm, n - q0);
       parts.main_loop.read += g * (2 * rows * d * e + 2 * rows * 4);
-      parts.main_loop.write += g * rows * d * 4;
+      if (t.dq_mode == 0) parts.main_loop.write += g * rows * d * 4;
     }
   }
-  // Conversion, per query row: the accumulator read, dQ written.
-  parts.convert = {.read = g * n * d * 4, .write = g * n * d * e};
+  if (t.dq_mode == 0) {  // conversion, per query row: the accumulator read, dQ written
+    parts.convert = {.read = g * n * d * 4, .write = g * n * d * e};
+    return parts;
+  }
+  // dq_mode 1, the dQ pass: per query tile, Q and dO (rows inside the sequence) and their LSE and D once,
+  // then K and V of every key tile of 64 rows its rows attend (KeyMask's range); dQ written once.
+  constexpr std::int64_t kDqBlockN = 64;
+  for (std::int64_t q0 = 0; q0 < n; q0 += bm) {
+    const std::int64_t rows = std::min(bm, n - q0);
+    parts.convert.read += g * (2 * rows * d * e + 2 * rows * 4);
+    const int first = t.mask.first_block(static_cast<int>(q0), static_cast<int>(bm), kDqBlockN, causal);
+    const int last = t.mask.last_block(static_cast<int>(q0), static_cast<int>(bm), kDqBlockN, causal);
+    for (std::int64_t j = first; j < last; ++j)
+      parts.convert.read += g * 2 * (std::min(nk, (j + 1) * kDqBlockN) - j * kDqBlockN) * d * e;
+  }
+  parts.convert.write = g * n * d * e;
   return parts;
 }
 

@@ -123,6 +123,21 @@ TEST(RequestedBytes, Fa2BackwardOnTheRaggedProblem) {
     expect_bytes(requested_bytes(inputs("fa2_bwd", p, 64, 128)), 256000 + 256000 + rows * 264 + 256000,
                  260000 + 256000 + rows * 256 + 128000);
   }
+  // dq_mode 1: no atomics, no conversion; the dQ pass reads per query tile (16, the last 40 rows) Q, dO and
+  // LSE, D of its rows once (264 bytes a row: 264,000) and K, V of each 64-key tile (256 bytes a key row) its
+  // rows attend: not causal every tile, 16 x 1000 key rows; causal, tile i the keys up to its last row,
+  // min(1000, 64 (i + 1)) of them; writes dQ 128,000.
+  for (bool causal : {false, true}) {
+    AttentionProblem p = ragged(causal);
+    p.pass = Pass::bwd;
+    const double rows = causal ? 4416 : 8000;
+    double key_rows = 0;
+    for (int i = 0; i < 16; ++i) key_rows += causal ? std::min(1000, 64 * (i + 1)) : 1000;
+    ModelInputs in = inputs("fa2_bwd", p, 64, 128);
+    in.params["dq_mode"] = 1;
+    expect_bytes(requested_bytes(in), 256000 + 256000 + rows * 264 + 264000 + key_rows * 256,
+                 260000 + 256000 + 128000);
+  }
   // GQA, 4 query heads over 2 key/value heads: K and V move once per key/value head (two heads' worth less
   // than 4 independent heads).
   AttentionProblem mha = ragged(false, 1, 4);

@@ -18,6 +18,7 @@ struct Tiling {
   int group = 1;
   KeyMask mask{0, 0, -1, -1};
   std::int64_t splits = 1;  // fa2_fwd's split-K/V
+  int dq_mode = 0;          // fa2_bwd's: 1, dQ in a pass of its own instead of atomics
   // Block-sparse (fa2_fwd): the layout's lists (common/block_sparse.h) and its block; null when dense.
   std::shared_ptr<const SparseLists> sparse;
   int sparse_block = 0;
@@ -44,7 +45,7 @@ Fa1Parts fa1_requested(const Tiling& t, bool causal);
 // fa2_bwd, per KEY/VALUE head (its group's query heads included): the preprocess (O and dO read, the dQ
 // accumulator zeroed, D written), the main loop, dQ's conversion (requested_bytes_bwd.cpp).
 struct Fa2BwdParts {
-  HeadBytes preprocess, main_loop, convert;
+  HeadBytes preprocess, main_loop, convert;  // convert: dq_mode 1's dQ pass instead
 };
 Fa2BwdParts fa2_bwd_requested(const Tiling& t, bool causal);
 
