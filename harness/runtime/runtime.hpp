@@ -9,6 +9,8 @@
 //   rt.attention({.q = {q, {B, H, N, d}}, .k = {k, {B, H, N, d}}, .v = {v, {B, H, N, d}}, .o = o,
 //                 .dtype = DType::bf16, .causal = true},
 //                stream);
+//   // The gradients of a forward call `fwd` (with fwd.lse set) given dO: attention_call.hpp.
+//   rt.attention_backward({.forward = fwd, .d_o = d_o, .d_q = d_q, .d_k = d_k, .d_v = d_v}, stream);
 //
 // Its destructor frees each context's modules and buffers in that context; those of a context destroyed
 // before it are left to the driver, which freed them with the context.

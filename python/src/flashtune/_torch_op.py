@@ -214,9 +214,9 @@ def _attention_backward_op(
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(d_q, d_k, d_v) of the fixed-length attention of q, k, v that gave o and lse, given d_o: each shaped as
     its tensor (d_k, d_v per key/value head) and laid out as torch.empty_like lays it out."""
-    o, _ = _layout_of(o)
     if d_o.stride() != o.stride():  # an expanded or transposed gradient: the kernels read dO at O's strides
-        d_o = torch.empty_like(o).copy_(d_o)
+        o, buffer = _layout_of(o)
+        d_o = buffer.copy_(d_o)
     (q, d_q), (k, d_k), (v, d_v) = _layout_of(q), _layout_of(k), _layout_of(v)
     _C._attention_backward_desc(
         _desc(d_o), _desc(q), _desc(k), _desc(v), _desc(o), _desc(lse), _desc(d_q), _desc(d_k), _desc(d_v), causal,
@@ -250,6 +250,7 @@ def _setup_context(ctx, inputs, output):
      _max_k, sparse_counts, sparse_cols, _block, _density) = inputs
     o, lse = output
     ctx.mark_non_differentiable(lse)
+    ctx.set_materialize_grads(False)  # no zeros for the LSE's (absent) gradient
     ctx.refused = None
     if cu_seqlens_q is not None or cu_seqlens_k is not None:
         ctx.refused = ("cu_seqlens_q", "variable-length attention (cu_seqlens)")
@@ -263,6 +264,8 @@ def _setup_context(ctx, inputs, output):
 def _backward(ctx, d_o, _d_lse):
     if ctx.refused is not None:
         raise _refusal(*ctx.refused)
+    if d_o is None:  # O took no part in what is differentiated
+        return (None,) * 17
     q, k, v, o, lse = ctx.saved_tensors
     d_q, d_k, d_v = torch.ops.flashtune.attention_backward(d_o, q, k, v, o, lse, *ctx.options)
     need = ctx.needs_input_grad
