@@ -63,7 +63,7 @@ std::optional<std::string> unsupported_reason(const KernelTemplate& t, const Par
     return no(fmt::format("a window (left {}, right {})", p.window_left, p.window_right));
   if (p.softcap != 0.0f && !s.softcap) return no(fmt::format("softcap ({})", p.softcap));
   if (std::find(s.layouts.begin(), s.layouts.end(), p.layout) == s.layouts.end())
-    return no(fmt::format("the {} layout", to_string(p.layout)));
+    return no(fmt::format("the {} layout{}", to_string(p.layout), p.varlen() ? " (variable lengths)" : ""));
   if (p.block_sparse()) {
     if (s.sparse_tile_m == 0) return no("block-sparse layouts");
     if (p.sparse_block % s.sparse_tile_m != 0 || p.sparse_block % s.sparse_tile_n != 0)

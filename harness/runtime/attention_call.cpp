@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 #include "attention_params.h"
 #include "core/error.hpp"
@@ -18,10 +19,16 @@ constexpr std::int64_t kMaxRows = (std::int64_t{1} << 31) - 1;  // batch * heads
   throw Error(ErrorKind::invalid_argument, "attention: " + what);
 }
 
-void check_pointer(const void* p, const char* name, int alignment = 16) {
-  if (p == nullptr) bad(fmt::format("{} is a null pointer", name));
+// What is wrong with pointer `p`, or nullopt.
+std::optional<std::string> pointer_problem(const void* p, const char* name, int alignment = 16) {
+  if (p == nullptr) return fmt::format("{} is a null pointer", name);
   if (reinterpret_cast<std::uintptr_t>(p) % alignment != 0)
-    bad(fmt::format("{} ({}) is not {}-byte aligned", name, p, alignment));
+    return fmt::format("{} ({}) is not {}-byte aligned", name, p, alignment);
+  return std::nullopt;
+}
+
+void check_pointer(const void* p, const char* name, int alignment = 16) {
+  if (auto why = pointer_problem(p, name, alignment)) bad(*why);
 }
 
 // The block-sparse lists of a call of q [.., seqlen, ..] and k [.., seqlen_k, ..].
@@ -171,6 +178,48 @@ AttentionProblem problem_of(const AttentionCall& call) {
   return p;
 }
 
+AttentionProblem problem_of(const AttentionBackwardCall& call) {
+  AttentionProblem p;
+  try {
+    p = problem_of(call.forward);
+  } catch (const Error& e) {  // the same refusal, named as the backward's
+    const std::string what = e.what();
+    constexpr std::string_view kPrefix = "attention: ";
+    throw Error(e.kind(),
+                "attention_backward: " + (what.starts_with(kPrefix) ? what.substr(kPrefix.size()) : what));
+  }
+  const AttentionCall& f = call.forward;
+  auto refuse = [](const std::string& what) {
+    throw Error(ErrorKind::invalid_argument, "attention_backward: " + what);
+  };
+  if (f.lse == nullptr)
+    refuse(
+        "forward.lse is a null pointer: the backward reads the forward's LSE (ask the forward call for it)");
+  const struct {
+    const void* data;
+    const std::optional<Strides>& strides;
+    const std::array<std::int64_t, 4>& shape;
+    const std::optional<Strides>& tensor_strides;
+    const char* name;
+    const char* tensor;
+  } grads[] = {{call.d_o, call.d_o_strides, f.q.shape, f.o_strides, "d_o", "o"},
+               {call.d_q, call.d_q_strides, f.q.shape, f.q.strides, "d_q", "q"},
+               {call.d_k, call.d_k_strides, f.k.shape, f.k.strides, "d_k", "k"},
+               {call.d_v, call.d_v_strides, f.v.shape, f.v.strides, "d_v", "v"}};
+  for (const auto& g : grads) {
+    if (auto why = pointer_problem(g.data, g.name)) refuse(*why);
+    const Strides have = effective_strides(g.shape, g.strides);
+    const Strides want = effective_strides(g.shape, g.tensor_strides);
+    if (have != want)
+      refuse(
+          fmt::format("{} has strides {} but {} has {}: the kernels address {} by {}'s strides, so it must "
+                      "be laid out as {}",
+                      g.name, shape_text(have), g.tensor, shape_text(want), g.name, g.tensor, g.tensor));
+  }
+  p.pass = Pass::bwd;
+  return p;
+}
+
 void set_strides(const AttentionCall& call, AttentionParams& params) {
   params.q_stride = kernel_strides(call.q.shape, call.q.strides);
   params.k_stride = kernel_strides(call.k.shape, call.k.strides);
@@ -189,6 +238,20 @@ void set_strides(const AttentionCall& call, AttentionParams& params) {
     params.sparse_block = call.block_sparse->block;
     params.sparse_cols_per_row = call.block_sparse->cols_per_row;
   }
+}
+
+void set_pointers(const AttentionBackwardCall& call, AttentionParams& params) {
+  const AttentionCall& f = call.forward;
+  set_strides(f, params);
+  params.q = f.q.data;
+  params.k = f.k.data;
+  params.v = f.v.data;
+  params.o = f.o;
+  params.lse = f.lse;
+  params.d_o = call.d_o;
+  params.d_q = call.d_q;
+  params.d_k = call.d_k;
+  params.d_v = call.d_v;
 }
 
 }  // namespace flashtune::runtime

@@ -94,9 +94,47 @@ struct AttentionCall {
 // configuration (runtime.cpp).
 AttentionProblem problem_of(const AttentionCall& call);
 
+// The backward of one forward call: dQ, dK and dV of O = attention(q, k, v) given dO (the gradient of a loss
+// with respect to O), from the forward's inputs and outputs (the attention matrix is recomputed, not kept).
+//
+//   AttentionCall fwd{.q = ..., .k = ..., .v = ..., .o = o, .lse = lse, .dtype = DType::bf16, .causal =
+//   true}; rt.attention(fwd, stream); rt.attention_backward({.forward = fwd, .d_o = d_o, .d_q = d_q, .d_k =
+//   d_k, .d_v = d_v}, stream);
+//
+// The kernels address each gradient by its tensor's strides: dQ is laid out as q, dK as k, dV as v, and dO as
+// o. So each gradient's strides (nullopt: contiguous, as o_strides) must be its tensor's, an extent of 1
+// aside (any stride fits it). With grouped heads, dK and dV are per key/value head (k's shape): the group's
+// query heads are summed.
+struct AttentionBackwardCall {
+  // The forward call as it was made: q, k, v, its output o (with o_strides), its LSE (lse: required, fp32
+  // [batch, heads, seqlen]), dtype, causal, scale, window. Read only. The backward templates (fa2_bwd today)
+  // compute no softcap, varlen or block_sparse: such a call is refused when the runtime selects a template
+  // (Error(invalid_argument) saying what fa2_bwd does not support).
+  AttentionCall forward;
+  const void* d_o = nullptr;           // [batch, heads, seqlen, head_dim] of dtype, laid out as o
+  std::optional<Strides> d_o_strides;  // nullopt: contiguous
+  void* d_q = nullptr;                 // written: q's shape, laid out as q
+  std::optional<Strides> d_q_strides;
+  void* d_k = nullptr;  // written: k's shape ([batch, kv_heads, seqlen_k, head_dim]), laid out as k
+  std::optional<Strides> d_k_strides;
+  void* d_v = nullptr;  // written: v's shape, laid out as v
+  std::optional<Strides> d_v_strides;
+};
+
+// The backward problem of `call` (problem_of(call.forward) with pass bwd). Throws Error(invalid_argument)
+// ("attention_backward: ...") naming the argument: what problem_of refuses in the forward call; a null
+// forward.lse; a null or unaligned d_o, d_q, d_k or d_v; gradient strides that are not their tensor's (dO:
+// o's, dQ: q's, dK: k's, dV: v's). Whether a template computes the problem's backward is the selection's
+// (runtime.hpp).
+AttentionProblem problem_of(const AttentionBackwardCall& call);
+
 // The call's strides as the kernels take them (AttentionParams: q, k, v, o), contiguous where not given;
 // varlen, the prefix sums and the total rows (batch strides 0); block-sparse, the layout's lists. Expects a
 // call problem_of accepted.
 void set_strides(const AttentionCall& call, AttentionParams& params);
+
+// The backward call's pointers and strides (set_strides of the forward call; the gradients share their
+// tensors' strides): q, k, v, o, lse, d_o, d_q, d_k, d_v. Expects a call problem_of accepted.
+void set_pointers(const AttentionBackwardCall& call, AttentionParams& params);
 
 }  // namespace flashtune::runtime

@@ -30,10 +30,10 @@ namespace {
 constexpr std::size_t kMaxTensorMaps = 4;  // Q, K, V, O
 
 // The problem facts a plan depends on (the scale and the softcap's value are kernel arguments; the
-// block-sparse lists too). A block-sparse density only chooses the configuration: it counts in whole
-// percents, so that calls whose layouts keep about as many blocks share a plan (the first one's density chose
-// it).
-using PlanKey = std::tuple<int, int, int, int, int, bool, int, int, int, int, bool, int, int, int>;
+// block-sparse lists too), and the pass. A block-sparse density only chooses the configuration: it counts in
+// whole percents, so that calls whose layouts keep about as many blocks share a plan (the first one's density
+// chose it).
+using PlanKey = std::tuple<int, int, int, int, int, bool, int, int, int, int, bool, int, int, int, int>;
 int density_percent(const AttentionProblem& p) {
   return p.block_sparse() ? static_cast<int>(std::lround(p.sparse_density * 100.0f)) : 0;
 }
@@ -51,7 +51,15 @@ PlanKey key_of(const AttentionProblem& p) {
           p.softcap > 0,
           static_cast<int>(p.layout),
           p.sparse_block,
-          density_percent(p)};
+          density_percent(p),
+          static_cast<int>(p.pass)};
+}
+
+// The templates the runtime launches: those that keep no O(N^2) or O(N d) intermediates in global memory
+// (fa1_fwd and standard_attn do; no program should pay for that). fa2_fwd's split-K/V partials and fa2_bwd's
+// dQ accumulator live in the per-stream workspace.
+bool runs(std::string_view id) {
+  return id == "fa2_fwd" || id == "hopper_fwd" || id == "fa2_bwd";
 }
 
 // One problem on one context: the choice, its instance (launch grids for this problem), its loaded kernels.
@@ -74,10 +82,36 @@ struct ContextState {
   // LSE scratch for calls that do not want the LSE: grow-only, and an outgrown buffer is kept (a kernel
   // queued on another stream may still write to it) until the Runtime goes.
   std::vector<gpu::DeviceBuffer> lse_scratch;
-  // Workspaces (fa2_fwd's split-K/V partials), one per stream: calls on one stream run in order, so they may
-  // share one; calls on different streams may not. Grow-only, an outgrown buffer kept as above.
+  // Workspaces (fa2_fwd's split-K/V partials, fa2_bwd's dQ accumulator), one per stream: calls on one stream
+  // run in order, so they may share one; calls on different streams may not. Grow-only, an outgrown buffer
+  // kept as above.
   std::map<CUstream_st*, std::vector<gpu::DeviceBuffer>> workspaces;
 };
+
+// Launches the plan's kernels, in order, on `stream` with `params` (pointers and strides set): the tensor
+// maps encoded first where the template takes any and the tensors differ from the last call's.
+void launch(Plan& plan, const AttentionProblem& problem, AttentionParams& params, CUstream_st* stream) {
+  const std::vector<TensorMapRequest>& requests = plan.instance->tensor_maps();
+  if (requests.size() > kMaxTensorMaps)
+    throw Error(ErrorKind::internal,
+                fmt::format("{}: {} tensor maps", plan.instance->label(), requests.size()));
+  const std::array<const void*, 4> tensors{params.q, params.k, params.v, params.o};
+  const std::array<long long, 14> strides{params.q_stride.batch, params.q_stride.head, params.q_stride.row,
+                                          params.k_stride.batch, params.k_stride.head, params.k_stride.row,
+                                          params.v_stride.batch, params.v_stride.head, params.v_stride.row,
+                                          params.o_stride.batch, params.o_stride.head, params.o_stride.row,
+                                          params.total_q,        params.total_k};
+  if (!requests.empty() && (tensors != plan.mapped || strides != plan.mapped_strides)) {
+    plan.mapped = {};  // if encoding throws, nothing stale is reused
+    run::attention_tensor_maps(requests, params, problem, plan.maps);
+    plan.mapped = tensors;
+    plan.mapped_strides = strides;
+  }
+  void* args[] = {&params, plan.maps.data()};
+  const std::vector<KernelLaunch>& launches = plan.instance->launches();
+  for (std::size_t i = 0; i < plan.kernels.size(); ++i)
+    gpu::launch_on(plan.kernels[i], run::shape_of(launches[i]), args, stream, plan.instance->label());
+}
 
 }  // namespace
 
@@ -114,8 +148,11 @@ struct Runtime::Impl {
 
   Choice select(const gpu::DeviceInfo& device, const AttentionProblem& problem) const {
     const std::string arch = device.arch();
-    const std::vector<std::string> ids =
-        options.templates.empty() ? default_preference(arch) : options.templates;
+    const bool backward = problem.pass == Pass::bwd;
+    const std::vector<std::string>& given = backward ? options.backward_templates : options.templates;
+    const std::vector<std::string> ids = !given.empty() ? given
+                                         : backward     ? default_backward_preference(arch)
+                                                        : default_preference(arch);
     std::vector<Candidate> candidates;
     for (const std::string& id : ids) {
       Candidate c{&find_template(id), std::nullopt};
@@ -164,14 +201,11 @@ struct Runtime::Impl {
     auto p = std::make_unique<Plan>();
     p->choice = select(state.device, problem);
     p->instance = run::Instance::make(*p->choice.kernel_template, p->choice.params, problem);
-    // fa1_fwd and standard_attn keep intermediates in a workspace of O(N^2) or O(N d) per head that no
-    // program should pay for: the runtime runs fa2_fwd and hopper_fwd (fa2_fwd's split-K/V workspace is given
-    // per stream, workspace()).
     const std::string_view id = p->choice.kernel_template->id();
-    if (id != "fa2_fwd" && id != "hopper_fwd")
+    if (!runs(id))
       throw Error(ErrorKind::invalid_argument,
                   fmt::format("{} keeps intermediates in a global-memory workspace: the runtime runs fa2_fwd "
-                              "and hopper_fwd",
+                              "and hopper_fwd (and fa2_bwd for the backward)",
                               id));
     if (p->instance->name_expressions().size() != p->instance->launches().size())
       throw Error(ErrorKind::internal,
@@ -221,6 +255,7 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   if (!impl_->options.bundle.empty()) impl_->bundle = read_bundle(impl_->options.bundle);
   for (const std::string& id : impl_->options.templates) (void)find_template(id);  // Error(not_found) now
+  for (const std::string& id : impl_->options.backward_templates) (void)find_template(id);
 }
 
 Runtime::~Runtime() = default;
@@ -249,26 +284,19 @@ void Runtime::attention(const AttentionCall& call, CUstream_st* stream) {
   params.lse = call.lse != nullptr ? call.lse : impl_->lse_scratch(state, problem);
   params.workspace = impl_->workspace(state, stream, plan.instance->workspace_bytes());
   set_strides(call, params);
-  const std::vector<TensorMapRequest>& requests = plan.instance->tensor_maps();
-  if (requests.size() > kMaxTensorMaps)
-    throw Error(ErrorKind::internal,
-                fmt::format("{}: {} tensor maps", plan.instance->label(), requests.size()));
-  const std::array<const void*, 4> tensors{params.q, params.k, params.v, params.o};
-  const std::array<long long, 14> strides{params.q_stride.batch, params.q_stride.head, params.q_stride.row,
-                                          params.k_stride.batch, params.k_stride.head, params.k_stride.row,
-                                          params.v_stride.batch, params.v_stride.head, params.v_stride.row,
-                                          params.o_stride.batch, params.o_stride.head, params.o_stride.row,
-                                          params.total_q,        params.total_k};
-  if (!requests.empty() && (tensors != plan.mapped || strides != plan.mapped_strides)) {
-    plan.mapped = {};  // if encoding throws, nothing stale is reused
-    run::attention_tensor_maps(requests, params, problem, plan.maps);
-    plan.mapped = tensors;
-    plan.mapped_strides = strides;
-  }
-  void* args[] = {&params, plan.maps.data()};
-  const std::vector<KernelLaunch>& launches = plan.instance->launches();
-  for (std::size_t i = 0; i < plan.kernels.size(); ++i)
-    gpu::launch_on(plan.kernels[i], run::shape_of(launches[i]), args, stream, plan.instance->label());
+  launch(plan, problem, params, stream);
+}
+
+void Runtime::attention_backward(const AttentionBackwardCall& call, CUstream_st* stream) {
+  const AttentionProblem problem = problem_of(call);
+  const gpu::CurrentContext c = gpu::current_context();
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  ContextState& state = impl_->context_state(c);
+  Plan& plan = impl_->plan(state, problem);
+  AttentionParams params = run::attention_params_of(problem);
+  set_pointers(call, params);
+  params.workspace = impl_->workspace(state, stream, plan.instance->workspace_bytes());
+  launch(plan, problem, params, stream);
 }
 
 }  // namespace flashtune::runtime

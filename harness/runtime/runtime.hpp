@@ -9,6 +9,8 @@
 //   rt.attention({.q = {q, {B, H, N, d}}, .k = {k, {B, H, N, d}}, .v = {v, {B, H, N, d}}, .o = o,
 //                 .dtype = DType::bf16, .causal = true},
 //                stream);
+//   // The gradients of a forward call `fwd` (with fwd.lse set) given dO: attention_call.hpp.
+//   rt.attention_backward({.forward = fwd, .d_o = d_o, .d_q = d_q, .d_k = d_k, .d_v = d_v}, stream);
 //
 // Its destructor frees each context's modules and buffers in that context; those of a context destroyed
 // before it are left to the driver, which freed them with the context.
@@ -34,6 +36,8 @@ struct RuntimeOptions {
   std::filesystem::path db;            // the results store; empty: store::ResultStore::default_path()
   bool use_store = true;               // false: templates' defaults only, no database opened
   std::vector<std::string> templates;  // the candidates, in order; empty: default_preference(arch)
+  // The backward's candidates (attention_backward), in order; empty: default_backward_preference(arch).
+  std::vector<std::string> backward_templates;
   // A deployable bundle (flashtune export --format bundle): its entries replace the store, nothing is
   // compiled, and a problem it has no entry for is an Error(not_found) listing what it holds. Read when the
   // Runtime is made (Error(not_found) or Error(io) for a bad bundle); each context's GPU must be the
@@ -57,13 +61,20 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // What attention() runs for `problem` on the current context's GPU; selects, compiles and loads it when it
-  // is new, as the first call would.
+  // What attention() runs for `problem` on the current context's GPU (attention_backward() for a problem of
+  // pass bwd); selects, compiles and loads it when it is new, as the first call would.
   Selected choice(const AttentionProblem& problem);
 
   // O = softmax(Q K^T * scale) V (and the LSE when call.lse is set), queued on `stream` (null: the legacy
   // default stream) in the current context.
   void attention(const AttentionCall& call, CUstream_st* stream);
+
+  // The gradients dQ, dK, dV of call.forward given dO (attention_call.hpp), queued on `stream` in the current
+  // context: a template among backward_templates (the tuned one, else the first one's default), its
+  // kernels launched in order with a workspace of this stream's. Error(invalid_argument) when no backward
+  // template computes the problem (fa2_bwd: no softcap, no varlen, no block-sparse layout, head_dim 64 and
+  // 128 only), naming what it lacks.
+  void attention_backward(const AttentionBackwardCall& call, CUstream_st* stream);
 
  private:
   struct Impl;

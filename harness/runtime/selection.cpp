@@ -39,6 +39,10 @@ std::vector<std::string> default_preference(const std::string& arch) {
   return {"fa2_fwd"};
 }
 
+std::vector<std::string> default_backward_preference(const std::string&) {
+  return {"fa2_bwd"};
+}
+
 Choice choose(std::span<const Candidate> candidates, const AttentionProblem& problem,
               const std::string& arch) {
   std::vector<std::string> reasons;

@@ -50,6 +50,9 @@ struct Choice {
 // fa2_fwd on sm_90a, fa2_fwd elsewhere.
 std::vector<std::string> default_preference(const std::string& arch);
 
+// The templates the runtime considers for the backward pass (AttentionProblem::pass bwd): fa2_bwd.
+std::vector<std::string> default_backward_preference(const std::string& arch);
+
 Choice choose(std::span<const Candidate> candidates, const AttentionProblem& problem,
               const std::string& arch);
 

@@ -191,7 +191,7 @@ TEST(TemplateSupport, Fa2BwdRunsItsBackwardVariantsAndRefusesTheRest) {
   EXPECT_EQ(reason_of(t, cap), "fa2_bwd does not support softcap (30)");
   AttentionProblem varlen = varlen_problem(plain(), {100, 200});
   varlen.pass = Pass::bwd;
-  EXPECT_EQ(reason_of(t, varlen), "fa2_bwd does not support the thd layout");
+  EXPECT_EQ(reason_of(t, varlen), "fa2_bwd does not support the thd layout (variable lengths)");
   AttentionProblem sparse = plain();
   sparse.pass = Pass::bwd;
   sparse.sparse_block = 128;

@@ -270,5 +270,130 @@ TEST(AttentionCall, EachMalformedBlockSparseArgumentIsNamed) {
       << refusal(c);
 }
 
+// ---- the backward: AttentionBackwardCall
+
+// The backward of good_call() with grouped heads (3 query heads over 1 key/value head, 300 keys), its LSE
+// and gradients at fake addresses, every gradient contiguous like its tensor.
+AttentionBackwardCall good_backward() {
+  AttentionBackwardCall b;
+  b.forward = good_call();
+  b.forward.k.shape = b.forward.v.shape = {2, 1, 300, 64};
+  b.forward.lse = reinterpret_cast<float*>(0x50000);
+  b.d_o = address(0x60000);
+  b.d_q = const_cast<void*>(address(0x70000));
+  b.d_k = const_cast<void*>(address(0x80000));
+  b.d_v = const_cast<void*>(address(0x90000));
+  return b;
+}
+
+std::string refusal(const AttentionBackwardCall& c) {
+  try {
+    (void)problem_of(c);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(AttentionBackwardCall, BecomesTheForwardsProblemOfPassBwd) {
+  const AttentionBackwardCall b = good_backward();
+  const AttentionProblem p = problem_of(b);
+  EXPECT_EQ(p.pass, Pass::bwd);
+  AttentionProblem forward = problem_of(b.forward);
+  EXPECT_EQ(forward.pass, Pass::fwd);
+  forward.pass = Pass::bwd;
+  EXPECT_TRUE(same_problem(p, forward)) << p.to_string() << " vs " << forward.to_string();
+  EXPECT_EQ(p.num_kv_heads(), 1);
+  EXPECT_EQ(p.keys(), 300);
+  EXPECT_TRUE(p.causal);
+  EXPECT_NO_THROW(validate(p));
+  AttentionParams a{};
+  set_pointers(b, a);
+  EXPECT_EQ(a.q, b.forward.q.data);
+  EXPECT_EQ(a.k, b.forward.k.data);
+  EXPECT_EQ(a.v, b.forward.v.data);
+  EXPECT_EQ(a.o, b.forward.o);
+  EXPECT_EQ(a.lse, b.forward.lse);
+  EXPECT_EQ(a.d_o, b.d_o);
+  EXPECT_EQ(a.d_q, b.d_q);
+  EXPECT_EQ(a.d_k, b.d_k);
+  EXPECT_EQ(a.d_v, b.d_v);
+  EXPECT_EQ(a.q_stride.head, 100 * 64);
+  EXPECT_EQ(a.k_stride.batch, 300 * 64);
+  EXPECT_EQ(a.o_stride.row, 64);
+}
+
+// Strided tensors: each gradient given its tensor's strides is accepted (the kernels address it by them); an
+// extent of 1 may have any stride on either side.
+TEST(AttentionBackwardCall, GradientsTakeTheirTensorsStrides) {
+  AttentionBackwardCall b = good_backward();
+  const Strides q_bshd = {100 * 3 * 64, 64, 3 * 64, 1};
+  const Strides kv_bshd = {300 * 64, 64, 64, 1};  // one key/value head: its stride is moot
+  b.forward.q.strides = b.forward.o_strides = b.d_q_strides = b.d_o_strides = q_bshd;
+  b.forward.k.strides = b.forward.v.strides = kv_bshd;
+  b.d_k_strides = Strides{300 * 64, 8, 64, 1};  // another stride on the extent-1 head dimension
+  b.d_v_strides = std::nullopt;                 // contiguous: the same as kv_bshd
+  const AttentionProblem p = problem_of(b);
+  EXPECT_EQ(p.layout, Layout::bshd);
+  AttentionParams a{};
+  set_pointers(b, a);
+  EXPECT_EQ(a.q_stride.row, 3 * 64);
+  EXPECT_EQ(a.o_stride.head, 64);
+}
+
+TEST(AttentionBackwardCall, EachMalformedArgumentIsNamed) {
+  // The forward's refusals, named as the backward's.
+  AttentionBackwardCall b = good_backward();
+  b.forward.k.data = nullptr;
+  EXPECT_EQ(refusal(b), "attention_backward: k is a null pointer");
+  b = good_backward();
+  b.forward.softcap = -1;
+  EXPECT_NE(refusal(b).find("attention_backward: softcap -1 must be finite"), std::string::npos)
+      << refusal(b);
+  b = good_backward();
+  b.forward.lse = nullptr;
+  EXPECT_NE(refusal(b).find("attention_backward: forward.lse is a null pointer: the backward reads the "
+                            "forward's LSE"),
+            std::string::npos)
+      << refusal(b);
+  b = good_backward();
+  b.forward.lse = reinterpret_cast<float*>(0x50002);
+  EXPECT_NE(refusal(b).find("attention_backward: lse is not 4-byte aligned"), std::string::npos)
+      << refusal(b);
+  // Null and unaligned gradients.
+  for (const char* name : {"d_o", "d_q", "d_k", "d_v"}) {
+    b = good_backward();
+    const std::string n = name;
+    if (n == "d_o") b.d_o = nullptr;
+    if (n == "d_q") b.d_q = nullptr;
+    if (n == "d_k") b.d_k = nullptr;
+    if (n == "d_v") b.d_v = nullptr;
+    EXPECT_EQ(refusal(b), fmt::format("attention_backward: {} is a null pointer", name));
+  }
+  b = good_backward();
+  b.d_k = const_cast<void*>(address(0x80008));
+  EXPECT_EQ(refusal(b), "attention_backward: d_k (0x80008) is not 16-byte aligned");
+  // A gradient laid out otherwise than its tensor: the kernels would write (or read) it at the wrong places.
+  b = good_backward();
+  b.forward.q.strides = Strides{100 * 3 * 64, 64, 3 * 64, 1};
+  EXPECT_EQ(refusal(b),
+            "attention_backward: d_q has strides [19200, 6400, 64, 1] but q has [19200, 64, 192, 1]: the "
+            "kernels address d_q by q's strides, so it must be laid out as q");
+  b = good_backward();
+  b.d_o_strides = Strides{100 * 3 * 64, 64, 3 * 64, 1};
+  EXPECT_NE(refusal(b).find("d_o has strides [19200, 64, 192, 1] but o has [19200, 6400, 64, 1]"),
+            std::string::npos)
+      << refusal(b);
+  b = good_backward();
+  b.d_v_strides = Strides{300 * 64 * 2, 300 * 64, 64, 1};
+  EXPECT_NE(refusal(b).find("d_v has strides [38400, 19200, 64, 1] but v has [19200, 19200, 64, 1]"),
+            std::string::npos)
+      << refusal(b);
+  b = good_backward();
+  b.forward.k.strides = b.forward.v.strides = Strides{300 * 64, 64, 64, 1};  // the same as contiguous here
+  EXPECT_EQ(refusal(b), "accepted");
+}
+
 }  // namespace
 }  // namespace flashtune::runtime

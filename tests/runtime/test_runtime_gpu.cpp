@@ -334,5 +334,123 @@ TEST_P(RuntimeGpu, RunsABundleWithoutSourcesStoreOrCache) {
 
 INSTANTIATE_TEST_SUITE_P(Templates, RuntimeGpu, testing::Values("fa2_fwd", "hopper_fwd"));
 
+// ---- the backward: Runtime::attention_backward
+
+// The backward call a program makes for a backward session's buffers: the forward's call (q, k, v, its O and
+// LSE, which the session computed with the forward reference) and dO, dQ, dK, dV at their tensors' strides.
+AttentionBackwardCall backward_call_of(const AttentionProblem& p, const AttentionParams& params) {
+  AttentionBackwardCall b;
+  b.forward = call_of(p, params, true);
+  b.d_o = params.d_o;
+  b.d_o_strides = strides_of(params.o_stride);
+  b.d_q = params.d_q;
+  b.d_q_strides = strides_of(params.q_stride);
+  b.d_k = params.d_k;
+  b.d_k_strides = strides_of(params.k_stride);
+  b.d_v = params.d_v;
+  b.d_v_strides = strides_of(params.v_stride);
+  return b;
+}
+
+AttentionProblem backward(AttentionProblem p) {
+  p.pass = Pass::bwd;
+  return p;
+}
+
+class RuntimeBackwardGpu : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why = skip_reason(); !why.empty()) GTEST_SKIP() << why;
+    context_.emplace(0);
+    arch_ = gpu::query_device(0).arch();
+    if (auto bad = find_template("fa2_bwd").unsupported_arch(arch_)) GTEST_SKIP() << *bad;
+  }
+  // Runs the backward of p through `rt` on `stream` and checks dQ, dK, dV against the session's reference.
+  void check(Runtime& rt, const AttentionProblem& p, CUstream_st* stream = nullptr, std::uint64_t seed = 9) {
+    run::ProblemSession s(p, seed, /*verify=*/true, arch_);
+    ASSERT_EQ(s.reference_source(), "cpu-float64") << p.to_string() << ": keep the problems small";
+    const AttentionBackwardCall b = backward_call_of(p, s.params());
+    EXPECT_TRUE(same_problem(problem_of(b), p)) << problem_of(b).to_string() << " vs " << p.to_string();
+    for (int round = 0; round < 2; ++round) {  // the second call reuses the plan and the stream's workspace
+      s.poison();
+      rt.attention_backward(b, stream);
+      gpu::Context::synchronize();
+      const verify::VerifyResult r = *s.check();
+      EXPECT_TRUE(r.ok) << p.to_string() << " round " << round << ": " << r.detail;
+    }
+  }
+  std::optional<gpu::Context> context_;
+  std::string arch_;
+};
+
+// Small problems against the float64 CPU backward reference: head_dim 64 and 128, causal or not, both dtypes,
+// ragged lengths; fa2_bwd's default is the choice when nothing is tuned.
+TEST_F(RuntimeBackwardGpu, MatchesTheCpuReference) {
+  Runtime rt({.use_store = false});
+  gpu::Stream stream;
+  int checked = 0;
+  for (int d : {64, 128})
+    for (bool causal : {false, true})
+      for (DType t : {DType::bf16, DType::f16})
+        for (int n : {1, 17, 300}) {
+          check(rt,
+                backward({.batch = 2, .heads = 3, .seqlen = n, .head_dim = d, .dtype = t, .causal = causal}),
+                stream.native());
+          ++checked;
+        }
+  EXPECT_EQ(checked, 24);
+  const AttentionProblem p = backward({.batch = 2, .heads = 3, .seqlen = 300, .head_dim = 128});
+  const Selected ch = rt.choice(p);
+  EXPECT_EQ(ch.template_id, "fa2_bwd");
+  EXPECT_EQ(ch.source, "default");
+  EXPECT_EQ(ch.params, find_template("fa2_bwd").default_config(variant_of(p)));
+}
+
+// Grouped heads (dK, dV per key/value head), more keys than queries (causal bottom-right), a window, and a
+// [B, N, H, d] layout passed as strided views.
+TEST_F(RuntimeBackwardGpu, RunsTheVariants) {
+  Runtime rt({.use_store = false, .backward_templates = {"fa2_bwd"}});
+  AttentionProblem gqa =
+      backward({.batch = 2, .heads = 8, .seqlen = 200, .head_dim = 128, .causal = true, .kv_heads = 2});
+  AttentionProblem cross = backward({.batch = 1,
+                                     .heads = 4,
+                                     .seqlen = 100,
+                                     .head_dim = 64,
+                                     .dtype = DType::f16,
+                                     .causal = true,
+                                     .kv_heads = 1,
+                                     .seqlen_k = 700});
+  AttentionProblem view = backward({.batch = 2,
+                                    .heads = 4,
+                                    .seqlen = 300,
+                                    .head_dim = 64,
+                                    .dtype = DType::f16,
+                                    .causal = true,
+                                    .kv_heads = 2,
+                                    .seqlen_k = 450});
+  view.window_left = 100;
+  view.window_right = 20;
+  view.layout = Layout::bshd;
+  for (const AttentionProblem& p : {gqa, cross, view}) check(rt, p);
+}
+
+// What fa2_bwd does not compute is refused before anything is launched, saying what.
+TEST_F(RuntimeBackwardGpu, RefusesWhatNoBackwardTemplateComputes) {
+  Runtime rt({.use_store = false});
+  AttentionProblem softcap = backward({.batch = 1, .heads = 2, .seqlen = 64, .head_dim = 64});
+  softcap.softcap = 30;
+  AttentionProblem d96 = backward({.batch = 1, .heads = 2, .seqlen = 64, .head_dim = 96});
+  for (const auto& [p, why] : {std::pair{softcap, "fa2_bwd does not support softcap (30)"},
+                               std::pair{d96, "fa2_bwd does not support head_dim 96"}}) {
+    try {
+      (void)rt.choice(p);
+      ADD_FAILURE() << p.to_string() << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace flashtune::runtime

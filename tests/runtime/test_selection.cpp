@@ -1,6 +1,8 @@
 // The runtime's choice of template and configuration (runtime/selection.hpp), without a GPU or a store.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "core/error.hpp"
 #include "runtime/selection.hpp"
 #include "store/problem_key.hpp"
@@ -93,6 +95,77 @@ TEST(Selection, NoTemplateForTheProblemNamesEachReason) {
     EXPECT_NE(what.find("fa2_fwd"), std::string::npos) << what;
     EXPECT_NE(what.find("head_dim"), std::string::npos) << what;
   }
+}
+
+// ---- the backward (pass bwd): the candidates of Runtime::attention_backward
+
+AttentionProblem backward(AttentionProblem p) {
+  p.pass = Pass::bwd;
+  return p;
+}
+
+TEST(Selection, TheBackwardRunsFa2Bwd) {
+  EXPECT_EQ(default_backward_preference("sm_90a"), (std::vector<std::string>{"fa2_bwd"}));
+  EXPECT_EQ(default_backward_preference("sm_80"), (std::vector<std::string>{"fa2_bwd"}));
+  const std::vector<Candidate> c = {{&find_template("fa2_bwd"), std::nullopt}};
+  const AttentionProblem p = backward(kProblem);
+  const Choice ch = choose(c, p, "sm_90a");
+  EXPECT_EQ(ch.kernel_template->id(), "fa2_bwd");
+  EXPECT_EQ(ch.source, ChoiceSource::builtin_default);
+  EXPECT_EQ(ch.params, find_template("fa2_bwd").default_config(variant_of(p)));
+  // Grouped heads, more keys than queries, a window, a strided layout: all computed.
+  AttentionProblem variant = p;
+  variant.kv_heads = 4;
+  variant.seqlen_k = 8192;
+  variant.window_left = 512;
+  variant.layout = Layout::bshd;
+  EXPECT_EQ(choose(c, variant, "sm_80").kernel_template->id(), "fa2_bwd");
+  // A tuned fa2_bwd entry is taken over the default.
+  const ParamValues tuned_params = {{"block_m", 128}, {"block_n", 128}, {"warps", 8}};
+  const std::vector<Candidate> tuned_c = {{&find_template("fa2_bwd"), tuned(p, tuned_params, 300)}};
+  const Choice t = choose(tuned_c, p, "sm_90a");
+  EXPECT_EQ(t.params, tuned_params);
+  EXPECT_EQ(t.source, ChoiceSource::tuned_exact);
+}
+
+// What fa2_bwd does not compute is refused, and the error says what: softcap, variable lengths, block-sparse
+// layouts, head_dim 96 and 256. A forward template is no backward candidate, and fa2_bwd no forward one.
+TEST(Selection, TheBackwardRefusesWhatFa2BwdDoesNotCompute) {
+  const std::vector<Candidate> c = {{&find_template("fa2_bwd"), std::nullopt}};
+  auto refusal = [&](const AttentionProblem& p, const std::vector<Candidate>& candidates) {
+    try {
+      (void)choose(candidates, p, "sm_90a");
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  AttentionProblem softcap = backward(kProblem);
+  softcap.softcap = 30;
+  EXPECT_NE(refusal(softcap, c).find("fa2_bwd does not support softcap (30)"), std::string::npos)
+      << refusal(softcap, c);
+  const AttentionProblem varlen = backward(varlen_problem(kProblem, {100, 300}));
+  EXPECT_NE(refusal(varlen, c).find("fa2_bwd does not support the thd layout (variable lengths)"),
+            std::string::npos)
+      << refusal(varlen, c);
+  AttentionProblem sparse = backward(kProblem);
+  sparse.sparse_block = 128;
+  sparse.sparse_density = 0.5f;
+  EXPECT_NE(refusal(sparse, c).find("fa2_bwd does not support block-sparse layouts"), std::string::npos)
+      << refusal(sparse, c);
+  for (int d : {96, 256}) {
+    AttentionProblem p = backward(kProblem);
+    p.head_dim = d;
+    EXPECT_NE(refusal(p, c).find(fmt::format("fa2_bwd does not support head_dim {} (it has 64, 128)", d)),
+              std::string::npos)
+        << refusal(p, c);
+  }
+  EXPECT_NE(refusal(backward(kProblem), both({}, {})).find("fa2_fwd does not support the bwd pass"),
+            std::string::npos)
+      << refusal(backward(kProblem), both({}, {}));
+  EXPECT_NE(refusal(kProblem, c).find("fa2_bwd does not support the fwd pass"), std::string::npos)
+      << refusal(kProblem, c);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 //   _attention_desc(qd, kd, vd, o, lse, causal, scale, template, stream)     tensors described by their
 //   fields _check(qd, kd, vd, causal, scale, template)                              the same checks, no GPU
 //   needed _choice, _best_config, _info, _bench_runtime, _runtime_templates
+//   _attention_backward_desc(d_o, q, k, v, o, lse, d_q, d_k, d_v, causal, scale, stream)   the gradients
+//   (autograd), described tensors; _check_backward(d_o, q, k, v, o, lse, causal, scale): its checks alone
 //
 // The attention calls end with the variant options (window_left, window_right, softcap), the varlen ones
 // (cu_seqlens_q, cu_seqlens_k: tensors, descriptions for _attention_desc and _check, or None; max_seqlen_q,
@@ -515,6 +517,49 @@ void check_desc(const Desc& q, const Desc& k, const Desc& v, bool causal, std::o
                        varlen ? &*varlen : nullptr, sparse ? &*sparse : nullptr);
 }
 
+// ---- the backward (flashtune/_torch_op.py's autograd: fixed lengths, torch tensors described)
+
+// The gradients d_q, d_k, d_v (allocated by the caller, shaped and laid out as q, k, v) of the forward call
+// of q, k, v that gave o and lse, given d_o (laid out as o), on `stream`.
+void attention_backward_desc(const Desc& d_o, const Desc& q, const Desc& k, const Desc& v, const Desc& o,
+                             const Desc& lse, const Desc& d_q, const Desc& d_k, const Desc& d_v, bool causal,
+                             std::optional<double> scale, std::uintptr_t stream, int window_left,
+                             int window_right, double softcap) {
+  const TensorDesc qd = desc_of(q), kd = desc_of(k), vd = desc_of(v), od = desc_of(o), lsed = desc_of(lse),
+                   dod = desc_of(d_o), dqd = desc_of(d_q), dkd = desc_of(d_k), dvd = desc_of(d_v);
+  const CallOptions options = options_of(causal, scale, std::nullopt, window_left, window_right, softcap);
+  const AttentionProblem p = check_backward_metadata(qd, kd, vd, od, lsed, dod, options);
+  for (const auto& [g, t, name] :
+       {std::tuple{&dqd, &qd, "d_q"}, std::tuple{&dkd, &kd, "d_k"}, std::tuple{&dvd, &vd, "d_v"}})
+    if (g->shape != t->shape || g->dtype != t->dtype || g->strides.size() != 4)
+      throw ArgumentError(ArgumentError::Type::value, name,
+                          "must have the shape and dtype of its tensor, " + shape_text(t->shape) + " " +
+                              t->dtype + " (got " + shape_text(g->shape) + " " + g->dtype + ")");
+  const int device = check_devices(qd, kd, vd);
+  check_same_device(qd, {&od, &lsed, &dod, &dqd, &dkd, &dvd}, {"o", "lse", "d_o", "d_q", "d_k", "d_v"});
+  nb::gil_scoped_release release;
+  const DeviceScope scope(device);
+  runtime::AttentionBackwardCall b;
+  b.forward = call_of(qd, kd, vd, p, od.data, lsed.data, od.strides);
+  b.d_o = reinterpret_cast<const void*>(dod.data);
+  b.d_o_strides = array4(dod.strides);
+  b.d_q = reinterpret_cast<void*>(dqd.data);
+  b.d_q_strides = array4(dqd.strides);
+  b.d_k = reinterpret_cast<void*>(dkd.data);
+  b.d_k_strides = array4(dkd.strides);
+  b.d_v = reinterpret_cast<void*>(dvd.data);
+  b.d_v_strides = array4(dvd.strides);
+  runtime_for("").attention_backward(b, stream_of(stream));
+}
+
+// The backward's checks alone (the fake implementation of the backward op): no GPU needed.
+void check_backward_desc(const Desc& d_o, const Desc& q, const Desc& k, const Desc& v, const Desc& o,
+                         const Desc& lse, bool causal, std::optional<double> scale, int window_left,
+                         int window_right, double softcap) {
+  (void)check_backward_metadata(desc_of(q), desc_of(k), desc_of(v), desc_of(o), desc_of(lse), desc_of(d_o),
+                                options_of(causal, scale, std::nullopt, window_left, window_right, softcap));
+}
+
 // Host wall time per call of Runtime::attention on one problem, `calls` calls queued back to back and one
 // synchronize at the end (after one untimed call that compiles and loads): the C++ floor under the Python
 // call's overhead. Microseconds.
@@ -749,6 +794,11 @@ NB_MODULE(_flashtune, m) {
         "cu_seqlens_k"_a.none() = nb::none(), "max_seqlen_q"_a = -1, "max_seqlen_k"_a = -1,
         "sparse_counts"_a.none() = nb::none(), "sparse_cols"_a.none() = nb::none(), "sparse_block"_a = 0,
         "sparse_density"_a = 0.0);
+  m.def("_attention_backward_desc", &attention_backward_desc, "d_o"_a, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a,
+        "d_q"_a, "d_k"_a, "d_v"_a, "causal"_a, "scale"_a.none(), "stream"_a, "window_left"_a = -1,
+        "window_right"_a = -1, "softcap"_a = 0.0);
+  m.def("_check_backward", &check_backward_desc, "d_o"_a, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a,
+        "scale"_a.none(), "window_left"_a = -1, "window_right"_a = -1, "softcap"_a = 0.0);
   m.def("_bench_runtime", &bench_runtime, "q"_a, "k"_a, "v"_a, "o"_a, "lse"_a, "causal"_a,
         "template"_a.none(), "stream"_a, "calls"_a);
   m.def("_choice", &choice, "batch"_a, "heads"_a, "seqlen"_a, "head_dim"_a, "dtype"_a, "causal"_a,

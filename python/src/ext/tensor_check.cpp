@@ -419,6 +419,77 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
   return p;
 }
 
+namespace {
+
+// Why each backward template (runtime::default_backward_preference) cannot compute `p`: empty when one can.
+std::vector<std::string> backward_reasons(const AttentionProblem& p) {
+  std::vector<std::string> reasons;
+  for (const std::string& id : runtime::default_backward_preference("sm_90a")) {
+    const KernelTemplate& t = find_template(id);
+    const ParamValues config = t.default_config(variant_of(p));
+    std::optional<std::string> why = unsupported_reason(t, config, p);
+    if (!why) why = t.invalid_reason(config, variant_of(p));
+    if (!why) return {};
+    reasons.push_back(*why);
+  }
+  return reasons;
+}
+
+}  // namespace
+
+AttentionProblem check_backward_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
+                                         const TensorDesc& o, const TensorDesc& lse, const TensorDesc& d_o,
+                                         const CallOptions& options) {
+  AttentionProblem p = check_metadata(q, k, v, options);
+  for (const auto& [t, name] : {std::pair{&o, "o"}, std::pair{&d_o, "d_o"}}) {
+    if (t->shape != q.shape || t->strides.size() != t->shape.size())
+      throw ArgumentError(Type::value, name,
+                          fmt::format("shape {} differs from q's {} (O and its gradient are shaped as q)",
+                                      shape_text(t->shape), shape_text(q.shape)));
+    if (t->dtype != q.dtype)
+      throw ArgumentError(Type::type, name, fmt::format("dtype {} differs from q's {}", t->dtype, q.dtype));
+  }
+  check_strides(o, "o");
+  const std::vector<std::int64_t> lse_shape(q.shape.begin(), q.shape.end() - 1);
+  if (lse.shape != lse_shape || lse.strides.size() != lse.shape.size())
+    throw ArgumentError(Type::value, "lse",
+                        fmt::format("shape {}: the forward's LSE is [batch, heads, seqlen] = {}",
+                                    shape_text(lse.shape), shape_text(lse_shape)));
+  if (lse.dtype != "float32")
+    throw ArgumentError(Type::type, "lse", fmt::format("dtype {}: the forward's LSE is float32", lse.dtype));
+  for (std::size_t i = 0, expected = 1; i < 3; ++i) {
+    const std::size_t d = 2 - i;
+    if (lse.shape[d] > 1 && lse.strides[d] != static_cast<std::int64_t>(expected))
+      throw ArgumentError(Type::value, "lse",
+                          fmt::format("strides {}: the LSE must be contiguous", shape_text(lse.strides)));
+    expected *= static_cast<std::size_t>(lse.shape[d]);
+  }
+  p.pass = Pass::bwd;
+  const std::vector<std::string> reasons = backward_reasons(p);
+  if (reasons.empty()) return p;
+  // The cap alone, when the same call without it has a backward; else the head_dim (the other variants of
+  // a fixed-length call are computed).
+  AttentionProblem uncapped = p;
+  uncapped.softcap = 0;
+  const bool softcap = p.softcap > 0 && backward_reasons(uncapped).empty();
+  throw ArgumentError(
+      Type::value, softcap ? "softcap" : "q",
+      fmt::format("{} has no backward ({}): autograd cannot differentiate this call",
+                  softcap ? fmt::format("a cap of {}", p.softcap) : fmt::format("head_dim {}", p.head_dim),
+                  fmt::join(reasons, "; ")));
+}
+
+void check_same_device(const TensorDesc& q, const std::vector<const TensorDesc*>& tensors,
+                       const std::vector<const char*>& names) {
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i]->device != "cuda" || tensors[i]->device_id != q.device_id)
+      throw ArgumentError(
+          Type::device, names[i],
+          fmt::format("is on {}{} but q is on cuda:{}", tensors[i]->device,
+                      tensors[i]->device == "cuda" ? fmt::format(":{}", tensors[i]->device_id) : "",
+                      q.device_id));
+}
+
 int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v, const VarlenDesc* varlen,
                   const SparseDesc* sparse) {
   std::vector<const TensorDesc*> all = {&q, &k, &v};

@@ -102,10 +102,24 @@ AttentionProblem check_metadata(const TensorDesc& q, const TensorDesc& k, const 
                                 const CallOptions& options, const VarlenDesc* varlen = nullptr,
                                 const SparseDesc* sparse = nullptr);
 
+// The backward of a fixed-length call (flashtune.attention's autograd): check_metadata of q, k and v, then
+// the forward's outputs and dO: o and d_o 4-dimensional of q's shape and dtype, o strided as check_metadata
+// accepts (d_o may be laid out otherwise: the caller passes a copy laid out as o); lse float32 [batch, heads,
+// seqlen], contiguous; then what the backward templates (runtime::default_backward_preference) compute:
+// ArgumentError naming "softcap" for a cap, "q" for a head_dim they lack, saying which template lacks what.
+// The problem has pass bwd. Needs no GPU.
+AttentionProblem check_backward_metadata(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
+                                         const TensorDesc& o, const TensorDesc& lse, const TensorDesc& d_o,
+                                         const CallOptions& options);
+
 // q, k and v (and the cu_seqlens, the block-sparse lists) on one CUDA device: its ordinal.
 // ArgumentError(device) otherwise.
 int check_devices(const TensorDesc& q, const TensorDesc& k, const TensorDesc& v,
                   const VarlenDesc* varlen = nullptr, const SparseDesc* sparse = nullptr);
+
+// `tensors` (named by `names`) on q's device, which check_devices accepted: ArgumentError(device) otherwise.
+void check_same_device(const TensorDesc& q, const std::vector<const TensorDesc*>& tensors,
+                       const std::vector<const char*>& names);
 
 // "[2, 3, 64]"
 std::string shape_text(const std::vector<std::int64_t>& v);

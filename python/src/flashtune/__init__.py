@@ -12,7 +12,8 @@
 
 torch is imported only when a torch tensor is passed (or when it was imported before flashtune): torch tensors
 go through the custom op ``torch.ops.flashtune.attention``, so ``torch.compile(fullgraph=True)`` keeps the call
-in its graph. Tensors of any other framework go through DLPack.
+in its graph, and autograd differentiates it (``loss.backward()`` gives q, k and v their gradients). Tensors of
+any other framework go through DLPack.
 """
 
 import numbers as _numbers
@@ -214,6 +215,11 @@ def attention(
                 "fa2_fwd" or "hopper_fwd" forces one (runtime_templates() lists them).
     stream:     for tensors other than torch's: a CUstream handle (int) to launch on; None: the legacy default
                 stream. torch tensors always run on torch's current stream (torch.cuda.stream(s) picks it).
+
+    Autograd (torch tensors): differentiable in q, k and v (fa2_bwd computes the gradients; with grouped heads
+    k's and v's are per key/value head); the LSE is not differentiable. Calls that autograd must record take the
+    custom op; the backward refuses (InvalidArgumentError) variable lengths, block-sparse layouts, softcap and
+    head_dim 96 and 256. docs/python.md, Autograd.
 
     Returns O (and the LSE): torch tensors for torch inputs (O with q's memory layout where q is dense, as
     torch.empty_like gives); for other frameworks, arrays in the device's memory

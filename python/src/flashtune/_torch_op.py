@@ -12,6 +12,13 @@ keeps the op whole (torch.compile(fullgraph=True) sees no data-dependent host re
 
 Block-sparse: the op takes a BlockSparse's lists (int32 tensors), block and density as optional trailing
 arguments after the varlen ones (None, None, None, None for a fixed-length call).
+
+Autograd: the op's backward (register_autograd) saves q, k, v, O and the LSE and calls the custom op
+``flashtune::attention_backward`` (with a fake implementation too, so that torch.compile keeps both passes in
+its graphs), which runs the runtime's backward template (fa2_bwd) on torch's current stream. The LSE output is
+not differentiable (as SDPA's). Variable lengths, block-sparse layouts, softcap and head_dims without a
+backward template are refused when the backward runs. Calls whose inputs need a gradient take the op, never the
+eager fast path (which records no graph).
 """
 
 from typing import Optional, Tuple
@@ -178,7 +185,98 @@ def _attention_fake(
     return torch.empty_like(q), q.new_empty(_lse_shape(q, cu_seqlens_q), dtype=torch.float32)
 
 
+# ---- the backward
+
+
+def _layout_of(t):
+    """t, or t.contiguous() when torch.empty_like(t) would not reproduce t's strides (a view with gaps: the
+    kernels address a gradient by its tensor's strides), and an empty tensor laid out as that."""
+    g = torch.empty_like(t)
+    if g.stride() != t.stride():
+        t = t.contiguous()
+        g = torch.empty_like(t)
+    return t, g
+
+
+@torch.library.custom_op("flashtune::attention_backward", mutates_args=())
+def _attention_backward_op(
+    d_o: torch.Tensor,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    o: torch.Tensor,
+    lse: torch.Tensor,
+    causal: bool,
+    scale: Optional[float],
+    window_left: int = -1,
+    window_right: int = -1,
+    softcap: float = 0.0,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(d_q, d_k, d_v) of the fixed-length attention of q, k, v that gave o and lse, given d_o: each shaped as
+    its tensor (d_k, d_v per key/value head) and laid out as torch.empty_like lays it out."""
+    if d_o.stride() != o.stride():  # an expanded or transposed gradient: the kernels read dO at O's strides
+        o, buffer = _layout_of(o)
+        d_o = buffer.copy_(d_o)
+    (q, d_q), (k, d_k), (v, d_v) = _layout_of(q), _layout_of(k), _layout_of(v)
+    _C._attention_backward_desc(
+        _desc(d_o), _desc(q), _desc(k), _desc(v), _desc(o), _desc(lse), _desc(d_q), _desc(d_k), _desc(d_v), causal,
+        scale, _current_stream(q), window_left, window_right, softcap,
+    )
+    return d_q, d_k, d_v
+
+
+@_attention_backward_op.register_fake
+def _attention_backward_fake(d_o, q, k, v, o, lse, causal, scale, window_left=-1, window_right=-1, softcap=0.0):
+    # The real call's metadata checks where the shapes are known ints: a variant without a backward template
+    # (softcap, a head_dim) is refused when torch.compile traces the backward.
+    tensors = (d_o, q, k, v, o, lse)
+    if all(type(s) is int for t in tensors for s in (*t.shape, *t.stride())):
+        _C._check_backward(*(_meta_desc(t) for t in tensors), causal, scale, window_left, window_right, softcap)
+    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+
+
+def _refusal(argument, what):
+    e = InvalidArgumentError(
+        f"{argument}: the backward of {what} is not supported (fa2_bwd, the backward template, computes fixed "
+        "lengths and dense layouts): autograd cannot differentiate this call; run it under torch.no_grad() or "
+        "on detached tensors"
+    )
+    e.argument = argument
+    return e
+
+
+def _setup_context(ctx, inputs, output):
+    (q, k, v, causal, scale, _template, window_left, window_right, softcap, cu_seqlens_q, cu_seqlens_k, _max_q,
+     _max_k, sparse_counts, sparse_cols, _block, _density) = inputs
+    o, lse = output
+    ctx.mark_non_differentiable(lse)
+    ctx.set_materialize_grads(False)  # no zeros for the LSE's (absent) gradient
+    ctx.refused = None
+    if cu_seqlens_q is not None or cu_seqlens_k is not None:
+        ctx.refused = ("cu_seqlens_q", "variable-length attention (cu_seqlens)")
+    elif sparse_counts is not None or sparse_cols is not None:
+        ctx.refused = ("block_sparse", "block-sparse attention")
+    else:
+        ctx.save_for_backward(q, k, v, o, lse)
+    ctx.options = (causal, scale, window_left, window_right, softcap)
+
+
+def _backward(ctx, d_o, _d_lse):
+    if ctx.refused is not None:
+        raise _refusal(*ctx.refused)
+    if d_o is None:  # O took no part in what is differentiated
+        return (None,) * 17
+    q, k, v, o, lse = ctx.saved_tensors
+    d_q, d_k, d_v = torch.ops.flashtune.attention_backward(d_o, q, k, v, o, lse, *ctx.options)
+    need = ctx.needs_input_grad
+    return (d_q if need[0] else None, d_k if need[1] else None, d_v if need[2] else None) + (None,) * 14
+
+
+_attention_op.register_autograd(_backward, setup_context=_setup_context)
+
+
 _is_compiling = torch.compiler.is_compiling
+_grad_enabled = torch.is_grad_enabled
 _empty_like = torch.empty_like
 _Tensor = torch.Tensor
 _float32 = torch.float32
@@ -211,11 +309,13 @@ def attention(
             q, k, v, causal, scale, return_lse, template, stream, window_left, window_right, softcap, cu_seqlens_q,
             cu_seqlens_k, max_seqlen_q, max_seqlen_k,
         )
-    if stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor and not _is_compiling():
+    if (stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor and not _is_compiling()
+            and not (_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad))):
         # Eager: the runtime called directly, without the dispatcher's Python round trip (the op costs ~28 us a
         # call on an H100, more than the kernel of a small problem); the extension reads the tensors'
         # attributes itself; no LSE tensor unless asked (the runtime writes it to its own scratch). Traced code
-        # (torch.compile, fake tensors) takes the op.
+        # (torch.compile, fake tensors) and calls that autograd must record (an input that requires grad, grad
+        # mode on) take the op.
         o = _empty_like(q)
         lse = q.new_empty(q.shape[:-1], dtype=_float32) if return_lse else None
         _C._attention_torch(q, k, v, o, lse, causal, scale, template, window_left, window_right, softcap)
@@ -231,7 +331,8 @@ def _attention_varlen(
 ):
     """attention() with variable lengths: the same two paths, the cu_seqlens and max_seqlens passed on."""
     _check_cu_seqlens_types(cu_seqlens_q, cu_seqlens_k)
-    if stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor and not _is_compiling():
+    if (stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor and not _is_compiling()
+            and not (_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad))):
         max_q, max_k = _max_seqlens(q, k, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
         o = _empty_like(q)
         lse = q.new_empty(_lse_shape(q, cu_seqlens_q), dtype=_float32) if return_lse else None
@@ -265,8 +366,8 @@ def attention_block_sparse(
             )
             e.argument = "block_sparse"
             raise e
-    if (stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor
-            and not _is_compiling()):
+    if (stream is None and type(q) is _Tensor and type(k) is _Tensor and type(v) is _Tensor and not _is_compiling()
+            and not (_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad))):
         o = _empty_like(q)
         lse = q.new_empty(q.shape[:-1], dtype=_float32) if return_lse else None
         _C._attention_torch(
