@@ -213,11 +213,11 @@ struct Runtime::Impl {
                               p->instance->name_expressions().size(), p->instance->launches().size()));
     for (const KernelLaunch& l : p->instance->launches())
       if (l.grid[1] > 65535 || l.grid[2] > 65535)
-        throw Error(
-            ErrorKind::invalid_argument,
-            fmt::format("batch * heads = {} * {} is over 65535, the grid's y limit of {}; a persistent "
-                        "configuration has no such limit",
-                        problem.batch, problem.heads, p->instance->label()));
+        throw Error(ErrorKind::invalid_argument,
+                    fmt::format("a launch of {} on {} has grid y, z = {}, {}: over 65535, the grid's limit "
+                                "(y counts batch * heads, or batch * kv_heads for fa2_bwd's main kernel; a "
+                                "persistent configuration has no such limit)",
+                                p->instance->label(), problem.to_string(), l.grid[1], l.grid[2]));
     const auto [cubin, lowered_names] = code_for(*p, state.device);
     p->module = gpu::Module::load(cubin, p->instance->label());
     const std::vector<KernelLaunch>& launches = p->instance->launches();

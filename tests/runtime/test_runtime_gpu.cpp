@@ -255,7 +255,7 @@ TEST_P(RuntimeGpu, RefusesAGridPastItsLimit) {
     ADD_FAILURE() << "a grid y of 65536 was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find("batch * heads = 65536 * 1 is over 65535"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("has grid y, z = 65536, 1: over 65535"), std::string::npos)
         << e.what();
   }
 }
