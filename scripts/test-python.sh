@@ -11,8 +11,11 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 # Through ccache when it is installed: the harness sources compile with the flags of scripts/build.sh's build,
 # so after it they come from the cache (CCACHE_BASEDIR: paths relative to the tree) and only the module and the
 # link are left. (CMake reads CMAKE_CXX_COMPILER_LAUNCHER from the environment when it configures a new build.)
+# The compiler must be named as scripts/build.sh's CMake names it (c++): ccache keys on the compiler's path,
+# and scikit-build-core would otherwise pick g++ and miss every object.
 if command -v ccache >/dev/null; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+  export CXX="${CXX:-$(command -v c++)}"
 fi
 venv=build-python-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
