@@ -138,6 +138,24 @@ def rand(shape, dtype, seed):
     return torch.randn(*shape, device="cuda", dtype=dtype, generator=g)
 
 
+def mask_of(n, nk, causal, window, device="cuda"):
+    """[n, nk] bool: key j seen by query i, the queries aligned to the end of the keys (bottom-right,
+    off = nk - n): (not causal or j <= i + off), window sides j >= i + off - left, j <= i + off + right."""
+    torch = torch_cuda()
+    i = torch.arange(n, device=device)[:, None] + (nk - n)
+    j = torch.arange(nk, device=device)[None, :]
+    seen = torch.ones(n, nk, dtype=torch.bool, device=device)
+    if causal:
+        seen &= j <= i
+    if window is not None:
+        left, right = window
+        if left is not None:
+            seen &= j >= i - left
+        if right is not None:
+            seen &= j <= i + right
+    return seen
+
+
 def reference(q, k, v, causal=False, window=None, softcap=None, scale=None, mask=None):
     """O and LSE in fp32 from the definitions: key/value head h // group, key j seen by query i iff
     j < seqlen_k, (not causal or j <= i + off), window sides (j >= i + off - left, j <= i + off + right) with
@@ -151,17 +169,7 @@ def reference(q, k, v, causal=False, window=None, softcap=None, scale=None, mask
     s = (q.float() @ kf.transpose(-1, -2)) * (scale if scale is not None else 1.0 / math.sqrt(d))
     if softcap is not None:
         s = softcap * torch.tanh(s / softcap)
-    i = torch.arange(n, device=q.device)[:, None] + (nk - n)
-    j = torch.arange(nk, device=q.device)[None, :]
-    seen = torch.ones(n, nk, dtype=torch.bool, device=q.device)
-    if causal:
-        seen &= j <= i
-    if window is not None:
-        left, right = window
-        if left is not None:
-            seen &= j >= i - left
-        if right is not None:
-            seen &= j <= i + right
+    seen = mask_of(n, nk, causal, window, q.device)
     if mask is not None:
         seen &= mask
     s = s.masked_fill(~seen, float("-inf"))

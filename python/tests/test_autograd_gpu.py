@@ -10,7 +10,7 @@ import math
 import pytest
 
 import flashtune
-from conftest import requires_torch_cuda, torch_cuda
+from conftest import mask_of, requires_torch_cuda, torch_cuda
 
 pytestmark = [pytest.mark.gpu, requires_torch_cuda]
 
@@ -25,22 +25,6 @@ def randn(*shape, dtype, seed):
 
 def leaves(shapes, dtype, seed):
     return [randn(*s, dtype=dtype, seed=seed + i).requires_grad_() for i, s in enumerate(shapes)]
-
-
-def mask_of(n, nk, causal, window):
-    """[n, nk] bool: key j seen by query i, the queries aligned to the end of the keys (bottom-right)."""
-    i = torch.arange(n, device="cuda")[:, None] + (nk - n)
-    j = torch.arange(nk, device="cuda")[None, :]
-    seen = torch.ones(n, nk, dtype=torch.bool, device="cuda")
-    if causal:
-        seen &= j <= i
-    if window is not None:
-        left, right = window
-        if left is not None:
-            seen &= j >= i - left
-        if right is not None:
-            seen &= j <= i + right
-    return seen
 
 
 def sdpa(q, k, v, causal, window=None, scale=None):
