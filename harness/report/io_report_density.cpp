@@ -10,8 +10,6 @@
 
 namespace flashtune::report::detail {
 namespace {
-constexpr double kGB = 1e9;
-
 // The problem without its density and seed: what the problems of one plot share.
 std::string family_of(const AttentionProblem& p) {
   AttentionProblem f = p;
@@ -39,13 +37,7 @@ ReportSection bytes_vs_density(const IoData& d) {
     Plot plot{.title = fmt::format("fa2_fwd · {}: bytes vs block density", family),
               .x_label = "block density (kept layout blocks / all)",
               .y_label = "GB (10⁹ bytes)"};
-    PlotSeries requested{
-        .name = "model: requested (loads + stores)", .key = "requested", .source = SeriesSource::model};
-    PlotSeries dram_model{.name = "model: DRAM estimate", .key = "dram", .source = SeriesSource::model};
-    PlotSeries l2_sm{.name = "measured: L2↔SM (what the SMs load and store)",
-                     .key = "requested",
-                     .source = SeriesSource::measured};
-    PlotSeries dram{.name = "measured: DRAM read + write", .key = "dram", .source = SeriesSource::measured};
+    ByteSeries bytes;
     ReportTable t{.title = family,
                   .header = {"density", "configuration", "median ms (measured)", "requested GB (model)",
                              "L2↔SM GB (measured)", "measured / model", "DRAM GB (model)",
@@ -58,18 +50,15 @@ ReportSection bytes_vs_density(const IoData& d) {
     for (const auto& [x, r] : by_density) {
       used.push_back(r);
       const std::string note = config_note(*r);
-      requested.points.push_back({x, r->model.requested.total() / kGB, note});
-      dram_model.points.push_back({x, r->model.dram.total() / kGB, note});
+      bytes.add(x, *r, note);
       const bool sm_side = r->profiled && r->l2_sm_bytes >= 0;
-      if (sm_side) l2_sm.points.push_back({x, r->l2_sm_bytes / kGB, note});
-      if (r->profiled) dram.points.push_back({x, r->dram_bytes() / kGB, note});
       t.rows.push_back({fmt::format("{:.3f}", x), config_text(r->params), ms(r->median_ms),
                         gb(r->model.requested.total()), sm_side ? gb(r->l2_sm_bytes) : kNone,
                         sm_side ? ratio(r->l2_sm_bytes, r->model.requested.total()) : kNone,
                         gb(r->model.dram.total()), r->profiled ? gb(r->dram_bytes()) : kNone,
                         r->profiled ? ratio(r->dram_bytes(), r->model.dram.total()) : kNone});
     }
-    plot.series = {requested, dram_model, l2_sm, dram};
+    plot.series = {bytes.requested, bytes.dram_model, bytes.l2_sm, bytes.dram};
     plot.caption =
         "Dashed: model (harness/iomodel: the requested bytes count each query tile's kept key tiles); solid: "
         "measured (CUPTI counters of the configuration's profiled launch).";

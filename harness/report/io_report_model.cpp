@@ -89,6 +89,15 @@ std::string provenance(const IoData& data, const std::vector<const IoTrialRow*>&
       fmt::join(gpus, ", "), ids.size() == 1 ? "" : "s", fmt::join(id_text, ", "), date_text);
 }
 
+void ByteSeries::add(double x, const IoTrialRow& r, const std::string& note) {
+  constexpr double kGB = 1e9;
+  requested.points.push_back({x, r.model.requested.total() / kGB, note});
+  dram_model.points.push_back({x, r.model.dram.total() / kGB, note});
+  if (!r.profiled) return;
+  if (r.l2_sm_bytes >= 0) l2_sm.points.push_back({x, r.l2_sm_bytes / kGB, note});
+  dram.points.push_back({x, r.dram_bytes() / kGB, note});
+}
+
 std::string problem_text(const AttentionProblem& p) {
   return p.to_string();
 }

@@ -32,14 +32,8 @@ Plot bytes_plot(const IoData& d, const AttentionProblem& problem, std::string_vi
             .y_label = "GB (10⁹ bytes)",
             .log_x = true,
             .log_y = true};
-  PlotSeries requested{
-      .name = "model: requested (loads + stores)", .key = "requested", .source = SeriesSource::model};
-  PlotSeries dram_model{.name = "model: DRAM estimate", .key = "dram", .source = SeriesSource::model};
+  ByteSeries bytes;
   PlotSeries l2{.name = "measured: L2 slices (lts__t_bytes)", .key = "l2", .source = SeriesSource::measured};
-  PlotSeries l2_sm{.name = "measured: L2↔SM (what the SMs load and store)",
-                   .key = "requested",
-                   .source = SeriesSource::measured};
-  PlotSeries dram{.name = "measured: DRAM read + write", .key = "dram", .source = SeriesSource::measured};
   PlotSeries paper{.name = "paper: Θ(N²d²/M) shape, M = smem", .key = "paper", .source = SeriesSource::paper};
   std::set<std::int64_t> block_ns;
   std::vector<std::string> chosen;
@@ -49,18 +43,13 @@ Plot bytes_plot(const IoData& d, const AttentionProblem& problem, std::string_vi
     const std::string note = config_note(r);
     block_ns.insert(bn);
     chosen.push_back(fmt::format("bn={}: {}", bn, note));
-    requested.points.push_back({x, r.model.requested.total() / kGB, note});
-    dram_model.points.push_back({x, r.model.dram.total() / kGB, note});
-    if (r.profiled) {
-      l2.points.push_back({x, r.l2_bytes / kGB, note});
-      if (r.l2_sm_bytes >= 0) l2_sm.points.push_back({x, r.l2_sm_bytes / kGB, note});
-      dram.points.push_back({x, r.dram_bytes() / kGB, note});
-    }
+    bytes.add(x, r, note);
+    if (r.profiled) l2.points.push_back({x, r.l2_bytes / kGB, note});
     if (r.smem_bytes > 0)
       paper.points.push_back({x, iomodel::paper_bound_bytes(r.problem, r.smem_bytes) / kGB, note});
   }
   plot.x_ticks = ticks_of(block_ns);
-  plot.series = {requested, dram_model, l2_sm, l2, dram, paper};
+  plot.series = {bytes.requested, bytes.dram_model, bytes.l2_sm, l2, bytes.dram, paper};
   plot.caption = fmt::format(
       "Each x: {} at that block_n over every block_m, warps, stages and SRAM budget — {}. Dashed: model "
       "(harness/iomodel); solid: measured (CUPTI counters of that configuration's profiled launch); dotted: "

@@ -51,6 +51,20 @@ std::string tflops(double v);  // "312.4"
 std::string ratio(double a, double b);  // "2.41×", "—" when b <= 0
 inline constexpr const char* kNone = "—";
 
+// The byte series of a bytes plot (section 1 against block_n, section 8 against density): model requested and
+// DRAM (dashed), measured L2↔SM and DRAM (solid). add() puts trial r's point at x into each (the measured
+// ones only when r has counters).
+struct ByteSeries {
+  PlotSeries requested{
+      .name = "model: requested (loads + stores)", .key = "requested", .source = SeriesSource::model};
+  PlotSeries dram_model{.name = "model: DRAM estimate", .key = "dram", .source = SeriesSource::model};
+  PlotSeries l2_sm{.name = "measured: L2↔SM (what the SMs load and store)",
+                   .key = "requested",
+                   .source = SeriesSource::measured};
+  PlotSeries dram{.name = "measured: DRAM read + write", .key = "dram", .source = SeriesSource::measured};
+  void add(double x, const IoTrialRow& r, const std::string& note);
+};
+
 // The sections, in order.
 ReportSection bytes_vs_block_size(const IoData& d);    // 1 (io_report_plots.cpp)
 ReportSection runtime_vs_block_size(const IoData& d);  // 2
